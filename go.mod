@@ -1,0 +1,3 @@
+module github.com/qscale/qscale
+
+go 1.26.8
