@@ -35,7 +35,15 @@ var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 // fake time.
 func setup(t *testing.T, now time.Time) string {
 	t.Helper()
-	v := NewVerifier(map[string]string{testKeyID: testSecret, "AKIDOTHER": "other-secret"}, clock.NewFake(now))
+	u, _ := setupFake(t, now)
+	return u
+}
+
+// setupFake is setup that also returns the verifier's clock.
+func setupFake(t *testing.T, now time.Time) (string, *clock.Fake) {
+	t.Helper()
+	clk := clock.NewFake(now)
+	v := NewVerifier(map[string]string{testKeyID: testSecret, "AKIDOTHER": "other-secret"}, clk)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -55,7 +63,7 @@ func setup(t *testing.T, now time.Time) string {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL
+	return srv.URL, clk
 }
 
 // send sends req and returns nil when the server accepted it, else the
