@@ -1,0 +1,147 @@
+package worker
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// CommandOptions configures Command.
+type CommandOptions struct {
+	// Env is added to the worker's own environment for every run.
+	Env []string
+	// Dir is the working directory; the worker's if empty.
+	Dir string
+	// Stdout and Stderr receive the command's output; the worker's own
+	// stdout and stderr if nil.
+	Stdout, Stderr io.Writer
+	// KillDelay is how long a cancelled command has between SIGTERM and
+	// SIGKILL (default 5 s).
+	KillDelay time.Duration
+	// QueueURL is passed as QSCALE_QUEUE_URL.
+	QueueURL string
+}
+
+// ExitError is the error of a command that did not exit 0.
+type ExitError struct {
+	Code   int    // exit code, or -1 if killed by a signal
+	Signal string // the signal, if killed by one
+}
+
+func (e *ExitError) Error() string {
+	if e.Signal != "" {
+		return "handler command killed by " + e.Signal
+	}
+	return "handler command exited " + strconv.Itoa(e.Code)
+}
+
+// Command returns a Handler that runs argv once per message: the body on
+// stdin, the message's id, receive count and attributes in the environment
+// (see MessageEnv). Exit status 0 means done. The command runs in its own
+// process group; when the handler's context ends (timeout, stop) the group
+// gets SIGTERM, then SIGKILL after KillDelay.
+func Command(argv []string, opts CommandOptions) Handler {
+	if opts.KillDelay == 0 {
+		opts.KillDelay = 5 * time.Second
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	base := append(os.Environ(), opts.Env...)
+	if opts.QueueURL != "" {
+		base = append(base, "QSCALE_QUEUE_URL="+opts.QueueURL)
+	}
+	return func(ctx context.Context, m *Message) error {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Dir = opts.Dir
+		cmd.Stdin = strings.NewReader(m.Body)
+		cmd.Stdout = opts.Stdout
+		cmd.Stderr = opts.Stderr
+		cmd.Env = append(base[:len(base):len(base)], MessageEnv(m)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error {
+			return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		}
+		cmd.WaitDelay = opts.KillDelay
+		err := cmd.Run()
+		if cmd.Process != nil {
+			// Whatever the command left behind in its group goes too.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		if err == nil {
+			return nil
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			xe := &ExitError{Code: ee.ExitCode()}
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				xe.Signal = ws.Signal().String()
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w (%w)", xe, context.Cause(ctx))
+			}
+			return xe
+		}
+		return fmt.Errorf("handler command: %w", err)
+	}
+}
+
+// MessageEnv is the environment a handler command gets for m:
+//
+//	QSCALE_MESSAGE_ID            the MessageId
+//	QSCALE_RECEIPT_HANDLE        the receipt handle of this delivery
+//	QSCALE_RECEIVE_COUNT         1 on the first delivery
+//	QSCALE_ATTR_<Name>           each system attribute, e.g. QSCALE_ATTR_SentTimestamp
+//	QSCALE_MSGATTR_<Name>        each message attribute's value (binary ones base64);
+//	                             characters other than A-Z a-z 0-9 _ in Name become _
+//	QSCALE_ATTRIBUTES            the system attributes as a JSON object
+//	QSCALE_MESSAGE_ATTRIBUTES    the message attributes as a JSON object of
+//	                             {"DataType":..., "StringValue"|"BinaryValue":...}
+func MessageEnv(m *Message) []string {
+	env := make([]string, 0, 5+len(m.Attributes)+len(m.MessageAttributes))
+	env = append(env,
+		"QSCALE_MESSAGE_ID="+m.ID,
+		"QSCALE_RECEIPT_HANDLE="+m.ReceiptHandle,
+		"QSCALE_RECEIVE_COUNT="+strconv.Itoa(m.ReceiveCount),
+	)
+	for k, v := range m.Attributes {
+		env = append(env, "QSCALE_ATTR_"+envName(k)+"="+v)
+	}
+	for k, a := range m.MessageAttributes {
+		v := a.StringValue
+		if a.BinaryValue != nil {
+			v = base64.StdEncoding.EncodeToString(a.BinaryValue)
+		}
+		env = append(env, "QSCALE_MSGATTR_"+envName(k)+"="+v)
+	}
+	if len(m.Attributes) > 0 {
+		b, _ := json.Marshal(m.Attributes)
+		env = append(env, "QSCALE_ATTRIBUTES="+string(b))
+	}
+	if len(m.MessageAttributes) > 0 {
+		b, _ := json.Marshal(m.MessageAttributes)
+		env = append(env, "QSCALE_MESSAGE_ATTRIBUTES="+string(b))
+	}
+	return env
+}
+
+func envName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
+}
