@@ -1,0 +1,241 @@
+package autoscale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/qscale/qscale/autoscale/policy"
+	"github.com/qscale/qscale/internal/clock"
+)
+
+// Options configure a Controller.
+type Options struct {
+	Source   QueueSource     // required
+	Fleet    Fleet           // required
+	Policies []policy.Policy // at least one
+	Bounds   policy.Bounds
+	// Interval between ticks; default 1s.
+	Interval time.Duration
+	// Clock; default clock.Real{}.
+	Clock clock.Clock
+	// Logger receives one record per decision: Info for changes and errors,
+	// Debug for holds. Default: discard.
+	Logger *slog.Logger
+	// History is how many decisions Decisions can return; default 1000.
+	History int
+	// DryRun decides and records but never calls SetDesired.
+	DryRun bool
+	// MaxBackoff caps the wait between retries of a failed SetDesired
+	// (1s, 2s, 4s, ...); default 30s.
+	MaxBackoff time.Duration
+	// OnDecision, if set, is called with every decision from the tick's
+	// goroutine.
+	OnDecision func(Decision)
+}
+
+// ErrStarted is returned by Start on a Controller that was started before.
+var ErrStarted = errors.New("autoscale: controller already started")
+
+// Controller runs the observe, decide, apply loop.
+//
+// Lock order: tickMu before ring.mu. tickMu serialises ticks (the background
+// loop and direct Tick calls) and guards set, seq, failures and retryAt.
+type Controller struct {
+	o    Options
+	ring *ring
+
+	tickMu   sync.Mutex
+	set      *policy.Set
+	seq      uint64
+	failures int
+	retryAt  time.Time
+	lastErr  string
+
+	lifeMu  sync.Mutex // guards started, cancel and done
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// New returns a Controller; it does nothing until Start or Tick.
+func New(o Options) (*Controller, error) {
+	switch {
+	case o.Source == nil:
+		return nil, errors.New("autoscale: Options.Source is required")
+	case o.Fleet == nil:
+		return nil, errors.New("autoscale: Options.Fleet is required")
+	case len(o.Policies) == 0:
+		return nil, errors.New("autoscale: at least one policy is required")
+	case o.Bounds.Min < 0 || o.Bounds.Max < o.Bounds.Min || o.Bounds.Max < 1:
+		return nil, fmt.Errorf("autoscale: bounds %d..%d: need 0 <= min <= max and max >= 1", o.Bounds.Min, o.Bounds.Max)
+	case o.Interval < 0:
+		return nil, fmt.Errorf("autoscale: negative interval %s", o.Interval)
+	}
+	if o.Interval == 0 {
+		o.Interval = time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if o.History <= 0 {
+		o.History = 1000
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	return &Controller{o: o, ring: newRing(o.History), set: policy.NewSet(o.Bounds, o.Policies...)}, nil
+}
+
+// Start runs a tick at once and then every Interval in the background, until
+// ctx ends or Stop is called. It returns once the loop is running.
+func (c *Controller) Start(ctx context.Context) error {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	if c.started {
+		return ErrStarted
+	}
+	c.started = true
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.done = make(chan struct{})
+	go c.loop(ctx, c.done)
+	return nil
+}
+
+func (c *Controller) loop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	for {
+		c.Tick(ctx)
+		t := c.o.Clock.NewTimer(c.o.Interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+	}
+}
+
+// Stop ends the loop and waits for a tick in progress to finish (its I/O is
+// cancelled). It is safe to call more than once, and before Start.
+func (c *Controller) Stop() {
+	c.lifeMu.Lock()
+	cancel, done := c.cancel, c.done
+	c.lifeMu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+}
+
+// Decisions returns up to n recent decisions, oldest first.
+func (c *Controller) Decisions(n int) []Decision { return c.ring.last(n) }
+
+// Tick observes, decides and applies once, records the decision and returns
+// it. Start calls it every Interval; the simulator calls it directly.
+func (c *Controller) Tick(ctx context.Context) Decision {
+	c.tickMu.Lock()
+	defer c.tickMu.Unlock()
+	now := c.o.Clock.Now()
+	c.seq++
+	d := Decision{Seq: c.seq, Time: now}
+	defer func() {
+		c.ring.add(d)
+		c.log(ctx, d)
+		if c.o.OnDecision != nil {
+			c.o.OnDecision(d)
+		}
+	}()
+
+	q, err := c.o.Source.Observe(ctx)
+	if err != nil {
+		d.Rule, d.Error = "observe-error", err.Error()
+		d.Reason = "cannot read the queue; nothing changes"
+		return d
+	}
+	f, err := c.o.Fleet.State(ctx)
+	if err != nil {
+		d.Rule, d.Error = "fleet-error", err.Error()
+		d.Reason = "cannot read the fleet; nothing changes"
+		return d
+	}
+	in := policy.Input{
+		Now: now, Capacity: f.Desired, Running: f.Running, Starting: f.Starting,
+		Visible: q.Visible, InFlight: q.InFlight, Delayed: q.Delayed, OldestAge: q.OldestAge,
+		ArrivalRate: q.ArrivalRate, CompletionRate: q.CompletionRate, ProcessingTime: q.ProcessingTime,
+	}
+	d.Observation = Observation{Queue: q, Fleet: f, BacklogPerWorker: in.BacklogPerWorker()}
+	d.From, d.To = f.Desired, f.Desired
+
+	if c.failures > 0 && now.Before(c.retryAt) {
+		d.Rule, d.Attempt, d.Error = "backoff", c.failures, c.lastErr
+		d.Reason = fmt.Sprintf("SetDesired failed %d times; next attempt at %s", c.failures, c.retryAt.Format(time.TimeOnly))
+		return d
+	}
+
+	o, next := c.set.Decide(in)
+	d.To, d.Rule, d.Reason, d.Proposals = o.Desired, o.Rule, o.Reason, o.Proposals
+	if o.Desired == f.Desired {
+		c.set.Commit(in, o, next, false)
+		d.Applied = true
+		c.failures = 0
+		return d
+	}
+	if c.o.DryRun {
+		c.set.Commit(in, o, next, false)
+		d.Reason = "dry run, not applied: " + d.Reason
+		return d
+	}
+	if err := c.o.Fleet.SetDesired(ctx, o.Desired); err != nil {
+		c.set.Commit(in, o, next, false)
+		c.failures++
+		c.lastErr = err.Error()
+		wait := time.Second << min(c.failures-1, 16)
+		c.retryAt = now.Add(min(wait, c.o.MaxBackoff))
+		d.Error, d.Attempt = err.Error(), c.failures
+		d.Reason = fmt.Sprintf("SetDesired(%d) failed, retrying at %s: %s", o.Desired, c.retryAt.Format(time.TimeOnly), d.Reason)
+		return d
+	}
+	c.failures = 0
+	c.set.Commit(in, o, next, true)
+	d.Applied = true
+	return d
+}
+
+func (c *Controller) log(ctx context.Context, d Decision) {
+	level := slog.LevelDebug
+	msg := "hold"
+	switch {
+	case d.Error != "":
+		level, msg = slog.LevelWarn, "error"
+	case d.To != d.From:
+		level, msg = slog.LevelInfo, "scale"
+	}
+	if !c.o.Logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Uint64("seq", d.Seq),
+		slog.Int("from", d.From), slog.Int("to", d.To),
+		slog.String("rule", d.Rule), slog.String("reason", d.Reason),
+		slog.Bool("applied", d.Applied),
+		slog.Group("queue", "visible", d.Observation.Queue.Visible, "inFlight", d.Observation.Queue.InFlight, "delayed", d.Observation.Queue.Delayed),
+		slog.Group("fleet", "desired", d.Observation.Fleet.Desired, "running", d.Observation.Fleet.Running, "starting", d.Observation.Fleet.Starting),
+		slog.Float64("backlogPerWorker", d.Observation.BacklogPerWorker),
+	}
+	for _, p := range d.Proposals {
+		attrs = append(attrs, slog.Group("policy."+p.Policy, "desired", p.Desired, "rule", p.Rule, "reason", p.Reason))
+	}
+	if d.Error != "" {
+		attrs = append(attrs, slog.String("error", d.Error), slog.Int("attempt", d.Attempt))
+	}
+	c.o.Logger.LogAttrs(ctx, level, "autoscale "+msg, attrs...)
+}
