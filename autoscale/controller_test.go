@@ -153,9 +153,9 @@ func TestSetDesiredErrorsBackOffAndAreLogged(t *testing.T) {
 		attempt int
 		applied bool
 	}{
-		{0, "scale-out", 1, false},                       // fails; retry in 1s
-		{500 * time.Millisecond, "backoff", 1, false},    // waits
-		{500 * time.Millisecond, "scale-out", 2, false},  // fails again; retry in 2s
+		{0, "scale-out", 1, false},                      // fails; retry in 1s
+		{500 * time.Millisecond, "backoff", 1, false},   // waits
+		{500 * time.Millisecond, "scale-out", 2, false}, // fails again; retry in 2s
 		{time.Second, "backoff", 2, false},
 		{time.Second, "scale-out", 0, true},
 	}
