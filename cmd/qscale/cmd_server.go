@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/qscale/qscale/server"
+)
+
+func init() {
+	register(command{name: "server", summary: "serve the SQS API (durable queues)", run: runServer})
+}
+
+type serverOptions struct {
+	cfg      server.Config
+	keys     []string
+	keysFile string
+	addrFile string
+}
+
+func runServer(ctx context.Context, args []string) error {
+	var o serverOptions
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:9324", "address to serve the SQS API on")
+	fs.StringVar(&o.cfg.DataDir, "data-dir", "./qscale-data", "directory that keeps the queues")
+	fs.BoolVar(&o.cfg.InMemory, "in-memory", false, "keep nothing on disk")
+	fs.StringVar(&o.cfg.AccountID, "account-id", "000000000000", "account id in queue URLs and ARNs")
+	fs.StringVar(&o.cfg.Region, "region", "us-east-1", "region in queue ARNs")
+	fs.StringVar(&o.cfg.BaseURL, "base-url", "", "scheme://host:port of queue URLs (default: the Host each client used)")
+	fs.Func("access-key", "ID:SECRET a client may sign with (repeatable; also $QSCALE_ACCESS_KEYS, comma-separated)", func(s string) error {
+		o.keys = append(o.keys, s)
+		return nil
+	})
+	fs.StringVar(&o.keysFile, "access-keys-file", "", "file of access keys, one ID:SECRET per line")
+	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound address to this file once listening")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	keys, err := loadAccessKeys(o.keys, os.Getenv("QSCALE_ACCESS_KEYS"), o.keysFile)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	o.cfg.Keys = keys
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	o.cfg.Logger = log
+
+	s, err := server.Start(ctx, o.cfg)
+	if err != nil {
+		return err
+	}
+	where := "data in " + o.cfg.DataDir
+	if o.cfg.InMemory {
+		where = "in memory: nothing is kept on disk"
+	}
+	log.Info("qscale server listening", "endpoint", s.URL(), "storage", where)
+	if len(keys) == 0 {
+		log.Warn("no access keys configured: requests are not authenticated and any signature is accepted (local development only)")
+	} else {
+		log.Info("verifying AWS Signature V4", "keys", len(keys))
+	}
+	if o.addrFile != "" {
+		if err := os.WriteFile(o.addrFile, []byte(s.Addr()), 0o644); err != nil {
+			s.Stop(context.Background())
+			return fmt.Errorf("write address file: %w", err)
+		}
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Stop(sctx)
+}
+
+// loadAccessKeys merges keys from flags, the environment and a file.
+func loadAccessKeys(flags []string, env, file string) (map[string]string, error) {
+	var all []string
+	all = append(all, flags...)
+	for _, k := range strings.Split(env, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			all = append(all, k)
+		}
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("access keys file: %w", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				all = append(all, line)
+			}
+		}
+	}
+	keys := map[string]string{}
+	for _, k := range all {
+		id, secret, ok := strings.Cut(k, ":")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("access key %q is not ID:SECRET", redact(k))
+		}
+		keys[id] = secret
+	}
+	return keys, nil
+}
+
+func redact(s string) string {
+	if id, _, ok := strings.Cut(s, ":"); ok {
+		return id + ":…"
+	}
+	if len(s) > 4 {
+		return s[:4] + "…"
+	}
+	return s
+}

@@ -1,0 +1,298 @@
+package queue
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Move task states, as ListMessageMoveTasks reports them.
+const (
+	MoveRunning    = "RUNNING"
+	MoveCompleted  = "COMPLETED"
+	MoveCancelling = "CANCELLING"
+	MoveCancelled  = "CANCELLED"
+	MoveFailed     = "FAILED"
+)
+
+// MoveTask moves messages out of a dead-letter queue: back to the queues
+// they came from, or to one destination.
+type MoveTask struct {
+	Handle         string
+	SourceARN      string
+	DestinationARN string // "" = each message's original source
+	MaxPerSecond   int    // 0 = as fast as possible
+	StartedAt      time.Time
+
+	e      *Engine
+	cancel chan struct{}
+	// guarded by e.mu
+	status   string
+	moved    int64
+	toMove   int64
+	failure  string
+	finished bool
+}
+
+// MoveTaskInfo is a snapshot of a MoveTask.
+type MoveTaskInfo struct {
+	Handle         string
+	Status         string
+	SourceARN      string
+	DestinationARN string
+	MaxPerSecond   int
+	Moved          int64
+	ToMove         int64
+	FailureReason  string
+	StartedAt      time.Time
+}
+
+// StartMoveTask starts moving messages out of the dead-letter queue sourceARN.
+func (e *Engine) StartMoveTask(ctx context.Context, sourceARN, destARN string, maxPerSecond int) (string, error) {
+	src, ok := e.queueByARN(sourceARN)
+	if !ok {
+		return "", errorf(ErrResourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+	}
+	if len(e.DeadLetterSources(src)) == 0 {
+		return "", invalidParam("SourceArn", sourceARN, "Source queue must be configured as a Dead Letter Queue.")
+	}
+	if destARN != "" {
+		dst, ok := e.queueByARN(destARN)
+		if !ok {
+			return "", errorf(ErrResourceNotFound, "The resource that you specified for the DestinationArn parameter doesn't exist.")
+		}
+		if dst.IsFIFO() != src.IsFIFO() {
+			return "", invalidParam("DestinationArn", destARN, "The source queue and destination queue must be of the same queue type")
+		}
+	}
+	if maxPerSecond < 0 || maxPerSecond > 500 {
+		return "", invalidParam("MaxNumberOfMessagesPerSecond", maxPerSecond, "Must be between 1 and 500")
+	}
+	id := fmt.Sprintf("%016x", rand.Uint64())
+	raw, _ := json.Marshal(map[string]string{"taskId": id, "sourceArn": sourceARN})
+	t := &MoveTask{
+		Handle:         base64.StdEncoding.EncodeToString(raw),
+		SourceARN:      sourceARN,
+		DestinationARN: destARN,
+		MaxPerSecond:   maxPerSecond,
+		StartedAt:      e.clk.Now(),
+		e:              e,
+		cancel:         make(chan struct{}),
+		status:         MoveRunning,
+		toMove:         int64(src.Counts().Visible),
+	}
+	e.mu.Lock()
+	for _, o := range e.taskOrder {
+		if o.SourceARN == sourceARN && !o.finished {
+			e.mu.Unlock()
+			return "", errorf(ErrUnsupportedOperation, "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
+		}
+	}
+	e.tasks[t.Handle] = t
+	e.taskOrder = append(e.taskOrder, t)
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go t.run(src)
+	return t.Handle, nil
+}
+
+// CancelMoveTask cancels a running task and returns how many messages it moved.
+func (e *Engine) CancelMoveTask(handle string) (int64, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.tasks[handle]
+	if !ok {
+		return 0, errorf(ErrResourceNotFound, "Task does not exist.")
+	}
+	if t.status != MoveRunning {
+		return 0, errorf(ErrUnsupportedOperation, "Only active tasks can be cancelled.")
+	}
+	t.status = MoveCancelling
+	close(t.cancel)
+	return t.moved, nil
+}
+
+// ListMoveTasks returns the most recent tasks of a source queue, newest first.
+func (e *Engine) ListMoveTasks(sourceARN string, max int) ([]MoveTaskInfo, error) {
+	if _, ok := e.queueByARN(sourceARN); !ok {
+		return nil, errorf(ErrResourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+	}
+	if max == 0 {
+		max = 1
+	}
+	if max < 1 || max > 10 {
+		return nil, invalidParam("MaxResults", max, "Must be between 1 and 10")
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []MoveTaskInfo
+	for i := len(e.taskOrder) - 1; i >= 0 && len(out) < max; i-- {
+		t := e.taskOrder[i]
+		if t.SourceARN != sourceARN {
+			continue
+		}
+		info := MoveTaskInfo{Status: t.status, SourceARN: t.SourceARN, DestinationARN: t.DestinationARN,
+			MaxPerSecond: t.MaxPerSecond, Moved: t.moved, ToMove: t.toMove, FailureReason: t.failure, StartedAt: t.StartedAt}
+		if t.status == MoveRunning {
+			info.Handle = t.Handle
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func (t *MoveTask) finish(status, failure string) {
+	t.e.mu.Lock()
+	defer t.e.mu.Unlock()
+	if t.status == MoveCancelling {
+		status = MoveCancelled
+	}
+	t.status, t.failure, t.finished = status, failure, true
+}
+
+func (t *MoveTask) run(src *Queue) {
+	defer t.e.wg.Done()
+	ctx := context.Background()
+	batch := 10
+	interval := time.Duration(0)
+	if t.MaxPerSecond > 0 {
+		if t.MaxPerSecond < batch {
+			batch = t.MaxPerSecond
+		}
+		interval = time.Second * time.Duration(batch) / time.Duration(t.MaxPerSecond)
+	}
+	for {
+		select {
+		case <-t.cancel:
+			t.finish(MoveCancelled, "")
+			return
+		case <-t.e.stopping:
+			t.finish(MoveFailed, "The server stopped.")
+			return
+		default:
+		}
+		t.e.mu.RLock()
+		left := t.toMove - t.moved
+		t.e.mu.RUnlock()
+		if left <= 0 {
+			t.finish(MoveCompleted, "")
+			return
+		}
+		n := batch
+		if int64(n) > left {
+			n = int(left)
+		}
+		msgs := src.takeVisible(n)
+		if len(msgs) == 0 {
+			t.finish(MoveCompleted, "")
+			return
+		}
+		if reason := t.moveBatch(ctx, src, msgs); reason != "" {
+			src.putBack(msgs)
+			t.finish(MoveFailed, reason)
+			return
+		}
+		t.e.mu.Lock()
+		t.moved += int64(len(msgs))
+		t.e.mu.Unlock()
+		if interval > 0 {
+			timer := t.e.clk.NewTimer(interval)
+			select {
+			case <-timer.C():
+			case <-t.cancel:
+				timer.Stop()
+			case <-t.e.stopping:
+				timer.Stop()
+			}
+		}
+	}
+}
+
+// moveBatch moves msgs to their destination and returns a failure reason.
+func (t *MoveTask) moveBatch(ctx context.Context, src *Queue, msgs []*Message) string {
+	byDest := map[string][]*Message{}
+	for _, m := range msgs {
+		d := t.DestinationARN
+		if d == "" {
+			d = m.DeadLetterSource
+		}
+		if d == "" {
+			return fmt.Sprintf("Message %s has no original source queue; give a DestinationArn.", m.ID)
+		}
+		byDest[d] = append(byDest[d], m)
+	}
+	for arn := range byDest {
+		if _, ok := t.e.queueByARN(arn); !ok {
+			return fmt.Sprintf("Destination queue %s does not exist.", arn)
+		}
+	}
+	for arn, ms := range byDest {
+		dst, _ := t.e.queueByARN(arn)
+		if err := t.e.transfer(ctx, src, dst, ms, "", true); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// takeVisible removes up to n visible messages from memory (not the store)
+// for a move: from the front for standard queues, from unlocked groups in
+// order for FIFO queues.
+func (q *Queue) takeVisible(n int) []*Message {
+	now := q.e.clk.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.promoteLocked(now)
+	var out []*Message
+	if !q.cfg.Fifo {
+		for len(out) < n {
+			m := q.ready.front()
+			if m == nil {
+				break
+			}
+			q.ready.popFront()
+			q.removeLocked(m)
+			out = append(out, m)
+		}
+		return out
+	}
+	for _, g := range q.groupOrder {
+		if g.inflight > 0 {
+			continue
+		}
+		for i := 0; i < g.msgs.len() && len(out) < n; i++ {
+			m := g.msgs.at(i)
+			if m.deleted {
+				continue
+			}
+			if m.delayed || m.st.VisibleAt.After(now) {
+				break
+			}
+			q.removeLocked(m)
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// putBack returns messages taken by takeVisible.
+func (q *Queue) putBack(msgs []*Message) {
+	now := q.e.clk.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, m := range msgs {
+		q.insertLocked(revive(m), now)
+	}
+	q.wakeLocked(len(msgs))
+}
+
+// revive returns a live copy of a message removed from memory. Lists may
+// still hold the removed one, marked deleted, so it is never reused.
+func revive(m *Message) *Message {
+	c := *m
+	c.deleted, c.inflight, c.delayed, c.heapIndex = false, false, false, -1
+	return &c
+}

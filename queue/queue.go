@@ -1,0 +1,469 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Queue is one queue. Its methods are safe for concurrent use.
+type Queue struct {
+	e    *Engine
+	id   uint64 // unique per created queue, survives restarts
+	name string
+	arn  string
+
+	mu          sync.Mutex // guards every field below
+	cfg         Config
+	tags        map[string]string
+	createdAt   time.Time
+	modifiedAt  time.Time
+	deleted     bool
+	nextSeq     uint64
+	bySeq       map[uint64]*Message
+	ready       deque             // standard: visible messages in send order
+	groups      map[string]*group // FIFO: messages by group
+	groupOrder  []*group          // FIFO: groups in the order they got their first message
+	timing      timingHeap        // delayed and in-flight messages by VisibleAt
+	numInflight int
+	numDelayed  int
+	dedup       map[string]dedupEntry
+	dedupOrder  []dedupKeyAt
+	lastPurge   time.Time
+	purgedBelow uint64 // messages with a smaller Seq were purged
+	waiters     waiterList
+	stats       Stats
+}
+
+// group is one FIFO message group: its messages in order, and how many of
+// them are in flight (the group is locked while any is).
+type group struct {
+	id       string
+	msgs     deque
+	inflight int
+}
+
+type dedupEntry struct {
+	id     string
+	seqNum string
+	at     time.Time
+}
+
+type dedupKeyAt struct {
+	key string
+	at  time.Time
+}
+
+// Name returns the queue's name.
+func (q *Queue) Name() string { return q.name }
+
+// ARN returns the queue's ARN.
+func (q *Queue) ARN() string { return q.arn }
+
+// ID returns the queue's internal id.
+func (q *Queue) ID() uint64 { return q.id }
+
+// IsFIFO reports whether this is a FIFO queue.
+func (q *Queue) IsFIFO() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.cfg.Fifo
+}
+
+// SendInput is one message to send.
+type SendInput struct {
+	Body             string
+	Delay            *time.Duration // nil: the queue's DelaySeconds
+	Attributes       map[string]AttributeValue
+	SystemAttributes map[string]AttributeValue
+	GroupID          string
+	DedupID          string
+	SenderID         string
+}
+
+// SendResult is what SendMessage answers.
+type SendResult struct {
+	MessageID      string
+	BodyMD5        string
+	AttributesMD5  string
+	SystemMD5      string
+	SequenceNumber string
+}
+
+// SendOutcome is one entry's result in a batch: Err or Result.
+type SendOutcome struct {
+	Result SendResult
+	Err    *Error
+}
+
+// Send sends one message.
+func (q *Queue) Send(ctx context.Context, in SendInput) (SendResult, error) {
+	out := q.SendBatch(ctx, []SendInput{in})
+	if out[0].Err != nil {
+		return SendResult{}, out[0].Err
+	}
+	return out[0].Result, nil
+}
+
+// SendBatch sends several messages and makes them durable together: every
+// accepted message is on stable storage when SendBatch returns. Entries fail
+// one by one; a storage failure fails every accepted entry.
+func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
+	out := make([]SendOutcome, len(ins))
+	now := q.e.clk.Now()
+	fresh := make([]*Message, 0, len(ins))
+	freshIdx := make([]int, 0, len(ins))
+
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		for i := range out {
+			out[i].Err = queueDoesNotExist()
+		}
+		return out
+	}
+	for i := range ins {
+		m, res, err := q.prepareLocked(&ins[i], now)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].Result = res
+		if m != nil { // nil: a FIFO duplicate, answered but not stored
+			fresh = append(fresh, m)
+			freshIdx = append(freshIdx, i)
+		}
+	}
+	q.mu.Unlock()
+	if len(fresh) == 0 {
+		return out
+	}
+
+	ops := make([]Op, len(fresh))
+	for i, m := range fresh {
+		ops[i] = Op{Kind: OpPutMessage, QueueID: q.id, Message: m, State: m.st}
+	}
+	if err := q.e.store.Commit(ctx, ops, true); err != nil {
+		q.mu.Lock()
+		for _, m := range fresh {
+			q.forgetDedupLocked(m)
+		}
+		q.mu.Unlock()
+		for _, i := range freshIdx {
+			out[i] = SendOutcome{Err: errorf(ErrInternal, "Could not store the message: %v", err)}
+		}
+		return out
+	}
+
+	q.mu.Lock()
+	if !q.deleted {
+		for _, m := range fresh {
+			if m.Seq < q.purgedBelow {
+				continue
+			}
+			q.insertLocked(m, now)
+		}
+		q.stats.Sent += uint64(len(fresh))
+		q.wakeLocked(len(fresh))
+	}
+	q.mu.Unlock()
+	return out
+}
+
+// prepareLocked validates one send and builds its message. It returns a nil
+// message for a FIFO duplicate within the deduplication window.
+func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResult, *Error) {
+	cfg := &q.cfg
+	if in.Body == "" {
+		return nil, SendResult{}, errorf(ErrMissingParameter, "The request must contain the parameter MessageBody.")
+	}
+	if !validBody(in.Body) {
+		return nil, SendResult{}, errorf(ErrInvalidMessageContents, "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
+	}
+	if err := validateAttributes(in.Attributes, false); err != nil {
+		return nil, SendResult{}, err
+	}
+	if err := validateAttributes(in.SystemAttributes, true); err != nil {
+		return nil, SendResult{}, err
+	}
+	if size := messageSize(in.Body, in.Attributes); size > cfg.MaximumMessageSize {
+		return nil, SendResult{}, errorf(ErrInvalidParameterValue, "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", cfg.MaximumMessageSize)
+	}
+	delay := cfg.Delay
+	if in.Delay != nil {
+		if cfg.Fifo {
+			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "The request include parameter that is not valid for this queue type")
+		}
+		if *in.Delay < 0 || *in.Delay > MaxDelay {
+			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "DelaySeconds must be >= 0 and <= 900")
+		}
+		delay = *in.Delay
+	}
+	m := &Message{
+		ID:                newMessageID(),
+		Body:              in.Body,
+		BodyMD5:           MD5Hex(in.Body),
+		Attributes:        in.Attributes,
+		AttributesMD5:     AttributesMD5(in.Attributes),
+		SystemAttributes:  in.SystemAttributes,
+		SystemMD5:         AttributesMD5(in.SystemAttributes),
+		SentAt:            now,
+		OriginalEnqueueAt: now,
+		SenderID:          in.SenderID,
+		heapIndex:         -1,
+	}
+	m.st.VisibleAt = now.Add(delay)
+	if cfg.Fifo {
+		if in.GroupID == "" {
+			return nil, SendResult{}, errorf(ErrMissingParameter, "The request must contain the parameter MessageGroupId.")
+		}
+		if err := checkFifoID("MessageGroupId", in.GroupID); err != nil {
+			return nil, SendResult{}, err
+		}
+		dedupID := in.DedupID
+		if dedupID == "" {
+			if !cfg.ContentBasedDeduplication {
+				return nil, SendResult{}, errorf(ErrInvalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			}
+			sum := sha256.Sum256([]byte(in.Body))
+			dedupID = hex.EncodeToString(sum[:])
+		} else if err := checkFifoID("MessageDeduplicationId", dedupID); err != nil {
+			return nil, SendResult{}, err
+		}
+		m.GroupID = in.GroupID
+		m.DedupID = dedupID
+		key := dedupID
+		if cfg.DeduplicationScope == "messageGroup" {
+			key = in.GroupID + "\x00" + dedupID
+		}
+		q.expireDedupLocked(now)
+		if d, ok := q.dedup[key]; ok {
+			return nil, SendResult{MessageID: d.id, BodyMD5: m.BodyMD5, AttributesMD5: m.AttributesMD5, SystemMD5: m.SystemMD5, SequenceNumber: d.seqNum}, nil
+		}
+		m.Seq = q.nextSeqLocked()
+		m.SequenceNumber = fmt.Sprintf("%020d", m.Seq)
+		q.dedup[key] = dedupEntry{id: m.ID, seqNum: m.SequenceNumber, at: now}
+		q.dedupOrder = append(q.dedupOrder, dedupKeyAt{key, now})
+	} else {
+		if in.GroupID != "" {
+			if err := checkFifoID("MessageGroupId", in.GroupID); err != nil {
+				return nil, SendResult{}, err
+			}
+			m.GroupID = in.GroupID // fair queues: kept and returned, no ordering
+		}
+		if in.DedupID != "" {
+			return nil, SendResult{}, invalidParam("MessageDeduplicationId", in.DedupID, "The request includes a parameter that is not valid for this queue type")
+		}
+		m.Seq = q.nextSeqLocked()
+	}
+	return m, SendResult{MessageID: m.ID, BodyMD5: m.BodyMD5, AttributesMD5: m.AttributesMD5, SystemMD5: m.SystemMD5, SequenceNumber: m.SequenceNumber}, nil
+}
+
+func checkFifoID(param, v string) *Error {
+	if len(v) > 128 {
+		return invalidParam(param, v, param+" can only include alphanumeric and punctuation characters. 1 to 128 in length")
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x21 || c > 0x7e {
+			return invalidParam(param, v, param+" can only include alphanumeric and punctuation characters. 1 to 128 in length")
+		}
+	}
+	return nil
+}
+
+func (q *Queue) nextSeqLocked() uint64 {
+	q.nextSeq++
+	return q.nextSeq
+}
+
+func (q *Queue) expireDedupLocked(now time.Time) {
+	cut := now.Add(-DedupWindow)
+	i := 0
+	for ; i < len(q.dedupOrder) && !q.dedupOrder[i].at.After(cut); i++ {
+		k := q.dedupOrder[i]
+		if d, ok := q.dedup[k.key]; ok && d.at.Equal(k.at) {
+			delete(q.dedup, k.key)
+		}
+	}
+	if i > 0 {
+		q.dedupOrder = append(q.dedupOrder[:0], q.dedupOrder[i:]...)
+	}
+}
+
+func (q *Queue) forgetDedupLocked(m *Message) {
+	if !q.cfg.Fifo {
+		return
+	}
+	key := m.DedupID
+	if q.cfg.DeduplicationScope == "messageGroup" {
+		key = m.GroupID + "\x00" + m.DedupID
+	}
+	if d, ok := q.dedup[key]; ok && d.id == m.ID {
+		delete(q.dedup, key)
+	}
+}
+
+// insertLocked adds a stored message to the in-memory structures.
+func (q *Queue) insertLocked(m *Message, now time.Time) {
+	q.bySeq[m.Seq] = m
+	if q.cfg.Fifo {
+		g := q.groups[m.GroupID]
+		if g == nil {
+			g = &group{id: m.GroupID}
+			q.groups[m.GroupID] = g
+			q.groupOrder = append(q.groupOrder, g)
+		}
+		g.msgs.insertSorted(m)
+	}
+	if m.st.VisibleAt.After(now) {
+		if m.st.Receipt != 0 {
+			m.inflight = true
+			q.numInflight++
+			if q.cfg.Fifo {
+				q.groups[m.GroupID].inflight++
+			}
+		} else {
+			m.delayed = true
+			q.numDelayed++
+		}
+		q.timing.push(m)
+		return
+	}
+	if !q.cfg.Fifo {
+		q.ready.insertSorted(m)
+	}
+}
+
+// promoteLocked makes every message whose VisibleAt has passed visible.
+func (q *Queue) promoteLocked(now time.Time) {
+	for len(q.timing) > 0 && !q.timing[0].st.VisibleAt.After(now) {
+		m := q.timing.remove(0)
+		q.becameVisibleLocked(m)
+	}
+}
+
+func (q *Queue) becameVisibleLocked(m *Message) {
+	if m.inflight {
+		m.inflight = false
+		q.numInflight--
+		if q.cfg.Fifo {
+			if g := q.groups[m.GroupID]; g != nil {
+				g.inflight--
+			}
+		}
+	} else if m.delayed {
+		m.delayed = false
+		q.numDelayed--
+	}
+	if !q.cfg.Fifo {
+		q.ready.pushBack(m)
+	}
+}
+
+// removeLocked deletes m from memory and returns the store op that deletes it.
+func (q *Queue) removeLocked(m *Message) Op {
+	if m.heapIndex >= 0 {
+		q.timing.remove(m.heapIndex)
+	}
+	if m.inflight {
+		q.numInflight--
+		if q.cfg.Fifo {
+			if g := q.groups[m.GroupID]; g != nil {
+				g.inflight--
+			}
+		}
+	}
+	if m.delayed {
+		q.numDelayed--
+	}
+	m.inflight, m.delayed, m.deleted = false, false, true
+	delete(q.bySeq, m.Seq)
+	// Lists (ready, group deques) drop deleted messages lazily.
+	return Op{Kind: OpDeleteMessage, QueueID: q.id, Seq: m.Seq}
+}
+
+func newMessageID() string {
+	var b [16]byte
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for i := 0; i < 8; i++ {
+		b[i] = byte(hi >> (8 * i))
+		b[8+i] = byte(lo >> (8 * i))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// Counts are the three ApproximateNumberOfMessages* figures.
+type Counts struct {
+	Visible  int
+	Inflight int
+	Delayed  int
+}
+
+// Counts returns the queue's message counts now.
+func (q *Queue) Counts() Counts {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.promoteLocked(q.e.clk.Now())
+	return q.countsLocked()
+}
+
+func (q *Queue) countsLocked() Counts {
+	return Counts{
+		Visible:  len(q.bySeq) - q.numInflight - q.numDelayed,
+		Inflight: q.numInflight,
+		Delayed:  q.numDelayed,
+	}
+}
+
+// Stats are running totals kept for the autoscaler and metrics.
+type Stats struct {
+	Sent     uint64
+	Received uint64
+	Deleted  uint64
+	Moved    uint64 // to a dead-letter queue
+	Expired  uint64 // dropped by retention
+}
+
+// Stats returns the queue's running totals.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stats
+}
+
+// OldestAge returns the age of the oldest message that is not in flight,
+// or 0 when there is none.
+func (q *Queue) OldestAge() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := q.e.clk.Now()
+	var oldest time.Time
+	for _, m := range q.bySeq {
+		if !m.inflight && (oldest.IsZero() || m.SentAt.Before(oldest)) {
+			oldest = m.SentAt
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return now.Sub(oldest)
+}
+
+func formatMillis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

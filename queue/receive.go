@@ -1,0 +1,359 @@
+package queue
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"math/rand/v2"
+	"time"
+)
+
+// ReceiveInput is a ReceiveMessage request.
+type ReceiveInput struct {
+	Max        int            // 1..10
+	Visibility *time.Duration // nil: the queue's VisibilityTimeout
+	Wait       *time.Duration // nil: the queue's ReceiveMessageWaitTimeSeconds
+}
+
+// Delivery is one received message: the immutable message and a copy of
+// its state at the time of the receive.
+type Delivery struct {
+	*Message
+	State         MessageState
+	ReceiptHandle string
+}
+
+// Receive returns up to in.Max messages, waiting up to the wait time for the
+// first to arrive. It returns early, with what it has, when ctx ends.
+func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error) {
+	if in.Max == 0 {
+		in.Max = 1
+	}
+	if in.Max < 1 || in.Max > MaxBatchEntries {
+		return nil, invalidParam("MaxNumberOfMessages", in.Max, "Must be between 1 and 10, if provided")
+	}
+	if in.Visibility != nil && (*in.Visibility < 0 || *in.Visibility > MaxVisibilityTimeout) {
+		return nil, invalidParam("VisibilityTimeout", int64(*in.Visibility/time.Second), "Must be between 0 and 43200, if provided")
+	}
+	if in.Wait != nil && (*in.Wait < 0 || *in.Wait > MaxWaitTime) {
+		return nil, invalidParam("WaitTimeSeconds", int64(*in.Wait/time.Second), "Must be >= 0 and <= 20, if provided")
+	}
+	var deadline time.Time
+	var w *waiter
+	defer func() {
+		if w != nil {
+			q.mu.Lock()
+			q.waiters.remove(w)
+			if w.signaled() {
+				q.wakeLocked(1) // pass on a wake-up this call did not use
+			}
+			q.mu.Unlock()
+		}
+	}()
+	for {
+		now := q.e.clk.Now()
+		q.mu.Lock()
+		if q.deleted {
+			q.mu.Unlock()
+			return nil, queueDoesNotExist()
+		}
+		if deadline.IsZero() {
+			wait := q.cfg.ReceiveWait
+			if in.Wait != nil {
+				wait = *in.Wait
+			}
+			deadline = now.Add(wait)
+		}
+		got, ops, moves, err := q.receiveLocked(in, now)
+		var next time.Time
+		if len(got) == 0 && err == nil && now.Before(deadline) {
+			if w == nil {
+				w = newWaiter()
+			} else {
+				w.reset()
+			}
+			q.waiters.add(w)
+			if len(q.timing) > 0 {
+				next = q.timing[0].st.VisibleAt
+			}
+		}
+		q.mu.Unlock()
+		if len(ops) > 0 {
+			// Receives are persisted lazily: a lost one only means redelivery.
+			if cerr := q.e.store.Commit(ctx, ops, false); cerr != nil {
+				q.e.logStoreError(cerr)
+			}
+		}
+		if len(moves) > 0 {
+			q.e.moveToDeadLetter(ctx, q, moves)
+		}
+		if err != nil || len(got) > 0 || !now.Before(deadline) {
+			return got, err
+		}
+		wakeAt := deadline
+		if !next.IsZero() && next.Before(wakeAt) {
+			wakeAt = next
+		}
+		t := q.e.clk.NewTimer(wakeAt.Sub(now))
+		select {
+		case <-w.ch:
+		case <-t.C():
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil
+		case <-q.e.stopping:
+			t.Stop()
+			return nil, nil
+		}
+		t.Stop()
+	}
+}
+
+// receiveLocked takes up to in.Max visible messages. It also returns the
+// store ops recording the receives and the messages that exceeded the
+// redrive policy's maxReceiveCount and must move to the dead-letter queue.
+func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op, []*Message, error) {
+	q.promoteLocked(now)
+	vis := q.cfg.Visibility
+	if in.Visibility != nil {
+		vis = *in.Visibility
+	}
+	if !q.cfg.Fifo && q.numInflight >= MaxInflightStandard {
+		return nil, nil, nil, errorf(ErrOverLimit, "Too many messages in flight for this queue (the limit is %d).", MaxInflightStandard)
+	}
+	var out []Delivery
+	var ops []Op
+	var moves []*Message
+	take := func(m *Message) {
+		if q.expiredLocked(m, now) {
+			ops = append(ops, q.removeLocked(m))
+			q.stats.Expired++
+			return
+		}
+		if rp := q.cfg.Redrive; rp != nil && m.st.ReceiveCount >= rp.MaxReceiveCount {
+			if _, ok := q.e.queueByARN(rp.DeadLetterTargetArn); ok {
+				q.removeLocked(m) // the move writes the store ops
+				moves = append(moves, m)
+				return
+			}
+		}
+		m.st.ReceiveCount++
+		if m.st.FirstReceiveAt.IsZero() {
+			m.st.FirstReceiveAt = now
+		}
+		m.st.ReceivedAt = now
+		m.st.VisibleAt = now.Add(vis)
+		m.st.Receipt = rand.Uint64() | 1
+		m.inflight = true
+		q.numInflight++
+		if q.cfg.Fifo {
+			q.groups[m.GroupID].inflight++
+		}
+		q.timing.push(m)
+		q.stats.Received++
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Message: m, State: m.st})
+		out = append(out, Delivery{Message: m, State: m.st, ReceiptHandle: q.receiptHandle(m)})
+	}
+	if !q.cfg.Fifo {
+		for len(out) < in.Max {
+			m := q.ready.front()
+			if m == nil {
+				break
+			}
+			q.ready.popFront()
+			take(m)
+		}
+		return out, ops, moves, nil
+	}
+	// FIFO: whole runs from unlocked groups, oldest group first.
+	live := q.groupOrder[:0]
+	for _, g := range q.groupOrder {
+		if g.msgs.front() == nil { // every message deleted
+			delete(q.groups, g.id)
+			continue
+		}
+		live = append(live, g)
+		if len(out) >= in.Max || g.inflight > 0 {
+			continue
+		}
+		for i := 0; i < g.msgs.len() && len(out) < in.Max; i++ {
+			m := g.msgs.at(i)
+			if m.deleted {
+				continue
+			}
+			if m.inflight || m.delayed || m.st.VisibleAt.After(now) {
+				break
+			}
+			before := len(out)
+			take(m)
+			if len(out) == before && !m.deleted {
+				break
+			}
+		}
+	}
+	clear(q.groupOrder[len(live):])
+	q.groupOrder = live
+	return out, ops, moves, nil
+}
+
+func (q *Queue) expiredLocked(m *Message, now time.Time) bool {
+	return !m.OriginalEnqueueAt.Add(q.cfg.Retention).After(now)
+}
+
+// receipt handles: "qs1" + base64(queue id, seq, nonce).
+const receiptPrefix = "qs1"
+
+func (q *Queue) receiptHandle(m *Message) string {
+	var b [24]byte
+	binary.BigEndian.PutUint64(b[0:], q.id)
+	binary.BigEndian.PutUint64(b[8:], m.Seq)
+	binary.BigEndian.PutUint64(b[16:], m.st.Receipt)
+	return receiptPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func parseReceipt(h string) (qid, seq, nonce uint64, ok bool) {
+	if len(h) != len(receiptPrefix)+32 || h[:len(receiptPrefix)] != receiptPrefix {
+		return 0, 0, 0, false
+	}
+	var b [24]byte
+	n, err := base64.RawURLEncoding.Decode(b[:], []byte(h[len(receiptPrefix):]))
+	if err != nil || n != 24 {
+		return 0, 0, 0, false
+	}
+	return binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(b[16:]), true
+}
+
+func invalidReceipt(h string) *Error {
+	return errorf(ErrReceiptHandleIsInvalid, "The input receipt handle \"%s\" is not a valid receipt handle.", h)
+}
+
+// Delete deletes the message a receipt handle names. Deleting a message that
+// is already gone succeeds, as in SQS.
+func (q *Queue) Delete(ctx context.Context, receipt string) error {
+	errs := q.DeleteBatch(ctx, []string{receipt})
+	if errs[0] != nil {
+		return errs[0]
+	}
+	return nil
+}
+
+// DeleteBatch deletes several messages; errs[i] is nil for a success.
+func (q *Queue) DeleteBatch(ctx context.Context, receipts []string) []*Error {
+	errs := make([]*Error, len(receipts))
+	ops := make([]Op, 0, len(receipts))
+	now := q.e.clk.Now()
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		for i := range errs {
+			errs[i] = queueDoesNotExist()
+		}
+		return errs
+	}
+	for i, h := range receipts {
+		qid, seq, nonce, ok := parseReceipt(h)
+		if !ok || qid != q.id {
+			errs[i] = invalidReceipt(h)
+			continue
+		}
+		m := q.bySeq[seq]
+		if m == nil {
+			continue // already deleted
+		}
+		if m.st.Receipt != nonce || (q.cfg.Fifo && !m.st.VisibleAt.After(now)) {
+			if q.cfg.Fifo {
+				errs[i] = invalidParam("ReceiptHandle", h, "The receipt handle has expired")
+			}
+			// Standard queues: the request succeeds but an outdated
+			// receipt handle does not delete a message received again.
+			continue
+		}
+		ops = append(ops, q.removeLocked(m))
+		q.stats.Deleted++
+	}
+	if len(ops) > 0 && q.cfg.Fifo {
+		q.wakeLocked(len(ops)) // deletes unlock groups
+	}
+	q.mu.Unlock()
+	if len(ops) > 0 {
+		if err := q.e.store.Commit(ctx, ops, false); err != nil {
+			q.e.logStoreError(err)
+		}
+	}
+	return errs
+}
+
+// VisibilityChange is one ChangeMessageVisibility request.
+type VisibilityChange struct {
+	ReceiptHandle string
+	Timeout       time.Duration
+}
+
+// ChangeVisibility changes one in-flight message's visibility timeout.
+func (q *Queue) ChangeVisibility(ctx context.Context, c VisibilityChange) error {
+	errs := q.ChangeVisibilityBatch(ctx, []VisibilityChange{c})
+	if errs[0] != nil {
+		return errs[0]
+	}
+	return nil
+}
+
+// ChangeVisibilityBatch changes several; errs[i] is nil for a success.
+func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange) []*Error {
+	errs := make([]*Error, len(cs))
+	ops := make([]Op, 0, len(cs))
+	now := q.e.clk.Now()
+	woke := 0
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		for i := range errs {
+			errs[i] = queueDoesNotExist()
+		}
+		return errs
+	}
+	q.promoteLocked(now)
+	for i, c := range cs {
+		if c.Timeout < 0 || c.Timeout > MaxVisibilityTimeout {
+			errs[i] = invalidParam("VisibilityTimeout", int64(c.Timeout/time.Second), "VisibilityTimeout must be an integer between 0 and 43200")
+			continue
+		}
+		qid, seq, nonce, ok := parseReceipt(c.ReceiptHandle)
+		if !ok || qid != q.id {
+			errs[i] = invalidReceipt(c.ReceiptHandle)
+			continue
+		}
+		m := q.bySeq[seq]
+		if m == nil || m.st.Receipt != nonce {
+			errs[i] = invalidParam("ReceiptHandle", c.ReceiptHandle, "Message does not exist or is not available for visibility timeout change")
+			continue
+		}
+		if !m.inflight {
+			errs[i] = errorf(ErrMessageNotInflight, "The message referred to isn't in flight.")
+			continue
+		}
+		if now.Add(c.Timeout).Sub(m.st.ReceivedAt) > MaxVisibilityTimeout {
+			errs[i] = invalidParam("VisibilityTimeout", int64(c.Timeout/time.Second), "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]")
+			continue
+		}
+		m.st.VisibleAt = now.Add(c.Timeout)
+		if c.Timeout == 0 {
+			q.timing.remove(m.heapIndex)
+			q.becameVisibleLocked(m)
+			woke++
+		} else {
+			q.timing.fix(m.heapIndex)
+		}
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Message: m, State: m.st})
+	}
+	if woke > 0 {
+		q.wakeLocked(woke)
+	}
+	q.mu.Unlock()
+	if len(ops) > 0 {
+		if err := q.e.store.Commit(ctx, ops, false); err != nil {
+			q.e.logStoreError(err)
+		}
+	}
+	return errs
+}

@@ -1,0 +1,84 @@
+package queue
+
+// waiter is one long-polling ReceiveMessage call. A send wakes as many
+// waiters as it added messages, oldest first, instead of all of them, so ten
+// thousand idle long polls cost nothing and a send wakes one receiver.
+type waiter struct {
+	ch         chan struct{} // buffered 1: a wake-up
+	prev, next *waiter
+	listed     bool
+}
+
+func newWaiter() *waiter { return &waiter{ch: make(chan struct{}, 1)} }
+
+func (w *waiter) reset() {
+	select {
+	case <-w.ch:
+	default:
+	}
+}
+
+// signaled reports whether a wake-up is pending, consuming it.
+func (w *waiter) signaled() bool {
+	select {
+	case <-w.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// waiterList is a FIFO of waiters, guarded by the queue's mu.
+type waiterList struct {
+	head, tail *waiter
+}
+
+func (l *waiterList) add(w *waiter) {
+	if w.listed {
+		return
+	}
+	w.listed = true
+	w.prev, w.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = w
+	} else {
+		l.head = w
+	}
+	l.tail = w
+}
+
+func (l *waiterList) remove(w *waiter) {
+	if !w.listed {
+		return
+	}
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		l.head = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	} else {
+		l.tail = w.prev
+	}
+	w.prev, w.next, w.listed = nil, nil, false
+}
+
+// wakeLocked wakes up to n waiters, oldest first.
+func (q *Queue) wakeLocked(n int) {
+	for ; n > 0 && q.waiters.head != nil; n-- {
+		w := q.waiters.head
+		q.waiters.remove(w)
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeAllLocked wakes every waiter (queue deleted, engine stopping).
+func (q *Queue) wakeAllLocked() {
+	for q.waiters.head != nil {
+		q.wakeLocked(1)
+	}
+}

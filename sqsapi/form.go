@@ -1,0 +1,110 @@
+package sqsapi
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/qscale/qscale/queue"
+)
+
+// form reads the query protocol's flattened parameters (Attribute.1.Name,
+// SendMessageBatchRequestEntry.2.MessageBody, ...) under a prefix.
+type form struct {
+	v      url.Values
+	prefix string
+}
+
+func (f form) str(name string) string { return f.v.Get(f.prefix + name) }
+
+func (f form) has(name string) bool {
+	_, ok := f.v[f.prefix+name]
+	return ok
+}
+
+func (f form) strp(name string) *string {
+	if !f.has(name) {
+		return nil
+	}
+	s := f.str(name)
+	return &s
+}
+
+func (f form) intp(name string) (*int, error) {
+	if !f.has(name) {
+		return nil, nil
+	}
+	s := f.str(name)
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return nil, &wireError{Code: string(queue.ErrInvalidParameterValue), Message: "Value " + s + " for parameter " + name + " is invalid. Reason: Must be an integer."}
+	}
+	return &n, nil
+}
+
+// indexed returns the sub-forms name.1., name.2., ... up to the first gap.
+func (f form) indexed(name string) []form {
+	var out []form
+	for i := 1; ; i++ {
+		p := f.prefix + name + "." + strconv.Itoa(i)
+		found := false
+		for k := range f.v {
+			if k == p || strings.HasPrefix(k, p+".") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return out
+		}
+		out = append(out, form{v: f.v, prefix: p + "."})
+	}
+}
+
+// list returns the values of name.1, name.2, ...
+func (f form) list(name string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		k := f.prefix + name + "." + strconv.Itoa(i)
+		vs, ok := f.v[k]
+		if !ok {
+			return out
+		}
+		out = append(out, vs[0])
+	}
+}
+
+// pairs returns the map of name.N.<key> -> name.N.<value>.
+func (f form) pairs(name, key, value string) map[string]string {
+	entries := f.indexed(name)
+	if len(entries) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(entries))
+	for _, e := range entries {
+		m[e.str(key)] = e.str(value)
+	}
+	return m
+}
+
+// msgAttrs decodes name.N.Name and name.N.Value.{DataType,StringValue,BinaryValue}.
+func (f form) msgAttrs(name string) (map[string]jsonAttr, error) {
+	entries := f.indexed(name)
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]jsonAttr, len(entries))
+	for _, e := range entries {
+		a := jsonAttr{DataType: e.str("Value.DataType"), StringValue: e.strp("Value.StringValue")}
+		if e.has("Value.BinaryValue") {
+			b, err := base64.StdEncoding.DecodeString(e.str("Value.BinaryValue"))
+			if err != nil {
+				return nil, &wireError{Code: string(queue.ErrInvalidParameterValue), Message: "The message attribute '" + e.str("Name") + "' has an invalid binary value: not base64."}
+			}
+			a.BinaryValue = b
+		}
+		m[e.str("Name")] = a
+	}
+	return m, nil
+}

@@ -1,0 +1,305 @@
+// Package sqsapi serves qscale's queue engine over the Amazon SQS API, in
+// both wire protocols that AWS clients use: AWS JSON 1.0 (X-Amz-Target:
+// AmazonSQS.<Action>, current SDKs) and the query protocol (form-encoded
+// Action=..., XML answers; older SDKs and CLIs). Every action decodes into
+// one input struct whichever protocol carried it, runs once, and encodes its
+// output in the caller's protocol.
+package sqsapi
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/qscale/qscale/internal/sigv4"
+	"github.com/qscale/qscale/queue"
+)
+
+// MaxRequestBody bounds a request: a batch of ten 1 MiB messages is 10 MiB
+// of body at most, and base64 and form encoding can triple it.
+const MaxRequestBody = 32 << 20
+
+// Verifier checks a request's signature; body is the whole request body.
+// A refusal that is a *sigv4.Error is sent with its code, status and
+// message; any other is sent as AccessDenied.
+type Verifier interface {
+	Verify(r *http.Request, body []byte) error
+}
+
+// Options configure a Handler.
+type Options struct {
+	// BaseURL is the scheme and host of queue URLs. Empty: taken from each
+	// request's Host, so a URL works from wherever the client reached us.
+	BaseURL string
+	// Verifier, when set, must accept every request's signature.
+	Verifier Verifier
+	Logger   *slog.Logger
+}
+
+// Handler serves the SQS API.
+type Handler struct {
+	e    *queue.Engine
+	opts Options
+	log  *slog.Logger
+}
+
+// NewHandler returns an http.Handler serving e's queues.
+func NewHandler(e *queue.Engine, opts Options) *Handler {
+	h := &Handler{e: e, opts: opts, log: opts.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h
+}
+
+type protocol int
+
+const (
+	protoQuery protocol = iota
+	protoJSON
+)
+
+// call is one request in flight.
+type call struct {
+	h      *Handler
+	r      *http.Request
+	proto  protocol
+	reqID  string
+	action string
+	form   form
+	body   []byte
+}
+
+func newRequestID() string {
+	a, b := rand.Uint64(), rand.Uint64()
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", uint32(a>>32), uint16(a>>16), uint16(a)&0x0fff|0x4000, uint16(b>>48)&0x3fff|0x8000, b&0xffffffffffff)
+}
+
+// ServeHTTP decodes the request, runs its action and answers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{h: h, r: r, reqID: newRequestID()}
+	target := r.Header.Get("X-Amz-Target")
+	if strings.HasPrefix(target, "AmazonSQS.") {
+		c.proto = protoJSON
+		c.action = strings.TrimPrefix(target, "AmazonSQS.")
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		c.fail(w, &wireError{Code: "InvalidAction", Message: "The HTTP method " + r.Method + " is not supported."})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			c.fail(w, &wireError{Code: "RequestEntityTooLarge", Message: fmt.Sprintf("Request body must be no longer than %d bytes.", MaxRequestBody)})
+			return
+		}
+		c.fail(w, &wireError{Code: "MalformedQueryString", Message: "Could not read the request body."})
+		return
+	}
+	c.body = body
+	if h.opts.Verifier != nil {
+		if err := h.opts.Verifier.Verify(r, body); err != nil {
+			c.fail(w, authError(err))
+			return
+		}
+	}
+	if c.proto == protoQuery {
+		vals := r.URL.Query()
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if r.Method == http.MethodPost && (ct == "application/x-www-form-urlencoded" || ct == "") && len(body) > 0 {
+			pv, err := url.ParseQuery(string(body))
+			if err != nil {
+				c.fail(w, &wireError{Code: "MalformedQueryString", Message: "The query string is malformed: " + err.Error()})
+				return
+			}
+			for k, v := range pv {
+				vals[k] = append(vals[k], v...)
+			}
+		}
+		c.form = form{v: vals}
+		c.action = vals.Get("Action")
+		if c.action == "" {
+			if target != "" || strings.Contains(r.Header.Get("Content-Type"), "json") {
+				c.proto = protoJSON
+				c.fail(w, &wireError{Code: "UnknownOperationException", Message: "Unknown operation " + target})
+				return
+			}
+			c.fail(w, &wireError{Code: "MissingParameter", Message: "The request must contain the parameter Action."})
+			return
+		}
+	}
+	a, ok := actions[c.action]
+	if !ok {
+		if c.proto == protoJSON {
+			c.fail(w, &wireError{Code: "UnknownOperationException", Message: "Unknown operation " + c.action})
+		} else {
+			c.fail(w, &wireError{Code: "InvalidAction", Message: "The action " + c.action + " is not valid for this web service."})
+		}
+		return
+	}
+	out, err := a(r.Context(), c)
+	if err != nil {
+		c.fail(w, err)
+		return
+	}
+	c.reply(w, out)
+}
+
+func (c *call) fail(w http.ResponseWriter, err error) {
+	we := toWire(err)
+	if we.Code == string(queue.ErrInternal) {
+		c.h.log.Error("internal error", "action", c.action, "err", err)
+	}
+	if c.proto == protoJSON {
+		writeJSONError(w, c.reqID, we)
+	} else {
+		writeXMLError(w, c.reqID, we)
+	}
+}
+
+// authError turns a refused signature into its wire form. The JSON
+// protocol names these errors the way AWS's JSON services do; the query code
+// (also the x-amzn-query-error code) is the SQS one.
+func authError(err error) *wireError {
+	var se *sigv4.Error
+	if !errors.As(err, &se) {
+		return &wireError{Code: "AccessDenied", Message: "Access to the resource is denied.", status: 403}
+	}
+	jsonCode := map[string]string{
+		sigv4.CodeSignatureDoesNotMatch:      "InvalidSignatureException",
+		sigv4.CodeInvalidClientTokenID:       "UnrecognizedClientException",
+		sigv4.CodeMissingAuthenticationToken: "MissingAuthenticationTokenException",
+		sigv4.CodeIncompleteSignature:        "IncompleteSignatureException",
+	}[se.Code]
+	return &wireError{Code: se.Code, Message: se.Message, status: se.Status, jsonCode: jsonCode, namespace: nsCoral}
+}
+
+// reply encodes out in the call's protocol. out is a pointer to the
+// action's output struct, or nil for actions that answer nothing.
+func (c *call) reply(w http.ResponseWriter, out any) {
+	h := w.Header()
+	h.Set("x-amzn-RequestId", c.reqID)
+	if c.proto == protoJSON {
+		h.Set("Content-Type", "application/x-amz-json-1.0")
+		if out == nil {
+			w.Write([]byte("{}"))
+			return
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			c.fail(w, err)
+			return
+		}
+		w.Write(b)
+		return
+	}
+	h.Set("Content-Type", "text/xml")
+	var sb strings.Builder
+	sb.WriteString(xml.Header)
+	sb.WriteString("<" + c.action + "Response xmlns=\"" + xmlns + "\">")
+	if out != nil {
+		if x, ok := out.(xmlResult); ok {
+			out = x.xmlResult()
+		}
+		enc := xml.NewEncoder(&sb)
+		if err := enc.EncodeElement(out, xml.StartElement{Name: xml.Name{Local: c.action + "Result"}}); err != nil {
+			c.fail(w, err)
+			return
+		}
+		enc.Flush()
+	}
+	sb.WriteString("<ResponseMetadata><RequestId>" + c.reqID + "</RequestId></ResponseMetadata>")
+	sb.WriteString("</" + c.action + "Response>")
+	w.Write([]byte(sb.String()))
+}
+
+// xmlResult is an output whose XML shape differs from its JSON shape
+// (maps become lists of entries, lists are flattened).
+type xmlResult interface {
+	xmlResult() any
+}
+
+// actionFunc decodes the call's input in its protocol, runs the action and
+// returns the output to encode (nil for none).
+type actionFunc func(ctx context.Context, c *call) (any, error)
+
+// handle adapts a typed action: decode from JSON or from the query form,
+// then run.
+func handle[I any](fromQuery func(f form, in *I) error, run func(ctx context.Context, c *call, in *I) (any, error)) actionFunc {
+	return func(ctx context.Context, c *call) (any, error) {
+		in := new(I)
+		if c.proto == protoJSON {
+			if len(c.body) > 0 {
+				if err := json.Unmarshal(c.body, in); err != nil {
+					return nil, &wireError{Code: "SerializationException", Message: "The request body could not be parsed as the JSON input of " + c.action + ": " + jsonProblem(err)}
+				}
+			}
+		} else if fromQuery != nil {
+			if err := fromQuery(c.form, in); err != nil {
+				return nil, err
+			}
+		}
+		return run(ctx, c, in)
+	}
+}
+
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %s must be %s, not %s", te.Field, te.Type, te.Value)
+	}
+	return err.Error()
+}
+
+// baseURL returns scheme://host for queue URLs.
+func (c *call) baseURL() string {
+	if c.h.opts.BaseURL != "" {
+		return strings.TrimRight(c.h.opts.BaseURL, "/")
+	}
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.r.Host
+}
+
+func (c *call) queueURL(q *queue.Queue) string {
+	return c.baseURL() + "/" + c.h.e.AccountID() + "/" + q.Name()
+}
+
+// queue resolves a QueueUrl parameter (or, when it is empty, the request
+// path, where older clients put it).
+func (c *call) queue(queueURL string) (*queue.Queue, error) {
+	path := queueURL
+	if path == "" {
+		path = c.r.URL.Path
+		if strings.Trim(path, "/") == "" {
+			return nil, &wireError{Code: string(queue.ErrMissingParameter), Message: "The request must contain the parameter QueueUrl."}
+		}
+	} else if u, err := url.Parse(queueURL); err == nil && u.Host != "" {
+		path = u.Path
+	}
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	name := parts[len(parts)-1]
+	if len(parts) > 2 || name == "" {
+		return nil, &wireError{Code: string(queue.ErrInvalidAddress), Message: "The address " + queueURL + " is not valid for this endpoint."}
+	}
+	if len(parts) == 2 && parts[0] != c.h.e.AccountID() {
+		return nil, &queue.Error{Code: queue.ErrQueueDoesNotExist, Message: "The specified queue does not exist."}
+	}
+	return c.h.e.Queue(name)
+}
+
+func missing(param string) error {
+	return &wireError{Code: string(queue.ErrMissingParameter), Message: "The request must contain the parameter " + param + "."}
+}

@@ -1,0 +1,197 @@
+package pebblestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/qscale/qscale/queue"
+)
+
+// Record layout, version 1. Every variable-length field is a uvarint length
+// and its bytes; times are varint Unix nanoseconds (0 = zero time).
+const codecVersion = 1
+
+var errCorrupt = errors.New("pebblestore: corrupt record")
+
+type enc struct{ b []byte }
+
+func (e *enc) str(s string)   { e.b = binary.AppendUvarint(e.b, uint64(len(s))); e.b = append(e.b, s...) }
+func (e *enc) bytes(p []byte) { e.b = binary.AppendUvarint(e.b, uint64(len(p))); e.b = append(e.b, p...) }
+func (e *enc) uint(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) time(t time.Time) {
+	if t.IsZero() {
+		e.b = binary.AppendVarint(e.b, 0)
+		return
+	}
+	e.b = binary.AppendVarint(e.b, t.UnixNano())
+}
+
+func (e *enc) attrs(m map[string]queue.AttributeValue) {
+	e.uint(uint64(len(m)))
+	for k, v := range m {
+		e.str(k)
+		e.str(v.DataType)
+		e.str(v.StringValue)
+		e.bytes(v.BinaryValue)
+	}
+}
+
+func (e *enc) state(st queue.MessageState) {
+	e.uint(uint64(st.ReceiveCount))
+	e.time(st.FirstReceiveAt)
+	e.time(st.ReceivedAt)
+	e.time(st.VisibleAt)
+	e.uint(st.Receipt)
+}
+
+func encodeMessage(dst []byte, m *queue.Message, st queue.MessageState) []byte {
+	e := enc{b: append(dst, codecVersion)}
+	e.str(m.ID)
+	e.str(m.Body)
+	e.str(m.BodyMD5)
+	e.attrs(m.Attributes)
+	e.str(m.AttributesMD5)
+	e.attrs(m.SystemAttributes)
+	e.str(m.SystemMD5)
+	e.time(m.SentAt)
+	e.time(m.OriginalEnqueueAt)
+	e.str(m.GroupID)
+	e.str(m.DedupID)
+	e.str(m.SequenceNumber)
+	e.str(m.SenderID)
+	e.str(m.DeadLetterSource)
+	e.state(st)
+	return e.b
+}
+
+func encodeState(dst []byte, st queue.MessageState) []byte {
+	e := enc{b: append(dst, codecVersion)}
+	e.state(st)
+	return e.b
+}
+
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) uint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) raw() []byte {
+	n := d.uint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return nil
+	}
+	p := d.b[:n]
+	d.b = d.b[n:]
+	return p
+}
+
+func (d *dec) str() string { return string(d.raw()) }
+
+func (d *dec) bytes() []byte {
+	p := d.raw()
+	if len(p) == 0 {
+		return nil
+	}
+	return append([]byte(nil), p...)
+}
+
+func (d *dec) time() time.Time {
+	if d.err != nil {
+		return time.Time{}
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return time.Time{}
+	}
+	d.b = d.b[n:]
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, v)
+}
+
+func (d *dec) attrs() map[string]queue.AttributeValue {
+	n := d.uint()
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	if n > 64 {
+		d.err = errCorrupt
+		return nil
+	}
+	m := make(map[string]queue.AttributeValue, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		k := d.str()
+		m[k] = queue.AttributeValue{DataType: d.str(), StringValue: d.str(), BinaryValue: d.bytes()}
+	}
+	return m
+}
+
+func (d *dec) state() queue.MessageState {
+	return queue.MessageState{
+		ReceiveCount:   int(d.uint()),
+		FirstReceiveAt: d.time(),
+		ReceivedAt:     d.time(),
+		VisibleAt:      d.time(),
+		Receipt:        d.uint(),
+	}
+}
+
+func (d *dec) version() {
+	if len(d.b) == 0 || d.b[0] != codecVersion {
+		d.err = errCorrupt
+		return
+	}
+	d.b = d.b[1:]
+}
+
+func decodeMessage(b []byte, seq uint64) (*queue.Message, queue.MessageState, error) {
+	d := dec{b: b}
+	d.version()
+	m := queue.Message{Seq: seq}
+	m.ID = d.str()
+	m.Body = d.str()
+	m.BodyMD5 = d.str()
+	m.Attributes = d.attrs()
+	m.AttributesMD5 = d.str()
+	m.SystemAttributes = d.attrs()
+	m.SystemMD5 = d.str()
+	m.SentAt = d.time()
+	m.OriginalEnqueueAt = d.time()
+	m.GroupID = d.str()
+	m.DedupID = d.str()
+	m.SequenceNumber = d.str()
+	m.SenderID = d.str()
+	m.DeadLetterSource = d.str()
+	st := d.state()
+	if d.err != nil {
+		return nil, st, d.err
+	}
+	return queue.NewStoredMessage(m), st, nil
+}
+
+func decodeState(b []byte) (queue.MessageState, error) {
+	d := dec{b: b}
+	d.version()
+	st := d.state()
+	return st, d.err
+}
