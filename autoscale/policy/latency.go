@@ -68,6 +68,10 @@ type LatencyConfig struct {
 	// beyond the last scale-out.
 	ScaleOutCooldown *Duration `json:"scaleOutCooldown,omitempty" yaml:"scaleOutCooldown,omitempty"`
 	ScaleInCooldown  *Duration `json:"scaleInCooldown,omitempty" yaml:"scaleInCooldown,omitempty"`
+	// ScaleInStable is how long the backlog must stay below the scale-in
+	// threshold before a scale-in, so a passing lull does not remove
+	// workers. Default 30s.
+	ScaleInStable *Duration `json:"scaleInStable,omitempty" yaml:"scaleInStable,omitempty"`
 	// ScaleInTolerance as in target tracking. Default 0.1.
 	ScaleInTolerance *float64 `json:"scaleInTolerance,omitempty" yaml:"scaleInTolerance,omitempty"`
 	// KeepPace, on by default, never proposes fewer workers than the arrival
@@ -94,6 +98,9 @@ func (c LatencyConfig) Validate() error {
 	}
 	if c.ScaleInCooldown != nil && *c.ScaleInCooldown < 0 {
 		errs.add("scaleInCooldown", "must not be negative, got %s", *c.ScaleInCooldown)
+	}
+	if c.ScaleInStable != nil && *c.ScaleInStable < 0 {
+		errs.add("scaleInStable", "must not be negative, got %s", *c.ScaleInStable)
 	}
 	if c.ScaleInTolerance != nil && (*c.ScaleInTolerance < 0 || *c.ScaleInTolerance >= 1) {
 		errs.add("scaleInTolerance", "must be in [0, 1), got %v", *c.ScaleInTolerance)
@@ -127,7 +134,10 @@ func NewLatency(name string, cfg LatencyConfig) (*Latency, error) {
 	if p.smoothing == 0 {
 		p.smoothing = 0.3
 	}
-	p.t = tracking{inCooldown: 60 * time.Second, tolerance: 0.1, outDatapoints: 1, inDatapoints: 1, disableScaleIn: cfg.DisableScaleIn}
+	p.t = tracking{inCooldown: 60 * time.Second, tolerance: 0.1, outDatapoints: 1, inDatapoints: 1, disableScaleIn: cfg.DisableScaleIn, inStable: 30 * time.Second}
+	if cfg.ScaleInStable != nil {
+		p.t.inStable = cfg.ScaleInStable.D()
+	}
 	if cfg.ScaleOutCooldown != nil {
 		p.t.outCooldown = cfg.ScaleOutCooldown.D()
 	}

@@ -136,6 +136,10 @@ type State struct {
 	periodN     int
 	Datapoints  []float64
 
+	// BelowSince is when the metric last fell below the scale-in
+	// threshold of a policy that asks it to stay there a while.
+	BelowSince time.Time
+
 	// ProcessingTime is the latency policy's smoothed processing time in
 	// seconds, 0 before the first measurement.
 	ProcessingTime float64

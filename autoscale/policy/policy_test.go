@@ -350,7 +350,7 @@ func TestStepScalingValidation(t *testing.T) {
 
 func TestLatency(t *testing.T) {
 	t.Parallel()
-	p, err := NewLatency("slo", LatencyConfig{AcceptableWait: Duration(10 * time.Second), ScaleInCooldown: dp(0)})
+	p, err := NewLatency("slo", LatencyConfig{AcceptableWait: Duration(10 * time.Second), ScaleInCooldown: dp(0), ScaleInStable: dp(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func randomTT(r *rand.Rand) (*TargetTracking, time.Duration, time.Duration) {
 func TestPropertiesRandomised(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(4, 2026))
-	for iter := range 200 {
+	for iter := range 120 {
 		tt, outCD, inCD := randomTT(r)
 		b := Bounds{Min: r.IntN(3), Max: 3 + r.IntN(40)}
 		ps := []Policy{tt}
@@ -71,7 +71,7 @@ func TestPropertiesRandomised(t *testing.T) {
 		now := t0
 		visible := r.IntN(5000)
 		var lastOut, lastIn Activity
-		for tick := range 1000 {
+		for tick := range 600 {
 			now = now.Add(time.Duration(1+r.IntN(5)) * time.Second)
 			if r.IntN(20) == 0 {
 				visible = max(0, visible+r.IntN(4001)-2000)
@@ -108,7 +108,7 @@ func TestPropertiesRandomised(t *testing.T) {
 func TestNoFlappingOnSteadyLoad(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 2026))
-	for iter := range 200 {
+	for iter := range 120 {
 		tt, _, _ := randomTT(r)
 		ps := []Policy{tt}
 		if iter%2 == 1 {
@@ -126,7 +126,7 @@ func TestNoFlappingOnSteadyLoad(t *testing.T) {
 		now := t0
 		last := Hold
 		reversals := 0
-		for tick := range 1000 {
+		for tick := range 600 {
 			now = now.Add(time.Second)
 			x := w.input(now, tick, visible)
 			x.ArrivalRate, x.ProcessingTime = rate, pt

@@ -102,6 +102,9 @@ type tracking struct {
 	outDatapoints           int
 	inDatapoints            int
 	disableScaleIn          bool
+	// inStable is how long the metric must stay below the scale-in
+	// threshold before a scale-in.
+	inStable time.Duration
 }
 
 func (c TargetTrackingConfig) tracking() tracking {
@@ -199,6 +202,11 @@ func (t tracking) decide(name, rule string, in Input, st State, target float64, 
 		return pr(want, rule, "backlog per worker %.2f > target %g: ceil(%d × %.2f / %g) = %d", m, target, base, m, target, want)
 	}
 	low := target * (1 - t.tolerance)
+	if m >= low {
+		st.BelowSince = time.Time{}
+	} else if st.BelowSince.IsZero() {
+		st.BelowSince = in.Now
+	}
 	if m > target {
 		return pr(c, "starting-capacity", "backlog per worker %.2f > target %g needs %d workers; capacity %d (%d starting) covers it", m, target, want, c, in.Starting)
 	}
@@ -222,6 +230,10 @@ func (t tracking) decide(name, rule string, in Input, st State, target float64, 
 	if li := st.LastIn; !li.At.IsZero() && in.Now.Before(li.At.Add(t.inCooldown)) {
 		return pr(c, "scale-in-cooldown", "would scale in to %d, but the scale-in at %s cools down until %s",
 			wantIn, li.At.Format(time.TimeOnly), li.At.Add(t.inCooldown).Format(time.TimeOnly))
+	}
+	if below := in.Now.Sub(st.BelowSince); below < t.inStable {
+		return pr(c, "stabilizing", "would scale in to %d, but backlog per worker has been below %g for %s of the %s required",
+			wantIn, low, secs(below), secs(t.inStable))
 	}
 	if wantIn == floor && floor > 0 {
 		return pr(wantIn, rule, "backlog per worker %.2f < %g; %s keeps %d", m, low, floorWhy, floor)
