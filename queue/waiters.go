@@ -31,12 +31,39 @@ func (w *waiter) signaled() bool {
 // waiterList is a FIFO of waiters, guarded by the queue's mu.
 type waiterList struct {
 	head, tail *waiter
+	added      []chan struct{} // closed at the next add (WaiterAdded)
+}
+
+// WaiterAdded returns a channel closed when the next long poll starts
+// waiting on this queue: a signal for tests and benchmarks that must act
+// only once a receiver is parked.
+func (q *Queue) WaiterAdded() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	c := make(chan struct{})
+	q.waiters.added = append(q.waiters.added, c)
+	return c
+}
+
+// Waiting returns how many long polls wait on this queue.
+func (q *Queue) Waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for w := q.waiters.head; w != nil; w = w.next {
+		n++
+	}
+	return n
 }
 
 func (l *waiterList) add(w *waiter) {
 	if w.listed {
 		return
 	}
+	for _, c := range l.added {
+		close(c)
+	}
+	l.added = nil
 	w.listed = true
 	w.prev, w.next = l.tail, nil
 	if l.tail != nil {

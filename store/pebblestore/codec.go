@@ -16,9 +16,12 @@ var errCorrupt = errors.New("pebblestore: corrupt record")
 
 type enc struct{ b []byte }
 
-func (e *enc) str(s string)   { e.b = binary.AppendUvarint(e.b, uint64(len(s))); e.b = append(e.b, s...) }
-func (e *enc) bytes(p []byte) { e.b = binary.AppendUvarint(e.b, uint64(len(p))); e.b = append(e.b, p...) }
-func (e *enc) uint(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) str(s string) { e.b = binary.AppendUvarint(e.b, uint64(len(s))); e.b = append(e.b, s...) }
+func (e *enc) bytes(p []byte) {
+	e.b = binary.AppendUvarint(e.b, uint64(len(p)))
+	e.b = append(e.b, p...)
+}
+func (e *enc) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *enc) time(t time.Time) {
 	if t.IsZero() {
 		e.b = binary.AppendVarint(e.b, 0)
