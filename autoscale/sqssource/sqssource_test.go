@@ -1,0 +1,111 @@
+package sqssource_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/sqssource"
+)
+
+// startMoto starts moto's server on a free loopback port and returns its
+// endpoint; the server is stopped by its PID when the test ends.
+func startMoto(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server is not on PATH; install moto (pip install 'moto[server]') to run the SQS adapter test")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		resp, err := http.Get(endpoint + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return endpoint
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("moto_server exited: %v", err)
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server did not answer on %s within 30s: %v", endpoint, err)
+		}
+	}
+}
+
+func TestObserveAgainstMoto(t *testing.T) {
+	t.Parallel()
+	endpoint := startMoto(t)
+	ctx := t.Context()
+	client := sqs.New(sqs.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(fmt.Sprint("m", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("later"), DelaySeconds: 600}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 600})
+	if err != nil || len(got.Messages) != 2 {
+		t.Fatalf("receive: %v, %d messages", err, len(got.Messages))
+	}
+
+	src, err := sqssource.FromConfig(ctx, autoscale.QueueConfig{URL: *q.QueueUrl, Endpoint: endpoint, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := src.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Visible != 3 || st.InFlight != 2 || st.Delayed != 1 {
+		t.Fatalf("observed %+v, want 3 visible, 2 in flight, 1 delayed", st)
+	}
+
+	missing := sqssource.New(client, endpoint+"/123456789012/missing")
+	if _, err := missing.Observe(ctx); err == nil {
+		t.Fatal("observing a missing queue succeeded")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := src.Observe(cctx); err == nil {
+		t.Fatal("observing with a cancelled context succeeded")
+	}
+}
