@@ -112,8 +112,11 @@ func (c *Controller) Start(ctx context.Context) error {
 func (c *Controller) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	for {
+		began := c.o.Clock.Now()
 		c.Tick(ctx)
-		t := c.o.Clock.NewTimer(c.o.Interval)
+		// Ticks start every Interval, however long one takes.
+		wait := c.o.Interval - c.o.Clock.Now().Sub(began)
+		t := c.o.Clock.NewTimer(max(wait, 0))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/policy"
+	"github.com/qscale/qscale/autoscale/sim"
+)
+
+func init() {
+	register(command{name: "sim", summary: "replay a load through the autoscaler on a virtual clock; compare with AWS", run: runSim})
+}
+
+type simOptions struct {
+	scenario   string
+	trace      string
+	duration   time.Duration
+	processing string
+	startup    time.Duration
+	workers    int
+	min, max   int
+	objective  time.Duration
+	mode       string
+	config     string
+	svg        string
+	actions    bool
+	seed       uint64
+	awsCool    time.Duration
+}
+
+func runSim(ctx context.Context, args []string) error {
+	var o simOptions
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.StringVar(&o.scenario, "scenario", "burst", "built-in load: "+strings.Join(sim.Scenarios, ", "))
+	fs.StringVar(&o.trace, "trace", "", "CSV trace of arrivals (second,count per line) to replay instead of a built-in load")
+	fs.DurationVar(&o.duration, "duration", 0, "simulated time (default: the scenario's; a trace's length plus 10m)")
+	fs.StringVar(&o.processing, "processing", "const:100ms", "processing time per message: const:D, exp:MEAN or uniform:MIN-MAX")
+	fs.DurationVar(&o.startup, "startup", 30*time.Second, "worker start-up delay")
+	fs.IntVar(&o.workers, "workers", 0, "workers running at the start")
+	fs.IntVar(&o.min, "min", -1, "minimum workers (default 0, or the config's)")
+	fs.IntVar(&o.max, "max", -1, "maximum workers (default 50, or the config's)")
+	fs.DurationVar(&o.objective, "objective", 10*time.Second, "acceptable wait: the latency objective's target and the report's threshold")
+	fs.StringVar(&o.mode, "mode", "both", "qscale, aws (Application Auto Scaling emulation: 1-minute metrics, 3/15 datapoints) or both")
+	fs.StringVar(&o.config, "config", "", "autoscaler config file whose policies and bounds qscale mode uses (default: a latency objective)")
+	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode also NAME-aws.svg); empty for none")
+	fs.BoolVar(&o.actions, "actions", false, "list every scaling action")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed for processing times")
+	fs.DurationVar(&o.awsCool, "aws-cooldown", 60*time.Second, "ScaleOutCooldown and ScaleInCooldown in aws mode")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	var modes []sim.Mode
+	switch o.mode {
+	case "qscale":
+		modes = []sim.Mode{sim.QScale}
+	case "aws":
+		modes = []sim.Mode{sim.AWS}
+	case "both":
+		modes = []sim.Mode{sim.QScale, sim.AWS}
+	default:
+		return usagef("-mode must be qscale, aws or both, not %q", o.mode)
+	}
+	dist, err := sim.ParseDist(o.processing)
+	if err != nil {
+		return usagef("-processing: %v", err)
+	}
+	if o.startup < 0 || o.workers < 0 || o.objective <= 0 || o.duration < 0 {
+		return usagef("-startup, -workers and -duration must not be negative and -objective must be positive")
+	}
+	bounds := policy.Bounds{Min: 0, Max: 50}
+	var policies []policy.Policy
+	if o.config != "" {
+		cfg, err := autoscale.LoadConfig(o.config)
+		if err != nil {
+			return err
+		}
+		if policies, err = cfg.BuildPolicies(); err != nil {
+			return err
+		}
+		bounds = cfg.Bounds()
+	}
+	if o.min >= 0 {
+		bounds.Min = o.min
+	}
+	if o.max >= 0 {
+		bounds.Max = o.max
+	}
+	if bounds.Max < 1 || bounds.Min > bounds.Max {
+		return usagef("bounds %d..%d: need max >= 1 and min <= max", bounds.Min, bounds.Max)
+	}
+	newScenario := func() (sim.Scenario, error) {
+		var sc sim.Scenario
+		if o.trace != "" {
+			f, err := os.Open(o.trace)
+			if err != nil {
+				return sc, err
+			}
+			defer f.Close()
+			tr, err := sim.ReadTrace(f)
+			if err != nil {
+				return sc, fmt.Errorf("%s: %w", o.trace, err)
+			}
+			sc = sim.Scenario{Name: "trace " + o.trace, Load: tr, Duration: time.Duration(len(tr.PerSecond))*time.Second + 10*time.Minute}
+		} else {
+			if sc, err = sim.Builtin(o.scenario); err != nil {
+				return sc, usagef("-scenario: %v", err)
+			}
+		}
+		if o.duration > 0 {
+			sc.Duration = o.duration
+		}
+		sc.Processing, sc.StartupDelay, sc.InitialWorkers = dist, o.startup, o.workers
+		return sc, nil
+	}
+	var results []*sim.Result
+	for _, m := range modes {
+		sc, err := newScenario() // loads keep state: one per run
+		if err != nil {
+			return err
+		}
+		r, err := sim.Run(ctx, sim.Options{
+			Scenario: sc, Mode: m, Policies: policies, Bounds: bounds, Objective: o.objective,
+			AWSCooldown: o.awsCool, Seed: o.seed, KeepTimeline: o.svg != "",
+		})
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+		if err := r.WriteReport(os.Stdout, o.actions); err != nil {
+			return err
+		}
+		if o.svg != "" {
+			path := o.svg
+			if len(modes) > 1 && m == sim.AWS {
+				path = strings.TrimSuffix(path, ".svg") + "-aws.svg"
+			}
+			if err := writeFile(path, r.WriteSVG); err != nil {
+				return err
+			}
+			fmt.Printf("chart      %s\n", path)
+		}
+		fmt.Println()
+	}
+	if len(results) == 2 {
+		q, a := results[0], results[1]
+		fmt.Printf("qscale vs AWS: p99 wait %s vs %s, %.2f vs %.2f worker-hours (%.0f%%), first scale-out after %s vs %s\n",
+			q.WaitP99, a.WaitP99, q.WorkerSeconds/3600, a.WorkerSeconds/3600, 100*q.WorkerSeconds/max(a.WorkerSeconds, 1), q.FirstScaleOut, a.FirstScaleOut)
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSimCommandWritesReportAndCharts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	svg := filepath.Join(dir, "burst.svg")
+	if code := run([]string{"sim", "-scenario", "burst", "-svg", svg, "-duration", "5m"}); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	for _, p := range []string{svg, filepath.Join(dir, "burst-aws.svg")} {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.HasPrefix(string(b), "<svg") {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	if code := run([]string{"sim", "-mode", "sideways"}); code != 2 {
+		t.Fatalf("bad -mode exit code %d, want 2", code)
+	}
+}
+
+func TestAutoscaleCheckValidatesConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("queue: {url: http://127.0.0.1:9324/000000000000/q}\nfleet: {kind: memory}\nmaxCapacity: 5\npolicies: [{latency: {acceptableWait: 10s}}]\n"), 0o644)
+	if code := run([]string{"autoscale", "-config", good, "-check"}); code != 0 {
+		t.Fatalf("valid config: exit code %d", code)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("queue: {url: http://127.0.0.1:9324/000000000000/q}\nfleet: {kind: nomad}\nmaxCapacity: 5\npolicies: [{latency: {acceptableWait: 10s}}]\n"), 0o644)
+	if code := run([]string{"autoscale", "-config", bad, "-check"}); code != 1 {
+		t.Fatalf("unknown fleet kind: exit code %d, want 1", code)
+	}
+	if code := run([]string{"autoscale"}); code != 2 {
+		t.Fatalf("no -config: exit code %d, want 2", code)
+	}
+}
