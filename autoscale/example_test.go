@@ -1,0 +1,63 @@
+package autoscale_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/memfleet"
+	"github.com/qscale/qscale/autoscale/policy"
+	"github.com/qscale/qscale/internal/clock"
+)
+
+// fixedQueue is a QueueSource that always reports the same backlog.
+type fixedQueue struct{ visible int }
+
+func (q fixedQueue) Observe(context.Context) (autoscale.QueueStats, error) {
+	return autoscale.QueueStats{Visible: q.visible}, nil
+}
+
+// A controller ticked by hand on a fake clock: one message wakes the fleet
+// from zero, which target tracking alone never does.
+func ExampleController() {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	fleet := memfleet.New(clk, 30*time.Second)
+	tt, _ := policy.NewTargetTracking("backlog", policy.TargetTrackingConfig{TargetValue: 100})
+	c, _ := autoscale.New(autoscale.Options{
+		Source: fixedQueue{visible: 1500}, Fleet: fleet, Policies: []policy.Policy{tt},
+		Bounds: policy.Bounds{Min: 0, Max: 50}, Clock: clk,
+	})
+	for range 3 {
+		d := c.Tick(ctx)
+		fmt.Printf("%d -> %d %s\n", d.From, d.To, d.Rule)
+		clk.Advance(time.Second)
+	}
+	// Output:
+	// 0 -> 1 wake
+	// 1 -> 15 scale-out
+	// 15 -> 15 hold
+}
+
+// Start runs the loop in the background; Decisions serves a dashboard.
+func ExampleController_Start() {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	fleet := memfleet.New(clk, 0)
+	lat, _ := policy.NewLatency("slo", policy.LatencyConfig{AcceptableWait: policy.Duration(10 * time.Second)})
+	ticked := make(chan struct{}, 1)
+	c, _ := autoscale.New(autoscale.Options{
+		Source: fixedQueue{visible: 250}, Fleet: fleet, Policies: []policy.Policy{lat},
+		Bounds: policy.Bounds{Min: 1, Max: 10}, Clock: clk,
+		OnDecision: func(autoscale.Decision) { ticked <- struct{}{} },
+	})
+	if err := c.Start(context.Background()); err != nil {
+		panic(err)
+	}
+	<-ticked
+	c.Stop()
+	for _, d := range c.Decisions(10) {
+		fmt.Println(d.From, "->", d.To, d.Rule)
+	}
+	// Output: 0 -> 1 wake
+}
