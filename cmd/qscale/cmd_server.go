@@ -67,7 +67,13 @@ func runServer(ctx context.Context, args []string) error {
 		log.Info("verifying AWS Signature V4", "keys", len(keys))
 	}
 	if o.addrFile != "" {
-		if err := os.WriteFile(o.addrFile, []byte(s.Addr()), 0o644); err != nil {
+		// Write then rename, so a reader never sees half an address.
+		tmp := o.addrFile + ".tmp"
+		err := os.WriteFile(tmp, []byte(s.Addr()), 0o644)
+		if err == nil {
+			err = os.Rename(tmp, o.addrFile)
+		}
+		if err != nil {
 			s.Stop(context.Background())
 			return fmt.Errorf("write address file: %w", err)
 		}

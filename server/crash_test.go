@@ -1,0 +1,182 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// TestAcknowledgedSendsSurviveKill9 sends from several clients while the
+// server process is killed with SIGKILL, five times over, restarting it on
+// the same data directory each time. Every message whose SendMessage or
+// SendMessageBatch was answered must be delivered afterwards.
+func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills server processes")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "qscale")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/qscale").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	data := filepath.Join(dir, "data")
+	var acked sync.Map // body -> true
+	var nAcked atomic.Int64
+	rng := rand.New(rand.NewPCG(1, 2))
+
+	const rounds = 5
+	for round := 0; round < rounds; round++ {
+		srv, endpoint := startServer(t, bin, data, dir)
+		c := newClient(endpoint)
+		ctx, stop := context.WithCancel(context.Background())
+		if round == 0 {
+			if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("crash")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		url := endpoint + "/000000000000/crash"
+		// Kill after a random number of acknowledgements in this round.
+		killAt := nAcked.Load() + int64(200+rng.IntN(1500))
+		reached := make(chan struct{})
+		var once sync.Once
+		var wg sync.WaitGroup
+		for w := 0; w < 6; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					batch := w%2 == 0
+					bodies := []string{fmt.Sprintf("r%d-w%d-%d-0", round, w, i)}
+					var err error
+					if batch {
+						var entries []types.SendMessageBatchRequestEntry
+						bodies = bodies[:0]
+						for j := 0; j < 10; j++ {
+							b := fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j)
+							bodies = append(bodies, b)
+							entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(b)})
+						}
+						var out *sqs.SendMessageBatchOutput
+						out, err = c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
+						if err == nil && len(out.Failed) > 0 {
+							err = fmt.Errorf("batch entries failed: %+v", out.Failed)
+						}
+					} else {
+						_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: &bodies[0]})
+					}
+					if err != nil {
+						return // the server is gone
+					}
+					for _, b := range bodies {
+						acked.Store(b, true)
+					}
+					if nAcked.Add(int64(len(bodies))) >= killAt {
+						once.Do(func() { close(reached) })
+					}
+				}
+			}(w)
+		}
+		select {
+		case <-reached:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("round %d: clients stalled at %d acknowledged", round, nAcked.Load())
+		}
+		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		srv.Wait()
+		stop()
+		wg.Wait()
+	}
+
+	srv, endpoint := startServer(t, bin, data, dir)
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	c := newClient(endpoint)
+	url := endpoint + "/000000000000/crash"
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, VisibilityTimeout: 600})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			seen[*m.Body] = true
+		}
+	}
+	lost := 0
+	acked.Range(func(k, _ any) bool {
+		if !seen[k.(string)] {
+			lost++
+			if lost <= 5 {
+				t.Errorf("acknowledged message %s lost", k)
+			}
+		}
+		return true
+	})
+	t.Logf("%d acknowledged sends over %d kills, %d delivered, %d lost", nAcked.Load(), rounds, len(seen), lost)
+	if lost > 0 {
+		t.Fatalf("%d acknowledged messages lost", lost)
+	}
+	if nAcked.Load() == 0 {
+		t.Fatal("no message was acknowledged: the test proved nothing")
+	}
+}
+
+func newClient(endpoint string) *sqs.Client {
+	return sqs.New(sqs.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Retryer:      aws.NopRetryer{},
+	})
+}
+
+// startServer starts a durable server process and waits for its address.
+func startServer(t *testing.T, bin, data, dir string) (*exec.Cmd, string) {
+	t.Helper()
+	addrFile := filepath.Join(dir, "addr")
+	os.Remove(addrFile)
+	cmd := exec.Command(bin, "server", "--data-dir", data, "--listen", "127.0.0.1:0", "--addr-file", addrFile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, err := os.ReadFile(addrFile)
+		if err == nil && len(b) > 0 {
+			return cmd, "http://" + string(b)
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server did not start in 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
