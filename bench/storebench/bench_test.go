@@ -91,11 +91,18 @@ func openStore(tb testing.TB, c candidate, dir string) Store {
 	return s
 }
 
-func randomBody(n int) []byte {
-	b := make([]byte, n)
+// randomBodies returns 64 distinct incompressible bodies of n bytes; messages
+// take body id%64, so neighbouring records never repeat each other and a
+// compressing store (pebble's snappy blocks) gains nothing it would not gain
+// on real payloads.
+func randomBodies(n int) [][]byte {
 	r := rand.NewChaCha8([32]byte{1})
-	r.Read(b)
-	return b
+	out := make([][]byte, 64)
+	for i := range out {
+		out[i] = make([]byte, n)
+		r.Read(out[i])
+	}
+	return out
 }
 
 func dirBytes(tb testing.TB, dir string) int64 {
@@ -119,7 +126,7 @@ func dirBytes(tb testing.TB, dir string) int64 {
 }
 
 type load struct {
-	body      []byte
+	bodies    [][]byte
 	batch     int
 	producers int
 	msgs      int  // total messages
@@ -144,7 +151,8 @@ func run(tb testing.TB, s Store, l load, firstID uint64) (time.Duration, []time.
 					return
 				}
 				for i := range msgs {
-					msgs[i] = Msg{ID: firstID + uint64(c)*uint64(l.batch) + uint64(i), Body: l.body}
+					id := firstID + uint64(c)*uint64(l.batch) + uint64(i)
+					msgs[i] = Msg{ID: id, Body: l.bodies[id%uint64(len(l.bodies))]}
 				}
 				t0 := time.Now()
 				if err := s.Send(msgs); err != nil {
@@ -194,7 +202,7 @@ func benchLoad(b *testing.B, c candidate, l load) {
 	s := openStore(b, c, dataDir(b))
 	defer s.Close()
 	l.msgs = b.N
-	b.SetBytes(int64(len(l.body)))
+	b.SetBytes(int64(len(l.bodies[0])))
 	b.ResetTimer()
 	elapsed, lats := run(b, s, l, 1)
 	b.StopTimer()
@@ -213,11 +221,11 @@ var bodySizes = []struct {
 func BenchmarkSend(b *testing.B) {
 	for _, c := range allStores {
 		for _, bs := range bodySizes {
-			body := randomBody(bs.n)
+			bodies := randomBodies(bs.n)
 			for _, batch := range []int{1, 10} {
 				for _, prod := range []int{1, 8, 32} {
 					b.Run(fmt.Sprintf("%s/body=%s/batch=%d/prod=%d", c.name, bs.name, batch, prod), func(b *testing.B) {
-						benchLoad(b, c, load{body: body, batch: batch, producers: prod})
+						benchLoad(b, c, load{bodies: bodies, batch: batch, producers: prod})
 					})
 				}
 			}
@@ -228,12 +236,12 @@ func BenchmarkSend(b *testing.B) {
 // BenchmarkCycle measures the full life of a message: durable send, lazy
 // receive, lazy delete, with a final Flush inside the timing.
 func BenchmarkCycle(b *testing.B) {
-	body := randomBody(1 << 10)
+	bodies := randomBodies(1 << 10)
 	for _, c := range allStores {
 		for _, batch := range []int{1, 10} {
 			for _, prod := range []int{8, 32} {
 				b.Run(fmt.Sprintf("%s/body=1KiB/batch=%d/prod=%d", c.name, batch, prod), func(b *testing.B) {
-					benchLoad(b, c, load{body: body, batch: batch, producers: prod, cycle: true})
+					benchLoad(b, c, load{bodies: bodies, batch: batch, producers: prod, cycle: true})
 				})
 			}
 		}
@@ -246,19 +254,32 @@ const recoverMsgs = 100_000
 // (half of them received), built once per process.
 var prepared sync.Map
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	prepared.Range(func(_, d any) bool {
+		os.RemoveAll(d.(string))
+		return true
+	})
+	os.Exit(code)
+}
+
 func preparedDir(b *testing.B, c candidate) string {
 	if d, ok := prepared.Load(c.name); ok {
 		return d.(string)
 	}
-	d, err := os.MkdirTemp(filepath.Dir(dataDir(b)), "prepared-")
+	base := "/work"
+	if tmpIsDisk() {
+		base = os.TempDir()
+	}
+	d, err := os.MkdirTemp(base, "storebench-prepared-")
 	if err != nil {
 		b.Fatal(err)
 	}
 	s := openStore(b, c, d)
 	msgs := make([]Msg, 0, 1000)
-	body := randomBody(1 << 10)
+	bodies := randomBodies(1 << 10)
 	for id := uint64(1); id <= recoverMsgs; id++ {
-		msgs = append(msgs, Msg{ID: id, Body: body})
+		msgs = append(msgs, Msg{ID: id, Body: bodies[id%uint64(len(bodies))]})
 		if len(msgs) == cap(msgs) {
 			if err := s.Send(msgs); err != nil {
 				b.Fatal(err)
@@ -347,7 +368,7 @@ func BenchmarkSpace(b *testing.B) {
 			for range b.N {
 				dir := dataDir(b)
 				s := openStore(b, c, dir)
-				run(b, s, load{body: randomBody(1 << 10), batch: 10, producers: 8, msgs: spaceMsgs}, 1)
+				run(b, s, load{bodies: randomBodies(1 << 10), batch: 10, producers: 8, msgs: spaceMsgs}, 1)
 				if err := s.Flush(); err != nil {
 					b.Fatal(err)
 				}
