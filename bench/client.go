@@ -1,0 +1,108 @@
+// Package bench measures an SQS endpoint (qscale's server, Amazon SQS or
+// any emulator) with the real aws-sdk-go-v2 client: throughput of send,
+// receive and delete, end-to-end latency, and long-poll wake-up latency.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// ClientOptions chooses the endpoint and how many connections to keep.
+type ClientOptions struct {
+	// Endpoint is the SQS endpoint URL, e.g. http://127.0.0.1:9324. Empty:
+	// the SDK's own resolution (AWS_ENDPOINT_URL_SQS, or Amazon SQS).
+	Endpoint string
+	// Region overrides AWS_REGION; default us-east-1 when none is set.
+	Region string
+	// Conns is how many connections the client keeps open to the endpoint;
+	// at least the number of concurrent callers.
+	Conns int
+}
+
+// NewClient returns an SQS client for opts. Credentials and region come
+// from the environment and the shared AWS files; when there are none and
+// the endpoint is a loopback address, placeholder credentials are used
+// (a local server that checks no signatures accepts them).
+func NewClient(ctx context.Context, opts ClientOptions) (*sqs.Client, error) {
+	conns := max(opts.Conns, 16)
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = conns
+		t.MaxIdleConnsPerHost = conns
+		t.IdleConnTimeout = 90 * time.Second
+	}).WithTimeout(0)
+	loads := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		config.WithRetryer(func() aws.Retryer {
+			// A load generator must not lock itself out with the
+			// client-side retry quota when a server sheds load.
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.RateLimiter = ratelimit.None
+				o.MaxAttempts = 5
+			})
+		}),
+	}
+	if opts.Region != "" {
+		loads = append(loads, config.WithRegion(opts.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loads...)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if isLoopback(opts.Endpoint) && noCredentialsConfigured() {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
+	}
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+	}), nil
+}
+
+func isLoopback(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil || endpoint == "" {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+func noCredentialsConfigured() bool {
+	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		if os.Getenv(v) != "" {
+			return false
+		}
+	}
+	file := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if file == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return true
+		}
+		file = filepath.Join(home, ".aws", "credentials")
+	}
+	_, err := os.Stat(file)
+	return err != nil
+}

@@ -1,0 +1,456 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Config describes one throughput run.
+type Config struct {
+	QueueURL  string // use this queue; empty: create a fresh one and delete it afterwards
+	QueueName string // name of the queue to create (default qscale-bench-<random>)
+	Messages  int    // messages to send (default 10,000)
+	Size      int    // body size in bytes (default 256; at least the 32-byte header)
+	Senders   int    // concurrent producers (default 4)
+	Receivers int    // concurrent consumers (default 4)
+	Batch     int    // entries per send, receive and delete call, 1..10 (default 10)
+	Wait      int32  // receive WaitTimeSeconds (default 20)
+	// Progress, when set, is called about every ProgressEvery (default
+	// 250 ms) while the run goes on.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Progress is a snapshot of a run in progress.
+type Progress struct {
+	Elapsed  time.Duration
+	Sent     int64
+	Received int64
+	Deleted  int64
+	Total    int
+}
+
+// Result is what a throughput run measured.
+type Result struct {
+	Endpoint  string `json:"endpoint,omitempty"`
+	Messages  int    `json:"messages"`
+	Size      int    `json:"size_bytes"`
+	Senders   int    `json:"senders"`
+	Receivers int    `json:"receivers"`
+	Batch     int    `json:"batch"`
+
+	SendSeconds   float64 `json:"send_seconds"`    // start to the last send answered
+	TotalSeconds  float64 `json:"total_seconds"`   // start to the last message deleted
+	SendRate      float64 `json:"send_msgs_per_s"` // messages / SendSeconds
+	EndToEndRate  float64 `json:"e2e_msgs_per_s"`  // messages sent, received and deleted / TotalSeconds
+	Latency       Latency `json:"e2e_latency"`     // send call start -> receive answered
+	Duplicates    int64   `json:"duplicates"`      // deliveries of a message already received
+	Errors        int64   `json:"errors"`          // failed calls and entries, all retried
+	SendCalls     int64   `json:"send_calls"`      // SendMessage(Batch) calls
+	ReceiveCalls  int64   `json:"receive_calls"`   // ReceiveMessage calls
+	EmptyReceives int64   `json:"empty_receives"`  // receives that returned nothing
+	DeleteCalls   int64   `json:"delete_calls"`    // DeleteMessage(Batch) calls
+}
+
+func (c *Config) withDefaults() error {
+	if c.Messages == 0 {
+		c.Messages = 10000
+	}
+	if c.Size == 0 {
+		c.Size = 256
+	}
+	if c.Senders == 0 {
+		c.Senders = 4
+	}
+	if c.Receivers == 0 {
+		c.Receivers = 4
+	}
+	if c.Batch == 0 {
+		c.Batch = 10
+	}
+	if c.Wait == 0 {
+		c.Wait = 20
+	}
+	if c.ProgressEvery == 0 {
+		c.ProgressEvery = 250 * time.Millisecond
+	}
+	switch {
+	case c.Messages < 1:
+		return fmt.Errorf("messages must be at least 1, not %d", c.Messages)
+	case c.Size < headerSize || c.Size > 1<<20:
+		return fmt.Errorf("size must be %d..1048576 bytes, not %d", headerSize, c.Size)
+	case c.Senders < 1 || c.Receivers < 1:
+		return fmt.Errorf("senders and receivers must be at least 1")
+	case c.Batch < 1 || c.Batch > 10:
+		return fmt.Errorf("batch must be 1..10, not %d", c.Batch)
+	case c.Wait < 0 || c.Wait > 20:
+		return fmt.Errorf("wait must be 0..20 seconds, not %d", c.Wait)
+	}
+	return nil
+}
+
+// headerSize is the length of the header every body starts with: the
+// message's sequence number and the time its send began.
+const headerSize = 32
+
+func encodeBody(seq int, sent time.Time, pad string) string {
+	// "%011d %019d " is 32 bytes.
+	return fmt.Sprintf("%011d %019d ", seq, sent.UnixNano()) + pad
+}
+
+func decodeBody(body string) (seq int, sent time.Time, ok bool) {
+	if len(body) < headerSize {
+		return 0, time.Time{}, false
+	}
+	s, err1 := strconv.Atoi(body[:11])
+	ns, err2 := strconv.ParseInt(body[12:31], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, time.Time{}, false
+	}
+	return s, time.Unix(0, ns), true
+}
+
+// CreateQueue creates a standard queue for a run, with a visibility
+// timeout long enough that no message is delivered twice during it.
+func CreateQueue(ctx context.Context, api *sqs.Client, name string) (string, error) {
+	if name == "" {
+		name = "qscale-bench-" + randomSuffix()
+	}
+	out, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String(name),
+		Attributes: map[string]string{"VisibilityTimeout": "300"},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create queue %s: %w", name, err)
+	}
+	return aws.ToString(out.QueueUrl), nil
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// run is the state shared by one run's senders and receivers.
+type run struct {
+	cfg      Config
+	api      *sqs.Client
+	queueURL string
+	pad      string
+
+	next     atomic.Int64 // next sequence number to claim for sending
+	sent     atomic.Int64
+	received atomic.Int64 // first deliveries
+	deleted  atomic.Int64 // first deliveries deleted
+	seen     []atomic.Bool
+
+	dups, errs                       atomic.Int64
+	sendCalls, recvCalls, emptyRecvs atomic.Int64
+	deleteCalls                      atomic.Int64
+	lastSendNanos, lastDeleteNanos   atomic.Int64 // since start
+	start                            time.Time
+	allDeleted                       chan struct{}
+	allDeletedOnce                   sync.Once
+}
+
+// Run sends cfg.Messages messages with cfg.Senders producers while
+// cfg.Receivers consumers receive and delete them, and measures it.
+func Run(ctx context.Context, api *sqs.Client, cfg Config) (Result, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return Result{}, err
+	}
+	queueURL := cfg.QueueURL
+	if queueURL == "" {
+		u, err := CreateQueue(ctx, api, cfg.QueueName)
+		if err != nil {
+			return Result{}, err
+		}
+		queueURL = u
+		defer api.DeleteQueue(context.WithoutCancel(ctx), &sqs.DeleteQueueInput{QueueUrl: aws.String(u)})
+	}
+	r := &run{
+		cfg: cfg, api: api, queueURL: queueURL,
+		pad:        strings.Repeat("x", cfg.Size-headerSize),
+		seen:       make([]atomic.Bool, cfg.Messages),
+		allDeleted: make(chan struct{}),
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	recvCtx, stopReceiving := context.WithCancel(ctx)
+	defer stopReceiving()
+
+	var wg sync.WaitGroup
+	lat := make([][]time.Duration, cfg.Receivers)
+	r.start = time.Now()
+	for i := range cfg.Receivers {
+		wg.Go(func() {
+			l, err := r.receive(recvCtx)
+			lat[i] = l
+			if err != nil {
+				cancel(err)
+			}
+		})
+	}
+	for range cfg.Senders {
+		wg.Go(func() {
+			if err := r.send(ctx); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	if cfg.Progress != nil {
+		t := time.NewTicker(cfg.ProgressEvery)
+		defer t.Stop()
+		go func() {
+			for {
+				select {
+				case <-t.C:
+					cfg.Progress(r.progress())
+				case <-r.allDeleted:
+					return
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	select {
+	case <-r.allDeleted:
+	case <-ctx.Done():
+	}
+	stopReceiving()
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && r.deleted.Load() < int64(cfg.Messages) {
+		return Result{}, fmt.Errorf("after %d sent and %d deleted: %w", r.sent.Load(), r.deleted.Load(), err)
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(r.progress())
+	}
+
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	res := Result{
+		Messages: cfg.Messages, Size: cfg.Size, Senders: cfg.Senders, Receivers: cfg.Receivers, Batch: cfg.Batch,
+		SendSeconds:   time.Duration(r.lastSendNanos.Load()).Seconds(),
+		TotalSeconds:  time.Duration(r.lastDeleteNanos.Load()).Seconds(),
+		Latency:       Percentiles(all),
+		Duplicates:    r.dups.Load(),
+		Errors:        r.errs.Load(),
+		SendCalls:     r.sendCalls.Load(),
+		ReceiveCalls:  r.recvCalls.Load(),
+		EmptyReceives: r.emptyRecvs.Load(),
+		DeleteCalls:   r.deleteCalls.Load(),
+	}
+	res.SendRate = float64(cfg.Messages) / res.SendSeconds
+	res.EndToEndRate = float64(cfg.Messages) / res.TotalSeconds
+	return res, nil
+}
+
+func (r *run) progress() Progress {
+	return Progress{Elapsed: time.Since(r.start), Sent: r.sent.Load(), Received: r.received.Load(),
+		Deleted: r.deleted.Load(), Total: r.cfg.Messages}
+}
+
+// maxAttempts bounds how often one call is retried (on top of the SDK's
+// own retries) before the run fails.
+const maxAttempts = 10
+
+// retry runs f until it succeeds, ctx ends or maxAttempts failed.
+func (r *run) retry(ctx context.Context, what string, f func() error) error {
+	var err error
+	for attempt := range maxAttempts {
+		if err = f(); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.errs.Add(1)
+		select {
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (r *run) send(ctx context.Context) error {
+	n := int64(r.cfg.Messages)
+	batch := int64(r.cfg.Batch)
+	for {
+		first := r.next.Add(batch) - batch
+		if first >= n {
+			return nil
+		}
+		last := min(first+batch, n)
+		var err error
+		if r.cfg.Batch == 1 {
+			err = r.sendOne(ctx, int(first))
+		} else {
+			err = r.sendBatch(ctx, int(first), int(last))
+		}
+		if err != nil {
+			return err
+		}
+		r.sent.Add(last - first)
+		storeMax(&r.lastSendNanos, int64(time.Since(r.start)))
+	}
+}
+
+func (r *run) sendOne(ctx context.Context, seq int) error {
+	return r.retry(ctx, "SendMessage", func() error {
+		r.sendCalls.Add(1)
+		_, err := r.api.SendMessage(ctx, &sqs.SendMessageInput{
+			QueueUrl:    &r.queueURL,
+			MessageBody: aws.String(encodeBody(seq, time.Now(), r.pad)),
+		})
+		return err
+	})
+}
+
+func (r *run) sendBatch(ctx context.Context, first, last int) error {
+	pending := make([]int, 0, last-first)
+	for s := first; s < last; s++ {
+		pending = append(pending, s)
+	}
+	return r.retry(ctx, "SendMessageBatch", func() error {
+		now := time.Now()
+		entries := make([]types.SendMessageBatchRequestEntry, len(pending))
+		for i, s := range pending {
+			entries[i] = types.SendMessageBatchRequestEntry{
+				Id:          aws.String(strconv.Itoa(s)),
+				MessageBody: aws.String(encodeBody(s, now, r.pad)),
+			}
+		}
+		r.sendCalls.Add(1)
+		out, err := r.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &r.queueURL, Entries: entries})
+		if err != nil {
+			return err
+		}
+		if len(out.Failed) == 0 {
+			return nil
+		}
+		pending = pending[:0]
+		for _, f := range out.Failed {
+			s, _ := strconv.Atoi(aws.ToString(f.Id))
+			pending = append(pending, s)
+		}
+		return fmt.Errorf("%d entries failed: %s: %s", len(out.Failed), aws.ToString(out.Failed[0].Code), aws.ToString(out.Failed[0].Message))
+	})
+}
+
+// receive receives and deletes until ctx ends, and returns the end-to-end
+// latency of each first delivery it saw.
+func (r *run) receive(ctx context.Context) ([]time.Duration, error) {
+	lat := make([]time.Duration, 0, r.cfg.Messages/r.cfg.Receivers+16)
+	var handles []string
+	for ctx.Err() == nil {
+		r.recvCalls.Add(1)
+		out, err := r.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:            &r.queueURL,
+			MaxNumberOfMessages: int32(r.cfg.Batch),
+			WaitTimeSeconds:     r.cfg.Wait,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			r.errs.Add(1)
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		now := time.Now()
+		if len(out.Messages) == 0 {
+			r.emptyRecvs.Add(1)
+			continue
+		}
+		handles = handles[:0]
+		fresh := 0
+		for _, m := range out.Messages {
+			handles = append(handles, aws.ToString(m.ReceiptHandle))
+			seq, sent, ok := decodeBody(aws.ToString(m.Body))
+			if !ok || seq < 0 || seq >= len(r.seen) {
+				return lat, fmt.Errorf("received a message this run did not send: %.40q", aws.ToString(m.Body))
+			}
+			if r.seen[seq].Swap(true) {
+				r.dups.Add(1)
+				continue
+			}
+			fresh++
+			lat = append(lat, now.Sub(sent))
+		}
+		r.received.Add(int64(fresh))
+		if err := r.delete(ctx, handles); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return lat, err
+		}
+		if r.deleted.Add(int64(fresh)) >= int64(r.cfg.Messages) {
+			storeMax(&r.lastDeleteNanos, int64(time.Since(r.start)))
+			r.allDeletedOnce.Do(func() { close(r.allDeleted) })
+		}
+	}
+	return lat, nil
+}
+
+func (r *run) delete(ctx context.Context, handles []string) error {
+	if len(handles) == 1 && r.cfg.Batch == 1 {
+		return r.retry(ctx, "DeleteMessage", func() error {
+			r.deleteCalls.Add(1)
+			_, err := r.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.queueURL, ReceiptHandle: &handles[0]})
+			return err
+		})
+	}
+	pending := append([]string(nil), handles...)
+	return r.retry(ctx, "DeleteMessageBatch", func() error {
+		entries := make([]types.DeleteMessageBatchRequestEntry, len(pending))
+		for i := range pending {
+			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: &pending[i]}
+		}
+		r.deleteCalls.Add(1)
+		out, err := r.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &r.queueURL, Entries: entries})
+		if err != nil {
+			return err
+		}
+		if len(out.Failed) == 0 {
+			return nil
+		}
+		var next []string
+		for _, f := range out.Failed {
+			i, _ := strconv.Atoi(aws.ToString(f.Id))
+			next = append(next, pending[i])
+		}
+		pending = next
+		return errors.New("DeleteMessageBatch: " + aws.ToString(out.Failed[0].Code) + ": " + aws.ToString(out.Failed[0].Message))
+	})
+}
+
+func storeMax(v *atomic.Int64, x int64) {
+	for {
+		old := v.Load()
+		if x <= old || v.CompareAndSwap(old, x) {
+			return
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qscale/qscale/bench"
+)
+
+func init() {
+	register(command{name: "bench", summary: "measure an SQS endpoint: throughput, latency, long-poll wake-up", run: runBench})
+}
+
+type benchOptions struct {
+	endpoint string
+	region   string
+	mode     string
+	json     bool
+	timeout  time.Duration
+	samples  int
+	cfg      bench.Config
+}
+
+func runBench(ctx context.Context, args []string) error {
+	var o benchOptions
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.endpoint, "endpoint-url", os.Getenv("AWS_ENDPOINT_URL_SQS"), "SQS endpoint (default $AWS_ENDPOINT_URL_SQS, else Amazon SQS)")
+	fs.StringVar(&o.region, "region", "", "AWS region (default $AWS_REGION, else us-east-1)")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput: send, receive and delete --messages; wakeup: long-poll wake-up latency")
+	fs.StringVar(&o.cfg.QueueURL, "queue-url", "", "use this queue (default: create one and delete it afterwards)")
+	fs.IntVar(&o.cfg.Messages, "messages", 10000, "messages to send")
+	fs.IntVar(&o.cfg.Size, "size", 256, "message body size in bytes (at least 32)")
+	fs.IntVar(&o.cfg.Senders, "senders", 4, "concurrent producers")
+	fs.IntVar(&o.cfg.Receivers, "receivers", 4, "concurrent consumers (long poll, receive, delete)")
+	fs.IntVar(&o.cfg.Batch, "batch", 10, "messages per send, receive and delete call (1..10)")
+	fs.IntVar(&o.samples, "samples", 200, "wake-ups to measure in --mode wakeup")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if o.cfg.Batch < 1 || o.cfg.Batch > 10 {
+		return usagef("--batch must be 1..10, not %d", o.cfg.Batch)
+	}
+	if o.cfg.Size < 32 || o.cfg.Size > 1<<20 {
+		return usagef("--size must be 32..1048576, not %d", o.cfg.Size)
+	}
+	if o.cfg.Messages < 1 || o.cfg.Senders < 1 || o.cfg.Receivers < 1 || o.samples < 1 {
+		return usagef("--messages, --senders, --receivers and --samples must be at least 1")
+	}
+	if o.mode != "throughput" && o.mode != "wakeup" {
+		return usagef("--mode must be throughput or wakeup, not %q", o.mode)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	api, err := bench.NewClient(ctx, bench.ClientOptions{
+		Endpoint: o.endpoint, Region: o.region, Conns: o.cfg.Senders + o.cfg.Receivers + 8,
+	})
+	if err != nil {
+		return err
+	}
+	live := isTerminal(os.Stderr)
+
+	if o.mode == "wakeup" {
+		wc := bench.WakeupConfig{QueueURL: o.cfg.QueueURL, Samples: o.samples}
+		if live {
+			wc.Progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\r%d/%d wake-ups", done, total) }
+		}
+		res, err := bench.Wakeup(ctx, api, wc)
+		if live {
+			fmt.Fprint(os.Stderr, "\r\033[K")
+		}
+		if err != nil {
+			return err
+		}
+		res.Endpoint = o.endpoint
+		if o.json {
+			return writeJSON(os.Stdout, res)
+		}
+		printWakeup(os.Stdout, res)
+		return nil
+	}
+
+	if live {
+		o.cfg.Progress = func(p bench.Progress) {
+			s := p.Elapsed.Seconds()
+			fmt.Fprintf(os.Stderr, "\r\033[K%6.1fs  sent %d/%d (%.0f/s)  deleted %d (%.0f/s)",
+				s, p.Sent, p.Total, float64(p.Sent)/s, p.Deleted, float64(p.Deleted)/s)
+		}
+	}
+	res, err := bench.Run(ctx, api, o.cfg)
+	if live {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	res.Endpoint = o.endpoint
+	if o.json {
+		return writeJSON(os.Stdout, res)
+	}
+	printThroughput(os.Stdout, res)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printThroughput(w io.Writer, r bench.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "endpoint\t%s\n", orDefault(r.Endpoint, "(SDK default)"))
+	fmt.Fprintf(tw, "workload\t%d messages of %d bytes, %d senders, %d receivers, batch %d\n",
+		r.Messages, r.Size, r.Senders, r.Receivers, r.Batch)
+	fmt.Fprintf(tw, "send\t%.0f msg/s\t(%.2f s)\n", r.SendRate, r.SendSeconds)
+	fmt.Fprintf(tw, "end to end\t%.0f msg/s\t(%.2f s, send + receive + delete)\n", r.EndToEndRate, r.TotalSeconds)
+	l := r.Latency
+	fmt.Fprintf(tw, "latency ms\tp50 %.2f\tp90 %.2f\tp99 %.2f\tmax %.2f\t(send -> receive)\n", l.P50, l.P90, l.P99, l.Max)
+	fmt.Fprintf(tw, "calls\tsend %d\treceive %d (%d empty)\tdelete %d\n", r.SendCalls, r.ReceiveCalls, r.EmptyReceives, r.DeleteCalls)
+	fmt.Fprintf(tw, "anomalies\tduplicates %d\terrors %d\n", r.Duplicates, r.Errors)
+	tw.Flush()
+}
+
+func printWakeup(w io.Writer, r bench.WakeupResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "endpoint\t%s\n", orDefault(r.Endpoint, "(SDK default)"))
+	fmt.Fprintf(tw, "samples\t%d\n", r.Samples)
+	l := r.Wakeup
+	fmt.Fprintf(tw, "wake-up ms\tp50 %.2f\tp90 %.2f\tp99 %.2f\tmax %.2f\t(send start -> waiting receive answered)\n", l.P50, l.P90, l.P99, l.Max)
+	l = r.SendCall
+	fmt.Fprintf(tw, "send call ms\tp50 %.2f\tp90 %.2f\tp99 %.2f\tmax %.2f\n", l.P50, l.P90, l.P99, l.Max)
+	tw.Flush()
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
