@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSeedWorkers runs the seeds' Python workers (seed 000's worker.py and
+// seed 001's app.py, in e2e/python as published) against the server under
+// both boto3 versions: the only change is the endpoint, given in
+// AWS_ENDPOINT_URL_SQS. Each must receive and delete every message sent.
+func TestSeedWorkers(t *testing.T) {
+	t.Parallel()
+	for _, py := range []struct{ name, python string }{
+		{"debian-boto3", debianPython},
+		{"pyenv-boto3", pyenvTool("python3")},
+	} {
+		for _, seed := range []struct {
+			name, script, queue string
+			logsIDs             bool // prints "Finished for MessageId: ID" per message
+		}{
+			{"seed000-worker", "python/seed000_worker.py", "qiita-sqs", false},
+			{"seed001-app", "python/seed001_app.py", "EcsScalingBySqsStack-queue", true},
+		} {
+			t.Run(py.name+"/"+seed.name, func(t *testing.T) {
+				t.Parallel()
+				needBoto3(t, py.python, py.name)
+				s := startServer(t)
+				url := sqsJSON(t, s, "CreateQueue", map[string]any{"QueueName": seed.queue})["QueueUrl"].(string)
+				const n = 25
+				var ids []string
+				for b := 0; b < n; b += 10 {
+					var entries []map[string]any
+					for i := b; i < min(b+10, n); i++ {
+						entries = append(entries, map[string]any{"Id": fmt.Sprint("m", i), "MessageBody": fmt.Sprint("work item ", i)})
+					}
+					out := sqsJSON(t, s, "SendMessageBatch", map[string]any{"QueueUrl": url, "Entries": entries})
+					for _, e := range out["Successful"].([]any) {
+						ids = append(ids, e.(map[string]any)["MessageId"].(string))
+					}
+				}
+				if len(ids) != n {
+					t.Fatalf("sent %d of %d messages", len(ids), n)
+				}
+
+				worker := exec.Command(py.python, "python/seed_runner.py", seed.script)
+				worker.Dir = e2eDir()
+				worker.Env = clientEnv(s)
+				var out lockedBuffer
+				worker.Stdout = &out
+				worker.Stderr = &out
+				if err := worker.Start(); err != nil {
+					t.Fatal(err)
+				}
+				exited := make(chan error, 1)
+				go func() { exited <- worker.Wait() }()
+				t.Cleanup(func() {
+					// The seeds' workers loop forever: stop this one by its PID.
+					_ = syscall.Kill(worker.Process.Pid, syscall.SIGKILL)
+					<-exited
+				})
+
+				deadline := time.Now().Add(60 * time.Second)
+				for {
+					a := sqsJSON(t, s, "GetQueueAttributes", map[string]any{"QueueUrl": url, "AttributeNames": []string{"All"}})["Attributes"].(map[string]any)
+					drained := a["ApproximateNumberOfMessages"] == "0" && a["ApproximateNumberOfMessagesNotVisible"] == "0"
+					missing := 0
+					if seed.logsIDs {
+						log := out.String()
+						for _, id := range ids {
+							if !strings.Contains(log, "Finished for MessageId: "+id) {
+								missing++
+							}
+						}
+					}
+					if drained && missing == 0 {
+						break
+					}
+					select {
+					case err := <-exited:
+						t.Fatalf("worker exited: %v\n%s", err, out.String())
+					case <-time.After(100 * time.Millisecond):
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("worker did not process every message within 60s (attributes %v, %d ids not logged):\n%s", a, missing, out.String())
+					}
+				}
+				t.Logf("%s processed and deleted %d messages; worker log starts:\n%s", seed.name, n, firstLines(out.String(), 3))
+			})
+		}
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
