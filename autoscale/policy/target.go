@@ -190,16 +190,16 @@ func (t tracking) decide(name, rule string, in Input, st State, target float64, 
 	if want > c {
 		n, enough := st.lastN(t.outDatapoints, func(v float64) bool { return v > target })
 		if floor <= c && (!enough || n < t.outDatapoints) {
-			return pr(c, "collecting", "backlog per worker %.2f above target %g in %d of the %d datapoints needed to scale out", m, target, n, t.outDatapoints)
+			return pr(c, "collecting", "backlog per worker %.2f above target %.4g in %d of the %d datapoints needed to scale out", m, target, n, t.outDatapoints)
 		}
 		if lo := st.LastOut; !lo.At.IsZero() && in.Now.Before(lo.At.Add(t.outCooldown)) && want <= lo.To {
 			return pr(c, "scale-out-cooldown", "wants %d, but the scale-out to %d at %s cools down until %s and only capacity beyond it is added",
 				want, lo.To, lo.At.Format(time.TimeOnly), lo.At.Add(t.outCooldown).Format(time.TimeOnly))
 		}
 		if floor == want && floor > ceil(float64(base)*m/target) {
-			return pr(want, rule, "%s: %d workers needed (backlog per worker %.2f, target %g)", floorWhy, want, m, target)
+			return pr(want, rule, "%s: %d workers needed (backlog per worker %.2f, target %.4g)", floorWhy, want, m, target)
 		}
-		return pr(want, rule, "backlog per worker %.2f > target %g: ceil(%d × %.2f / %g) = %d", m, target, base, m, target, want)
+		return pr(want, rule, "backlog per worker %.2f > target %.4g: ceil(%d × %.2f / %.4g) = %d", m, target, base, m, target, want)
 	}
 	low := target * (1 - t.tolerance)
 	if m >= low {
@@ -208,35 +208,35 @@ func (t tracking) decide(name, rule string, in Input, st State, target float64, 
 		st.BelowSince = in.Now
 	}
 	if m > target {
-		return pr(c, "starting-capacity", "backlog per worker %.2f > target %g needs %d workers; capacity %d (%d starting) covers it", m, target, want, c, in.Starting)
+		return pr(c, "starting-capacity", "backlog per worker %.2f > target %.4g needs %d workers; capacity %d (%d starting) covers it", m, target, want, c, in.Starting)
 	}
 	if m >= low {
-		return pr(c, "tolerance", "backlog per worker %.2f within tolerance of target %g (scale-in below %g)", m, target, low)
+		return pr(c, "tolerance", "backlog per worker %.2f within tolerance of target %.4g (scale-in below %.4g)", m, target, low)
 	}
 	wantIn := max(ceil(float64(base)*m/low), floor)
 	if wantIn >= c {
 		if floor >= c && floor > 0 {
 			return pr(c, "floor", "%s: keeping %d workers", floorWhy, floor)
 		}
-		return pr(c, "tolerance", "backlog per worker %.2f < %g but ceil(%d × %.2f / %g) = %d does not remove a worker", m, low, base, m, low, wantIn)
+		return pr(c, "tolerance", "backlog per worker %.2f < %.4g but ceil(%d × %.2f / %.4g) = %d does not remove a worker", m, low, base, m, low, wantIn)
 	}
 	if t.disableScaleIn {
-		return pr(c, "disable-scale-in", "backlog per worker %.2f < %g would scale in to %d, but scale-in is disabled", m, low, wantIn)
+		return pr(c, "disable-scale-in", "backlog per worker %.2f < %.4g would scale in to %d, but scale-in is disabled", m, low, wantIn)
 	}
 	n, enough := st.lastN(t.inDatapoints, func(v float64) bool { return v < low })
 	if !enough || n < t.inDatapoints {
-		return pr(c, "collecting", "backlog per worker below %g in %d of the %d datapoints needed to scale in", low, n, t.inDatapoints)
+		return pr(c, "collecting", "backlog per worker below %.4g in %d of the %d datapoints needed to scale in", low, n, t.inDatapoints)
 	}
 	if li := st.LastIn; !li.At.IsZero() && in.Now.Before(li.At.Add(t.inCooldown)) {
 		return pr(c, "scale-in-cooldown", "would scale in to %d, but the scale-in at %s cools down until %s",
 			wantIn, li.At.Format(time.TimeOnly), li.At.Add(t.inCooldown).Format(time.TimeOnly))
 	}
 	if below := in.Now.Sub(st.BelowSince); below < t.inStable {
-		return pr(c, "stabilizing", "would scale in to %d, but backlog per worker has been below %g for %s of the %s required",
+		return pr(c, "stabilizing", "would scale in to %d, but backlog per worker has been below %.4g for %s of the %s required",
 			wantIn, low, secs(below), secs(t.inStable))
 	}
 	if wantIn == floor && floor > 0 {
-		return pr(wantIn, rule, "backlog per worker %.2f < %g; %s keeps %d", m, low, floorWhy, floor)
+		return pr(wantIn, rule, "backlog per worker %.2f < %.4g; %s keeps %d", m, low, floorWhy, floor)
 	}
-	return pr(wantIn, rule, "backlog per worker %.2f < %g: ceil(%d × %.2f / %g) = %d", m, low, base, m, low, wantIn)
+	return pr(wantIn, rule, "backlog per worker %.2f < %.4g: ceil(%d × %.2f / %.4g) = %d", m, low, base, m, low, wantIn)
 }
