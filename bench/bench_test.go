@@ -1,0 +1,293 @@
+package bench_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/qscale/qscale/bench"
+	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/server"
+)
+
+// setup starts a durable in-process server (pebble, fsync on sends) with its
+// data on disk, and returns a client tuned for conns concurrent callers.
+// QSCALE_BENCH_DIR chooses where the data goes (default: the test's
+// temporary directory, which must not be a tmpfs for the figures to mean
+// anything).
+func setup(tb testing.TB, conns int) (*server.Server, *sqs.Client) {
+	tb.Helper()
+	dir := tb.TempDir()
+	if base := os.Getenv("QSCALE_BENCH_DIR"); base != "" {
+		d, err := os.MkdirTemp(base, "bench-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { os.RemoveAll(d) })
+		dir = d
+	}
+	s := testserver.StartConfig(tb, server.Config{DataDir: dir})
+	api, err := bench.NewClient(context.Background(), bench.ClientOptions{Endpoint: s.URL(), Conns: conns})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, api
+}
+
+func TestRunDeliversEveryMessageOnce(t *testing.T) {
+	t.Parallel()
+	for _, batch := range []int{1, 7, 10} {
+		t.Run(fmt.Sprintf("batch%d", batch), func(t *testing.T) {
+			t.Parallel()
+			_, api := setup(t, 8)
+			var progressed atomic.Bool
+			res, err := bench.Run(context.Background(), api, bench.Config{
+				Messages: 503, Size: 100, Senders: 3, Receivers: 3, Batch: batch,
+				Progress: func(bench.Progress) { progressed.Store(true) }, ProgressEvery: time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Latency.Count != 503 || res.Duplicates != 0 || res.Errors != 0 {
+				t.Errorf("latency samples %d, duplicates %d, errors %d; want 503, 0, 0", res.Latency.Count, res.Duplicates, res.Errors)
+			}
+			wantSends := int64((503 + batch - 1) / batch)
+			if res.SendCalls != wantSends {
+				t.Errorf("send calls = %d, want %d", res.SendCalls, wantSends)
+			}
+			if res.EndToEndRate <= 0 || res.SendRate < res.EndToEndRate {
+				t.Errorf("send rate %.0f, end-to-end rate %.0f", res.SendRate, res.EndToEndRate)
+			}
+			if !progressed.Load() {
+				t.Error("progress was never reported")
+			}
+		})
+	}
+}
+
+func TestWakeup(t *testing.T) {
+	t.Parallel()
+	_, api := setup(t, 4)
+	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{Samples: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A long poll that was not woken would answer after 20 s.
+	if res.Wakeup.Count != 5 || res.Wakeup.Max > 5000 {
+		t.Errorf("wake-ups: %+v", res.Wakeup)
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	t.Parallel()
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	got := bench.Percentiles(d)
+	want := bench.Latency{Count: 100, Min: 1, P50: 50, P90: 90, P99: 99, Max: 100}
+	if got != want {
+		t.Errorf("Percentiles = %+v, want %+v", got, want)
+	}
+	if z := bench.Percentiles(nil); z != (bench.Latency{}) {
+		t.Errorf("Percentiles(nil) = %+v", z)
+	}
+}
+
+// BenchmarkEndToEnd sends, receives and deletes b.N messages through a
+// durable server with the real SDK client, client and server in this
+// process. Run it with a fixed count, e.g. -benchtime=50000x.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, c := range []struct {
+		name                      string
+		batch, senders, receivers int
+	}{
+		{"batch10", 10, 4, 4},
+		{"batch1", 1, 16, 16},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			_, api := setup(b, c.senders+c.receivers+8)
+			ctx := context.Background()
+			url, err := bench.CreateQueue(ctx, api, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			res, err := bench.Run(ctx, api, bench.Config{
+				QueueURL: url, Messages: b.N, Size: 256,
+				Senders: c.senders, Receivers: c.receivers, Batch: c.batch,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(res.EndToEndRate, "msg/s")
+			b.ReportMetric(res.SendRate, "sent/s")
+			b.ReportMetric(res.Latency.P50, "p50-ms")
+			b.ReportMetric(res.Latency.P99, "p99-ms")
+		})
+	}
+}
+
+// BenchmarkWakeup measures how long a waiting long poll takes to answer
+// after a send (from the start of the send call). Each sample waits 20 ms
+// first so that the receive is parked; use e.g. -benchtime=300x.
+func BenchmarkWakeup(b *testing.B) {
+	_, api := setup(b, 4)
+	b.ResetTimer()
+	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{Samples: b.N})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(res.Wakeup.P50, "p50-ms")
+	b.ReportMetric(res.Wakeup.P99, "p99-ms")
+	b.ReportMetric(res.SendCall.P99, "send-p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// idleClientEnv makes this test binary a client that parks long polls
+// (see TestIdleLongPollsCostNoCPU).
+const idleClientEnv = "QSCALE_BENCH_IDLE_CLIENT"
+
+// TestIdleLongPollsCostNoCPU parks 10,000 ReceiveMessage calls
+// (WaitTimeSeconds 20) on an empty queue of a durable server and measures
+// the server process's CPU time while they wait. The client is a child
+// process, so that each side holds 10,000 connections within the file
+// limit and the measurement is of the server alone.
+func TestIdleLongPollsCostNoCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parks 10,000 connections for several seconds")
+	}
+	const polls = 10000
+	s, api := setup(t, 4)
+	ctx := context.Background()
+	url, err := bench.CreateQueue(ctx, api, "idle")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleLongPollClient$")
+	cmd.Env = append(os.Environ(), idleClientEnv+"="+s.URL()+" "+url+" "+strconv.Itoa(polls))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "ready") {
+				ready <- sc.Text()
+			}
+		}
+		close(ready)
+	}()
+	select {
+	case line, ok := <-ready:
+		if !ok {
+			cmd.Wait()
+			t.Fatalf("client ended before its polls were parked: %s", stderr.String())
+		}
+		t.Logf("client: %s", line)
+		if !strings.HasSuffix(line, " failed 0") {
+			t.Fatalf("some long polls failed: %s", line)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("client did not park its polls in 60 s: %s", stderr.String())
+	}
+	// The last requests were written; give the server a moment to read
+	// and park them before the window opens.
+	time.Sleep(time.Second)
+	const window = 3 * time.Second
+	before := cpuTime(t)
+	start := time.Now()
+	time.Sleep(window)
+	used := cpuTime(t) - before
+	wall := time.Since(start)
+	// Each parked poll holds a connection goroutine in this process.
+	if g := runtime.NumGoroutine(); g < polls {
+		t.Fatalf("only %d goroutines in the server process: the polls are not parked", g)
+	}
+	share := float64(used) / float64(wall)
+	t.Logf("%d idle long polls: server process used %v CPU in %v (%.2f%% of one core)",
+		polls, used, wall.Round(time.Millisecond), 100*share)
+	if share > 0.05 {
+		t.Errorf("idle long polls cost %.1f%% of a core, want under 5%%", 100*share)
+	}
+}
+
+func cpuTime(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestIdleLongPollClient is the child process of TestIdleLongPollsCostNoCPU:
+// it sends n ReceiveMessage calls in the JSON protocol, each on its own
+// connection, prints "ready" once all are written, and waits.
+func TestIdleLongPollClient(t *testing.T) {
+	spec := os.Getenv(idleClientEnv)
+	if spec == "" {
+		t.Skip("runs as the child of TestIdleLongPollsCostNoCPU")
+	}
+	var endpoint, queueURL string
+	var n int
+	if _, err := fmt.Sscan(spec, &endpoint, &queueURL, &n); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	body := fmt.Sprintf(`{"QueueUrl":%q,"WaitTimeSeconds":20,"MaxNumberOfMessages":10}`, queueURL)
+	var written sync.WaitGroup
+	var failed atomic.Int64
+	written.Add(n)
+	for range n {
+		go func() {
+			var once sync.Once
+			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(written.Done) }}
+			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+				http.MethodPost, endpoint+"/", strings.NewReader(body))
+			if err != nil {
+				panic(err)
+			}
+			req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+			req.Header.Set("X-Amz-Target", "AmazonSQS.ReceiveMessage")
+			resp, err := client.Do(req)
+			if err != nil {
+				failed.Add(1)
+				once.Do(written.Done)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	written.Wait()
+	fmt.Println("ready", n, "failed", failed.Load())
+	time.Sleep(30 * time.Second)
+}
