@@ -31,7 +31,9 @@ func (o Outcome) Direction() Direction { return DirectionOf(o.From, o.Desired) }
 // Combine merges proposals made for in the way Application Auto Scaling merges
 // several policies on one target: if any proposes more capacity, the largest
 // proposal wins (scale out); only when every policy proposes less does the
-// capacity fall, to the largest proposal (scale in); otherwise it holds. Then:
+// capacity fall, to the largest proposal (scale in); otherwise it holds.
+// Abstaining proposals (step policies whose alarm is quiet) take no part.
+// Then:
 //   - wake from zero: at capacity 0 with a visible message, at least 1 (target
 //     tracking alone never leaves zero);
 //   - never to zero while messages are in flight (the last worker is busy);
@@ -40,8 +42,13 @@ func Combine(in Input, props []Proposal, b Bounds) Outcome {
 	c := in.Capacity
 	o := Outcome{From: c, Desired: c, Rule: "hold", Proposals: props}
 	best, bestI := -1, -1
-	allIn := len(props) > 0
+	active := 0
+	allIn := true
 	for i, p := range props {
+		if p.Abstain {
+			continue
+		}
+		active++
 		if p.Desired > best {
 			best, bestI = p.Desired, i
 		}
@@ -49,6 +56,7 @@ func Combine(in Input, props []Proposal, b Bounds) Outcome {
 			allIn = false
 		}
 	}
+	allIn = allIn && active > 0
 	switch {
 	case best > c:
 		o.Desired, o.Rule = best, "scale-out"
@@ -61,14 +69,26 @@ func Combine(in Input, props []Proposal, b Bounds) Outcome {
 	case allIn:
 		o.Desired, o.Rule = best, "scale-in"
 		o.Reason = fmt.Sprintf("all policies agree to scale in; the largest, %s, asks %d -> %d (%s): %s", props[bestI].Policy, c, best, props[bestI].Rule, props[bestI].Reason)
-		for i := range props {
-			o.Voters = append(o.Voters, i)
+		for i, p := range props {
+			if !p.Abstain {
+				o.Voters = append(o.Voters, i)
+			}
 		}
-	case len(props) == 0:
-		o.Reason = "no policies"
+	case active == 0:
+		o.Reason = "no policy takes part"
+		var quiet []string
+		for _, p := range props {
+			quiet = append(quiet, fmt.Sprintf("%s (%s: %s)", p.Policy, p.Rule, p.Reason))
+		}
+		if len(quiet) > 0 {
+			o.Reason += ": " + strings.Join(quiet, "; ")
+		}
 	default:
 		var holds, ins []string
 		for _, p := range props {
+			if p.Abstain {
+				continue
+			}
 			if p.Desired < c {
 				ins = append(ins, fmt.Sprintf("%s asks %d", p.Policy, p.Desired))
 			} else {

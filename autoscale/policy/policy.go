@@ -73,6 +73,11 @@ type Proposal struct {
 	Rule string `json:"rule"`
 	// Reason explains the proposal in a sentence, with the numbers used.
 	Reason string `json:"reason"`
+	// Abstain marks a proposal that takes no part in the decision: a step
+	// scaling policy whose alarm is not firing (or whose change is blocked
+	// by its scale-in cooldown) neither scales nor vetoes a scale-in, as
+	// with CloudWatch alarms in AWS. Desired is then the current capacity.
+	Abstain bool `json:"abstain,omitempty"`
 	// Metric and Target are the values compared, where the policy has them.
 	Metric float64 `json:"metric"`
 	Target float64 `json:"target,omitempty"`

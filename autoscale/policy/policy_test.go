@@ -419,3 +419,29 @@ func TestCombine(t *testing.T) {
 		}
 	}
 }
+
+// Seed 001's pair of CDK policies on one fleet: quiet alarms abstain, so the
+// firing scale-in alarms are enough to scale in, and the largest wins.
+func TestSeed001PairCombined(t *testing.T) {
+	t.Parallel()
+	set := NewSet(Bounds{Min: 0, Max: 50}, seed001(t)...)
+	tests := []struct {
+		capacity, visible, want int
+		rule                    string
+	}{
+		{capacity: 0, visible: 0, want: 0, rule: "hold"},
+		{capacity: 0, visible: 3, want: 1, rule: "scale-out"},    // +1 wakes from zero
+		{capacity: 2, visible: 12, want: 7, rule: "scale-out"},   // +5 beats +67% of 2 = +1
+		{capacity: 10, visible: 40, want: 16, rule: "scale-out"}, // +67% of 10 = +6 beats +5
+		{capacity: 3, visible: 0, want: 2, rule: "scale-in"},     // -1 and -10% (-0.3 -> -1)
+		{capacity: 30, visible: 0, want: 29, rule: "scale-in"},   // -1 beats -10% (-3): the largest capacity wins
+		{capacity: 30, visible: 5, want: 33, rule: "scale-out"},  // initial/upper +3 wins over high/lower -10%
+	}
+	for _, tc := range tests {
+		x := in(tc.capacity, 0, tc.visible)
+		o, _ := set.Decide(x)
+		if o.Desired != tc.want || o.Rule != tc.rule {
+			t.Errorf("capacity %d visible %d: %d (%s: %s), want %d (%s)", tc.capacity, tc.visible, o.Desired, o.Rule, o.Reason, tc.want, tc.rule)
+		}
+	}
+}

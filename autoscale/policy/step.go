@@ -258,11 +258,15 @@ func (p *StepScaling) Decide(in Input, st State) (Proposal, State) {
 	v := MetricValue(a.MetricName, in)
 	st, done := st.sample(in.Now, v, time.Duration(a.Period)*time.Second, Aggregation(c.MetricAggregationType), a.EvaluationPeriods)
 	if !done {
-		return hold(p.name, in, "collecting", "collecting the %ds metric period", a.Period), st
+		pr := hold(p.name, in, "collecting", "collecting the %ds metric period", a.Period)
+		pr.Abstain = true
+		return pr, st
 	}
 	v = st.Datapoints[len(st.Datapoints)-1]
 	pr := func(desired int, rule, format string, args ...any) (Proposal, State) {
-		return Proposal{Policy: p.name, Desired: desired, Rule: rule, Reason: fmt.Sprintf(format, args...), Metric: v, Target: a.Threshold}, st
+		// Only a change, or a scale-out its cooldown blocks, takes part.
+		abstain := desired == in.Capacity && rule != "scale-out-cooldown"
+		return Proposal{Policy: p.name, Desired: desired, Rule: rule, Reason: fmt.Sprintf(format, args...), Metric: v, Target: a.Threshold, Abstain: abstain}, st
 	}
 	n, _ := st.lastN(a.EvaluationPeriods, a.breaches)
 	if n < a.DatapointsToAlarm {
