@@ -508,7 +508,6 @@ func (w *Worker) process(h *held) {
 	if w.cfg.Observer != nil {
 		w.cfg.Observer.Finished(h.m, took, err)
 	}
-	w.slots <- struct{}{}
 
 	w.mu.Lock()
 	w.running--
@@ -520,16 +519,21 @@ func (w *Worker) process(h *held) {
 	if h.released {
 		w.updateLocked()
 		w.mu.Unlock()
+		w.slots <- struct{}{}
 		return
 	}
 	if err == nil {
 		h.done = true
 		w.mu.Unlock()
+		w.slots <- struct{}{} // the delete is asynchronous
 		w.deletes <- h
 		return
 	}
 	w.mu.Unlock()
+	// The slot comes back only after the backoff is set, so the next
+	// receive sees the message's new visibility.
 	w.retry(h, err)
+	w.slots <- struct{}{}
 }
 
 // call runs the handler, turning a panic into an error.
