@@ -119,6 +119,7 @@ type Latency struct {
 	def       float64 // default processing time, seconds
 	smoothing float64
 	keepPace  bool
+	waitText  string // AcceptableWait, formatted once
 }
 
 // NewLatency returns a latency objective policy; cfg must be valid.
@@ -127,6 +128,7 @@ func NewLatency(name string, cfg LatencyConfig) (*Latency, error) {
 		return nil, err
 	}
 	p := &Latency{name: name, cfg: cfg, smoothing: cfg.Smoothing, keepPace: cfg.KeepPace == nil || *cfg.KeepPace}
+	p.waitText = cfg.AcceptableWait.String()
 	p.def = cfg.DefaultProcessingTime.D().Seconds()
 	if p.def == 0 {
 		p.def = cfg.AcceptableWait.D().Seconds() / 100
@@ -177,12 +179,28 @@ func (p *Latency) Decide(in Input, st State) (Proposal, State) {
 		pt, src = p.def, "default, none measured yet"
 	}
 	target := p.cfg.AcceptableWait.D().Seconds() / pt
-	floor, why := 0, ""
+	floor := 0
+	var why func() string
 	if p.keepPace && in.ArrivalRate > 0 {
 		floor = ceil(in.ArrivalRate * pt / 0.9)
-		why = fmt.Sprintf("keeping pace with %.1f msg/s at %s per message", in.ArrivalRate, secs(time.Duration(pt*float64(time.Second))))
+		rate := in.ArrivalRate
+		why = func() string {
+			return fmt.Sprintf("keeping pace with %.1f msg/s at %s per message", rate, secs(time.Duration(pt*float64(time.Second))))
+		}
 	}
 	prop, st := p.t.decide(p.name, "latency", in, st, target, floor, why)
-	prop.Reason = fmt.Sprintf("%s [target %s / %s (%s) = %.4g]", prop.Reason, p.cfg.AcceptableWait, secs(time.Duration(pt*float64(time.Second))), src, target)
+	// The explanation's suffix, built without fmt: this runs every tick.
+	b := make([]byte, 0, len(prop.Reason)+64)
+	b = append(b, prop.Reason...)
+	b = append(b, " [target "...)
+	b = append(b, p.waitText...)
+	b = append(b, " / "...)
+	b = strconv.AppendFloat(b, pt*1000, 'g', 4, 64)
+	b = append(b, "ms ("...)
+	b = append(b, src...)
+	b = append(b, ") = "...)
+	b = strconv.AppendFloat(b, target, 'g', 4, 64)
+	b = append(b, ']')
+	prop.Reason = string(b)
 	return prop, st
 }

@@ -162,12 +162,13 @@ func (p *TargetTracking) Config() TargetTrackingConfig { return p.cfg }
 
 // Decide implements Policy.
 func (p *TargetTracking) Decide(in Input, st State) (Proposal, State) {
-	return p.t.decide(p.name, "target-tracking", in, st, p.cfg.TargetValue, 0, "")
+	return p.t.decide(p.name, "target-tracking", in, st, p.cfg.TargetValue, 0, nil)
 }
 
 // decide is target tracking towards target; floor is a capacity the policy
-// never proposes less than (0 for none), explained by floorWhy.
-func (t tracking) decide(name, rule string, in Input, st State, target float64, floor int, floorWhy string) (Proposal, State) {
+// never proposes less than (0 for none), explained by why (called only when
+// the floor decides).
+func (t tracking) decide(name, rule string, in Input, st State, target float64, floor int, why func() string) (Proposal, State) {
 	st, done := st.sample(in.Now, in.BacklogPerWorker(), t.period, Average, max(t.outDatapoints, t.inDatapoints))
 	if !done {
 		p := hold(name, in, "collecting", "collecting the metric period (%s)", secs(t.period))
@@ -197,7 +198,7 @@ func (t tracking) decide(name, rule string, in Input, st State, target float64, 
 				want, lo.To, lo.At.Format(time.TimeOnly), lo.At.Add(t.outCooldown).Format(time.TimeOnly))
 		}
 		if floor == want && floor > ceil(float64(base)*m/target) {
-			return pr(want, rule, "%s: %d workers needed (backlog per worker %.2f, target %.4g)", floorWhy, want, m, target)
+			return pr(want, rule, "%s: %d workers needed (backlog per worker %.2f, target %.4g)", why(), want, m, target)
 		}
 		return pr(want, rule, "backlog per worker %.2f > target %.4g: ceil(%d × %.2f / %.4g) = %d", m, target, base, m, target, want)
 	}
@@ -216,7 +217,7 @@ func (t tracking) decide(name, rule string, in Input, st State, target float64, 
 	wantIn := max(ceil(float64(base)*m/low), floor)
 	if wantIn >= c {
 		if floor >= c && floor > 0 {
-			return pr(c, "floor", "%s: keeping %d workers", floorWhy, floor)
+			return pr(c, "floor", "%s: keeping %d workers", why(), floor)
 		}
 		return pr(c, "tolerance", "backlog per worker %.2f < %.4g but ceil(%d × %.2f / %.4g) = %d does not remove a worker", m, low, base, m, low, wantIn)
 	}
@@ -236,7 +237,7 @@ func (t tracking) decide(name, rule string, in Input, st State, target float64, 
 			wantIn, low, secs(below), secs(t.inStable))
 	}
 	if wantIn == floor && floor > 0 {
-		return pr(wantIn, rule, "backlog per worker %.2f < %.4g; %s keeps %d", m, low, floorWhy, floor)
+		return pr(wantIn, rule, "backlog per worker %.2f < %.4g; %s keeps %d", m, low, why(), floor)
 	}
 	return pr(wantIn, rule, "backlog per worker %.2f < %.4g: ceil(%d × %.2f / %.4g) = %d", m, low, base, m, low, wantIn)
 }
