@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"crypto/md5"
+	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
+	neturl "net/url"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -101,4 +106,39 @@ func firstLines(s string, n int) string {
 		lines = lines[:n]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestSeedProducerRequest sends what seed 001's API Gateway integration
+// sends for GET /queue?message=...: a form-encoded query-protocol
+// SendMessage POSTed to the queue's path, with no QueueUrl parameter.
+func TestSeedProducerRequest(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	url := sqsJSON(t, s, "CreateQueue", map[string]any{"QueueName": "EcsScalingBySqsStack-queue"})["QueueUrl"].(string)
+	body := "Action=SendMessage&MessageBody=" + neturl.QueryEscape("test message")
+	resp, err := http.Post(s.Endpoint+"/000000000000/EcsScalingBySqsStack-queue", "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Result struct {
+			MessageID string `xml:"MessageId"`
+			MD5       string `xml:"MD5OfMessageBody"`
+		} `xml:"SendMessageResult"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HTTP %d: %s", resp.StatusCode, b)
+	}
+	if err := xml.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if want := fmt.Sprintf("%x", md5.Sum([]byte("test message"))); out.Result.MD5 != want || out.Result.MessageID == "" {
+		t.Fatalf("SendMessageResult %+v, want MD5 %s and a MessageId: %s", out.Result, want, b)
+	}
+	got := sqsJSON(t, s, "ReceiveMessage", map[string]any{"QueueUrl": url})["Messages"].([]any)
+	if m := got[0].(map[string]any); m["Body"] != "test message" || m["MessageId"] != out.Result.MessageID {
+		t.Fatalf("received %v, want the message sent through the queue path", m)
+	}
 }

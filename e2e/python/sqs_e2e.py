@@ -517,6 +517,97 @@ def dead_letter_queue_and_move_tasks():
 
 
 @check
+def resource_api():
+    # The seeds' style: boto3's resource API.
+    res = boto3.resource("sqs", endpoint_url=ENDPOINT, region_name="us-east-1",
+                         aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+    res.create_queue(QueueName=name("resource"))
+    q = res.get_queue_by_name(QueueName=name("resource"))
+    eq(q.url, "%s/%s/%s" % (ENDPOINT, ACCOUNT, name("resource")), "resource queue URL")
+    q.send_messages(Entries=[{"Id": str(i), "MessageBody": "r%d" % i} for i in range(3)])
+    q.reload()
+    eq(q.attributes.get("ApproximateNumberOfMessages"), "3", "queue.attributes ApproximateNumberOfMessages")
+    got = []
+    deadline = time.monotonic() + 10
+    while len(got) < 3 and time.monotonic() < deadline:
+        got += q.receive_messages(MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    eq(sorted(m.body for m in got), ["r0", "r1", "r2"], "receive_messages")
+    got[0].change_visibility(VisibilityTimeout=5)
+    got[1].delete()
+    r = q.delete_messages(Entries=[{"Id": "x", "ReceiptHandle": got[0].receipt_handle}, {"Id": "y", "ReceiptHandle": got[2].receipt_handle}])
+    eq(sorted(e["Id"] for e in r.get("Successful", [])), ["x", "y"], "queue.delete_messages")
+    q.reload()
+    eq((q.attributes["ApproximateNumberOfMessages"], q.attributes["ApproximateNumberOfMessagesNotVisible"]), ("0", "0"), "counts")
+    eq(sorted(x.url for x in res.queues.filter(QueueNamePrefix=name("resource"))), [q.url], "queues.filter")
+
+
+@check
+def delays_and_counts():
+    url = sqs.create_queue(QueueName=name("delay"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    sqs.send_message(QueueUrl=url, MessageBody="now")
+    a = attrs_of(url, "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+    eq(a, {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "0", "ApproximateNumberOfMessagesDelayed": "1"}, "counts with a delayed message")
+    m = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    eq([x["Body"] for x in m], ["now"], "only the undelayed message")
+    eq(attrs_of(url, "ApproximateNumberOfMessagesNotVisible")["ApproximateNumberOfMessagesNotVisible"], "1", "in flight")
+    # A long poll answers when the delay ends.
+    t0 = time.monotonic()
+    m = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"]
+    eq([x["Body"] for x in m], ["later"], "delayed message")
+    if time.monotonic() - t0 > 3:
+        raise AssertionError("long poll answered %.2fs after a 1s delay" % (time.monotonic() - t0))
+    expect_error("InvalidParameterValue", sqs.send_message, QueueUrl=url, MessageBody="x", DelaySeconds=901)
+
+
+@check
+def system_attributes_and_trace_header():
+    url = sqs.create_queue(QueueName=name("trace"))["QueueUrl"]
+    sysattrs = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}}
+    r = sqs.send_message(QueueUrl=url, MessageBody="traced", MessageSystemAttributes=sysattrs)
+    eq(r.get("MD5OfMessageSystemAttributes"), attributes_md5(sysattrs), "MD5OfMessageSystemAttributes")
+    m = sqs.receive_message(QueueUrl=url, AttributeNames=["AWSTraceHeader"])["Messages"][0]
+    eq(m["Attributes"], {"AWSTraceHeader": sysattrs["AWSTraceHeader"]["StringValue"]}, "AWSTraceHeader")
+
+
+@check
+def stale_receipt_handles():
+    url = sqs.create_queue(QueueName=name("stale"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    m = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    # AWS: a visibility change of a deleted message is InvalidParameterValue.
+    expect_error("InvalidParameterValue", sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=10)
+
+
+@check
+def batch_too_long():
+    url = sqs.create_queue(QueueName=name("toolong"))["QueueUrl"]
+    entries = [{"Id": str(i), "MessageBody": "a" * 200_000} for i in range(6)]
+    expect_error("AWS.SimpleQueueService.BatchRequestTooLong", sqs.send_message_batch, QueueUrl=url, Entries=entries,
+                 exc=sqs.exceptions.BatchRequestTooLong)
+
+
+@check
+def bodies_survive_both_encodings():
+    # XML normalizes a bare CR; the server must escape it. Also markup,
+    # astral-plane characters and every allowed control character.
+    url = sqs.create_queue(QueueName=name("bodies"))["QueueUrl"]
+    bodies = ["line1\r\nline2\rline3\n", "tab\there <b>&amp;</b> ]]> \"quotes\" 'apos'", "emoji 😀 𝄞 \ud7ff \ue000 \ufffd",
+              "  leading and trailing spaces  ", "x"]
+    attrs = {"CR": {"DataType": "String", "StringValue": "a\r\nb <&>"}}
+    for b in bodies:
+        r = sqs.send_message(QueueUrl=url, MessageBody=b, MessageAttributes=attrs)
+        eq(r["MD5OfMessageBody"], md5(b.encode()), "MD5 of %r" % b)
+    got = receive_all(url, len(bodies), MessageAttributeNames=["All"])
+    eq(sorted(m["Body"] for m in got), sorted(bodies), "bodies")
+    for m in got:
+        eq(m["MD5OfBody"], md5(m["Body"].encode()), "received MD5OfBody")
+        eq(m["MessageAttributes"], attrs, "attribute with CR")
+        eq(m["MD5OfMessageAttributes"], attributes_md5(attrs), "received MD5OfMessageAttributes")
+
+
+@check
 def nonexistent_queue_everywhere():
     url = "%s/%s/%s" % (ENDPOINT, ACCOUNT, name("missing"))
     code = "AWS.SimpleQueueService.NonExistentQueue"
