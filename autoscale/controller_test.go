@@ -253,3 +253,25 @@ func TestDryRunNeverApplies(t *testing.T) {
 		t.Fatalf("dry run changed the fleet to %d", s.Desired)
 	}
 }
+
+// failingSource cannot read the queue.
+type failingSource struct{}
+
+func (failingSource) Observe(context.Context) (autoscale.QueueStats, error) {
+	return autoscale.QueueStats{}, errors.New("queue endpoint unreachable")
+}
+
+func TestObserveErrorChangesNothing(t *testing.T) {
+	t.Parallel()
+	c, fx := setup(t, 4, func(o *autoscale.Options) { o.Source = failingSource{} })
+	d := c.Tick(t.Context())
+	if d.Rule != "observe-error" || d.Error != "queue endpoint unreachable" || d.Applied {
+		t.Fatalf("%+v", d)
+	}
+	if s, _ := fx.fleet.State(t.Context()); s.Desired != 4 {
+		t.Fatalf("fleet changed to %d", s.Desired)
+	}
+	if !strings.Contains(fx.logs.String(), `"rule":"observe-error"`) {
+		t.Fatalf("not logged: %s", fx.logs.String())
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qscale/qscale/autoscale/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -154,3 +156,27 @@ func BenchmarkDaily24h(b *testing.B) {
 		}
 	}
 }
+
+func TestTraceWithExponentialProcessing(t *testing.T) {
+	t.Parallel()
+	tr, err := ReadTrace(strings.NewReader("second,count\n0,50\n5,200\n60,1000\n61,1000\n300,10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := Scenario{Name: "trace", Load: tr, Duration: 15 * time.Minute, Processing: Dist{Kind: "exp", Mean: 200 * time.Millisecond}, StartupDelay: 20 * time.Second}
+	r, err := Run(t.Context(), Options{Scenario: sc, Seed: 7, Bounds: policyBounds(0, 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Arrived != 2260 || r.Completed != 2260 {
+		t.Fatalf("arrived %d, completed %d; want 2260 of each", r.Arrived, r.Completed)
+	}
+	if r.PeakWorkers > 20 || r.PeakWorkers < 2 {
+		t.Fatalf("peak %d workers, want 2..20", r.PeakWorkers)
+	}
+	if !(r.WaitP50 <= r.WaitP95 && r.WaitP95 <= r.WaitP99 && r.WaitP99 <= r.WaitMax+time.Millisecond) {
+		t.Fatalf("percentiles out of order: %s %s %s %s", r.WaitP50, r.WaitP95, r.WaitP99, r.WaitMax)
+	}
+}
+
+func policyBounds(lo, hi int) policy.Bounds { return policy.Bounds{Min: lo, Max: hi} }
