@@ -52,7 +52,9 @@ type Worker struct {
 	clk clock.Clock
 	log *slog.Logger
 
-	slots chan struct{} // a token per free handler slot
+	slots   chan struct{} // a token per message that may be held (Concurrency+Prefetch)
+	minTake int           // fewest tokens a receive waits for
+	run     chan struct{} // a token per free handler slot (Concurrency)
 
 	// hbMu orders visibility changes: a heartbeat holds it exclusively from
 	// choosing messages until its calls return; a failure's backoff and a
@@ -100,6 +102,7 @@ type Worker struct {
 type held struct {
 	m        *Message
 	deadline time.Time // when it becomes visible again unless extended
+	started  bool      // its handler has started
 	done     bool      // handler succeeded; delete queued
 	released bool      // given back to the queue
 }
@@ -120,7 +123,11 @@ type Counts struct {
 	Received  uint64 `json:"received"`
 	Succeeded uint64 `json:"succeeded"`
 	Failed    uint64 `json:"failed"`
-	Released  uint64 `json:"released"`
+	// Released counts messages whose handler had started but could not
+	// finish before the worker stopped; they were made visible again.
+	Released uint64 `json:"released"`
+	// Returned counts prefetched messages given back unstarted at a stop.
+	Returned uint64 `json:"returned"`
 	// DeleteErrors counts messages whose delete failed; they will be
 	// delivered again.
 	DeleteErrors  uint64 `json:"delete_errors"`
@@ -152,7 +159,8 @@ func New(cfg Config) (*Worker, error) {
 		cfg:       cfg,
 		clk:       cfg.Clock,
 		log:       cfg.Logger,
-		slots:     make(chan struct{}, cfg.Concurrency),
+		slots:     make(chan struct{}, cfg.Concurrency+cfg.Prefetch),
+		run:       make(chan struct{}, cfg.Concurrency),
 		held:      make(map[*held]struct{}),
 		state:     StateIdle,
 		since:     cfg.Clock.Now(),
@@ -165,8 +173,17 @@ func New(cfg Config) (*Worker, error) {
 		hbStop:    make(chan struct{}),
 		hbStopped: make(chan struct{}),
 	}
-	for range cfg.Concurrency {
+	for range cfg.Concurrency + cfg.Prefetch {
 		w.slots <- struct{}{}
+	}
+	w.minTake = 1
+	if cfg.Prefetch > 0 {
+		// No more than every poller can hold at once, so pollers that
+		// share the tokens never wait on each other.
+		w.minTake = max(1, min(cfg.Prefetch, cfg.BatchSize, (cfg.Concurrency+cfg.Prefetch)/cfg.Pollers))
+	}
+	for range cfg.Concurrency {
+		w.run <- struct{}{}
 	}
 	return w, nil
 }
@@ -344,6 +361,7 @@ func (w *Worker) releaseAll() int {
 	defer w.hbMu.Unlock()
 	w.mu.Lock()
 	var out []VisibilityChange
+	released := 0
 	for h := range w.held {
 		if h.done {
 			continue
@@ -351,12 +369,16 @@ func (w *Worker) releaseAll() int {
 		h.released = true
 		delete(w.held, h)
 		out = append(out, VisibilityChange{ReceiptHandle: h.m.ReceiptHandle})
+		if h.started {
+			released++
+		} else {
+			w.counts.Returned++
+		}
 	}
-	w.counts.Released += uint64(len(out))
+	w.counts.Released += uint64(released)
 	w.updateLocked()
 	w.mu.Unlock()
 
-	released := len(out)
 	ctx, cancel := context.WithTimeout(w.baseCtx, 10*time.Second)
 	defer cancel()
 	for len(out) > 0 {
@@ -369,13 +391,21 @@ func (w *Worker) releaseAll() int {
 	return released
 }
 
+// takeSlots takes the tokens for one receive: at least one, as many as are
+// free up to the batch size. With prefetch it waits for minTake tokens, so
+// the worker receives full batches instead of one message per finished
+// handler, while the prefetched rest keeps the handlers busy.
 func (w *Worker) takeSlots() int {
-	select {
-	case <-w.slots:
-	case <-w.stopRecv:
-		return 0
+	n := 0
+	for n < w.minTake {
+		select {
+		case <-w.slots:
+			n++
+		case <-w.stopRecv:
+			w.putSlots(n)
+			return 0
+		}
 	}
-	n := 1
 	for n < w.cfg.BatchSize {
 		select {
 		case <-w.slots:
@@ -465,14 +495,10 @@ func (w *Worker) pollLoop() {
 			w.held[hs[i]] = struct{}{}
 		}
 		w.counts.Received += uint64(len(msgs))
-		w.running += len(msgs)
 		w.handlers.Add(len(msgs))
 		w.updateLocked()
 		w.mu.Unlock()
 		for _, h := range hs {
-			if w.cfg.Observer != nil {
-				w.cfg.Observer.Received(h.m)
-			}
 			go w.process(h)
 		}
 	}
@@ -480,6 +506,34 @@ func (w *Worker) pollLoop() {
 
 func (w *Worker) process(h *held) {
 	defer w.handlers.Done()
+	// Wait for a handler slot; a prefetched message that has not started
+	// when the worker stops goes back to the queue at once.
+	select {
+	case <-w.run:
+	default:
+		select {
+		case <-w.run:
+		case <-w.stopRecv:
+			w.giveBack(h)
+			w.slots <- struct{}{}
+			return
+		}
+	}
+	w.mu.Lock()
+	if h.released {
+		w.mu.Unlock()
+		w.run <- struct{}{}
+		w.slots <- struct{}{}
+		return
+	}
+	h.started = true
+	w.running++
+	w.mu.Unlock()
+	defer func() { w.run <- struct{}{} }()
+	if w.cfg.Observer != nil {
+		w.cfg.Observer.Started(h.m)
+	}
+
 	ctx := w.handlerCtx
 	var stopTimer func() bool
 	if w.cfg.Timeout > 0 {
@@ -536,6 +590,27 @@ func (w *Worker) process(h *held) {
 	w.slots <- struct{}{}
 }
 
+// giveBack makes an unstarted message visible again.
+func (w *Worker) giveBack(h *held) {
+	w.hbMu.RLock()
+	defer w.hbMu.RUnlock()
+	w.mu.Lock()
+	if h.released {
+		w.mu.Unlock()
+		return
+	}
+	h.released = true
+	delete(w.held, h)
+	w.counts.Returned++
+	w.updateLocked()
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(w.baseCtx, 10*time.Second)
+	defer cancel()
+	if err := w.cfg.Queue.ChangeVisibilityBatch(ctx, []VisibilityChange{{ReceiptHandle: h.m.ReceiptHandle}}); err != nil {
+		w.log.Warn("returning a prefetched message", "message_id", h.m.ID, "err", err)
+	}
+}
+
 // call runs the handler, turning a panic into an error.
 func (w *Worker) call(ctx context.Context, m *Message) (err error) {
 	defer func() {
@@ -590,6 +665,23 @@ func (w *Worker) deleteLoop() {
 			default:
 				break fill
 			}
+		}
+		if len(batch) < maxBatch && w.cfg.DeleteDelay > 0 {
+			// Wait a little for the batch to fill.
+			t := w.clk.NewTimer(w.cfg.DeleteDelay)
+		linger:
+			for len(batch) < maxBatch {
+				select {
+				case h, ok := <-w.deletes:
+					if !ok {
+						break linger
+					}
+					batch = append(batch, h)
+				case <-t.C():
+					break linger
+				}
+			}
+			t.Stop()
 		}
 		handles = handles[:0]
 		for _, h := range batch {

@@ -295,3 +295,37 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefetchedMessagesGoBackAtStop(t *testing.T) {
+	t.Parallel()
+	started, finish := make(chan struct{}, 3), make(chan struct{})
+	s := newSetup(t, worker.Config{Concurrency: 1, Prefetch: 2, Handler: func(ctx context.Context, m *worker.Message) error {
+		started <- struct{}{}
+		<-finish
+		return nil
+	}})
+	s.q.send("a", "b", "c")
+	if err := s.w.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	for s.w.Status().InFlight != 3 {
+		<-s.w.Changed()
+	}
+	if st := s.w.Status(); st.Running != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	s.w.Drain()
+	for s.q.visible() != 2 { // the two prefetched ones, at once
+		<-s.q.changed
+	}
+	close(finish)
+	<-s.w.Done()
+	st := s.w.Status()
+	if err := s.w.Err(); err != nil || st.Counts.Returned != 2 || st.Counts.Released != 0 || st.Counts.Succeeded != 1 {
+		t.Fatalf("err %v, counts %+v", err, st.Counts)
+	}
+	if s.q.remaining() != 2 {
+		t.Fatalf("remaining %d", s.q.remaining())
+	}
+}

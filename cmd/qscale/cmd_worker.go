@@ -54,9 +54,11 @@ type workerOptions struct {
 	queueURL, endpoint, region, profile string
 
 	concurrency, batch, pollers int
+	prefetch                    int
 	wait                        waitFlag
 	visibility, heartbeat       time.Duration
 	timeout                     time.Duration
+	deleteDelay                 time.Duration
 	retryDelay, retryMax        time.Duration
 	grace                       time.Duration
 
@@ -106,11 +108,13 @@ flags:
 	fs.StringVar(&o.region, "region", "", "AWS region (default: AWS_REGION, the profile's, the queue URL's, us-east-1)")
 	fs.StringVar(&o.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE)")
 	fs.IntVar(&o.concurrency, "concurrency", 1, "messages processed at once")
+	fs.IntVar(&o.prefetch, "prefetch", 0, "messages received ahead of free handler slots (hides the queue's round trip; given back at once on stop)")
 	fs.IntVar(&o.batch, "batch", 10, "most messages per receive, 1-10")
 	fs.IntVar(&o.pollers, "pollers", 0, "receive loops running at once (default ceil(concurrency/batch), at most 16)")
 	fs.Var(&o.wait, "wait", "long-polling time per receive, 0-20 s")
 	fs.DurationVar(&o.visibility, "visibility", 30*time.Second, "visibility timeout asked for on receive and extended by heartbeats")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 0, "how often held messages are extended (default visibility/3)")
+	fs.DurationVar(&o.deleteDelay, "delete-delay", 5*time.Millisecond, "how long a delete waits for more finished messages to fill a batch of 10 (0: none)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "per-message handler timeout (0: none); a timed-out message is retried")
 	fs.DurationVar(&o.retryDelay, "retry-delay", time.Second, "visibility after the first failure; doubles with each receive (0: retry at once)")
 	fs.DurationVar(&o.retryMax, "retry-max-delay", 15*time.Minute, "longest retry delay")
@@ -226,10 +230,10 @@ func runWorker(ctx context.Context, o workerOptions) error {
 
 	cfg := worker.Config{
 		Queue: client, Handler: handler, Logger: log, Observer: metrics,
-		Concurrency: o.concurrency, BatchSize: o.batch, Pollers: o.pollers,
+		Concurrency: o.concurrency, Prefetch: o.prefetch, BatchSize: o.batch, Pollers: o.pollers,
 		Wait: o.wait.d, NoWait: o.wait.d == 0,
 		VisibilityTimeout: o.visibility, HeartbeatInterval: o.heartbeat,
-		Timeout: o.timeout, Backoff: worker.ExponentialBackoff(o.retryDelay, o.retryMax),
+		Timeout: o.timeout, DeleteDelay: o.deleteDelay, Backoff: worker.ExponentialBackoff(o.retryDelay, o.retryMax),
 	}
 	if sup != nil {
 		cfg.Gate = sup.Wait

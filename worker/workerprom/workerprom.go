@@ -30,7 +30,7 @@ func New(reg prometheus.Registerer, queue string) *Metrics {
 	labels := prometheus.Labels{"queue": queue}
 	m := &Metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "qscale_worker_messages_received_total", Help: "Messages received from the queue.", ConstLabels: labels}),
+			Name: "qscale_worker_messages_started_total", Help: "Handler calls started.", ConstLabels: labels}),
 		succeeded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qscale_worker_messages_succeeded_total", Help: "Messages whose handler succeeded.", ConstLabels: labels}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{
@@ -50,8 +50,8 @@ func New(reg prometheus.Registerer, queue string) *Metrics {
 	return m
 }
 
-// Received implements worker.Observer.
-func (m *Metrics) Received(*worker.Message) {
+// Started implements worker.Observer.
+func (m *Metrics) Started(*worker.Message) {
 	m.received.Inc()
 	m.inFlight.Inc()
 }
