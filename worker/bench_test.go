@@ -208,7 +208,10 @@ func BenchmarkExecTrue(b *testing.B) {
 // BenchmarkSeedDrain is the seeds' test: 10,000 messages drained by 1-4
 // `qscale worker` processes against a `qscale server --in-memory` process.
 // The handler is QSCALE_BENCH_HANDLER (a command line run with sh -c by
-// each worker), `true` by default.
+// each worker), `true` by default; QSCALE_BENCH_CONCURRENCY sets each
+// worker's concurrency (4). With QSCALE_BENCH_SINK set to a built
+// examples/sqlite-sink, the workers are that program instead, writing every
+// message to SQLite.
 func BenchmarkSeedDrain(b *testing.B) {
 	bin := qscaleBin(b)
 	const n = 10000
@@ -228,8 +231,14 @@ func BenchmarkSeedDrain(b *testing.B) {
 				fill(b, api, url, n)
 				start := time.Now()
 				var procs []*exec.Cmd
-				for range workers {
+				for i := range workers {
 					cmd := exec.Command(bin, "worker", "--queue-url", url, "--concurrency", conc, "--log-level", "warn", "--", "sh", "-c", handler)
+					if sink := os.Getenv("QSCALE_BENCH_SINK"); sink != "" {
+						// examples/sqlite-sink: one database per worker, as
+						// seed 003's tasks each wrote to DynamoDB.
+						db := filepath.Join(b.TempDir(), fmt.Sprintf("news-%d.db", i))
+						cmd = exec.Command(sink, "--queue-url", url, "--concurrency", conc, "--db", db)
+					}
 					cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 					cmd.Stderr = os.Stderr
 					if err := cmd.Start(); err != nil {
