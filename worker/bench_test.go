@@ -161,7 +161,7 @@ func BenchmarkCommandTrue(b *testing.B) {
 	h := worker.Command([]string{truePath}, worker.CommandOptions{})
 	for _, c := range []int{1, 2} {
 		for _, p := range []int{0, 10 - c} {
-			for _, d := range []time.Duration{0, 5 * time.Millisecond} {
+			for _, d := range []time.Duration{0, 10 * time.Millisecond} {
 				b.Run(fmt.Sprintf("concurrency=%d/prefetch=%d/delete-delay=%v", c, p, d), func(b *testing.B) {
 					runDrain(b, endpointForBench(b), c, p, d, h)
 				})

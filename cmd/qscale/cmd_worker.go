@@ -114,7 +114,7 @@ flags:
 	fs.Var(&o.wait, "wait", "long-polling time per receive, 0-20 s")
 	fs.DurationVar(&o.visibility, "visibility", 30*time.Second, "visibility timeout asked for on receive and extended by heartbeats")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 0, "how often held messages are extended (default visibility/3)")
-	fs.DurationVar(&o.deleteDelay, "delete-delay", 5*time.Millisecond, "how long a delete waits for more finished messages to fill a batch of 10 (0: none)")
+	fs.DurationVar(&o.deleteDelay, "delete-delay", 10*time.Millisecond, "how long a delete waits for more finished messages to fill a batch of 10 (0: none)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "per-message handler timeout (0: none); a timed-out message is retried")
 	fs.DurationVar(&o.retryDelay, "retry-delay", time.Second, "visibility after the first failure; doubles with each receive (0: retry at once)")
 	fs.DurationVar(&o.retryMax, "retry-max-delay", 15*time.Minute, "longest retry delay")
