@@ -683,3 +683,32 @@ func startMoto(t *testing.T) string {
 		}
 	}
 }
+
+func TestProcessFIFOGroupInOrder(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("orders.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	for _, b := range []string{"1", "2", "3", "4", "5"} {
+		_, err := e.api.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String(b), MessageGroupId: aws.String("g")})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Fails "3" on its first delivery: 4 and 5 must wait for it.
+	h := e.script("handler.sh", `body=$(cat)
+echo "$body $QSCALE_RECEIVE_COUNT" >> "$DIR/log"
+[ "$body" != 3 ] || [ "$QSCALE_RECEIVE_COUNT" -gt 1 ]
+`)
+	e.startWorker(url, "--concurrency", "4", "--retry-delay", "0", "--", h)
+	log := filepath.Join(e.dir, "log")
+	waitFor(t, 20*time.Second, "the group handled", func() bool {
+		v, f := e.counts(url)
+		return len(lines(log)) == 6 && v == 0 && f == 0
+	})
+	var order []string
+	for _, l := range lines(log) {
+		order = append(order, strings.Fields(l)[0])
+	}
+	if got := strings.Join(order, ","); got != "1,2,3,3,4,5" {
+		t.Fatalf("handled in order %s, want 1,2,3,3,4,5", got)
+	}
+}

@@ -498,14 +498,22 @@ func (w *Worker) pollLoop() {
 		w.handlers.Add(len(msgs))
 		w.updateLocked()
 		w.mu.Unlock()
-		for _, h := range hs {
-			go w.process(h)
+		for _, group := range groups(hs) {
+			if len(group) == 1 {
+				go func() {
+					defer w.handlers.Done()
+					w.process(group[0])
+				}()
+				continue
+			}
+			go w.processInOrder(group)
 		}
 	}
 }
 
-func (w *Worker) process(h *held) {
-	defer w.handlers.Done()
+// process runs the handler on one held message and reports whether it
+// succeeded.
+func (w *Worker) process(h *held) bool {
 	// Wait for a handler slot; a prefetched message that has not started
 	// when the worker stops goes back to the queue at once.
 	select {
@@ -516,7 +524,7 @@ func (w *Worker) process(h *held) {
 		case <-w.stopRecv:
 			w.giveBack(h)
 			w.slots <- struct{}{}
-			return
+			return false
 		}
 	}
 	w.mu.Lock()
@@ -524,7 +532,7 @@ func (w *Worker) process(h *held) {
 		w.mu.Unlock()
 		w.run <- struct{}{}
 		w.slots <- struct{}{}
-		return
+		return false
 	}
 	h.started = true
 	w.running++
@@ -574,20 +582,62 @@ func (w *Worker) process(h *held) {
 		w.updateLocked()
 		w.mu.Unlock()
 		w.slots <- struct{}{}
-		return
+		return false
 	}
 	if err == nil {
 		h.done = true
 		w.mu.Unlock()
 		w.slots <- struct{}{} // the delete is asynchronous
 		w.deletes <- h
-		return
+		return true
 	}
 	w.mu.Unlock()
 	// The slot comes back only after the backoff is set, so the next
 	// receive sees the message's new visibility.
 	w.retry(h, err)
 	w.slots <- struct{}{}
+	return false
+}
+
+// groups splits a received batch by FIFO message group, keeping the order
+// within each group. Messages without a group (standard queues) are groups of
+// their own.
+func groups(hs []*held) [][]*held {
+	var out [][]*held
+	var byGroup map[string]int
+	for _, h := range hs {
+		g, ok := h.m.Attributes["MessageGroupId"]
+		if !ok {
+			out = append(out, []*held{h})
+			continue
+		}
+		if byGroup == nil {
+			byGroup = make(map[string]int)
+		}
+		if i, ok := byGroup[g]; ok {
+			out[i] = append(out[i], h)
+			continue
+		}
+		byGroup[g] = len(out)
+		out = append(out, []*held{h})
+	}
+	return out
+}
+
+// processInOrder handles the messages of one FIFO group one after another.
+// After a failure the rest go back to the queue unstarted: the group stays
+// locked by the failed message, so they come again after it, in order.
+func (w *Worker) processInOrder(group []*held) {
+	failed := false
+	for _, h := range group {
+		if failed {
+			w.giveBack(h)
+			w.slots <- struct{}{}
+		} else {
+			failed = !w.process(h)
+		}
+		w.handlers.Done()
+	}
 }
 
 // giveBack makes an unstarted message visible again.
