@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -260,6 +261,9 @@ func runWorker(ctx context.Context, o workerOptions) error {
 	}
 	fileDone := make(chan error, 1)
 	if o.statusFile != "" {
+		if fi, err := os.Stat(filepath.Dir(o.statusFile)); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--status-file %s: its directory does not exist", o.statusFile)
+		}
 		go func() { fileDone <- rep.WriteFile(base, o.statusFile) }()
 	} else {
 		fileDone <- nil
