@@ -32,6 +32,8 @@ type ClientOptions struct {
 	// Conns is how many connections the client keeps open to the endpoint;
 	// at least the number of concurrent callers.
 	Conns int
+	// LogRetries makes the SDK log every retried call (to stderr).
+	LogRetries bool
 }
 
 // NewClient returns an SQS client for opts. Credentials and region come
@@ -65,6 +67,9 @@ func NewClient(ctx context.Context, opts ClientOptions) (*sqs.Client, error) {
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
+	}
+	if opts.LogRetries {
+		cfg.ClientLogMode |= aws.LogRetries
 	}
 	if isLoopback(opts.Endpoint) && noCredentialsConfigured() {
 		cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")

@@ -26,7 +26,10 @@ type Config struct {
 	Senders   int    // concurrent producers (default 4)
 	Receivers int    // concurrent consumers (default 4)
 	Batch     int    // entries per send, receive and delete call, 1..10 (default 10)
-	Wait      int32  // receive WaitTimeSeconds (default 20)
+	Wait      int32  // receive WaitTimeSeconds (default 20; negative: 0, no long polling)
+	// SingleDeletes deletes each message with its own DeleteMessage call
+	// even when Batch > 1, for endpoints without DeleteMessageBatch.
+	SingleDeletes bool
 	// Progress, when set, is called about every ProgressEvery (default
 	// 250 ms) while the run goes on.
 	Progress      func(Progress)
@@ -95,7 +98,7 @@ func (c *Config) withDefaults() error {
 		return fmt.Errorf("senders and receivers must be at least 1")
 	case c.Batch < 1 || c.Batch > 10:
 		return fmt.Errorf("batch must be 1..10, not %d", c.Batch)
-	case c.Wait < 0 || c.Wait > 20:
+	case c.Wait > 20:
 		return fmt.Errorf("wait must be 0..20 seconds, not %d", c.Wait)
 	}
 	return nil
@@ -366,7 +369,7 @@ func (r *run) receive(ctx context.Context) ([]time.Duration, error) {
 		out, err := r.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:            &r.queueURL,
 			MaxNumberOfMessages: int32(r.cfg.Batch),
-			WaitTimeSeconds:     r.cfg.Wait,
+			WaitTimeSeconds:     max(r.cfg.Wait, 0),
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -415,12 +418,18 @@ func (r *run) receive(ctx context.Context) ([]time.Duration, error) {
 }
 
 func (r *run) delete(ctx context.Context, handles []string) error {
-	if len(handles) == 1 && r.cfg.Batch == 1 {
-		return r.retry(ctx, "DeleteMessage", func() error {
-			r.deleteCalls.Add(1)
-			_, err := r.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.queueURL, ReceiptHandle: &handles[0]})
-			return err
-		})
+	if r.cfg.SingleDeletes || (len(handles) == 1 && r.cfg.Batch == 1) {
+		for i := range handles {
+			err := r.retry(ctx, "DeleteMessage", func() error {
+				r.deleteCalls.Add(1)
+				_, err := r.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.queueURL, ReceiptHandle: &handles[i]})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	pending := append([]string(nil), handles...)
 	return r.retry(ctx, "DeleteMessageBatch", func() error {

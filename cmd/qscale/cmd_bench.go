@@ -22,6 +22,7 @@ type benchOptions struct {
 	region   string
 	mode     string
 	json     bool
+	logRetry bool
 	timeout  time.Duration
 	samples  int
 	cfg      bench.Config
@@ -39,14 +40,24 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&o.cfg.Senders, "senders", 4, "concurrent producers")
 	fs.IntVar(&o.cfg.Receivers, "receivers", 4, "concurrent consumers (long poll, receive, delete)")
 	fs.IntVar(&o.cfg.Batch, "batch", 10, "messages per send, receive and delete call (1..10)")
+	wait := fs.Int("wait", 20, "receive WaitTimeSeconds, 0..20")
+	fs.BoolVar(&o.cfg.SingleDeletes, "single-deletes", false, "delete each message with DeleteMessage, for endpoints without DeleteMessageBatch")
 	fs.IntVar(&o.samples, "samples", 200, "wake-ups to measure in --mode wakeup")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
+	fs.BoolVar(&o.logRetry, "log-retries", false, "log every call the SDK retries")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *wait < 0 || *wait > 20 {
+		return usagef("--wait must be 0..20, not %d", *wait)
+	}
+	o.cfg.Wait = int32(*wait)
+	if o.cfg.Wait == 0 {
+		o.cfg.Wait = -1
 	}
 	if o.cfg.Batch < 1 || o.cfg.Batch > 10 {
 		return usagef("--batch must be 1..10, not %d", o.cfg.Batch)
@@ -64,6 +75,7 @@ func runBench(ctx context.Context, args []string) error {
 	defer cancel()
 	api, err := bench.NewClient(ctx, bench.ClientOptions{
 		Endpoint: o.endpoint, Region: o.region, Conns: o.cfg.Senders + o.cfg.Receivers + 8,
+		LogRetries: o.logRetry,
 	})
 	if err != nil {
 		return err
