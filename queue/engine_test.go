@@ -293,3 +293,27 @@ func TestAttributesMD5MatchesAWS(t *testing.T) {
 		t.Fatalf("MD5 %s", got)
 	}
 }
+
+func TestLongPollWakesWhenVisibilityShortened(t *testing.T) {
+	ctx, e, clk := setup(t)
+	q := mustQueue(t, e, "short", map[string]string{"VisibilityTimeout": "30"})
+	send(t, q, SendInput{Body: "x"})
+	d := receive(t, q, 1)[0]
+	wait := 20 * time.Second
+	done := make(chan []Delivery, 1)
+	parked := q.WaiterAdded()
+	go func() {
+		ds, _ := q.Receive(ctx, ReceiveInput{Max: 1, Wait: &wait})
+		done <- ds
+	}()
+	<-parked
+	reparked := q.WaiterAdded()
+	if err := q.ChangeVisibility(ctx, VisibilityChange{ReceiptHandle: d.ReceiptHandle, Timeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	<-reparked // the poll re-armed its timer for the new time
+	clk.Advance(time.Second)
+	if ds := <-done; len(ds) != 1 {
+		t.Fatalf("long poll got %d messages", len(ds))
+	}
+}

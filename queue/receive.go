@@ -304,6 +304,7 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 	ops := make([]Op, 0, len(cs))
 	now := q.e.clk.Now()
 	woke := 0
+	sooner := false // a message now becomes visible earlier than before
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
@@ -336,6 +337,9 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 			errs[i] = invalidParam("VisibilityTimeout", int64(c.Timeout/time.Second), "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]")
 			continue
 		}
+		if now.Add(c.Timeout).Before(m.st.VisibleAt) {
+			sooner = true
+		}
 		m.st.VisibleAt = now.Add(c.Timeout)
 		if c.Timeout == 0 {
 			q.timing.remove(m.heapIndex)
@@ -346,7 +350,11 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 		}
 		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Message: m, State: m.st})
 	}
-	if woke > 0 {
+	if sooner {
+		// Waiting long polls set their timers for the old next-visible
+		// time: wake them all to re-read it.
+		q.wakeAllLocked()
+	} else if woke > 0 {
 		q.wakeLocked(woke)
 	}
 	q.mu.Unlock()
