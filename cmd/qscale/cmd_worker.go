@@ -69,6 +69,9 @@ type workerOptions struct {
 	statusAddr, statusFile string
 	logLevel               string
 
+	// demo is the built-in demo handler's time per message (0: none).
+	demo time.Duration
+
 	argv []string
 }
 
@@ -95,6 +98,7 @@ func parseWorkerFlags(args []string) (workerOptions, error) {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: qscale worker --queue-url URL [flags] -- CMD [ARGS...]
        qscale worker --queue-url URL --http URL [--http-start 'CMD'] [flags]
+       qscale worker --queue-url URL --demo 10ms [flags]
 
 Runs CMD once per message (body on stdin, QSCALE_* environment; exit 0 deletes
 the message), or POSTs each message to a local HTTP application (2xx deletes).
@@ -128,6 +132,7 @@ flags:
 	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /status, /drain, /metrics on this address (127.0.0.1:0 picks a port)")
 	fs.StringVar(&o.statusFile, "status-file", "", "keep the status document (JSON) in this file")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&o.demo, "demo", 0, "built-in demo handler: take this long per message, then succeed (no command needed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -138,8 +143,12 @@ flags:
 	switch {
 	case o.queueURL == "":
 		return o, usagef("--queue-url is required")
-	case o.httpURL == "" && len(o.argv) == 0:
-		return o, usagef("give a command after -- or --http URL")
+	case o.demo < 0:
+		return o, usagef("--demo must not be negative")
+	case o.demo > 0 && (o.httpURL != "" || len(o.argv) > 0):
+		return o, usagef("give one of a command, --http and --demo")
+	case o.demo == 0 && o.httpURL == "" && len(o.argv) == 0:
+		return o, usagef("give a command after --, --http URL or --demo DURATION")
 	case o.httpURL != "" && len(o.argv) > 0:
 		return o, usagef("give either a command or --http, not both")
 	case o.httpStart != "" && o.httpURL == "":
@@ -225,6 +234,8 @@ func runWorker(ctx context.Context, o workerOptions) error {
 				Logger: log,
 			})
 		}
+	} else if o.demo > 0 {
+		handler = demoHandler(o.demo)
 	} else {
 		handler = worker.Command(o.argv, worker.CommandOptions{QueueURL: o.queueURL})
 	}
@@ -334,4 +345,20 @@ func runWorker(ctx context.Context, o workerOptions) error {
 	}
 	log.Info("worker stopped", "counts", strings.TrimSpace(fmt.Sprintf("%+v", w.Status().Counts)))
 	return nil
+}
+
+// demoHandler is the handler of --demo: it spends d on each message (as a
+// real handler would, without using the CPU) and succeeds. qscale up's
+// quickstart and the scaling benchmarks run it.
+func demoHandler(d time.Duration) worker.Handler {
+	return func(ctx context.Context, _ *worker.Message) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
