@@ -76,12 +76,14 @@ func TestDeletesInBatchesOnSuccess(t *testing.T) {
 func TestFailureRetriesWithBackoff(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
+	third := make(chan struct{})
 	s := newSetup(t, worker.Config{
 		Backoff: worker.ExponentialBackoff(time.Second, time.Minute),
 		Handler: func(ctx context.Context, m *worker.Message) error {
 			if calls.Add(1) < 3 {
 				return errors.New("boom")
 			}
+			close(third)
 			return nil
 		},
 	})
@@ -98,6 +100,8 @@ func TestFailureRetriesWithBackoff(t *testing.T) {
 		s.clk.Advance(want)
 		s.q.send() // wake the long poll: the message is visible now
 	}
+	// The third delivery runs; Stop then waits for it and its delete.
+	<-third
 	if err := s.w.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
