@@ -1,0 +1,327 @@
+package dashboard
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/queue"
+)
+
+//go:embed assets/index.html assets/app.js assets/app.css assets/vendor
+var assetFS embed.FS
+
+// CookieName is the cookie that carries the token after "?token=".
+const CookieName = "qscale_dashboard"
+
+// CSRFHeader is the header that non-browser clients send on POST requests
+// instead of Origin or Sec-Fetch-Site (any non-empty value). Browsers cannot
+// send it cross-site without a CORS preflight, which the dashboard never
+// answers.
+const CSRFHeader = "X-Qscale-Csrf"
+
+// maxSendBody bounds a send request: a 1 MiB message, JSON-escaped.
+const maxSendBody = 8 << 20
+
+// contentSecurityPolicy allows the page's own scripts, styles, images and
+// connections and nothing else.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func (d *Dashboard) routes() {
+	m := http.NewServeMux()
+	assets, err := fs.Sub(assetFS, "assets")
+	if err != nil {
+		panic(err)
+	}
+	files := http.FileServerFS(assets)
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.ServeFileFS(w, r, assets, "index.html")
+	})
+	m.Handle("GET /assets/", http.StripPrefix("/assets", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || strings.HasSuffix(r.URL.Path, "/") || r.URL.Path == "/index.html" {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})))
+	m.HandleFunc("GET /api/events", d.serveEvents)
+	m.HandleFunc("GET /api/history", func(w http.ResponseWriter, r *http.Request) {
+		writeRawJSON(w, http.StatusOK, d.hist.appendJSON(nil))
+	})
+	m.HandleFunc("GET /api/queues", d.serveQueues)
+	m.HandleFunc("GET /api/decisions", d.serveDecisions)
+	m.HandleFunc("POST /api/queues/{name}/send", d.serveSend)
+	m.HandleFunc("POST /api/queues/{name}/purge", d.servePurge)
+	d.mux = m
+}
+
+// ServeHTTP serves the page and its API. With a Token, a request without it
+// gets 401; "?token=" with the right token sets the cookie and redirects to
+// the same address without it. A POST must also pass a same-origin check:
+// Sec-Fetch-Site, when sent, must be "same-origin"; Origin, when sent, must
+// match the Host; and one of them or the X-Qscale-Csrf header must be
+// present. Otherwise it gets 403.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	if d.o.Token != "" {
+		if tok := r.URL.Query().Get("token"); tok != "" && r.Method == http.MethodGet {
+			if !d.tokenOK(tok) {
+				writeError(w, http.StatusUnauthorized, "wrong token")
+				return
+			}
+			http.SetCookie(w, &http.Cookie{
+				Name: CookieName, Value: d.o.Token, Path: "/",
+				HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+			})
+			u := *r.URL
+			q := u.Query()
+			q.Del("token")
+			u.RawQuery = q.Encode()
+			h.Set("Cache-Control", "no-store")
+			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+			return
+		}
+		if !d.authorized(r) {
+			h.Set("WWW-Authenticate", `Bearer realm="qscale dashboard"`)
+			writeError(w, http.StatusUnauthorized, "this dashboard needs its token: open the address `qscale up` printed (it ends in ?token=...)")
+			return
+		}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if msg := sameOrigin(r); msg != "" {
+			writeError(w, http.StatusForbidden, msg)
+			return
+		}
+	}
+	d.mux.ServeHTTP(w, r)
+}
+
+func (d *Dashboard) tokenOK(tok string) bool {
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(d.o.Token)) == 1
+}
+
+func (d *Dashboard) authorized(r *http.Request) bool {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, tok, ok := strings.Cut(auth, " ")
+		return ok && strings.EqualFold(scheme, "Bearer") && d.tokenOK(strings.TrimSpace(tok))
+	}
+	for _, c := range r.CookiesNamed(CookieName) {
+		if d.tokenOK(c.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin returns why r fails the cross-site request check, or "".
+func sameOrigin(r *http.Request) string {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" {
+		return "cross-site request refused (Sec-Fetch-Site: " + site + ")"
+	}
+	origin := r.Header.Get("Origin")
+	if origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) || (u.Scheme != "http" && u.Scheme != "https") {
+			return "cross-origin request refused (Origin " + strconv.Quote(origin) + " is not this dashboard)"
+		}
+	}
+	if site == "" && origin == "" && r.Header.Get(CSRFHeader) == "" {
+		return "request refused: send it from the dashboard page, or set the " + CSRFHeader + " header"
+	}
+	return ""
+}
+
+func (d *Dashboard) serveQueues(w http.ResponseWriter, r *http.Request) {
+	qs, err := d.o.Backend.Queues(r.Context())
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	if qs == nil {
+		qs = []QueueInfo{}
+	}
+	slices.SortFunc(qs, func(a, b QueueInfo) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, qs)
+}
+
+func (d *Dashboard) serveDecisions(w http.ResponseWriter, r *http.Request) {
+	n := decisionsOnConnect
+	if s := r.URL.Query().Get("n"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 10000 {
+			writeError(w, http.StatusBadRequest, "n must be a whole number from 1 to 10000")
+			return
+		}
+		n = v
+	}
+	ds := d.o.Backend.Decisions(n)
+	out := make([]autoscale.Decision, 0, len(ds))
+	for i := len(ds) - 1; i >= 0; i-- {
+		out = append(out, ds[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// SendRequest is the body of POST /api/queues/{name}/send.
+type SendRequest struct {
+	Body string `json:"body"`
+}
+
+// decodeSend reads a send request's JSON: exactly one object with a
+// non-empty, valid UTF-8 body and no unknown fields.
+func decodeSend(r io.Reader) (SendRequest, error) {
+	var req SendRequest
+	if err := decodeStrict(r, &req); err != nil {
+		return req, err
+	}
+	if req.Body == "" {
+		return req, errors.New(`"body" is required and must not be empty`)
+	}
+	if !utf8.ValidString(req.Body) {
+		return req, errors.New(`"body" must be valid UTF-8`)
+	}
+	return req, nil
+}
+
+// decodePurge reads a purge request's body: empty, or an empty JSON object.
+func decodePurge(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<10+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > 1<<10 {
+		return errors.New("purge takes no body")
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil
+	}
+	var v struct{}
+	return decodeStrict(strings.NewReader(string(b)), &v)
+}
+
+func decodeStrict(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errors.New("bad JSON: " + err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("bad JSON: more than one value")
+	}
+	return nil
+}
+
+func (d *Dashboard) serveSend(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !queue.ValidQueueName(name) {
+		writeError(w, http.StatusBadRequest, "invalid queue name")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+			writeError(w, http.StatusUnsupportedMediaType, "send takes application/json")
+			return
+		}
+	}
+	req, err := decodeSend(http.MaxBytesReader(w, r.Body, maxSendBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || strings.Contains(err.Error(), "request body too large") {
+			writeError(w, http.StatusRequestEntityTooLarge, "request too large")
+			return
+		}
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	id, err := d.o.Backend.Send(ctx, name, req.Body)
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"messageId": id})
+}
+
+func (d *Dashboard) servePurge(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !queue.ValidQueueName(name) {
+		writeError(w, http.StatusBadRequest, "invalid queue name")
+		return
+	}
+	if err := decodePurge(r.Body); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	if err := d.o.Backend.Purge(ctx, name); err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"purged": name})
+}
+
+// writeBackendError answers a Backend error with its status (see ErrNotFound).
+func writeBackendError(w http.ResponseWriter, err error) {
+	writeError(w, backendStatus(err), err.Error())
+}
+
+func backendStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	}
+	switch queue.CodeOf(err) {
+	case queue.ErrQueueDoesNotExist, queue.ErrResourceNotFound:
+		return http.StatusNotFound
+	case queue.ErrPurgeQueueInProgress:
+		return http.StatusConflict
+	case queue.ErrInternal:
+		return http.StatusBadGateway
+	case queue.ErrRequestThrottled, queue.ErrOverLimit:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest // the engine refused the input
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeRawJSON(w, status, mustJSON(v))
+}
+
+func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
