@@ -35,7 +35,9 @@ var senders = []struct {
 	name string
 	new  func(t *testing.T, s *server.Server, api *sqs.Client) producer.Sender
 }{
-	{"engine", func(t *testing.T, s *server.Server, _ *sqs.Client) producer.Sender { return producer.NewEngineSender(s.Engine) }},
+	{"engine", func(t *testing.T, s *server.Server, _ *sqs.Client) producer.Sender {
+		return producer.NewEngineSender(s.Engine)
+	}},
 	{"sqs", func(t *testing.T, _ *server.Server, api *sqs.Client) producer.Sender { return sqssender.New(api) }},
 }
 
