@@ -240,7 +240,7 @@ type Fleet struct {
 	ownDir    bool
 	baseCtx   context.Context // Start's context without its cancellation: the slots' requests
 	stopCh    chan struct{}   // closed when stopping begins
-	doneCh    chan struct{} // closed when every slot goroutine has returned after stopping began
+	doneCh    chan struct{}   // closed when every slot goroutine has returned after stopping began
 
 	wg sync.WaitGroup // slot goroutines
 }
@@ -652,7 +652,7 @@ func (f *Fleet) killLocked(s *slot, why string) {
 	if s.proc == nil {
 		return
 	}
-	if err := s.proc.Signal(syscall.SIGKILL); err == nil {
+	if err := signalGroup(s.proc, syscall.SIGKILL); err == nil {
 		f.stats.Killed++
 		f.log.Warn("worker killed", "id", s.id, "pid", s.pid, "why", why)
 	}
@@ -786,7 +786,7 @@ func (f *Fleet) runProcess(s *slot) runResult {
 		}
 	}
 	signal := func(sig syscall.Signal) {
-		if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		if err := signalGroup(cmd.Process, sig); err != nil {
 			f.log.Warn("signalling worker", "id", s.id, "pid", pid, "signal", sig.String(), "err", err)
 		}
 	}
@@ -802,6 +802,9 @@ func (f *Fleet) runProcess(s *slot) runResult {
 		select {
 		case werr := <-exited:
 			flush()
+			// What the worker left in its process group (a wrapper's
+			// children) goes with it, as a task's processes do.
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			f.mu.Lock()
 			expected := !s.active() // a start timeout is not: it is replaced
 			if s.removed && !s.killing {
@@ -988,4 +991,23 @@ func (f *Fleet) statusRequest(ctx context.Context, method, addr, path string, wa
 		return doc, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	return doc, nil
+}
+
+// signalGroup signals the worker's process group (the worker leads it), so
+// that a wrapper (sh -c '... qscale worker') passes the signal on. The
+// qscale worker runs its handlers in process groups of their own and stops
+// them itself. Once the worker has been reaped nothing is signalled.
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	// Signal(0) through the process handle (a pidfd) tells whether the
+	// worker has exited, so a reused pid is never signalled.
+	if err := p.Signal(syscall.Signal(0)); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return nil
+		}
+		return err
+	}
+	if err := syscall.Kill(-p.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
 }
