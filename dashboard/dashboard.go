@@ -82,6 +82,7 @@ type Dashboard struct {
 	mux    *http.ServeMux
 	hist   *history
 	hub    *hub
+	smp    *sampler   // used by the sampler goroutine (or SampleNow in tests) only
 	lastMu sync.Mutex // guards last
 	last   []byte     // the last "sample" event's JSON, for new streams
 
@@ -118,6 +119,7 @@ func New(o Options) (*Dashboard, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Dashboard{o: o, hist: newHistory(o.History), hub: newHub()}
+	d.smp = &sampler{d: d}
 	d.routes()
 	return d, nil
 }
@@ -152,10 +154,9 @@ func (d *Dashboard) Stop() {
 
 func (d *Dashboard) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	s := sampler{d: d}
 	for {
 		began := d.o.Clock.Now()
-		s.tick(ctx)
+		d.smp.tick(ctx)
 		wait := FineStep - d.o.Clock.Now().Sub(began)
 		t := d.o.Clock.NewTimer(max(wait, 0))
 		select {

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -191,7 +192,15 @@ type SendRequest struct {
 // non-empty, valid UTF-8 body and no unknown fields.
 func decodeSend(r io.Reader) (SendRequest, error) {
 	var req SendRequest
-	if err := decodeStrict(r, &req); err != nil {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return req, err
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD: refuse it instead.
+	if !utf8.Valid(b) {
+		return req, errors.New("the request must be valid UTF-8")
+	}
+	if err := decodeStrict(bytes.NewReader(b), &req); err != nil {
 		return req, err
 	}
 	if req.Body == "" {
