@@ -1,0 +1,122 @@
+package ecsfleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/smithy-go"
+)
+
+// Settings are the fleet's settings in qscale's configuration file
+// (fleet.kind "ecs"); docs/aws.md documents them.
+type Settings struct {
+	Cluster string
+	Service string
+	// Region; default: the AWS configuration chain's, else us-east-1.
+	Region string
+	// Endpoint overrides the ECS endpoint (an emulator, a VPC endpoint).
+	Endpoint string
+	// StatusPort is the port of the worker's status endpoint
+	// (qscale worker --status-addr 0.0.0.0:PORT) on each task's private
+	// IP. 0 turns task scale-in protection off.
+	StatusPort int
+	// ProtectionExpiry: see Options.ProtectionExpiry.
+	ProtectionExpiry time.Duration
+	// Logger: see Options.Logger.
+	Logger *slog.Logger
+}
+
+// Retries is how many times a call is attempted in all: throttling, server
+// errors and connection errors are retried by the SDK's standard retryer
+// with jittered exponential backoff (at most MaxRetryBackoff between
+// attempts). After that the error reaches the controller, which backs off
+// on its own.
+const (
+	Retries         = 5
+	MaxRetryBackoff = 5 * time.Second
+)
+
+// FromSettings builds a Fleet with the SDK's default credential chain (the
+// task role, instance profile, environment or shared files).
+func FromSettings(ctx context.Context, s Settings) (*Fleet, error) {
+	if s.StatusPort < 0 || s.StatusPort > 65535 {
+		return nil, fmt.Errorf("ecsfleet: statusPort %d is not a port", s.StatusPort)
+	}
+	cfg, err := awsConfig(ctx, s.Region, s.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	client := ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+		if s.Endpoint != "" {
+			o.BaseEndpoint = aws.String(s.Endpoint)
+		}
+	})
+	o := Options{Cluster: s.Cluster, Service: s.Service, ProtectionExpiry: s.ProtectionExpiry, Logger: s.Logger}
+	if s.StatusPort != 0 {
+		o.Busy = &StatusReader{Port: s.StatusPort}
+	}
+	return New(client, o)
+}
+
+// awsConfig loads the AWS configuration: region (default us-east-1),
+// credentials, and the retryer. For a non-AWS endpoint (an emulator) the
+// instance metadata service is not asked, and placeholder credentials are
+// used when the chain finds none.
+func awsConfig(ctx context.Context, region, endpoint string) (aws.Config, error) {
+	local := false
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return aws.Config{}, fmt.Errorf("ecsfleet: endpoint %q is not an http(s) URL", endpoint)
+		}
+		h := u.Hostname()
+		local = !strings.HasSuffix(h, ".amazonaws.com") && !strings.HasSuffix(h, ".amazonaws.com.cn")
+	}
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if local {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("ecsfleet: AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if local {
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
+		}
+	}
+	return cfg, nil
+}
+
+// newRetryer is the SDK's standard retryer with Retries attempts and a
+// shorter backoff cap: the controller calls every second and backs off
+// itself, so one call should not hold a tick for long.
+func newRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = Retries
+		o.MaxBackoff = MaxRetryBackoff
+	})
+}
+
+// isCode reports whether err is an API error with the given code.
+func isCode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
