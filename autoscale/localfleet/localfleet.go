@@ -779,11 +779,36 @@ func (f *Fleet) runProcess(s *slot) runResult {
 	var pollC, startC, graceC <-chan time.Time = poll.C(), startTO.C(), nil
 	ready := false
 	var readyAt time.Time
-	armGrace := func() {
-		if grace == nil {
-			grace = f.clk.NewTimer(f.opts.StopGrace)
-			graceC = grace.C()
+	// armGrace sets the SIGKILL deadline StopGrace from now; a deadline
+	// already set stays unless restart.
+	armGrace := func(restart bool) {
+		if grace != nil && !restart {
+			return
 		}
+		if grace != nil {
+			grace.Stop()
+		}
+		grace = f.clk.NewTimer(f.opts.StopGrace)
+		graceC = grace.C()
+	}
+	markReady := func(addr string) {
+		ready, readyAt = true, f.clk.Now()
+		pollC = nil
+		startTO.Stop()
+		startC = nil
+		d := readyAt.Sub(spawnAt)
+		f.mu.Lock()
+		s.ready, s.addr, s.startup = true, addr, d
+		if s.active() {
+			s.state, s.since = StateIdle, readyAt
+		}
+		f.stats.Ready++
+		f.startups = append(f.startups, d)
+		if len(f.startups) > startupSamples {
+			f.startups = f.startups[1:]
+		}
+		f.mu.Unlock()
+		f.log.Info("worker ready", "id", s.id, "pid", pid, "status_addr", addr, "startup", d)
 	}
 	signal := func(sig syscall.Signal) {
 		if err := signalGroup(cmd.Process, sig); err != nil {
@@ -831,22 +856,8 @@ func (f *Fleet) runProcess(s *slot) runResult {
 				pollC = poll.C()
 				continue
 			}
-			ready, readyAt = true, f.clk.Now()
-			startTO.Stop()
-			startC = nil
-			d := readyAt.Sub(spawnAt)
-			f.mu.Lock()
-			s.ready, s.addr, s.startup = true, addr, d
-			s.state, s.since = StateIdle, readyAt
-			f.stats.Ready++
-			f.startups = append(f.startups, d)
-			if len(f.startups) > startupSamples {
-				f.startups = f.startups[1:]
-			}
-			removed := s.removed && !s.killing
-			f.mu.Unlock()
-			f.log.Info("worker ready", "id", s.id, "pid", pid, "status_addr", addr, "startup", d)
-			if removed && stopC == nil {
+			markReady(addr)
+			if stopC == nil && killC != nil {
 				// Removed while starting (SIGTERM already sent): its
 				// graceful stop is under way; never SIGKILL it now.
 				graceC = nil
@@ -860,7 +871,7 @@ func (f *Fleet) runProcess(s *slot) runResult {
 			f.mu.Unlock()
 			f.log.Warn("worker not ready in time; stopping it", "id", s.id, "pid", pid, "start_timeout", f.opts.StartTimeout)
 			signal(syscall.SIGTERM)
-			armGrace()
+			armGrace(false)
 
 		case <-stopC: // scale-in
 			stopC = nil
@@ -868,13 +879,21 @@ func (f *Fleet) runProcess(s *slot) runResult {
 			s.state, s.since = StateDraining, f.clk.Now()
 			addr := s.addr
 			f.mu.Unlock()
+			if !ready {
+				// It may have become ready since the last poll (and be
+				// receiving): look once more before choosing SIGTERM.
+				if a, ok := f.probe(s.file); ok {
+					markReady(a)
+					addr = a
+				}
+			}
 			if ready {
 				f.drain(s.id, pid, addr, signal)
 				continue
 			}
 			f.log.Info("stopping a worker that is still starting", "id", s.id, "pid", pid)
 			signal(syscall.SIGTERM)
-			armGrace()
+			armGrace(false)
 
 		case <-killC: // fleet stop
 			killC, stopC = nil, nil
@@ -882,8 +901,7 @@ func (f *Fleet) runProcess(s *slot) runResult {
 			s.state, s.since = StateDraining, f.clk.Now()
 			f.mu.Unlock()
 			signal(syscall.SIGTERM)
-			armGrace()
-			graceC = grace.C() // even if a scale-in disarmed it
+			armGrace(true) // StopGrace from now, even if a scale-in armed or disarmed one
 
 		case <-graceC:
 			graceC = nil
