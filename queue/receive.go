@@ -51,6 +51,11 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 		}
 	}()
 	for {
+		if ctx.Err() != nil {
+			// The caller gave up (or was woken as it did): take nothing
+			// it could not receive.
+			return nil, nil
+		}
 		now := q.e.clk.Now()
 		q.mu.Lock()
 		if q.deleted {
