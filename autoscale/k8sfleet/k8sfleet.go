@@ -1,0 +1,386 @@
+// Package k8sfleet is the Kubernetes fleet target: an autoscale.Fleet that
+// sizes a Deployment or a StatefulSet through its scale subresource.
+//
+// State reads the scale subresource (desired replicas) and the workload's
+// status (ready replicas) on every call; nothing is cached, so a change made
+// by someone else (kubectl scale, a rollout) is seen at the next tick.
+//
+// Scale-in spares busy workers: before lowering a Deployment's replicas, the
+// fleet reads every pod's busy/idle state (a StatusReader: in production the
+// worker's GET /status on the pod IP) and writes the
+// controller.kubernetes.io/pod-deletion-cost annotation, so that the
+// ReplicaSet controller removes pods not yet ready first, then idle workers
+// (longest idle first), then busy ones. This is best effort: see
+// docs/kubernetes.md for where it cannot help (StatefulSets, races).
+package k8sfleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/internal/clock"
+)
+
+// DeletionCostAnnotation is the annotation the ReplicaSet controller reads to
+// rank pods for removal: lower values are removed first.
+const DeletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost"
+
+// Deletion costs written on scale-in. Lower is removed first. Pods not yet
+// ready are ranked first by the ReplicaSet controller whatever their cost;
+// their cost is set lowest as well so the annotation tells the same story.
+const (
+	CostNotReady = -2_000_000 // pending, not ready, no status to read
+	CostStopped  = -1_500_000 // the worker reported "stopped": about to exit
+	CostIdleMin  = -1_000_000 // idle the longest (capped): -seconds idle
+	CostUnknown  = 1          // status unreadable: kept over fresh idle workers
+	CostBusy     = 1_000_000  // busy or draining: + messages held
+)
+
+// Kind is the workload kind a Fleet scales.
+type Kind string
+
+// The workload kinds.
+const (
+	Deployment  Kind = "Deployment"
+	StatefulSet Kind = "StatefulSet"
+)
+
+// ErrWorkload is returned (wrapped) when the workload cannot be read or
+// scaled for a reason retrying will not fix: not found, forbidden, invalid.
+var ErrWorkload = errors.New("k8sfleet: workload unavailable")
+
+// Config is a Fleet's settings.
+type Config struct {
+	// Client talks to the API server. Required.
+	Client kubernetes.Interface
+	// Namespace and Name name the workload; Kind is Deployment (default)
+	// or StatefulSet.
+	Namespace string
+	Name      string
+	Kind      Kind
+	// Status reads workers' busy/idle state before a scale-in. Default:
+	// HTTPStatus{Port: 9090}, GET http://<pod IP>:9090/status.
+	Status StatusReader
+	// StatusConcurrency bounds parallel status reads; default 32.
+	StatusConcurrency int
+	// Clock times retry backoff; default clock.Real{}.
+	Clock clock.Clock
+	// Logger receives warnings (an annotation that could not be written, a
+	// retried API error). Default: discard.
+	Logger *slog.Logger
+	// MaxAttempts bounds tries of one API call on throttling (429), conflicts
+	// (409), timeouts and server errors (5xx); default 6. Backoff starts at
+	// 50 ms and doubles, capped at 2 s, unless the server sent Retry-After.
+	MaxAttempts int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Kind == "" {
+		c.Kind = Deployment
+	}
+	if c.Status == nil {
+		c.Status = HTTPStatus{Port: 9090}
+	}
+	if c.StatusConcurrency <= 0 {
+		c.StatusConcurrency = 32
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 6
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Client == nil:
+		return errors.New("k8sfleet: Config.Client is required")
+	case c.Namespace == "":
+		return errors.New("k8sfleet: Config.Namespace is required")
+	case c.Name == "":
+		return errors.New("k8sfleet: Config.Name (the deployment or statefulset) is required")
+	case c.Kind != Deployment && c.Kind != StatefulSet:
+		return fmt.Errorf("k8sfleet: Config.Kind %q: want Deployment or StatefulSet", c.Kind)
+	}
+	return nil
+}
+
+// Fleet is a Deployment or StatefulSet seen as an autoscale.Fleet. It is safe
+// for concurrent use.
+type Fleet struct {
+	c Config
+
+	// setMu serialises SetDesired: annotating pods and writing the scale
+	// belong together.
+	setMu sync.Mutex
+}
+
+var _ autoscale.Fleet = (*Fleet)(nil)
+
+// New checks cfg and returns a Fleet. It makes no API call.
+func New(cfg Config) (*Fleet, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Fleet{c: cfg}, nil
+}
+
+func (f *Fleet) String() string {
+	return fmt.Sprintf("%s %s/%s", f.c.Kind, f.c.Namespace, f.c.Name)
+}
+
+// State implements autoscale.Fleet: Desired is the scale subresource's
+// spec.replicas; Running the workload's ready replicas (the controllers do
+// not count terminating pods); Starting the rest of Desired.
+func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
+	if err := ctx.Err(); err != nil {
+		return autoscale.FleetState{}, fmt.Errorf("k8sfleet: %s: %w", f, err)
+	}
+	sc, err := f.getScale(ctx)
+	if err != nil {
+		return autoscale.FleetState{}, err
+	}
+	ready, err := f.readyReplicas(ctx)
+	if err != nil {
+		return autoscale.FleetState{}, err
+	}
+	s := autoscale.FleetState{Desired: int(sc.Spec.Replicas), Running: ready}
+	if s.Desired > ready {
+		s.Starting = s.Desired - ready
+	}
+	return s, nil
+}
+
+// SetDesired implements autoscale.Fleet. On scale-in of a Deployment it first
+// annotates the pods with their deletion cost (errors there are logged, not
+// returned: the scale-in still happens, with the ReplicaSet's own ranking).
+func (f *Fleet) SetDesired(ctx context.Context, n int) error {
+	if n < 0 {
+		return fmt.Errorf("k8sfleet: %s: SetDesired(%d): %w", f, n, autoscale.ErrInvalidDesired)
+	}
+	if n > 1<<30 {
+		return fmt.Errorf("k8sfleet: %s: SetDesired(%d): above the replica limit: %w", f, n, autoscale.ErrInvalidDesired)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("k8sfleet: %s: %w", f, err)
+	}
+	f.setMu.Lock()
+	defer f.setMu.Unlock()
+
+	sc, err := f.getScale(ctx)
+	if err != nil {
+		return err
+	}
+	if int(sc.Spec.Replicas) == n {
+		return nil
+	}
+	if n < int(sc.Spec.Replicas) && f.c.Kind == Deployment {
+		if err := f.markDeletionCosts(ctx, sc.Status.Selector); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("k8sfleet: %s: %w", f, ctx.Err())
+			}
+			f.c.Logger.Warn("k8sfleet: scale-in without deletion costs: busy workers may be removed", "fleet", f.String(), "err", err)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		sc.Spec.Replicas = int32(n)
+		_, err = f.updateScale(ctx, sc)
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt >= f.c.MaxAttempts {
+			return f.apiError("update scale", err)
+		}
+		// Someone else changed the workload: read the scale again and
+		// apply n on top of the fresh resourceVersion.
+		f.c.Logger.Info("k8sfleet: scale changed concurrently, retrying", "fleet", f.String(), "attempt", attempt)
+		if sc, err = f.getScale(ctx); err != nil {
+			return err
+		}
+		if int(sc.Spec.Replicas) == n {
+			return nil
+		}
+	}
+}
+
+func (f *Fleet) getScale(ctx context.Context) (*autoscalingv1.Scale, error) {
+	var sc *autoscalingv1.Scale
+	err := f.retry(ctx, "get scale", func(ctx context.Context) (err error) {
+		switch f.c.Kind {
+		case StatefulSet:
+			sc, err = f.c.Client.AppsV1().StatefulSets(f.c.Namespace).GetScale(ctx, f.c.Name, metav1.GetOptions{})
+		default:
+			sc, err = f.c.Client.AppsV1().Deployments(f.c.Namespace).GetScale(ctx, f.c.Name, metav1.GetOptions{})
+		}
+		return err
+	})
+	return sc, err
+}
+
+// updateScale writes the scale once; conflicts are handled by the caller,
+// which must re-read the scale.
+func (f *Fleet) updateScale(ctx context.Context, sc *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
+	var out *autoscalingv1.Scale
+	err := f.retryIf(ctx, "update scale", retryableNotConflict, func(ctx context.Context) (err error) {
+		switch f.c.Kind {
+		case StatefulSet:
+			out, err = f.c.Client.AppsV1().StatefulSets(f.c.Namespace).UpdateScale(ctx, f.c.Name, sc, metav1.UpdateOptions{})
+		default:
+			out, err = f.c.Client.AppsV1().Deployments(f.c.Namespace).UpdateScale(ctx, f.c.Name, sc, metav1.UpdateOptions{})
+		}
+		return err
+	})
+	return out, err
+}
+
+func (f *Fleet) readyReplicas(ctx context.Context) (int, error) {
+	var ready int32
+	err := f.retry(ctx, "get status", func(ctx context.Context) error {
+		switch f.c.Kind {
+		case StatefulSet:
+			s, err := f.c.Client.AppsV1().StatefulSets(f.c.Namespace).Get(ctx, f.c.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ready = s.Status.ReadyReplicas
+		default:
+			d, err := f.c.Client.AppsV1().Deployments(f.c.Namespace).Get(ctx, f.c.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ready = d.Status.ReadyReplicas
+		}
+		return nil
+	})
+	return int(ready), err
+}
+
+// markDeletionCosts reads every live pod of the workload and writes its
+// deletion cost where it changed.
+func (f *Fleet) markDeletionCosts(ctx context.Context, selector string) error {
+	if selector == "" {
+		return errors.New("the scale subresource reports no pod selector")
+	}
+	var pods *corev1.PodList
+	err := f.retry(ctx, "list pods", func(ctx context.Context) (err error) {
+		pods, err = f.c.Client.CoreV1().Pods(f.c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	costs := Costs(ctx, f.c.Status, f.c.Clock.Now(), pods.Items, f.c.StatusConcurrency)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex // guards errs
+		errs  []error
+		slots = make(chan struct{}, f.c.StatusConcurrency)
+	)
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		cost, ok := costs[p.Name]
+		if !ok || p.Annotations[DeletionCostAnnotation] == strconv.Itoa(cost) {
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, DeletionCostAnnotation, strconv.Itoa(cost))
+			err := f.retry(ctx, "annotate pod", func(ctx context.Context) error {
+				_, err := f.c.Client.CoreV1().Pods(f.c.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+				return err
+			})
+			if err != nil && !errors.Is(err, errGone) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Costs computes the deletion cost of each live pod (terminating pods are
+// left out) from the workers' reports, read in parallel. Exported for tests
+// and for tools that want to show the ranking.
+func Costs(ctx context.Context, r StatusReader, now time.Time, pods []corev1.Pod, concurrency int) map[string]int {
+	out := make(map[string]int, len(pods))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex // guards out
+		slots = make(chan struct{}, max(concurrency, 1))
+	)
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		if !podReady(p) {
+			out[p.Name] = CostNotReady
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			st, err := r.ReadStatus(ctx, p)
+			c := costOf(st, err, now)
+			mu.Lock()
+			out[p.Name] = c
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func costOf(st WorkerStatus, err error, now time.Time) int {
+	if err != nil {
+		return CostUnknown
+	}
+	switch st.State {
+	case "idle":
+		idle := int(now.Sub(st.Since) / time.Second)
+		if st.Since.IsZero() || idle < 0 {
+			idle = 0
+		}
+		return -min(idle, -CostIdleMin)
+	case "stopped":
+		return CostStopped
+	case "busy", "draining":
+		return CostBusy + min(max(st.InFlight, 0), 999_999)
+	default:
+		return CostUnknown
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
