@@ -110,6 +110,7 @@
 
   const CHARTS = {
     messages: {
+      whole: true,
       fields: ["visible", "inFlight", "delayed"],
       series: [
         { label: "visible", stroke: "#2563eb", width: 2 },
@@ -125,6 +126,7 @@
       ],
     },
     workers: {
+      whole: true,
       fields: ["desired", "running", "starting"],
       series: [
         { label: "desired", stroke: "#dc2626", width: 2, paths: stepped() },
@@ -141,6 +143,9 @@
       ],
     },
   };
+
+  // Tick steps for charts of counts: whole numbers only.
+  const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8];
 
   function stepped() {
     return uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
@@ -168,7 +173,7 @@
           y: { range: (u, lo, hi) => [0, Math.max(hi == null ? 1 : hi * 1.1, 1)] },
         },
         series: [{}].concat(def.series.map((s) => Object.assign({ spanGaps: false, points: { show: false } }, s))),
-        axes: [{}, { size: 50 }],
+        axes: [{}, def.whole ? { size: 50, incrs: WHOLE } : { size: 50 }],
       };
       charts[name] = new uPlot(opts, series(def.fields), box);
     }

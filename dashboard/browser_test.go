@@ -1,0 +1,226 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/queue"
+)
+
+// chromiumPath is Debian's chromium; QSCALE_CHROMIUM overrides it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("QSCALE_SKIP_BROWSER") == "1" {
+		t.Skip("QSCALE_SKIP_BROWSER=1: browser test skipped")
+	}
+	path := os.Getenv("QSCALE_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the dashboard's browser test needs Debian's chromium at %s (%v): install it with "+
+			"`apt-get install -y chromium` (scripts/test does), point QSCALE_CHROMIUM at another Chromium, "+
+			"or set QSCALE_SKIP_BROWSER=1 to skip this test", path, err)
+	}
+	return path
+}
+
+// browser starts a headless Chromium with a fresh profile and returns a tab
+// and the console messages it collects (errors fail the test at the end).
+func browser(t *testing.T) (context.Context, func() []chromedp.ConsoleMessage) {
+	t.Helper()
+	path := chromiumPath(t)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 1000),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, attaches the tab
+		t.Fatalf("start %s: %v", path, err)
+	}
+	var mu sync.Mutex
+	var msgs []chromedp.ConsoleMessage
+	console := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			msgs = append(msgs, m)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return ctx, func() []chromedp.ConsoleMessage {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]chromedp.ConsoleMessage(nil), msgs...)
+	}
+}
+
+// load keeps the autoscaled queue busy while the page is open: a producer
+// sends 4 messages a second after a burst of 30, and every running worker of
+// the in-memory fleet takes 2 messages a second, each in flight for 400 ms.
+func load(ctx context.Context, s *system) {
+	for range 30 {
+		s.jobs.Send(ctx, queue.SendInput{Body: "burst"})
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	vis := 30 * time.Second
+	wait := time.Duration(0)
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s.jobs.Send(ctx, queue.SendInput{Body: "load"})
+		if n%2 != 0 {
+			continue
+		}
+		st, err := s.fleet.State(ctx)
+		if err != nil || st.Running == 0 {
+			continue
+		}
+		ds, err := s.jobs.Receive(ctx, queue.ReceiveInput{Max: min(st.Running, 10), Visibility: &vis, Wait: &wait})
+		if err != nil {
+			continue
+		}
+		time.AfterFunc(400*time.Millisecond, func() {
+			for _, d := range ds {
+				s.jobs.Delete(context.WithoutCancel(ctx), d.ReceiptHandle)
+			}
+		})
+	}
+}
+
+// The page in a real browser, against a dashboard over a real queue engine
+// and autoscaler on the wall clock: it loads without console errors, its
+// charts draw live data, and a message sent with its form shows up in the
+// queues table.
+func TestBrowser(t *testing.T) {
+	t.Parallel()
+	ctx, consoleMessages := browser(t)
+	s := setup(t, setupOptions{clock: clock.Real{}, token: "browser-token", interval: 250 * time.Millisecond, start: true})
+	lctx, stopLoad := context.WithCancel(context.Background())
+	loadDone := make(chan struct{})
+	go func() { defer close(loadDone); load(lctx, s) }()
+	t.Cleanup(func() { stopLoad(); <-loadDone })
+
+	step := func(what string, a ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, a...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	poll := func(what, expr string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		if err != nil {
+			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+		return v
+	}
+
+	// The address `qscale up` prints carries the token once; the page then
+	// runs on the cookie.
+	step("open the page", chromedp.Navigate(s.srv.URL+"/?token=browser-token"))
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || strings.Contains(loc, "token") {
+		t.Errorf("address after login = %q, %v; want the token gone", loc, err)
+	}
+	step("charts", chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas")))
+	poll("live updates", `document.getElementById("conn").textContent === "live"`)
+
+	// Live data: the charts get points, and more as time passes.
+	n1 := poll("chart points", `window.qscale.charts.messages.data[0].length >= 2 && window.qscale.charts.messages.data[0].length`).(float64)
+	n2 := poll("more chart points", fmt.Sprintf(`window.qscale.charts.messages.data[0].length > %v && window.qscale.charts.messages.data[0].length`, n1)).(float64)
+	t.Logf("chart points: %v, then %v", n1, n2)
+	for _, chart := range []string{"messages", "backlog", "workers", "throughput"} {
+		poll(chart+" chart data", fmt.Sprintf(`(() => { const d = window.qscale.charts[%q].data;
+			return d.length > 2 && d[0].length === d[1].length && d[1].some((v) => v !== null); })()`, chart))
+	}
+	poll("visible messages charted", `Math.max(...window.qscale.charts.messages.data[1]) > 0`)
+	poll("workers started", `Math.max(...window.qscale.charts.workers.data[2]) > 0`) // running
+	poll("a decision in the log", `document.querySelectorAll("#decisions tr").length > 0`)
+	poll("queues table", `document.querySelector('tr[data-queue="jobs-dlq"] td:nth-child(2)') !== null`)
+
+	// Send a test message to jobs-dlq (nothing consumes it) with the form;
+	// its visible count on the page goes from 0 to 1.
+	visibleCell := `document.querySelector('tr[data-queue="jobs-dlq"] td:nth-child(2)').textContent`
+	poll("jobs-dlq empty", visibleCell+` === "0"`)
+	step("fill in the form",
+		chromedp.SetValue(chromedp.CSS("#send-queue"), "jobs-dlq"),
+		chromedp.SetValue(chromedp.CSS("#send-body"), "sent from the browser test"),
+		chromedp.Click(chromedp.CSS("#send-button")),
+	)
+	poll("send result", `document.getElementById("send-result").textContent.startsWith("sent ")`)
+	poll("jobs-dlq visible count", visibleCell+` === "1"`)
+	dlq, err := s.engine.Queue("jobs-dlq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := dlq.Counts(); c.Visible != 1 {
+		t.Errorf("jobs-dlq holds %d visible messages, want the one sent from the page", c.Visible)
+	}
+
+	// Let the charts run a few more seconds for the screenshot.
+	poll("ten seconds of points", `window.qscale.charts.messages.data[0].length >= 10`)
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv("QSCALE_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, "dashboard.png")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+
+	for _, m := range consoleMessages() {
+		switch m.Type {
+		case chromedp.ConsoleError, chromedp.ConsoleException, "assert":
+			t.Errorf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1)
+		default:
+			t.Logf("console %s: %s", m.Type, m.Text)
+		}
+	}
+}
