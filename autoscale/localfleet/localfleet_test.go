@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -588,4 +589,43 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestNoGoroutineLeak runs alone (not parallel, so the other tests are
+// paused): a fleet that scaled out, in and stopped leaves no goroutine
+// behind.
+func TestNoGoroutineLeak(t *testing.T) {
+	e := setup(t)
+	e.counts() // the test's own SDK client is warm before the count
+	before := runtime.NumGoroutine()
+	f, err := localfleet.New(e.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetDesired(t.Context(), 3); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, f)
+	if err := f.SetDesired(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, f)
+	if err := f.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var after int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if after = runtime.NumGoroutine(); after <= before || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before the fleet, %d after Stop:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
 }
