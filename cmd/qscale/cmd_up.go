@@ -2,18 +2,129 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"time"
+
+	"github.com/qscale/qscale/up"
 )
 
 func init() {
-	register(command{name: "up", summary: "run qscale on this machine (today: the queue server)", run: runUp})
+	register(command{name: "up", summary: "run everything on this machine: queue server, autoscaled local workers, dashboard (see docs/up.md)", run: runUp})
 }
 
-// runUp starts what `qscale up` runs on one machine. Today that is the
-// durable queue server with its defaults; the local worker fleet, the
-// autoscaler and the dashboard join it as they land (issue "qscale up").
 func runUp(ctx context.Context, args []string) error {
-	fmt.Fprintln(os.Stderr, "qscale up: starting the queue server (flags as for 'qscale server'); the local fleet and dashboard are not part of 'up' yet")
-	return runServer(ctx, args)
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file, YAML or JSON (default: the quickstart: queue demo, 0-10 demo workers)")
+	inMemory := fs.Bool("in-memory", false, "keep nothing on disk (overrides server.inMemory)")
+	dataDir := fs.String("data-dir", "", "directory that keeps the queues (overrides server.dataDir)")
+	listen := fs.String("listen", "", "SQS endpoint address (overrides server.listen; default 127.0.0.1:9324)")
+	console := fs.String("console", "", "dashboard, producer endpoint and /metrics address, or off (overrides console.listen; default 127.0.0.1:9325)")
+	workerLogs := fs.Bool("worker-logs", false, "show the workers' own log lines")
+	level := fs.String("log-level", "warn", "structured log level on stderr: debug, info, warn, error")
+	check := fs.Bool("check", false, "validate the configuration and exit")
+	addrFile := fs.String("addr-file", "", `once everything runs, write {"sqs": URL, "console": URL} to this file`)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return usagef("-log-level: %v", err)
+	}
+	cfg, err := up.LoadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *inMemory {
+		cfg.Server.InMemory = true
+	}
+	if *dataDir != "" {
+		cfg.Server.DataDir = *dataDir
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	if *console != "" {
+		cfg.Console.Listen = *console
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if *check {
+		fmt.Printf("valid: queue %s, %d..%d workers, %d policies\n", cfg.Fleet.Queue, cfg.Fleet.MinCapacity, cfg.Fleet.MaxCapacity, len(cfg.Fleet.Policies))
+		return nil
+	}
+	keys, err := loadAccessKeys(nil, os.Getenv("QSCALE_ACCESS_KEYS"), cfg.Server.AccessKeysFile)
+	if err != nil {
+		return err
+	}
+	var wout io.Writer
+	if *workerLogs {
+		wout = os.Stderr
+	}
+	s, err := up.Start(ctx, up.Options{
+		Config: cfg, Keys: keys,
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
+		Out:          os.Stdout,
+		WorkerOutput: wout,
+	})
+	if err != nil {
+		return err
+	}
+	printBanner(os.Stdout, s, cfg, *cfgPath == "", len(keys) > 0)
+	if *addrFile != "" {
+		b, _ := json.Marshal(map[string]string{"sqs": s.SQSURL(), "console": s.ConsoleURL()})
+		// Write then rename, so a reader never sees half a file.
+		tmp := *addrFile + ".tmp"
+		err := os.WriteFile(tmp, b, 0o644)
+		if err == nil {
+			err = os.Rename(tmp, *addrFile)
+		}
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_ = s.Stop(sctx)
+			return fmt.Errorf("write address file: %w", err)
+		}
+	}
+	<-ctx.Done()
+	fmt.Println("stopping: workers finish what they hold (Ctrl-C again to stop at once)")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Fleet.StopGrace.D()+15*time.Second)
+	defer cancel()
+	return s.Stop(sctx)
+}
+
+func printBanner(w io.Writer, s *up.System, cfg *up.Config, quickstart, signed bool) {
+	storage := "data in " + cfg.Server.DataDir
+	if cfg.Server.InMemory {
+		storage = "in memory"
+	}
+	fmt.Fprintf(w, "qscale up\n")
+	fmt.Fprintf(w, "  SQS endpoint   %s (%s)\n", s.SQSURL(), storage)
+	if !signed {
+		fmt.Fprintf(w, "                 no access keys: any signature is accepted (local use only)\n")
+	}
+	fmt.Fprintf(w, "  queue          %s\n", s.QueueURL(cfg.Fleet.Queue))
+	fmt.Fprintf(w, "  workers        %d..%d local processes\n", cfg.Fleet.MinCapacity, cfg.Fleet.MaxCapacity)
+	if u := s.ConsoleURL(); u != "" {
+		fmt.Fprintf(w, "  dashboard      %s/\n", u)
+		fmt.Fprintf(w, "  metrics        %s/metrics\n", u)
+		fmt.Fprintf(w, "  send           curl '%s/queue/%s?message=hello'\n", u, cfg.Fleet.Queue)
+	}
+	if quickstart {
+		fmt.Fprintf(w, "\nTry a burst: qscale load --queue %s --burst 10000 --endpoint-url %s\n", cfg.Fleet.Queue, s.SQSURL())
+		fmt.Fprintf(w, "The fleet grows within seconds, drains the queue and shrinks back to zero.\n")
+	}
+	fmt.Fprintln(w)
 }

@@ -1,0 +1,47 @@
+package up
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/qscale/qscale/dashboard"
+	"github.com/qscale/qscale/dashboard/enginebackend"
+)
+
+// consoleCookie is the dashboard's token cookie, which the console's other
+// paths accept too.
+const consoleCookie = dashboard.CookieName
+
+// newDashboard builds the dashboard over the engine, the controller and the
+// local fleet, and starts its sampler.
+func (s *System) newDashboard(ctx context.Context) (http.Handler, func(context.Context) error, error) {
+	be, err := enginebackend.New(enginebackend.Config{
+		Engine:    s.srv.Engine,
+		Queue:     s.cfg.Fleet.Queue,
+		Decisions: s.ctrl.Decisions,
+		Fleet:     s.fleet,
+		Workers: func() []dashboard.WorkerInfo {
+			ws := s.fleet.Workers()
+			out := make([]dashboard.WorkerInfo, len(ws))
+			for i, w := range ws {
+				out[i] = dashboard.WorkerInfo{ID: w.ID, PID: w.PID, State: string(w.State), Since: w.Since}
+			}
+			return out
+		},
+		QueueURL: s.QueueURL,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := dashboard.New(dashboard.Options{
+		Backend: be, Clock: s.opts.Clock, Token: s.cfg.Console.Token,
+		History: s.cfg.Console.History.D(), Logger: s.log.With("part", "dashboard"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	return d, func(context.Context) error { d.Stop(); return nil }, nil
+}

@@ -1,0 +1,119 @@
+package up
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/queue"
+)
+
+// metrics is qscale up's Prometheus collector. Queue figures are read from
+// the engine at scrape time; the fleet's and the autoscaler's from the last
+// decision. docs/up.md lists the series.
+type metrics struct {
+	engine *queue.Engine
+	last   func() (autoscale.Decision, bool)
+	fleet  string // the autoscaled queue
+
+	decisions *prometheus.CounterVec
+
+	messages, totals, oldest *prometheus.Desc
+	workers, backlog, target *prometheus.Desc
+	rates, processing        *prometheus.Desc
+}
+
+func newMetrics(reg prometheus.Registerer, e *queue.Engine, fleetQueue string, last func() (autoscale.Decision, bool)) *metrics {
+	m := &metrics{
+		engine: e, last: last, fleet: fleetQueue,
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qscale_autoscale_decisions_total",
+			Help: "Autoscaler decisions, by the rule that decided and the direction (out, in, hold).",
+		}, []string{"rule", "direction"}),
+		messages: prometheus.NewDesc("qscale_queue_messages",
+			"Messages in a queue by state: visible, in_flight, delayed (SQS's ApproximateNumberOfMessages*).",
+			[]string{"queue", "state"}, nil),
+		totals: prometheus.NewDesc("qscale_queue_messages_total",
+			"Messages handled by a queue since the server started, by event: sent, received, deleted, moved (to a dead-letter queue), expired.",
+			[]string{"queue", "event"}, nil),
+		oldest: prometheus.NewDesc("qscale_queue_oldest_message_age_seconds",
+			"Age of the oldest message that is not in flight.", []string{"queue"}, nil),
+		workers: prometheus.NewDesc("qscale_fleet_workers",
+			"Workers of the fleet: desired, running, starting.", []string{"queue", "state"}, nil),
+		backlog: prometheus.NewDesc("qscale_autoscale_backlog_per_worker",
+			"Visible messages per running worker, as the autoscaler last read it.", []string{"queue"}, nil),
+		target: prometheus.NewDesc("qscale_autoscale_backlog_per_worker_target",
+			"The backlog per worker the policies aim for.", []string{"queue"}, nil),
+		rates: prometheus.NewDesc("qscale_queue_rate_per_second",
+			"Messages per second over the autoscaler's window: arrival (sent) and completion (deleted).", []string{"queue", "kind"}, nil),
+		processing: prometheus.NewDesc("qscale_queue_processing_seconds",
+			"Mean time a message spends in flight before its delete (Little's law over the autoscaler's window).", []string{"queue"}, nil),
+	}
+	reg.MustRegister(m, m.decisions)
+	return m
+}
+
+// observe counts one decision.
+func (m *metrics) observe(d autoscale.Decision) {
+	dir := "hold"
+	switch {
+	case !d.Applied:
+	case d.To > d.From:
+		dir = "out"
+	case d.To < d.From:
+		dir = "in"
+	}
+	m.decisions.WithLabelValues(d.Rule, dir).Inc()
+}
+
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.messages, m.totals, m.oldest, m.workers, m.backlog, m.target, m.rates, m.processing} {
+		ch <- d
+	}
+}
+
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, q := range m.engine.Queues() {
+		name := q.Name()
+		c := q.Counts()
+		gauge(m.messages, float64(c.Visible), name, "visible")
+		gauge(m.messages, float64(c.Inflight), name, "in_flight")
+		gauge(m.messages, float64(c.Delayed), name, "delayed")
+		s := q.Stats()
+		for _, e := range []struct {
+			event string
+			n     uint64
+		}{{"sent", s.Sent}, {"received", s.Received}, {"deleted", s.Deleted}, {"moved", s.Moved}, {"expired", s.Expired}} {
+			ch <- prometheus.MustNewConstMetric(m.totals, prometheus.CounterValue, float64(e.n), name, e.event)
+		}
+		gauge(m.oldest, q.OldestAge().Seconds(), name)
+	}
+	d, ok := m.last()
+	if !ok {
+		return
+	}
+	o := d.Observation
+	gauge(m.workers, float64(o.Fleet.Desired), m.fleet, "desired")
+	gauge(m.workers, float64(o.Fleet.Running), m.fleet, "running")
+	gauge(m.workers, float64(o.Fleet.Starting), m.fleet, "starting")
+	gauge(m.backlog, o.BacklogPerWorker, m.fleet)
+	if t := target(d); t > 0 {
+		gauge(m.target, t, m.fleet)
+	}
+	gauge(m.rates, o.Queue.ArrivalRate, m.fleet, "arrival")
+	gauge(m.rates, o.Queue.CompletionRate, m.fleet, "completion")
+	gauge(m.processing, o.Queue.ProcessingTime.Seconds(), m.fleet)
+}
+
+// target is the backlog per worker the decision's policies aimed for: the
+// first proposal that names one.
+func target(d autoscale.Decision) float64 {
+	for _, p := range d.Proposals {
+		if p.Target > 0 {
+			return p.Target
+		}
+	}
+	return 0
+}

@@ -1,0 +1,252 @@
+// Package up assembles qscale on one machine, as `qscale up` runs it: the
+// embedded queue server, a fleet of local `qscale worker` processes, the
+// autoscaler that sizes that fleet from the queue's backlog, and the console
+// (dashboard, producer endpoint, Prometheus metrics).
+//
+// Data flow: producers -> queue server -> workers; the engine's counts ->
+// EngineSource -> autoscale.Controller -> local fleet; everything -> console.
+package up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/localfleet"
+	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/queue"
+	"github.com/qscale/qscale/server"
+)
+
+// Options configure a System.
+type Options struct {
+	Config *Config
+	// Executable is the qscale binary the workers run; default the running
+	// program (os.Executable).
+	Executable string
+	// Keys are the access keys the server verifies (ID -> secret); the
+	// workers sign with one of them. Empty: signatures are not checked.
+	Keys map[string]string
+	// Logger receives structured logs; default discard.
+	Logger *slog.Logger
+	// Out receives the narration for a person at the terminal: scaling
+	// decisions and progress. nil: none.
+	Out io.Writer
+	// WorkerOutput receives the workers' own log lines, each prefixed with
+	// the worker's id; nil: discarded.
+	WorkerOutput io.Writer
+	// Clock is the controller's and the source's; default clock.Real{}.
+	Clock clock.Clock
+}
+
+// System is a running qscale up.
+type System struct {
+	opts    Options
+	cfg     *Config
+	log     *slog.Logger
+	srv     *server.Server
+	queue   *queue.Queue
+	fleet   *localfleet.Fleet
+	ctrl    *autoscale.Controller
+	reg     *prometheus.Registry
+	metrics *metrics
+	narr    *narrator
+
+	console     *http.Server
+	consoleLn   net.Listener
+	consoleMu   sync.Mutex // guards consoleErr
+	consoleErr  error
+	stopConsole func(context.Context) error // stops what the console runs (the dashboard)
+
+	mu       sync.Mutex // guards last, haveLast
+	last     autoscale.Decision
+	haveLast bool
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start brings everything up in order: the server, the queues, the fleet,
+// the autoscaler, then the console. It returns once all of them run; on an
+// error, what was started is stopped again.
+func Start(ctx context.Context, o Options) (s *System, err error) {
+	if o.Config == nil {
+		return nil, errors.New("up: Options.Config is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("up: find the qscale binary for the workers: %w", err)
+		}
+		o.Executable = exe
+	}
+	cfg := o.Config
+	s = &System{opts: o, cfg: cfg, log: o.Logger, narr: newNarrator(o.Out, 5*time.Second)}
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			_ = s.Stop(sctx)
+		}
+	}()
+
+	s.srv, err = server.Start(ctx, server.Config{
+		Listen: cfg.Server.Listen, DataDir: cfg.Server.DataDir, InMemory: cfg.Server.InMemory,
+		AccountID: cfg.Server.AccountID, Region: cfg.Server.Region, Keys: o.Keys,
+		Logger: o.Logger.With("part", "server"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue server: %w", err)
+	}
+	if err := s.ensureQueues(ctx); err != nil {
+		return nil, err
+	}
+	s.queue, err = s.srv.Engine.Queue(cfg.Fleet.Queue)
+	if err != nil {
+		return nil, fmt.Errorf("fleet.queue %q: %w", cfg.Fleet.Queue, err)
+	}
+
+	s.fleet, err = newLocalFleet(s)
+	if err != nil {
+		return nil, fmt.Errorf("local fleet: %w", err)
+	}
+	if err := s.fleet.Start(ctx); err != nil {
+		return nil, fmt.Errorf("local fleet: %w", err)
+	}
+
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = newMetrics(s.reg, s.srv.Engine, cfg.Fleet.Queue, s.LastDecision)
+
+	ac := cfg.autoscaleConfig(s.QueueURL(cfg.Fleet.Queue))
+	policies, err := ac.BuildPolicies()
+	if err != nil {
+		return nil, err
+	}
+	s.ctrl, err = autoscale.New(autoscale.Options{
+		Source: NewEngineSource(s.queue, o.Clock, 0), Fleet: s.fleet,
+		Policies: policies, Bounds: ac.Bounds(), Interval: cfg.Fleet.Interval.D(),
+		Clock: o.Clock, Logger: o.Logger.With("part", "autoscale"),
+		OnDecision: s.onDecision,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ctrl.Start(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.Console.Listen != "off" {
+		if err := s.startConsole(ctx); err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// ensureQueues creates the configured queues, or sets the attributes of
+// those that exist.
+func (s *System) ensureQueues(ctx context.Context) error {
+	for _, qc := range s.cfg.Queues {
+		q, err := s.srv.Engine.Queue(qc.Name)
+		if err == nil {
+			if len(qc.Attributes) > 0 {
+				if err := q.SetAttributes(ctx, qc.Attributes); err != nil {
+					return fmt.Errorf("queue %s: %w", qc.Name, err)
+				}
+			}
+			continue
+		}
+		if _, err := s.srv.Engine.CreateQueue(ctx, qc.Name, qc.Attributes, qc.Tags); err != nil {
+			return fmt.Errorf("queue %s: %w", qc.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *System) onDecision(d autoscale.Decision) {
+	s.mu.Lock()
+	s.last, s.haveLast = d, true
+	s.mu.Unlock()
+	s.metrics.observe(d)
+	s.narr.decision(d)
+}
+
+// LastDecision returns the controller's latest decision.
+func (s *System) LastDecision() (autoscale.Decision, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last, s.haveLast
+}
+
+// Engine is the embedded queue engine.
+func (s *System) Engine() *queue.Engine { return s.srv.Engine }
+
+// Controller is the autoscaler.
+func (s *System) Controller() *autoscale.Controller { return s.ctrl }
+
+// SQSURL is the SQS endpoint, e.g. http://127.0.0.1:9324.
+func (s *System) SQSURL() string { return s.srv.URL() }
+
+// QueueURL is the URL of the named queue on this server.
+func (s *System) QueueURL(name string) string {
+	return s.srv.URL() + "/" + s.cfg.Server.AccountID + "/" + name
+}
+
+// ConsoleURL is the console's base URL, "" when it is off.
+func (s *System) ConsoleURL() string {
+	if s.consoleLn == nil {
+		return ""
+	}
+	return "http://" + s.consoleLn.Addr().String()
+}
+
+// Stop stops the autoscaler, then the fleet (every worker finishes or
+// releases what it holds), then the console and the server. It is safe to
+// call more than once.
+func (s *System) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		var errs []error
+		if s.ctrl != nil {
+			s.ctrl.Stop()
+		}
+		if s.fleet != nil {
+			if err := s.fleet.Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop fleet: %w", err))
+			}
+		}
+		if s.console != nil {
+			if err := s.console.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop console: %w", err))
+			}
+		}
+		if s.stopConsole != nil {
+			if err := s.stopConsole(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if s.srv != nil {
+			if err := s.srv.Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop server: %w", err))
+			}
+		}
+		s.stopErr = errors.Join(errs...)
+	})
+	return s.stopErr
+}
