@@ -56,6 +56,13 @@ type Options struct {
 	// The last hour is kept at one point a second, the rest at one a
 	// minute.
 	History time.Duration
+	// AllowedHosts are host names (without port) the dashboard answers to
+	// when Token is empty, besides IP addresses and "localhost": without a
+	// token, a request addressed to any other name gets 403, so a web page
+	// cannot reach the dashboard by pointing its own name at 127.0.0.1 (DNS
+	// rebinding). With a token every name is answered; the cookie stays with
+	// the name it was set for.
+	AllowedHosts []string
 	// Logger receives sampler errors (Warn, once per run of failures);
 	// default: discard.
 	Logger *slog.Logger

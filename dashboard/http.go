@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -83,6 +84,10 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
+	if d.o.Token == "" && !d.hostAllowed(r.Host) {
+		writeError(w, http.StatusForbidden, "this dashboard answers to IP addresses and localhost only (see Options.AllowedHosts)")
+		return
+	}
 	if d.o.Token != "" {
 		if tok := r.URL.Query().Get("token"); tok != "" && r.Method == http.MethodGet {
 			if !d.tokenOK(tok) {
@@ -114,6 +119,24 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.mux.ServeHTTP(w, r)
+}
+
+// hostAllowed reports whether a request addressed to host (the Host header)
+// may be answered without a token.
+func (d *Dashboard) hostAllowed(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") || net.ParseIP(host) != nil {
+		return true
+	}
+	for _, a := range d.o.AllowedHosts {
+		if strings.EqualFold(host, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Dashboard) tokenOK(tok string) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -75,6 +76,46 @@ func TestNoTokenMeansOpen(t *testing.T) {
 	s := setup(t, setupOptions{})
 	if resp := s.do(t, "GET", "/api/queues", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("status %d, want 200", resp.StatusCode)
+	}
+}
+
+// Without a token, only requests addressed to an IP address, localhost or an
+// allowed name are answered: DNS rebinding cannot reach the dashboard.
+func TestHostCheckWithoutToken(t *testing.T) {
+	t.Parallel()
+	s := setup(t, setupOptions{})
+	for host, want := range map[string]int{
+		"127.0.0.1:8080": 200, "localhost:8080": 200, "LOCALHOST": 200, "[::1]:80": 200, "10.1.2.3": 200,
+		"evil.example:8080": 403, "localhost.evil.example": 403, "": 403,
+	} {
+		req := httptest.NewRequest("GET", "/api/queues", nil)
+		req.Host = host
+		w := httptest.NewRecorder()
+		s.dash.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Errorf("Host %q: status %d, want %d", host, w.Code, want)
+		}
+	}
+	d, err := dashboard.New(dashboard.Options{Backend: s.backend, AllowedHosts: []string{"box.lan"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/api/queues", nil)
+	req.Host = "box.lan:8080"
+	w := httptest.NewRecorder()
+	d.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Errorf("allowed host: status %d, want 200", w.Code)
+	}
+	// With a token, any name is answered (the token is the protection).
+	tok := setup(t, setupOptions{token: "t"})
+	req = httptest.NewRequest("GET", "/api/queues", nil)
+	req.Host = "evil.example"
+	req.Header.Set("Authorization", "Bearer t")
+	w = httptest.NewRecorder()
+	tok.dash.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Errorf("with a token: status %d, want 200", w.Code)
 	}
 }
 

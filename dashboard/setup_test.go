@@ -33,13 +33,14 @@ func (s engineSource) Observe(ctx context.Context) (autoscale.QueueStats, error)
 // queue "jobs", an autoscaler (target tracking, 5 messages a worker) on an
 // in-memory fleet, and the engine backend.
 type system struct {
-	clk    clock.Clock
-	engine *queue.Engine
-	jobs   *queue.Queue
-	fleet  *memfleet.Fleet
-	ctl    *autoscale.Controller
-	dash   *dashboard.Dashboard
-	srv    *httptest.Server
+	clk     clock.Clock
+	engine  *queue.Engine
+	jobs    *queue.Queue
+	fleet   *memfleet.Fleet
+	ctl     *autoscale.Controller
+	backend *enginebackend.Backend
+	dash    *dashboard.Dashboard
+	srv     *httptest.Server
 }
 
 type setupOptions struct {
@@ -104,7 +105,7 @@ func setup(t *testing.T, o setupOptions) *system {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(d)
-	s := &system{clk: o.clock, engine: e, jobs: jobs, fleet: fleet, ctl: ctl, dash: d, srv: srv}
+	s := &system{clk: o.clock, engine: e, jobs: jobs, fleet: fleet, ctl: ctl, backend: b, dash: d, srv: srv}
 	if o.start {
 		if err := e.Start(ctx); err != nil {
 			t.Fatal(err)
