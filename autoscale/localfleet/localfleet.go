@@ -37,6 +37,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -252,6 +253,13 @@ func New(opts Options) (*Fleet, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	// A relative path with a directory is looked up from Dir when the
+	// worker starts; anything else is checked now.
+	if name := o.Command[0]; o.Dir == "" || filepath.IsAbs(name) || !strings.Contains(name, "/") {
+		if _, err := exec.LookPath(name); err != nil {
+			return nil, fmt.Errorf("localfleet: Options.Command: %w", err)
+		}
 	}
 	f := &Fleet{
 		opts: o,
@@ -750,18 +758,20 @@ func (f *Fleet) runProcess(s *slot) runResult {
 		}
 	}
 
-	spawnAt := f.clk.Now()
 	f.mu.Lock()
-	if !s.active() { // removed or stopping during the backoff's last instant
-		f.mu.Unlock()
+	active := s.active()
+	f.mu.Unlock()
+	if !active { // removed or stopping during the backoff's last instant
 		return runResult{expected: true}
 	}
-	err := cmd.Start()
-	if err != nil {
-		f.mu.Unlock()
+	// Stopping may begin from here on: s.kill is closed then, and the loop
+	// below sees it.
+	spawnAt := f.clk.Now()
+	if err := cmd.Start(); err != nil {
 		f.log.Error("starting worker", "id", s.id, "err", err)
 		return runResult{exit: err.Error()}
 	}
+	f.mu.Lock()
 	f.stats.Spawned++
 	s.proc, s.pid, s.ready, s.addr = cmd.Process, cmd.Process.Pid, false, ""
 	s.state, s.since, s.startedAt, s.startup = StateStarting, spawnAt, spawnAt, 0

@@ -550,15 +550,16 @@ func TestOptionsValidated(t *testing.T) {
 	t.Parallel()
 	for name, o := range map[string]localfleet.Options{
 		"no command":       {},
-		"negative grace":   {Command: []string{"x"}, StopGrace: -1},
-		"negative max":     {Command: []string{"x"}, MaxWorkers: -1},
-		"backoff over max": {Command: []string{"x"}, RestartBackoff: time.Minute, MaxRestartBackoff: time.Second},
+		"missing command":  {Command: []string{"no-such-qscale-binary", "worker"}},
+		"negative grace":   {Command: []string{"sh"}, StopGrace: -1},
+		"negative max":     {Command: []string{"sh"}, MaxWorkers: -1},
+		"backoff over max": {Command: []string{"sh"}, RestartBackoff: time.Minute, MaxRestartBackoff: time.Second},
 	} {
 		if _, err := localfleet.New(o); err == nil {
 			t.Errorf("%s: New accepted %+v", name, o)
 		}
 	}
-	f, err := localfleet.New(localfleet.Options{Command: []string{"x"}, MaxWorkers: 3})
+	f, err := localfleet.New(localfleet.Options{Command: []string{"sh"}, MaxWorkers: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
