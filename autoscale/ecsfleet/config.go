@@ -37,13 +37,13 @@ type Settings struct {
 	Logger *slog.Logger
 }
 
-// Retries is how many times a call is attempted in all: throttling, server
+// MaxAttempts is how many times a call is attempted in all: throttling, server
 // errors and connection errors are retried by the SDK's standard retryer
 // with jittered exponential backoff (at most MaxRetryBackoff between
 // attempts). After that the error reaches the controller, which backs off
 // on its own.
 const (
-	Retries         = 5
+	MaxAttempts         = 5
 	MaxRetryBackoff = 5 * time.Second
 )
 
@@ -105,12 +105,12 @@ func awsConfig(ctx context.Context, region, endpoint string) (aws.Config, error)
 	return cfg, nil
 }
 
-// newRetryer is the SDK's standard retryer with Retries attempts and a
+// newRetryer is the SDK's standard retryer with MaxAttempts attempts and a
 // shorter backoff cap: the controller calls every second and backs off
 // itself, so one call should not hold a tick for long.
 func newRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = Retries
+		o.MaxAttempts = MaxAttempts
 		o.MaxBackoff = MaxRetryBackoff
 	})
 }

@@ -1,0 +1,333 @@
+// Package asgfleet is an autoscale.Fleet over an Amazon EC2 Auto Scaling
+// group: one worker per instance. The worker count is the group's desired
+// capacity (SetDesiredCapacity); State counts the group's instances that
+// are InService (running, as seed 004 defines the group's running
+// capacity) and Pending (starting), from DescribeAutoScalingGroups.
+//
+// The group chooses which instances terminate when its desired capacity
+// goes down. qscale steers that choice with instance scale-in protection
+// (SetInstanceProtection), doing for the whole group what seed 004's
+// worker loop does for itself: before a scale-in it reads whether each
+// instance's worker is busy (a BusyReader; in production the worker's
+// status endpoint at the instance's private IP, see StatusReader),
+// protects the instances it keeps, busy ones first, and removes protection
+// from the ones that should go. docs/aws.md describes the settings and the
+// IAM policy.
+package asgfleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/qscale/qscale/autoscale"
+)
+
+// API is the part of the EC2 Auto Scaling API the fleet calls;
+// *autoscaling.Client implements it.
+type API interface {
+	DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	SetDesiredCapacity(ctx context.Context, in *autoscaling.SetDesiredCapacityInput, opts ...func(*autoscaling.Options)) (*autoscaling.SetDesiredCapacityOutput, error)
+	SetInstanceProtection(ctx context.Context, in *autoscaling.SetInstanceProtectionInput, opts ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error)
+}
+
+// EC2API is the EC2 call that finds instances' private IPs; *ec2.Client
+// implements it.
+type EC2API interface {
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+var (
+	_ API    = (*autoscaling.Client)(nil)
+	_ EC2API = (*ec2.Client)(nil)
+)
+
+// Instance is one instance of the group.
+type Instance struct {
+	ID string
+	// LifecycleState is the group's: Pending, InService, ...
+	LifecycleState string
+	// PrivateIP is the instance's private IPv4 address; set only when the
+	// fleet has an EC2API.
+	PrivateIP string
+}
+
+// BusyReader tells whether an InService instance's worker is processing a
+// message. StatusReader is the production implementation.
+type BusyReader interface {
+	Busy(ctx context.Context, in Instance) (bool, error)
+}
+
+// Options configure a Fleet.
+type Options struct {
+	// Group is the Auto Scaling group's name; required.
+	Group string
+	// Busy reads whether instances are busy. With it, every scale-in sets
+	// instance scale-in protection as the package comment describes;
+	// without it, qscale leaves protection alone and the group's
+	// termination policy chooses which instances go.
+	Busy BusyReader
+	// EC2 looks up instances' private IPs for Busy (StatusReader needs
+	// them); optional.
+	EC2 EC2API
+	// Logger receives one record per scale-in that set protection, and
+	// status read failures; default: discard.
+	Logger *slog.Logger
+}
+
+// Fleet is an Auto Scaling group. It is safe for concurrent use:
+// SetDesired calls are serialised so that one scale-in's protection is not
+// mixed with another's.
+type Fleet struct {
+	api API
+	o   Options
+
+	mu sync.Mutex // serialises SetDesired
+}
+
+var _ autoscale.Fleet = (*Fleet)(nil)
+
+// New returns a Fleet for the group o.Group, calling api.
+func New(api API, o Options) (*Fleet, error) {
+	if o.Group == "" {
+		return nil, errors.New("asgfleet: Options.Group is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Fleet{api: api, o: o}, nil
+}
+
+func (f *Fleet) describe(ctx context.Context) (types.AutoScalingGroup, error) {
+	if err := ctx.Err(); err != nil {
+		return types.AutoScalingGroup{}, fmt.Errorf("asgfleet: %w", err)
+	}
+	out, err := f.api.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{f.o.Group}})
+	if err != nil {
+		return types.AutoScalingGroup{}, f.wrap("DescribeAutoScalingGroups", err)
+	}
+	for _, g := range out.AutoScalingGroups {
+		if aws.ToString(g.AutoScalingGroupName) == f.o.Group {
+			return g, nil
+		}
+	}
+	return types.AutoScalingGroup{}, fmt.Errorf("asgfleet: Auto Scaling group %q not found (check the fleet setting groupName and the region)", f.o.Group)
+}
+
+func starting(s types.LifecycleState) bool {
+	switch s {
+	case types.LifecycleStatePending, types.LifecycleStatePendingWait, types.LifecycleStatePendingProceed:
+		return true
+	}
+	return false
+}
+
+// State implements autoscale.Fleet with one DescribeAutoScalingGroups
+// call: DesiredCapacity, and the instances InService (Running) and Pending,
+// Pending:Wait or Pending:Proceed (Starting). Instances terminating, in
+// standby or detaching count in neither.
+func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
+	g, err := f.describe(ctx)
+	if err != nil {
+		return autoscale.FleetState{}, err
+	}
+	s := autoscale.FleetState{Desired: int(aws.ToInt32(g.DesiredCapacity))}
+	for _, in := range g.Instances {
+		switch {
+		case in.LifecycleState == types.LifecycleStateInService:
+			s.Running++
+		case starting(in.LifecycleState):
+			s.Starting++
+		}
+	}
+	return s, nil
+}
+
+// SetDesired implements autoscale.Fleet: SetDesiredCapacity (HonorCooldown
+// false: qscale's policies keep their own cooldowns), preceded on a
+// scale-in by instance protection when Options.Busy is set. A count
+// outside the group's MinSize..MaxSize fails with ErrInvalidDesired: set
+// the group's bounds to include qscale's minCapacity..maxCapacity.
+func (f *Fleet) SetDesired(ctx context.Context, n int) error {
+	if n < 0 {
+		return fmt.Errorf("asgfleet: %w: %d", autoscale.ErrInvalidDesired, n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, err := f.describe(ctx)
+	if err != nil {
+		return err
+	}
+	if g.Status != nil && *g.Status != "" {
+		return fmt.Errorf("asgfleet: Auto Scaling group %s is %q; qscale cannot size it", f.o.Group, *g.Status)
+	}
+	lo, hi := int(aws.ToInt32(g.MinSize)), int(aws.ToInt32(g.MaxSize))
+	if n < lo || n > hi {
+		return fmt.Errorf("asgfleet: %w: %d is outside group %s's MinSize..MaxSize %d..%d", autoscale.ErrInvalidDesired, n, f.o.Group, lo, hi)
+	}
+	cur := int(aws.ToInt32(g.DesiredCapacity))
+	if n == cur {
+		return nil
+	}
+	if n < cur && f.o.Busy != nil {
+		if err := f.protect(ctx, g, n); err != nil {
+			return err
+		}
+	}
+	if _, err := f.api.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
+		AutoScalingGroupName: aws.String(f.o.Group), DesiredCapacity: aws.Int32(int32(n)), HonorCooldown: aws.Bool(false),
+	}); err != nil {
+		return f.wrap("SetDesiredCapacity", err)
+	}
+	return nil
+}
+
+const (
+	rankBusy = iota
+	rankUnknown
+	rankIdle
+	rankStarting
+)
+
+type ranked struct {
+	Instance
+	protected bool
+	rank      int
+}
+
+// protect protects the instances that stay after scaling in to n and
+// removes protection from those that should go.
+func (f *Fleet) protect(ctx context.Context, g types.AutoScalingGroup, n int) error {
+	var rs []ranked
+	for _, in := range g.Instances {
+		if in.LifecycleState != types.LifecycleStateInService && !starting(in.LifecycleState) {
+			continue // leaving already, or in standby: not the group's to terminate
+		}
+		rs = append(rs, ranked{
+			Instance:  Instance{ID: aws.ToString(in.InstanceId), LifecycleState: string(in.LifecycleState)},
+			protected: aws.ToBool(in.ProtectedFromScaleIn),
+			rank:      rankStarting,
+		})
+	}
+	if err := f.addIPs(ctx, rs); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range rs {
+		if rs[i].LifecycleState != string(types.LifecycleStateInService) {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			busy, err := f.o.Busy.Busy(ctx, rs[i].Instance)
+			switch {
+			case err != nil:
+				rs[i].rank = rankUnknown
+				f.o.Logger.WarnContext(ctx, "asgfleet: cannot read an instance's status; ranking it between idle and busy", "instance", rs[i].ID, "err", err)
+			case busy:
+				rs[i].rank = rankBusy
+			default:
+				rs[i].rank = rankIdle
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("asgfleet: %w", err)
+	}
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].rank < rs[j].rank })
+	var protect, unprotect []string
+	for i, r := range rs {
+		keep := i < n
+		switch {
+		case keep && !r.protected && r.rank != rankStarting:
+			// Starting instances rank last: when one is kept, every
+			// instance that goes is starting too, and which of those goes
+			// does not matter.
+			protect = append(protect, r.ID)
+		case !keep && r.protected:
+			unprotect = append(unprotect, r.ID)
+		}
+	}
+	if err := f.setProtection(ctx, protect, true); err != nil {
+		return err
+	}
+	if err := f.setProtection(ctx, unprotect, false); err != nil {
+		return err
+	}
+	f.o.Logger.InfoContext(ctx, "asgfleet: instance protection set before scale-in", "to", n, "protected", len(protect), "unprotected", len(unprotect))
+	return nil
+}
+
+// addIPs fills in private IPs with DescribeInstances when the fleet has an
+// EC2API.
+func (f *Fleet) addIPs(ctx context.Context, rs []ranked) error {
+	if f.o.EC2 == nil || len(rs) == 0 {
+		return nil
+	}
+	at := map[string]int{}
+	ids := make([]string, 0, len(rs))
+	for i, r := range rs {
+		at[r.ID] = i
+		ids = append(ids, r.ID)
+	}
+	in := &ec2.DescribeInstancesInput{InstanceIds: ids}
+	for {
+		out, err := f.o.EC2.DescribeInstances(ctx, in)
+		if err != nil {
+			return fmt.Errorf("asgfleet: ec2 DescribeInstances for group %s: %w", f.o.Group, err)
+		}
+		for _, res := range out.Reservations {
+			for _, inst := range res.Instances {
+				if i, ok := at[aws.ToString(inst.InstanceId)]; ok {
+					rs[i].PrivateIP = aws.ToString(inst.PrivateIpAddress)
+				}
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// setProtection calls SetInstanceProtection for ids, 50 at a time (the
+// API's limit).
+func (f *Fleet) setProtection(ctx context.Context, ids []string, protected bool) error {
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), 50)]
+		ids = ids[len(batch):]
+		if _, err := f.api.SetInstanceProtection(ctx, &autoscaling.SetInstanceProtectionInput{
+			AutoScalingGroupName: aws.String(f.o.Group), InstanceIds: batch, ProtectedFromScaleIn: aws.Bool(protected),
+		}); err != nil {
+			return f.wrap(fmt.Sprintf("SetInstanceProtection(%t)", protected), err)
+		}
+	}
+	return nil
+}
+
+// wrap adds the call, the group and a hint for the errors an operator can
+// fix.
+func (f *Fleet) wrap(op string, err error) error {
+	hint := ""
+	switch {
+	case isCode(err, "AccessDenied"), isCode(err, "AccessDeniedException"), isCode(err, "UnauthorizedOperation"):
+		hint = " (the IAM policy in deploy/aws/iam-asg-fleet.json lists what the fleet needs)"
+	case isCode(err, "ScalingActivityInProgress"), isCode(err, "ResourceContention"):
+		hint = " (the group is busy with another change; retried with backoff)"
+	case isCode(err, "ValidationError"):
+		hint = " (check the fleet setting groupName and the group's MinSize/MaxSize)"
+	}
+	return fmt.Errorf("asgfleet: %s %s: %w%s", op, f.o.Group, err, hint)
+}

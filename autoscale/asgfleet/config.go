@@ -1,0 +1,130 @@
+package asgfleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+)
+
+// Settings are the fleet's settings in qscale's configuration file
+// (fleet.kind "ec2-asg"); docs/aws.md documents them.
+type Settings struct {
+	GroupName string
+	// Region; default: the AWS configuration chain's, else us-east-1.
+	Region string
+	// Endpoint overrides the EC2 Auto Scaling endpoint and, for the
+	// private IP lookup, the EC2 one (an emulator serves both).
+	Endpoint string
+	// StatusPort is the port of the worker's status endpoint
+	// (qscale worker --status-addr 0.0.0.0:PORT) on each instance's
+	// private IP. 0 turns instance scale-in protection off.
+	StatusPort int
+	// Logger: see Options.Logger.
+	Logger *slog.Logger
+}
+
+// MaxAttempts is how many times a call is attempted in all. The SDK's standard
+// retryer retries throttling, server and connection errors with jittered
+// exponential backoff (at most MaxRetryBackoff between attempts); qscale
+// adds the group's own "try again" answers, ScalingActivityInProgress and
+// ResourceContention. After that the error reaches the controller, which
+// backs off on its own.
+const (
+	MaxAttempts         = 5
+	MaxRetryBackoff = 5 * time.Second
+)
+
+// FromSettings builds a Fleet with the SDK's default credential chain (the
+// instance profile, task role, environment or shared files).
+func FromSettings(ctx context.Context, s Settings) (*Fleet, error) {
+	if s.StatusPort < 0 || s.StatusPort > 65535 {
+		return nil, fmt.Errorf("asgfleet: statusPort %d is not a port", s.StatusPort)
+	}
+	cfg, err := awsConfig(ctx, s.Region, s.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	client := autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) {
+		if s.Endpoint != "" {
+			o.BaseEndpoint = aws.String(s.Endpoint)
+		}
+	})
+	o := Options{Group: s.GroupName, Logger: s.Logger}
+	if s.StatusPort != 0 {
+		o.Busy = &StatusReader{Port: s.StatusPort}
+		o.EC2 = ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+			if s.Endpoint != "" {
+				o.BaseEndpoint = aws.String(s.Endpoint)
+			}
+		})
+	}
+	return New(client, o)
+}
+
+// awsConfig loads the AWS configuration: region (default us-east-1),
+// credentials, and the retryer. For a non-AWS endpoint (an emulator) the
+// instance metadata service is not asked, and placeholder credentials are
+// used when the chain finds none.
+func awsConfig(ctx context.Context, region, endpoint string) (aws.Config, error) {
+	local := false
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return aws.Config{}, fmt.Errorf("asgfleet: endpoint %q is not an http(s) URL", endpoint)
+		}
+		h := u.Hostname()
+		local = !strings.HasSuffix(h, ".amazonaws.com") && !strings.HasSuffix(h, ".amazonaws.com.cn")
+	}
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if local {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("asgfleet: AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if local {
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
+		}
+	}
+	return cfg, nil
+}
+
+// newRetryer is the SDK's standard retryer with MaxAttempts attempts, a shorter
+// backoff cap, and the group's busy answers as retryable.
+func newRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = MaxAttempts
+		o.MaxBackoff = MaxRetryBackoff
+		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: map[string]struct{}{
+			"ScalingActivityInProgress": {},
+			"ResourceContention":        {},
+		}})
+	})
+}
+
+// isCode reports whether err is an API error with the given code.
+func isCode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
