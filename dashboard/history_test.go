@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // historyJSON is the page's view of /api/history.
@@ -113,6 +114,10 @@ func TestHistoryMemoryBound(t *testing.T) {
 	if h.fine.len() != 3600 || h.coarse.len() != 1440 {
 		t.Fatalf("rings hold %d fine and %d coarse points, want 3600 and 1440", h.fine.len(), h.coarse.len())
 	}
+	size := uintptr(h.fine.cap())*unsafe.Sizeof(point{}) + uintptr(h.coarse.cap())*unsafe.Sizeof(bucket{})
+	if size > 512<<10 {
+		t.Errorf("a day of history takes %d bytes, want at most 512 KiB", size)
+	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		h.add(pt(start+s, 1))
 		s++
@@ -129,7 +134,7 @@ func TestHistoryMemoryBound(t *testing.T) {
 	if len(b) > 1<<20 {
 		t.Errorf("a day of history is %d bytes of JSON, want at most 1 MiB", len(b))
 	}
-	t.Logf("a day of history: %d bytes of JSON, rings of %d+%d points", len(b), h.fine.cap(), h.coarse.cap())
+	t.Logf("a day of history: %d bytes in memory, %d bytes of JSON, rings of %d+%d points", size, len(b), h.fine.cap(), h.coarse.cap())
 }
 
 func TestHistoryShorterThanAnHour(t *testing.T) {
