@@ -43,7 +43,7 @@ type Settings struct {
 // ResourceContention. After that the error reaches the controller, which
 // backs off on its own.
 const (
-	MaxAttempts         = 5
+	MaxAttempts     = 5
 	MaxRetryBackoff = 5 * time.Second
 )
 
