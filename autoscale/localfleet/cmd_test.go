@@ -1,0 +1,131 @@
+package localfleet_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestAutoscaleCommand runs `qscale autoscale` with fleet kind local (the
+// registration in cmd/qscale/fleet_local.go): the backlog starts workers of
+// this very binary, they drain the queue, and SIGINT stops them.
+func TestAutoscaleCommand(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	cfg := filepath.Join(e.dir, "qscale.yaml")
+	write := func(settings string) {
+		t.Helper()
+		doc := `queue: {url: "` + e.queue + `"}
+fleet:
+  kind: local
+  settings:
+` + settings + `
+minCapacity: 0
+maxCapacity: 3
+interval: 200ms
+policies:
+  - targetTracking: {TargetValue: 5}
+`
+		if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	write(`    command: [qscale, worker]
+    workers: 3`)
+	out, err := exec.Command(qscaleBin, "autoscale", "-config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "fleet.settings.workers: unknown setting of the local fleet") {
+		t.Fatalf("an unknown setting: err %v, output:\n%s", err, out)
+	}
+
+	write(`    command: [qscale, worker, --queue-url, "` + e.queue + `", --demo, 20ms, --grace, 2s]
+    stopGrace: 5s`)
+	e.send(40)
+	cmd := exec.Command(qscaleBin, "autoscale", "-config", cfg)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex // guards pids, lines
+	pids := map[int]bool{}
+	var lines []string
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var ev struct {
+				Msg string `json:"msg"`
+				PID int    `json:"pid"`
+			}
+			mu.Lock()
+			lines = append(lines, sc.Text())
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Msg == "worker spawned" {
+				pids[ev.PID] = true
+			}
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-scanned
+			cmd.Wait()
+		}
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("qscale autoscale said:\n%s", strings.Join(lines, "\n"))
+			mu.Unlock()
+		}
+	})
+	waitFor(t, 30*time.Second, "the workers to drain the queue", func() bool {
+		v, inf := e.counts()
+		return v == 0 && inf == 0
+	})
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-scanned
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("qscale autoscale: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(pids) == 0 {
+		t.Fatal("no worker was spawned")
+	}
+	// The workers got SIGTERM when the command's context ended; a demo
+	// worker's graceful stop is immediate. Those that outlived the command
+	// are reaped by init, or left as zombies where init does not reap.
+	waitFor(t, 10*time.Second, "the workers to exit", func() bool {
+		for pid := range pids {
+			if alive(pid) && !zombie(pid) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// zombie reports whether pid has exited and awaits its parent's wait.
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: comm may hold spaces, so look after the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
