@@ -97,12 +97,12 @@ echo "done $QSCALE_MESSAGE_ID" >> "$DIR/handled"`
 // handler; the fleet's log goes to e.log, shown when the test fails.
 func (e *env) options() localfleet.Options {
 	return localfleet.Options{
-		Command: []string{qscaleBin, "worker", "--queue-url", e.queue, "--grace", "5s", "--wait", "5",
+		Command: []string{qscaleBin, "worker", "--queue-url", e.queue, "--grace", "20s", "--wait", "5",
 			"--", "sh", "-c", handler},
 		Env:            []string{"DIR=" + e.dir},
 		Logger:         slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Stderr:         e.log,
-		StopGrace:      10 * time.Second,
+		StopGrace:      30 * time.Second,
 		RestartBackoff: 100 * time.Millisecond,
 	}
 }
@@ -121,7 +121,7 @@ func (e *env) start(opts localfleet.Options) *localfleet.Fleet {
 	}
 	t.Cleanup(func() {
 		pids := pidsOf(f)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := f.Stop(ctx); err != nil {
 			t.Errorf("Stop: %v", err)
