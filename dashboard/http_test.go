@@ -321,3 +321,43 @@ func TestQueuesAndDecisions(t *testing.T) {
 		t.Fatalf("decisions = %+v, want seq 3 then 2 (newest first)", ds)
 	}
 }
+
+// The send and purge endpoints answer any body and any queue name with a
+// status below 500.
+func FuzzSendPurgeHandlers(f *testing.F) {
+	for _, seed := range []struct{ name, body, ct string }{
+		{"jobs", `{"body":"x"}`, "application/json"},
+		{"jobs", `{"body":"\u0000"}`, "application/json"},
+		{"orders.fifo", `{"body":"x"}`, ""},
+		{"nope", `{"body":"x"}`, "application/json"},
+		{"a%2Fb", `{}`, "text/plain"},
+		{"jobs", "{\"body\":\"\xed\xa0\x80\"}", "application/json"},
+		{"jobs", `[]`, "application/json; charset=utf-8"},
+	} {
+		f.Add(seed.name, seed.body, seed.ct, false)
+		f.Add(seed.name, seed.body, seed.ct, true)
+	}
+	sys := setup(f, setupOptions{})
+	if _, err := sys.engine.CreateQueue(context.Background(), "orders.fifo", map[string]string{"FifoQueue": "true"}, nil); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name, body, contentType string, purge bool) {
+		action := "send"
+		if purge {
+			action = "purge"
+		}
+		req := httptest.NewRequest("POST", "/api/queues/x/"+action, strings.NewReader(body))
+		req.URL.Path = "/api/queues/" + name + "/" + action
+		req.URL.RawPath = ""
+		req.Host = "127.0.0.1"
+		req.Header.Set(dashboard.CSRFHeader, "1")
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		w := httptest.NewRecorder()
+		sys.dash.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("POST %q with %q: status %d: %s", req.URL.Path, body, w.Code, w.Body)
+		}
+	})
+}

@@ -50,7 +50,7 @@ type setupOptions struct {
 	start    bool          // start the engine, the controller and the sampler
 }
 
-func setup(t *testing.T, o setupOptions) *system {
+func setup(t testing.TB, o setupOptions) *system {
 	t.Helper()
 	ctx := context.Background()
 	if o.clock == nil {
@@ -131,7 +131,7 @@ func setup(t *testing.T, o setupOptions) *system {
 }
 
 // do sends a request to the dashboard; header pairs follow the body.
-func (s *system) do(t *testing.T, method, path, body string, header ...string) *http.Response {
+func (s *system) do(t testing.TB, method, path, body string, header ...string) *http.Response {
 	t.Helper()
 	var r *http.Request
 	var err error
