@@ -60,7 +60,7 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadOptions, error) {
 	fs.IntVar(&c.total, "burst", 0, "send `N` messages as fast as possible")
 	fs.IntVar(&c.size, "size", 256, "message body size in bytes, 1..1048576")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "concurrent send calls")
-	fs.IntVar(&c.batch, "batch", 10, "messages per send call, 1..10")
+	fs.IntVar(&c.batch, "batch", 10, "messages per send call, 1..10 (default 10 for a burst; for a rate, rate/10 within 1..10, so that calls go at least 10 times a second)")
 	fs.IntVar(&c.maxRetries, "retries", 8, "retries of a throttled or failed send, with backoff")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,6 +100,11 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadOptions, error) {
 		return o, usagef("--burst must be at least 1, not %d", c.total)
 	default:
 		return o, usagef("choose --rate R/s --duration D, or --burst N")
+	}
+	batchSet := false
+	fs.Visit(func(f *flag.Flag) { batchSet = batchSet || f.Name == "batch" })
+	if c.rate > 0 && !batchSet {
+		c.batch = min(max(int(c.rate/10), 1), producer.MaxBatch)
 	}
 	if c.size < 1 || c.size > producer.MaxMessageSize {
 		return o, usagef("--size must be 1..%d bytes, not %d", producer.MaxMessageSize, c.size)
@@ -180,7 +185,8 @@ type loadResult struct {
 	Errors      int64
 	Retries     int64
 	Elapsed     time.Duration
-	Latency     bench.Latency // per send call
+	Calls       int           // send calls made
+	Latency     bench.Latency // per send call (a sample of them in long runs)
 	Batch       int
 	Interrupted bool
 	FirstError  error
@@ -200,7 +206,7 @@ func (r loadResult) print(w io.Writer) {
 	fmt.Fprintf(w, "sent      %d of %d messages in %.2f s: %.0f msg/s\n", r.Sent, r.Total, r.Elapsed.Seconds(), r.rate())
 	fmt.Fprintf(w, "errors    %d (retries %d)\n", r.Errors, r.Retries)
 	fmt.Fprintf(w, "latency   p50 %.2f ms, p99 %.2f ms, max %.2f ms (per send call of up to %d messages, %d calls)\n",
-		r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Batch, r.Latency.Count)
+		r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Batch, r.Calls)
 }
 
 // loader runs one load.
@@ -212,9 +218,25 @@ type loader struct {
 
 	seq                   atomic.Int64
 	sent, errors, retries atomic.Int64
-	mu                    sync.Mutex // guards latencies and firstErr
-	latencies             []time.Duration
+	mu                    sync.Mutex      // guards calls, latencies and firstErr
+	calls                 int             // send calls made
+	latencies             []time.Duration // a uniform sample of at most maxLatencySamples calls
 	firstErr              error
+}
+
+// maxLatencySamples bounds the memory a long run spends on latencies.
+const maxLatencySamples = 200_000
+
+// recordLatency keeps d in a reservoir sample of every call's latency.
+func (l *loader) recordLatency(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	if len(l.latencies) < maxLatencySamples {
+		l.latencies = append(l.latencies, d)
+	} else if i := rand.IntN(l.calls); i < maxLatencySamples {
+		l.latencies[i] = d
+	}
 }
 
 // runLoadWith sends cfg.total messages through sender, at cfg.rate when it
@@ -252,7 +274,7 @@ func runLoadWith(ctx context.Context, sender producer.Sender, cfg loadConfig, cl
 	defer l.mu.Unlock()
 	return loadResult{
 		Total: cfg.total, Sent: l.sent.Load(), Errors: l.errors.Load(), Retries: l.retries.Load(),
-		Elapsed: clk.Now().Sub(start), Latency: bench.Percentiles(l.latencies), Batch: cfg.batch,
+		Elapsed: clk.Now().Sub(start), Calls: l.calls, Latency: bench.Percentiles(l.latencies), Batch: cfg.batch,
 		Interrupted: ctx.Err() != nil, FirstError: l.firstErr,
 	}
 }
@@ -327,9 +349,7 @@ func (l *loader) sendBatch(ctx context.Context, n int) {
 		res, err := l.sender.Send(callCtx, l.cfg.queue, pending)
 		took := l.clk.Now().Sub(t0)
 		cancel()
-		l.mu.Lock()
-		l.latencies = append(l.latencies, took)
-		l.mu.Unlock()
+		l.recordLatency(took)
 
 		mayRetry := attempt < l.cfg.maxRetries && ctx.Err() == nil
 		var again []producer.Message

@@ -219,8 +219,13 @@ func TestLoadBadFlags(t *testing.T) {
 		}
 	}
 	o, err := parseLoadFlags([]string{"--queue", "q", "--rate", "600/m", "--duration", "30s"}, &bytes.Buffer{})
-	if err != nil || o.cfg.rate != 10 || o.cfg.total != 300 || o.endpoint != defaultProducerEndpoint && o.endpoint == "" {
-		t.Fatalf("options %+v, err %v", o.cfg, err)
+	// 10/s goes one message a call, ten calls a second.
+	if err != nil || o.cfg.rate != 10 || o.cfg.total != 300 || o.cfg.batch != 1 || o.endpoint == "" {
+		t.Fatalf("options %+v, endpoint %q, err %v", o.cfg, o.endpoint, err)
+	}
+	o, err = parseLoadFlags([]string{"--queue", "q", "--burst", "7"}, &bytes.Buffer{})
+	if err != nil || o.cfg.batch != 10 || o.cfg.total != 7 {
+		t.Fatalf("burst options %+v, err %v", o.cfg, err)
 	}
 }
 
