@@ -224,3 +224,82 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 }
+
+// A day of history, as the page gets it after `qscale up` ran for a day:
+// the page draws it without console errors, quickly, and the range buttons
+// show the last 24 hours and the last 5 minutes.
+func TestBrowserDayOfHistory(t *testing.T) {
+	t.Parallel()
+	ctx, consoleMessages := browser(t)
+	s := setup(t, setupOptions{})
+	clk := s.clk.(*clock.Fake)
+	bg := context.Background()
+	// 23 hours at one sample a minute (one per coarse step), then an hour
+	// at one a second. Messages arrive all the time; a purge every 100
+	// samples makes a sawtooth.
+	for i := range 23*60 + 3600 {
+		step := time.Minute
+		if i >= 23*60 {
+			step = time.Second
+		}
+		clk.Advance(step)
+		s.jobs.Send(bg, queue.SendInput{Body: "x"})
+		if i%100 == 99 {
+			s.jobs.Purge(bg)
+		}
+		if i%600 == 0 {
+			s.ctl.Tick(bg)
+		}
+		s.dash.SampleNow(bg)
+	}
+
+	step := func(what string, a ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, a...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(what, expr string) float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Poll[float64](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		if err != nil {
+			t.Fatalf("%s (%s): %v", what, expr, err)
+		}
+		return v
+	}
+	step("open the page", chromedp.Navigate(s.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas")))
+	n := eval("a day of points", `window.qscale.charts.messages.data[0].length >= 4900 && window.qscale.charts.messages.data[0].length`)
+	first := eval("first point", `window.qscale.charts.messages.data[0][0]`)
+	last := eval("last point", `(() => { const t = window.qscale.charts.messages.data[0]; return t[t.length - 1]; })()`)
+	if span := last - first; span < 86400-120 || span > 86400 {
+		t.Errorf("history spans %v s, want a day", span)
+	}
+	// uPlot draws in a microtask after setData: wait for the next frame.
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(async () => { const t0 = performance.now();
+		for (const u of Object.values(window.qscale.charts)) u.setData(u.data);
+		await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+		return performance.now() - t0; })()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("redraw: %v", err)
+	}
+	t.Logf("a day of history: %v points per series; redrawing the 4 charts takes %.1f ms", n, ms)
+	if ms > 2000 {
+		t.Errorf("redrawing a day of history takes %.0f ms, want well under 2 s", ms)
+	}
+
+	xspan := `(() => { const x = window.qscale.charts.messages.scales.x; return x.max - x.min; })()`
+	step("24 h", chromedp.Click(chromedp.CSS(`button[data-range="86400"]`)))
+	if span := eval("24 h range", xspan+` > 80000 && `+xspan); span < 86400-120 {
+		t.Errorf("24 h shows %v s", span)
+	}
+	step("5 min", chromedp.Click(chromedp.CSS(`button[data-range="300"]`)))
+	if span := eval("5 min range", xspan+` <= 300 && `+xspan); span != 300 {
+		t.Errorf("5 min shows %v s", span)
+	}
+	for _, m := range consoleMessages() {
+		switch m.Type {
+		case chromedp.ConsoleError, chromedp.ConsoleException, "assert":
+			t.Errorf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1)
+		}
+	}
+}
