@@ -10,11 +10,11 @@ import (
 // whole lines to one shared writer, so lines of different workers never
 // interleave mid-line.
 type lineWriters struct {
-	mu sync.Mutex // guards w's writes
+	mu *sync.Mutex // guards writes to w; shared by the fleet's Stdout and Stderr, which may be one writer
 	w  io.Writer
 }
 
-func newLineWriters(w io.Writer) *lineWriters { return &lineWriters{w: w} }
+func newLineWriters(mu *sync.Mutex, w io.Writer) *lineWriters { return &lineWriters{mu: mu, w: w} }
 
 // forWorker returns a writer for one worker process, or nil when output is
 // discarded.

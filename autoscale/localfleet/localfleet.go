@@ -86,7 +86,8 @@ type Options struct {
 	// replacement, drain, kill); default: discarded.
 	Logger *slog.Logger
 	// Stdout and Stderr receive the workers' output, each line prefixed
-	// with the worker's id ("[w3] ..."); nil discards it.
+	// with the worker's id ("[w3] ..."); nil discards it. They may be the
+	// same writer: the fleet writes whole lines, one write at a time.
 	Stdout, Stderr io.Writer
 	// MaxWorkers bounds SetDesired (larger counts fail with
 	// autoscale.ErrInvalidDesired); default 64. Workers that are draining
@@ -271,8 +272,9 @@ func New(opts Options) (*Fleet, error) {
 		stopCh: make(chan struct{}),
 		doneCh: make(chan struct{}),
 	}
-	f.stdout = newLineWriters(o.Stdout)
-	f.stderr = newLineWriters(o.Stderr)
+	outMu := new(sync.Mutex)
+	f.stdout = newLineWriters(outMu, o.Stdout)
+	f.stderr = newLineWriters(outMu, o.Stderr)
 	return f, nil
 }
 

@@ -91,7 +91,8 @@ func setup(t *testing.T) *env {
 const handler = `cat >/dev/null
 echo "start $QSCALE_MESSAGE_ID $QSCALE_RECEIVE_COUNT" >> "$DIR/handled"
 while [ ! -e "$DIR/release" ]; do sleep 0.05; done
-echo "done $QSCALE_MESSAGE_ID" >> "$DIR/handled"`
+echo "done $QSCALE_MESSAGE_ID" >> "$DIR/handled"
+echo "handled $QSCALE_MESSAGE_ID"`
 
 // options returns fleet options running qscale workers with the blocking
 // handler; the fleet's log goes to e.log, shown when the test fails.
@@ -101,6 +102,7 @@ func (e *env) options() localfleet.Options {
 			"--", "sh", "-c", handler},
 		Env:            []string{"DIR=" + e.dir},
 		Logger:         slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Stdout:         e.log,
 		Stderr:         e.log,
 		StopGrace:      30 * time.Second,
 		RestartBackoff: 100 * time.Millisecond,
@@ -349,6 +351,9 @@ func TestScaleInSparesBusyWorkers(t *testing.T) {
 	waitFor(t, 20*time.Second, "the queue to empty", func() bool {
 		v, inf := e.counts()
 		return v == 0 && inf == 0
+	})
+	waitFor(t, 10*time.Second, "the handlers' output, prefixed with the worker's id", func() bool {
+		return strings.Count(e.log.String(), "] handled ") == 2
 	})
 	started, done := e.handled()
 	if len(started) != 2 || len(done) != 2 {
