@@ -98,7 +98,12 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				Name: CookieName, Value: d.o.Token, Path: "/",
 				HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 			})
-			u := *r.URL
+			// The original request line, so the redirect is right when the
+			// dashboard is mounted under a prefix (http.StripPrefix).
+			u, err := url.ParseRequestURI(r.RequestURI)
+			if err != nil || r.RequestURI == "" {
+				u = r.URL
+			}
 			q := u.Query()
 			q.Del("token")
 			u.RawQuery = q.Encode()

@@ -65,6 +65,21 @@ func TestTokenAuth(t *testing.T) {
 	if len(cs) != 1 || cs[0].Name != dashboard.CookieName || cs[0].Value != "s3cret" || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" {
 		t.Fatalf("cookies = %+v, want one HttpOnly SameSite=Strict cookie", cs)
 	}
+	// Under a prefix, the redirect keeps it.
+	mux := http.NewServeMux()
+	mux.Handle("/dash/", http.StripPrefix("/dash", s.dash))
+	pre := httptest.NewServer(mux)
+	defer pre.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	presp, err := client.Get(pre.URL + "/dash/?token=s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	presp.Body.Close()
+	if loc := presp.Header.Get("Location"); presp.StatusCode != http.StatusSeeOther || loc != "/dash/" {
+		t.Errorf("under /dash/: status %d, redirect to %q, want 303 to /dash/", presp.StatusCode, loc)
+	}
+
 	resp = s.do(t, "GET", "/", "", "Cookie", cs[0].String())
 	if resp.StatusCode != http.StatusOK || !strings.Contains(readAll(t, resp), "<title>qscale</title>") {
 		t.Errorf("page with the cookie: status %d", resp.StatusCode)
