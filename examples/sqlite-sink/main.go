@@ -43,31 +43,21 @@ func main() {
 	grace := flag.Duration("grace", 30*time.Second, "time to finish held messages on SIGTERM")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*queueURL, *dbPath, *concurrency, *grace, log); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, *queueURL, *dbPath, *concurrency, *grace, log); err != nil {
 		log.Error("sqlite-sink", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(queueURL, dbPath string, concurrency int, grace time.Duration, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+// run consumes the queue until ctx ends, then stops gracefully.
+func run(ctx context.Context, queueURL, dbPath string, concurrency int, grace time.Duration, log *slog.Logger) error {
+	db, err := openDB(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1) // SQLite has one writer; the pool queues them
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS deliveries (
-		message_id  TEXT PRIMARY KEY,
-		user_id     TEXT,
-		article_id  TEXT,
-		body        TEXT NOT NULL,
-		received_at TEXT NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("create table: %w", err)
-	}
 
 	q, _, err := sqsclient.Dial(ctx, sqsclient.Options{QueueURL: queueURL})
 	if err != nil {
@@ -79,14 +69,7 @@ func run(queueURL, dbPath string, concurrency int, grace time.Duration, log *slo
 		Logger:      log,
 		DeleteDelay: 5 * time.Millisecond,
 		Handler: func(ctx context.Context, m *worker.Message) error {
-			var d delivery
-			_ = json.Unmarshal([]byte(m.Body), &d) // not JSON: keep the body only
-			// Idempotent: a second delivery of the same message is a no-op.
-			_, err := db.ExecContext(ctx,
-				`INSERT INTO deliveries (message_id, user_id, article_id, body, received_at)
-				 VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
-				m.ID, d.UserID, d.ArticleID, m.Body, m.ReceivedAt.UTC().Format(time.RFC3339Nano))
-			return err
+			return store(ctx, db, m)
 		},
 	})
 	if err != nil {
@@ -104,4 +87,36 @@ func run(queueURL, dbPath string, concurrency int, grace time.Duration, log *slo
 	}
 	log.Info("sqlite-sink stopped", "counts", fmt.Sprintf("%+v", w.Status().Counts))
 	return nil
+}
+
+// openDB opens the database and creates the table.
+func openDB(ctx context.Context, dbPath string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // SQLite has one writer; the pool queues them
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS deliveries (
+		message_id  TEXT PRIMARY KEY,
+		user_id     TEXT,
+		article_id  TEXT,
+		body        TEXT NOT NULL,
+		received_at TEXT NOT NULL
+	)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create table: %w", err)
+	}
+	return db, nil
+}
+
+// store writes one delivery. It is idempotent: a second delivery of the
+// same message is a no-op.
+func store(ctx context.Context, db *sql.DB, m *worker.Message) error {
+	var d delivery
+	_ = json.Unmarshal([]byte(m.Body), &d) // not JSON: keep the body only
+	_, err := db.ExecContext(ctx,
+		`INSERT INTO deliveries (message_id, user_id, article_id, body, received_at)
+		 VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+		m.ID, d.UserID, d.ArticleID, m.Body, m.ReceivedAt.UTC().Format(time.RFC3339Nano))
+	return err
 }
