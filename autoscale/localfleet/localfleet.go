@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -245,6 +246,39 @@ type Fleet struct {
 	doneCh    chan struct{}   // closed when every slot goroutine has returned after stopping began
 
 	wg sync.WaitGroup // slot goroutines
+
+	// spawns carries every cmd.Start to the spawner goroutine, set by
+	// Start; spawnerQuit ends it once every slot goroutine has returned.
+	spawns      chan spawnRequest
+	spawnerQuit chan struct{}
+}
+
+type spawnRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// spawner starts every worker process from one OS thread that lives as long
+// as the fleet: Linux sends the parent-death signal (SIGTERM) when the
+// thread that forked a child ends, not the process, so forking from
+// whichever thread a goroutine happens to run on could stop a worker early
+// if that thread were ever ended (a goroutine locked to it exiting).
+func (f *Fleet) spawner() {
+	runtime.LockOSThread() // never unlocked: the thread ends with the fleet
+	for {
+		select {
+		case r := <-f.spawns:
+			r.done <- r.cmd.Start()
+		case <-f.spawnerQuit:
+			return
+		}
+	}
+}
+
+func (f *Fleet) spawn(cmd *exec.Cmd) error {
+	r := spawnRequest{cmd: cmd, done: make(chan error, 1)}
+	f.spawns <- r
+	return <-r.done
 }
 
 var _ autoscale.Fleet = (*Fleet)(nil)
@@ -306,6 +340,9 @@ func (f *Fleet) Start(ctx context.Context) error {
 	f.statusDir = dir
 	f.baseCtx = context.WithoutCancel(ctx)
 	f.started = true
+	f.spawns = make(chan spawnRequest)
+	f.spawnerQuit = make(chan struct{})
+	go f.spawner()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -362,6 +399,9 @@ func (f *Fleet) beginStop() {
 	}
 	go func() {
 		f.wg.Wait()
+		if started {
+			close(f.spawnerQuit)
+		}
 		if started && own {
 			os.RemoveAll(dir)
 		}
@@ -769,7 +809,7 @@ func (f *Fleet) runProcess(s *slot) runResult {
 	// Stopping may begin from here on: s.kill is closed then, and the loop
 	// below sees it.
 	spawnAt := f.clk.Now()
-	if err := cmd.Start(); err != nil {
+	if err := f.spawn(cmd); err != nil {
 		f.log.Error("starting worker", "id", s.id, "err", err)
 		return runResult{exit: err.Error()}
 	}
