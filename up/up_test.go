@@ -111,7 +111,7 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	}
 }
 
-func burst(t *testing.T, q *queue.Queue, n int) {
+func burst(t testing.TB, q *queue.Queue, n int) {
 	t.Helper()
 	for sent := 0; sent < n; {
 		batch := make([]queue.SendInput, 0, 10)
