@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -285,6 +286,31 @@ func TestBrowserDayOfHistory(t *testing.T) {
 	t.Logf("a day of history: %v points per series; redrawing the 4 charts takes %.1f ms", n, ms)
 	if ms > 2000 {
 		t.Errorf("redrawing a day of history takes %.0f ms, want well under 2 s", ms)
+	}
+
+	// Three more minutes of live points: the page moves the oldest seconds
+	// into minute means and keeps an hour of seconds, as the server does.
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const h = window.qscale.hist;
+		const last = h.fine.t[h.fine.t.length - 1];
+		const c0 = h.coarse.t.length;
+		for (let i = 1; i <= 180; i++) window.qscale.addPoint({ t: last + i, v: { visible: 1 } });
+		const sorted = h.coarse.t.every((t, i) => i === 0 || h.coarse.t[i - 1] < t);
+		return JSON.stringify({ c0, c1: h.coarse.t.length, f1: h.fine.t.length, sorted,
+			joined: h.coarse.t[h.coarse.t.length - 1] < h.fine.t[0] });
+	})()`))
+	if err != nil {
+		t.Fatalf("add points: %v", err)
+	}
+	var compact struct {
+		C0, C1, F1     int
+		Sorted, Joined bool
+	}
+	if err := json.Unmarshal([]byte(raw), &compact); err != nil {
+		t.Fatal(err)
+	}
+	if compact.F1 != 3600 || compact.C1 < compact.C0 || compact.C1 > compact.C0+3 || !compact.Sorted || !compact.Joined {
+		t.Errorf("after 3 more minutes: %+v; want 3600 fine points and up to 3 more minute means (fewer if the oldest expired), in order", compact)
 	}
 
 	xspan := `(() => { const x = window.qscale.charts.messages.scales.x; return x.max - x.min; })()`

@@ -432,6 +432,6 @@
   }
 
   // For tests and the curious: the page's state and charts.
-  window.qscale = { hist, state, charts };
+  window.qscale = { hist, state, charts, addPoint };
   document.addEventListener("DOMContentLoaded", init);
 })();
