@@ -80,7 +80,7 @@ type System struct {
 // Start brings everything up in order: the server, the queues, the fleet,
 // the autoscaler, then the console. It returns once all of them run; on an
 // error, what was started is stopped again.
-func Start(ctx context.Context, o Options) (s *System, err error) {
+func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if o.Config == nil {
 		return nil, errors.New("up: Options.Config is required")
 	}
@@ -98,7 +98,7 @@ func Start(ctx context.Context, o Options) (s *System, err error) {
 		o.Executable = exe
 	}
 	cfg := o.Config
-	s = &System{opts: o, cfg: cfg, log: o.Logger, narr: newNarrator(o.Out, 5*time.Second)}
+	s := &System{opts: o, cfg: cfg, log: o.Logger, narr: newNarrator(o.Out, 5*time.Second)}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -231,14 +231,16 @@ func (s *System) Stop(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("stop fleet: %w", err))
 			}
 		}
-		if s.console != nil {
-			if err := s.console.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("stop console: %w", err))
-			}
-		}
+		// The dashboard first: it ends its event streams, which the
+		// console's Shutdown would otherwise wait for.
 		if s.stopConsole != nil {
 			if err := s.stopConsole(ctx); err != nil {
 				errs = append(errs, err)
+			}
+		}
+		if s.console != nil {
+			if err := s.console.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop console: %w", err))
 			}
 		}
 		if s.srv != nil {

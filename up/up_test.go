@@ -299,3 +299,58 @@ fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTrack
 		t.Fatalf("a console on 0.0.0.0 without a token: %v", err)
 	}
 }
+
+// A start that fails half-way (here: the SQS address is taken) reports it
+// and stops what it had started.
+func TestStartFailureIsReportedAndCleanedUp(t *testing.T) {
+	t.Parallel()
+	first := startSystem(t, testConfig(t, `
+server: {listen: "127.0.0.1:0", inMemory: true}
+console: {listen: "127.0.0.1:0"}
+queues: [{name: jobs}]
+fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+`), nil)
+	taken := strings.TrimPrefix(first.ConsoleURL(), "http://")
+	cfg := testConfig(t, `
+server: {listen: "127.0.0.1:0", inMemory: true}
+console: {listen: "`+taken+`"}
+queues: [{name: jobs}]
+fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+`)
+	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t)})
+	if err == nil {
+		s.Stop(context.Background())
+		t.Fatal("a second system on the same console address started")
+	}
+	if !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("error %q does not say the address is taken", err)
+	}
+}
+
+// A dashboard tab left open (an event stream) does not hold up the stop.
+func TestStopWithDashboardOpen(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, `
+server: {listen: "127.0.0.1:0", inMemory: true}
+console: {listen: "127.0.0.1:0"}
+queues: [{name: jobs}]
+fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+`)
+	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.ConsoleURL() + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("event stream: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("Stop with an open event stream: %v", err)
+	}
+}
