@@ -28,7 +28,7 @@ func init() {
 const maxCatchUp = time.Second
 
 type loadOptions struct {
-	target
+	queueTarget
 	cfg loadConfig
 }
 
@@ -54,7 +54,7 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadOptions, error) {
 		fmt.Fprintln(stderr, "usage: qscale load --queue NAME|URL (--rate R/s --duration D | --burst N) [flags]\n\nflags:")
 		fs.PrintDefaults()
 	}
-	o.target.flags(fs)
+	o.queueTarget.flags(fs)
 	rate := fs.String("rate", "", "steady rate: messages per second (`R`, R/s or R/m); needs --duration")
 	fs.DurationVar(&c.duration, "duration", 0, "how long a --rate run lasts, e.g. 30s, 5m")
 	fs.IntVar(&c.total, "burst", 0, "send `N` messages as fast as possible")
@@ -71,7 +71,7 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadOptions, error) {
 	if fs.NArg() > 0 {
 		return o, usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if err := o.target.resolve(); err != nil {
+	if err := o.queueTarget.resolve(); err != nil {
 		return o, err
 	}
 	c.queue = o.queue
@@ -142,9 +142,9 @@ func parseRate(s string) (float64, error) {
 	return r, nil
 }
 
-func runLoad(ctx context.Context, args []string) error { return loadCommand(ctx, args, osIO()) }
+func runLoad(ctx context.Context, args []string) error { return loadCommand(ctx, args, osProducerIO()) }
 
-func loadCommand(ctx context.Context, args []string, cio cmdIO) error {
+func loadCommand(ctx context.Context, args []string, cio producerIO) error {
 	o, err := parseLoadFlags(args, cio.stderr)
 	if err != nil {
 		return err

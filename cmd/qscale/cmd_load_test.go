@@ -18,8 +18,8 @@ import (
 func TestLoadBurst(t *testing.T) {
 	t.Parallel()
 	endpoint, q, api := producerSetup(t, "demo", nil)
-	tio := newTestIO("", clock.Real{})
-	err := loadCommand(t.Context(), []string{"--queue", "demo", "--endpoint-url", endpoint, "--burst", "1005", "--size", "100", "--concurrency", "4"}, tio.cmdIO)
+	tio := newProducerTestIO("", clock.Real{})
+	err := loadCommand(t.Context(), []string{"--queue", "demo", "--endpoint-url", endpoint, "--burst", "1005", "--size", "100", "--concurrency", "4"}, tio.producerIO)
 	if err != nil {
 		t.Fatalf("load: %v (stderr %s)", err, tio.errOut)
 	}
@@ -64,11 +64,11 @@ func TestLoadRate(t *testing.T) {
 	t.Parallel()
 	endpoint, q, api := producerSetup(t, "paced", nil)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	tio := newTestIO("", clk)
+	tio := newProducerTestIO("", clk)
 	done := make(chan error, 1)
 	go func() {
 		done <- loadCommand(t.Context(), []string{"--queue", "paced", "--endpoint-url", endpoint,
-			"--rate", "50/s", "--duration", "12s", "--batch", "10", "--size", "64"}, tio.cmdIO)
+			"--rate", "50/s", "--duration", "12s", "--batch", "10", "--size", "64"}, tio.producerIO)
 	}()
 	// One timer is the progress display's; a second is the rate's.
 	if err := driveClock(t, clk, 1, 20*time.Millisecond, done, nil); err != nil {
@@ -98,12 +98,12 @@ func TestLoadInterrupt(t *testing.T) {
 	t.Parallel()
 	endpoint, q, api := producerSetup(t, "stopped", nil)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	tio := newTestIO("", clk)
+	tio := newProducerTestIO("", clk)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- loadCommand(ctx, []string{"--queue", "stopped", "--endpoint-url", endpoint, "--rate", "100", "--duration", "1h"}, tio.cmdIO)
+		done <- loadCommand(ctx, []string{"--queue", "stopped", "--endpoint-url", endpoint, "--rate", "100", "--duration", "1h"}, tio.producerIO)
 	}()
 	start := clk.Now()
 	err := driveClock(t, clk, 1, 50*time.Millisecond, done, func() {
@@ -150,7 +150,7 @@ func (f *flakySender) Send(ctx context.Context, queue string, msgs []producer.Me
 func TestLoadRetriesThrottlingAndServerErrors(t *testing.T) {
 	t.Parallel()
 	endpoint, q, api := producerSetup(t, "flaky", nil)
-	tg := target{queue: "flaky", endpoint: endpoint}
+	tg := queueTarget{queue: "flaky", endpoint: endpoint}
 	sender, err := tg.dial(t.Context(), 8, 1, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -182,8 +182,8 @@ func TestLoadRetriesThrottlingAndServerErrors(t *testing.T) {
 func TestLoadUnknownQueue(t *testing.T) {
 	t.Parallel()
 	endpoint, _, _ := producerSetup(t, "demo", nil)
-	tio := newTestIO("", clock.Real{})
-	err := loadCommand(t.Context(), []string{"--queue", "nope", "--endpoint-url", endpoint, "--burst", "10"}, tio.cmdIO)
+	tio := newProducerTestIO("", clock.Real{})
+	err := loadCommand(t.Context(), []string{"--queue", "nope", "--endpoint-url", endpoint, "--burst", "10"}, tio.producerIO)
 	var ue usageError
 	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), `queue "nope" does not exist`) {
 		t.Fatalf("err %v", err)

@@ -28,35 +28,35 @@ func init() {
 // defaultProducerEndpoint is the local qscale server.
 const defaultProducerEndpoint = "http://127.0.0.1:9324"
 
-// cmdIO is where a producer command reads and writes, and its clock;
+// producerIO is where a producer command reads and writes, and its clock;
 // tests give their own.
-type cmdIO struct {
+type producerIO struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	stderrIsTTY    bool
 	clock          clock.Clock
 }
 
-func osIO() cmdIO {
-	return cmdIO{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stderrIsTTY: isTerminal(os.Stderr), clock: clock.Real{}}
+func osProducerIO() producerIO {
+	return producerIO{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stderrIsTTY: isTerminal(os.Stderr), clock: clock.Real{}}
 }
 
-// target is a queue and the endpoint that serves it, from --queue,
+// queueTarget is a queue and the endpoint that serves it, from --queue,
 // --endpoint-url and --region.
-type target struct {
+type queueTarget struct {
 	queue    string
 	endpoint string // "" = the SDK's own resolution (Amazon SQS)
 	region   string
 }
 
-func (t *target) flags(fs *flag.FlagSet) {
+func (t *queueTarget) flags(fs *flag.FlagSet) {
 	fs.StringVar(&t.queue, "queue", "", "queue name or URL (required)")
 	fs.StringVar(&t.endpoint, "endpoint-url", "", "SQS endpoint (default: the queue URL's host, else $AWS_ENDPOINT_URL_SQS, else "+defaultProducerEndpoint+")")
 	fs.StringVar(&t.region, "region", "", "AWS region (default $AWS_REGION, else us-east-1)")
 }
 
 // resolve checks the flags and chooses the endpoint.
-func (t *target) resolve() error {
+func (t *queueTarget) resolve() error {
 	if t.queue == "" {
 		return usagef("--queue is required (a queue name or URL)")
 	}
@@ -89,7 +89,7 @@ func (t *target) resolve() error {
 
 // dial returns a sender for t whose SDK client makes at most attempts
 // attempts per call, with backoff up to maxBackoff between them.
-func (t *target) dial(ctx context.Context, conns, attempts int, maxBackoff time.Duration) (*sqssender.Sender, error) {
+func (t *queueTarget) dial(ctx context.Context, conns, attempts int, maxBackoff time.Duration) (*sqssender.Sender, error) {
 	api, err := bench.NewClient(ctx, bench.ClientOptions{Endpoint: t.endpoint, Region: t.region, Conns: conns})
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (t *target) dial(ctx context.Context, conns, attempts int, maxBackoff time.
 }
 
 // explain makes a producer error readable on the command line.
-func (t *target) explain(err error) error {
+func (t *queueTarget) explain(err error) error {
 	var pe *producer.Error
 	if !errors.As(err, &pe) {
 		return err
@@ -132,7 +132,7 @@ func queueNameOf(q string) string {
 }
 
 type sendOptions struct {
-	target
+	queueTarget
 	attrs    map[string]producer.Attribute
 	delay    int // -1: the queue's
 	group    string
@@ -150,7 +150,7 @@ func parseSendFlags(args []string, stderr io.Writer) (sendOptions, error) {
 		fmt.Fprintln(stderr, "usage: qscale send --queue NAME|URL [flags] [BODY | -]\n\nSends BODY (or stdin with -) and prints the message id.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	o.target.flags(fs)
+	o.queueTarget.flags(fs)
 	fs.Func("attr", "message attribute `name=value` (String; repeatable; name:Number=value for a number)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
@@ -176,7 +176,7 @@ func parseSendFlags(args []string, stderr io.Writer) (sendOptions, error) {
 		}
 		return o, usagef("%v", err)
 	}
-	if err := o.target.resolve(); err != nil {
+	if err := o.queueTarget.resolve(); err != nil {
 		return o, err
 	}
 	if o.delay < -1 || o.delay > producer.MaxDelay {
@@ -213,9 +213,9 @@ func (o *sendOptions) message(body string) producer.Message {
 	return m
 }
 
-func runSend(ctx context.Context, args []string) error { return sendCommand(ctx, args, osIO()) }
+func runSend(ctx context.Context, args []string) error { return sendCommand(ctx, args, osProducerIO()) }
 
-func sendCommand(ctx context.Context, args []string, cio cmdIO) error {
+func sendCommand(ctx context.Context, args []string, cio producerIO) error {
 	o, err := parseSendFlags(args, cio.stderr)
 	if err != nil {
 		return err
@@ -251,7 +251,7 @@ func sendCommand(ctx context.Context, args []string, cio cmdIO) error {
 
 // sendLines sends each non-empty line of stdin, ten (and at most 1 MiB)
 // to a batch, and prints one id per line sent.
-func (o *sendOptions) sendLines(ctx context.Context, sender *sqssender.Sender, cio cmdIO) error {
+func (o *sendOptions) sendLines(ctx context.Context, sender *sqssender.Sender, cio producerIO) error {
 	sc := bufio.NewScanner(cio.stdin)
 	sc.Buffer(make([]byte, 64<<10), producer.MaxMessageSize+2)
 	var batch []producer.Message

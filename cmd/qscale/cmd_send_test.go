@@ -47,28 +47,28 @@ func queueCounts(t *testing.T, api *sqs.Client, url string) (visible, delayed in
 	return visible, delayed
 }
 
-type testIO struct {
-	cmdIO
+type producerTestIO struct {
+	producerIO
 	out, errOut *bytes.Buffer
 }
 
-func newTestIO(stdin string, clk clock.Clock) testIO {
+func newProducerTestIO(stdin string, clk clock.Clock) producerTestIO {
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	return testIO{cmdIO{stdin: strings.NewReader(stdin), stdout: out, stderr: errOut, clock: clk}, out, errOut}
+	return producerTestIO{producerIO{stdin: strings.NewReader(stdin), stdout: out, stderr: errOut, clock: clk}, out, errOut}
 }
 
 func TestSendCommand(t *testing.T) {
 	t.Parallel()
 	endpoint, q, api := producerSetup(t, "demo", nil)
 
-	tio := newTestIO("", clock.Real{})
-	if err := sendCommand(t.Context(), []string{"--queue", "demo", "--endpoint-url", endpoint, "--attr", "tenant=acme", "--attr", "n:Number=42", "hello world"}, tio.cmdIO); err != nil {
+	tio := newProducerTestIO("", clock.Real{})
+	if err := sendCommand(t.Context(), []string{"--queue", "demo", "--endpoint-url", endpoint, "--attr", "tenant=acme", "--attr", "n:Number=42", "hello world"}, tio.producerIO); err != nil {
 		t.Fatalf("send: %v (stderr %s)", err, tio.errOut)
 	}
 	id := strings.TrimSpace(tio.out.String())
 	// Body from stdin, and the queue given by its URL alone.
-	tio2 := newTestIO("from stdin\n", clock.Real{})
-	if err := sendCommand(t.Context(), []string{"--queue", q, "-"}, tio2.cmdIO); err != nil {
+	tio2 := newProducerTestIO("from stdin\n", clock.Real{})
+	if err := sendCommand(t.Context(), []string{"--queue", q, "-"}, tio2.producerIO); err != nil {
 		t.Fatalf("send -: %v", err)
 	}
 	out, err := api.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
@@ -101,15 +101,15 @@ func TestSendLinesAndDelay(t *testing.T) {
 			in.WriteString("\n") // empty lines are skipped
 		}
 	}
-	tio := newTestIO(in.String(), clock.Real{})
-	if err := sendCommand(t.Context(), []string{"--queue", "lines", "--endpoint-url", endpoint, "--lines"}, tio.cmdIO); err != nil {
+	tio := newProducerTestIO(in.String(), clock.Real{})
+	if err := sendCommand(t.Context(), []string{"--queue", "lines", "--endpoint-url", endpoint, "--lines"}, tio.producerIO); err != nil {
 		t.Fatalf("send --lines: %v (stderr %s)", err, tio.errOut)
 	}
 	if ids := strings.Fields(tio.out.String()); len(ids) != 25 {
 		t.Fatalf("printed %d ids, want 25", len(ids))
 	}
-	tio = newTestIO("", clock.Real{})
-	if err := sendCommand(t.Context(), []string{"--queue", "lines", "--endpoint-url", endpoint, "--delay", "600", "later"}, tio.cmdIO); err != nil {
+	tio = newProducerTestIO("", clock.Real{})
+	if err := sendCommand(t.Context(), []string{"--queue", "lines", "--endpoint-url", endpoint, "--delay", "600", "later"}, tio.producerIO); err != nil {
 		t.Fatal(err)
 	}
 	if v, d := queueCounts(t, api, q); v != 25 || d != 1 {
@@ -121,13 +121,13 @@ func TestSendFIFO(t *testing.T) {
 	t.Parallel()
 	endpoint, q, api := producerSetup(t, "jobs.fifo", map[string]string{"FifoQueue": "true"})
 	for range 2 { // the second is a duplicate
-		tio := newTestIO("", clock.Real{})
-		if err := sendCommand(t.Context(), []string{"--queue", "jobs.fifo", "--endpoint-url", endpoint, "--group", "g", "--dedup", "d", "job"}, tio.cmdIO); err != nil {
+		tio := newProducerTestIO("", clock.Real{})
+		if err := sendCommand(t.Context(), []string{"--queue", "jobs.fifo", "--endpoint-url", endpoint, "--group", "g", "--dedup", "d", "job"}, tio.producerIO); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tio := newTestIO("", clock.Real{})
-	err := sendCommand(t.Context(), []string{"--queue", "jobs.fifo", "--endpoint-url", endpoint, "job"}, tio.cmdIO)
+	tio := newProducerTestIO("", clock.Real{})
+	err := sendCommand(t.Context(), []string{"--queue", "jobs.fifo", "--endpoint-url", endpoint, "job"}, tio.producerIO)
 	if err == nil || !strings.Contains(err.Error(), "MessageGroupId") {
 		t.Fatalf("send without a group: %v", err)
 	}
@@ -139,8 +139,8 @@ func TestSendFIFO(t *testing.T) {
 func TestSendReadableErrors(t *testing.T) {
 	t.Parallel()
 	endpoint, _, _ := producerSetup(t, "demo", nil)
-	tio := newTestIO("", clock.Real{})
-	err := sendCommand(t.Context(), []string{"--queue", "nope", "--endpoint-url", endpoint, "x"}, tio.cmdIO)
+	tio := newProducerTestIO("", clock.Real{})
+	err := sendCommand(t.Context(), []string{"--queue", "nope", "--endpoint-url", endpoint, "x"}, tio.producerIO)
 	var ue usageError
 	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), `queue "nope" does not exist at `+endpoint) {
 		t.Fatalf("unknown queue: %v", err)
@@ -149,7 +149,7 @@ func TestSendReadableErrors(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	addr := closed.URL
 	closed.Close()
-	err = sendCommand(t.Context(), []string{"--queue", "demo", "--endpoint-url", addr, "x"}, tio.cmdIO)
+	err = sendCommand(t.Context(), []string{"--queue", "demo", "--endpoint-url", addr, "x"}, tio.producerIO)
 	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), "cannot reach "+addr) || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("unreachable: %v", err)
 	}
