@@ -193,7 +193,8 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 	if int(sc.Spec.Replicas) == n {
 		return nil
 	}
-	if n < int(sc.Spec.Replicas) && f.c.Kind == Deployment {
+	// Scaling to zero removes every pod: no ranking to do.
+	if n > 0 && n < int(sc.Spec.Replicas) && f.c.Kind == Deployment {
 		if err := f.markDeletionCosts(ctx, sc.Status.Selector); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("k8sfleet: %s: %w", f, ctx.Err())

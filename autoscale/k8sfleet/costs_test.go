@@ -1,0 +1,65 @@
+package k8sfleet_test
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/qscale/qscale/autoscale/k8sfleet"
+)
+
+func pod(name string, ready bool) corev1.Pod {
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if ready {
+		p.Status = corev1.PodStatus{
+			Phase: corev1.PodRunning, PodIP: "10.0.0.1",
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+		}
+	}
+	return p
+}
+
+// The ranking written before a scale-in: pods not ready, then stopped
+// workers, then idle ones (longest idle first), then workers whose status
+// cannot be read, then busy ones (those holding more messages last).
+// Statuses are served over HTTP on loopback and read by HTTPStatus.
+func TestCostsRankIdleBeforeBusy(t *testing.T) {
+	t.Parallel()
+	ws := newWorkerStatuses(t)
+	now := time.Now()
+	set := func(name, state string, since time.Time) {
+		s := ws.server(name)
+		s.mu.Lock()
+		s.state, s.since = state, since
+		s.mu.Unlock()
+	}
+	set("idle-long", "idle", now.Add(-time.Hour))
+	set("idle-new", "idle", now.Add(-2*time.Second))
+	set("busy", "busy", now)
+	set("draining", "draining", now)
+	set("stopped", "stopped", now)
+	set("strange", "sleepy", now)
+	ws.server("down").srv.Close()
+	terminating := pod("terminating", true)
+	terminating.DeletionTimestamp = &metav1.Time{Time: now}
+	pods := []corev1.Pod{
+		pod("pending", false), pod("idle-long", true), pod("idle-new", true), pod("busy", true),
+		pod("draining", true), pod("stopped", true), pod("down", true), pod("strange", true), terminating,
+	}
+	got := k8sfleet.Costs(t.Context(), ws, now, pods, 4)
+	want := map[string]int{
+		"pending": k8sfleet.CostNotReady, "stopped": k8sfleet.CostStopped,
+		"idle-long": -3600, "idle-new": -2, "down": k8sfleet.CostUnknown, "strange": k8sfleet.CostUnknown,
+		"busy": k8sfleet.CostBusy + 1, "draining": k8sfleet.CostBusy,
+	}
+	if len(got) != len(want) {
+		t.Errorf("costs for %d pods, want %d (terminating pods left out): %v", len(got), len(want), got)
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("cost of %s = %d, want %d", name, got[name], w)
+		}
+	}
+}
