@@ -581,10 +581,13 @@ func (q *Queue) Purge(ctx context.Context) error {
 	for _, m := range q.bySeq {
 		m.deleted = true
 		m.heapIndex = -1
+		m.agePos = 0
 	}
 	clear(q.bySeq)
 	clear(q.timing)
 	q.timing = q.timing[:0]
+	clear(q.age)
+	q.age = q.age[:0]
 	q.ready = deque{}
 	clear(q.groups)
 	q.groupOrder = nil

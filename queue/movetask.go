@@ -293,6 +293,6 @@ func (q *Queue) putBack(msgs []*Message) {
 // still hold the removed one, marked deleted, so it is never reused.
 func revive(m *Message) *Message {
 	c := *m
-	c.deleted, c.inflight, c.delayed, c.heapIndex = false, false, false, -1
+	c.deleted, c.inflight, c.delayed, c.heapIndex, c.agePos = false, false, false, -1, 0
 	return &c
 }

@@ -30,6 +30,7 @@ type Queue struct {
 	groups      map[string]*group // FIFO: messages by group
 	groupOrder  []*group          // FIFO: groups in the order they got their first message
 	timing      timingHeap        // delayed and in-flight messages by VisibleAt
+	age         ageHeap           // messages not in flight, by SentAt (OldestAge)
 	numInflight int
 	numDelayed  int
 	dedup       map[string]dedupEntry
@@ -332,8 +333,12 @@ func (q *Queue) insertLocked(m *Message, now time.Time) {
 			q.numDelayed++
 		}
 		q.timing.push(m)
+		if m.delayed {
+			q.age.push(m)
+		}
 		return
 	}
+	q.age.push(m)
 	if !q.cfg.Fifo {
 		q.ready.insertSorted(m)
 	}
@@ -348,6 +353,7 @@ func (q *Queue) promoteLocked(now time.Time) {
 }
 
 func (q *Queue) becameVisibleLocked(m *Message) {
+	q.age.push(m)
 	if m.inflight {
 		m.inflight = false
 		q.numInflight--
@@ -370,6 +376,7 @@ func (q *Queue) removeLocked(m *Message) Op {
 	if m.heapIndex >= 0 {
 		q.timing.remove(m.heapIndex)
 	}
+	q.age.remove(m)
 	if m.inflight {
 		q.numInflight--
 		if q.cfg.Fifo {
@@ -449,21 +456,17 @@ func (q *Queue) Stats() Stats {
 }
 
 // OldestAge returns the age of the oldest message that is not in flight,
-// or 0 when there is none.
+// or 0 when there is none. It takes constant time.
 func (q *Queue) OldestAge() time.Duration {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.e.clk.Now()
-	var oldest time.Time
-	for _, m := range q.bySeq {
-		if !m.inflight && (oldest.IsZero() || m.SentAt.Before(oldest)) {
-			oldest = m.SentAt
-		}
-	}
-	if oldest.IsZero() {
+	q.promoteLocked(now)
+	m := q.age.oldest()
+	if m == nil {
 		return 0
 	}
-	return now.Sub(oldest)
+	return now.Sub(m.SentAt)
 }
 
 func formatMillis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

@@ -149,6 +149,7 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 		m.st.ReceivedAt = now
 		m.st.VisibleAt = now.Add(vis)
 		m.st.Receipt = rand.Uint64() | 1
+		q.age.remove(m)
 		m.inflight = true
 		q.numInflight++
 		if q.cfg.Fifo {

@@ -1,0 +1,90 @@
+package queue
+
+// ageHeap orders the messages that are not in flight (visible or delayed)
+// by the time they were sent, so OldestAge reads the oldest in O(1). A
+// message's agePos is its index here plus one; 0 means it is not here, so a
+// fresh Message needs no initialisation. Sends arrive in nearly increasing
+// SentAt order, which makes a push O(1) in practice; a receive removes the
+// message in O(log n).
+type ageHeap []*Message
+
+func (h ageHeap) less(i, j int) bool {
+	a, b := h[i].SentAt, h[j].SentAt
+	if a.Equal(b) {
+		return h[i].Seq < h[j].Seq
+	}
+	return a.Before(b)
+}
+
+func (h ageHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].agePos = i + 1
+	h[j].agePos = j + 1
+}
+
+// push adds m unless it is already here.
+func (h *ageHeap) push(m *Message) {
+	if m.agePos != 0 {
+		return
+	}
+	*h = append(*h, m)
+	m.agePos = len(*h)
+	h.up(len(*h) - 1)
+}
+
+// remove takes m out if it is here.
+func (h *ageHeap) remove(m *Message) {
+	if m.agePos == 0 {
+		return
+	}
+	old := *h
+	i, n := m.agePos-1, len(old)-1
+	if i != n {
+		old.swap(i, n)
+		if !old.down(i, n) {
+			old.up(i)
+		}
+	}
+	old[n] = nil
+	*h = old[:n]
+	m.agePos = 0
+}
+
+// oldest returns the message sent first, or nil.
+func (h ageHeap) oldest() *Message {
+	if len(h) == 0 {
+		return nil
+	}
+	return h[0]
+}
+
+func (h ageHeap) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !h.less(j, i) {
+			break
+		}
+		h.swap(i, j)
+		j = i
+	}
+}
+
+func (h ageHeap) down(i0, n int) bool {
+	i := i0
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 {
+			break
+		}
+		j := j1
+		if j2 := j1 + 1; j2 < n && h.less(j2, j1) {
+			j = j2
+		}
+		if !h.less(j, i) {
+			break
+		}
+		h.swap(i, j)
+		i = j
+	}
+	return i > i0
+}
