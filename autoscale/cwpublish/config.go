@@ -1,0 +1,135 @@
+package cwpublish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+)
+
+// Wire protocols CloudWatch accepts. The SDK speaks CBOR by default;
+// emulators that predate it (moto 5.2) speak query, and AWS accepts all
+// three.
+const (
+	ProtocolCBOR  = "cbor"
+	ProtocolJSON  = "json"
+	ProtocolQuery = "query"
+)
+
+// Settings build a Publisher that talks to CloudWatch; docs/aws.md
+// documents them.
+type Settings struct {
+	Config
+	// Region; default: the AWS configuration chain's, else us-east-1.
+	Region string
+	// Endpoint overrides the CloudWatch endpoint (an emulator, a VPC
+	// endpoint).
+	Endpoint string
+	// Protocol: "cbor" (default, the SDK's), "json" or "query".
+	Protocol string
+}
+
+// FromSettings builds a Publisher with the SDK's default credential chain.
+// Calls are retried by the SDK's standard retryer (throttling, server and
+// connection errors) up to 3 attempts; a period that still fails is merged
+// into the next.
+func FromSettings(ctx context.Context, s Settings) (*Publisher, error) {
+	var proto func(*cloudwatch.Options)
+	switch s.Protocol {
+	case "", ProtocolCBOR:
+	case ProtocolJSON:
+		proto = func(o *cloudwatch.Options) { o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801) }
+	case ProtocolQuery:
+		proto = func(o *cloudwatch.Options) { o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) }
+	default:
+		return nil, fmt.Errorf("cwpublish: protocol %q: want cbor, json or query", s.Protocol)
+	}
+	local := false
+	if s.Endpoint != "" {
+		u, err := url.Parse(s.Endpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("cwpublish: endpoint %q is not an http(s) URL", s.Endpoint)
+		}
+		h := u.Hostname()
+		local = !strings.HasSuffix(h, ".amazonaws.com") && !strings.HasSuffix(h, ".amazonaws.com.cn")
+	}
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 5 * time.Second })
+	})}
+	if s.Region != "" {
+		opts = append(opts, config.WithRegion(s.Region))
+	}
+	if local {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cwpublish: AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if local {
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
+		}
+	}
+	client := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		if s.Endpoint != "" {
+			o.BaseEndpoint = aws.String(s.Endpoint)
+		}
+		if proto != nil {
+			proto(o)
+		}
+	})
+	return New(client, s.Config)
+}
+
+// MetricFromSpec sets the namespace, metric name, dimensions and unit from
+// a target tracking policy's CustomizedMetricSpecification (as
+// policy.TargetTrackingConfig keeps it), so qscale publishes exactly the
+// metric an AWS policy with the same config.json tracks. Other fields of c
+// are kept. Metric math specifications (Metrics) are refused: there is no
+// single metric to publish.
+func MetricFromSpec(c Config, spec map[string]any) (Config, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return c, fmt.Errorf("cwpublish: CustomizedMetricSpecification: %w", err)
+	}
+	var s struct {
+		MetricName, Namespace, Statistic, Unit string
+		Dimensions                             []Dimension
+		Metrics                                json.RawMessage
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return c, fmt.Errorf("cwpublish: CustomizedMetricSpecification: %w", err)
+	}
+	if len(s.Metrics) > 0 && string(s.Metrics) != "null" {
+		return c, errors.New("cwpublish: CustomizedMetricSpecification uses metric math (Metrics); name one metric (MetricName, Namespace) to publish it")
+	}
+	if s.MetricName == "" || s.Namespace == "" {
+		return c, errors.New("cwpublish: CustomizedMetricSpecification needs MetricName and Namespace")
+	}
+	c.MetricName, c.Namespace = s.MetricName, s.Namespace
+	c.Dimensions = s.Dimensions
+	if c.Dimensions == nil {
+		c.Dimensions = []Dimension{}
+	}
+	if s.Unit != "" {
+		c.Unit = s.Unit
+	}
+	return c, nil
+}
