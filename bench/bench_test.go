@@ -80,10 +80,27 @@ func TestRunDeliversEveryMessageOnce(t *testing.T) {
 	}
 }
 
+// parkedOn returns a WakeupConfig.Parked for the named queue of s: the
+// engine's own signal that a long poll waits.
+func parkedOn(tb testing.TB, s *server.Server, name string) func() <-chan struct{} {
+	return func() <-chan struct{} {
+		q, err := s.Engine.Queue(name)
+		if err != nil {
+			tb.Errorf("queue %s: %v", name, err)
+			c := make(chan struct{})
+			close(c)
+			return c
+		}
+		return q.WaiterAdded()
+	}
+}
+
 func TestWakeup(t *testing.T) {
 	t.Parallel()
-	_, api := setup(t, 4)
-	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{Samples: 5})
+	s, api := setup(t, 4)
+	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{
+		Samples: 5, QueueName: "wakeup-test", Parked: parkedOn(t, s, "wakeup-test"),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +162,14 @@ func BenchmarkEndToEnd(b *testing.B) {
 }
 
 // BenchmarkWakeup measures how long a waiting long poll takes to answer
-// after a send (from the start of the send call). Each sample waits 20 ms
-// first so that the receive is parked; use e.g. -benchtime=300x.
+// after a send (from the start of the send call). Each sample sends once
+// the engine reports the receive parked; use e.g. -benchtime=300x.
 func BenchmarkWakeup(b *testing.B) {
-	_, api := setup(b, 4)
+	s, api := setup(b, 4)
 	b.ResetTimer()
-	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{Samples: b.N})
+	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{
+		Samples: b.N, QueueName: "wakeup-bench", Parked: parkedOn(b, s, "wakeup-bench"),
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

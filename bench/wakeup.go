@@ -14,10 +14,15 @@ type WakeupConfig struct {
 	QueueURL  string // use this queue (it must be empty); empty: create one and delete it afterwards
 	QueueName string
 	Samples   int // wake-ups to measure (default 200)
+	// Parked, when set, is called before each receive starts and returns
+	// a channel that is closed once the receive waits at the server as a
+	// long poll (qscale's Queue.WaiterAdded, for an in-process server).
+	// The message is sent only then, so every sample is a wake-up.
+	Parked func() <-chan struct{}
 	// Settle is how long the receiver waits at the server before the
-	// message is sent (default 20 ms): long enough for its ReceiveMessage
-	// to be parked as a long poll, so the measurement is a wake-up and not
-	// an immediate answer.
+	// message is sent when Parked is nil (default 20 ms): long enough for
+	// its ReceiveMessage to be parked as a long poll on an endpoint that
+	// gives no signal.
 	Settle time.Duration
 	// Progress, when set, is called after each sample.
 	Progress func(done, total int)
@@ -63,6 +68,12 @@ func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResul
 	early := 0
 	for i := range cfg.Samples {
 		got := make(chan answer, 1)
+		var parked <-chan struct{}
+		if cfg.Parked != nil {
+			parked = cfg.Parked()
+		} else {
+			parked = afterChan(cfg.Settle)
+		}
 		go func() {
 			out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 				QueueUrl: &queueURL, MaxNumberOfMessages: 1, WaitTimeSeconds: 20,
@@ -77,7 +88,12 @@ func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResul
 			got <- a
 		}()
 		select {
-		case <-time.After(cfg.Settle):
+		case <-parked:
+		case a := <-got:
+			if a.err != nil {
+				return WakeupResult{}, fmt.Errorf("sample %d: receive: %w", i, a.err)
+			}
+			return WakeupResult{}, fmt.Errorf("sample %d: the receive answered before a message was sent", i)
 		case <-ctx.Done():
 			return WakeupResult{}, ctx.Err()
 		}
@@ -107,4 +123,11 @@ func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResul
 		}
 	}
 	return WakeupResult{Samples: cfg.Samples, Wakeup: Percentiles(wake), SendCall: Percentiles(send), Early: early}, nil
+}
+
+// afterChan returns a channel closed after d.
+func afterChan(d time.Duration) <-chan struct{} {
+	c := make(chan struct{})
+	time.AfterFunc(d, func() { close(c) })
+	return c
 }
