@@ -39,7 +39,13 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// run builds qscale (without debug information, which makes linking
+// faster), or takes the binary named by QSCALE_BIN, and runs the tests.
 func run(m *testing.M) int {
+	if bin := os.Getenv("QSCALE_BIN"); bin != "" {
+		qscaleBin = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "qscale-localfleet-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -52,7 +58,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	qscaleBin = filepath.Join(dir, "qscale")
-	build := exec.Command("go", "build", "-o", qscaleBin, "./cmd/qscale")
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", qscaleBin, "./cmd/qscale")
 	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
