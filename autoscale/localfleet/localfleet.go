@@ -356,8 +356,9 @@ func (f *Fleet) Start(ctx context.Context) error {
 // Stop stops every worker: SIGTERM (the worker's graceful stop), SIGKILL to
 // those still running StopGrace later, and returns once every process has
 // exited and been reaped. When ctx ends first, the rest are SIGKILLed at
-// once and Stop returns ctx's error after reaping them. Idempotent; after
-// Stop, SetDesired fails with ErrStopped.
+// once and Stop returns ctx's error after reaping them. Idempotent (a second
+// call with an ended ctx turns a graceful stop into an immediate one); once
+// stopping, State reports Desired 0 and SetDesired fails with ErrStopped.
 func (f *Fleet) Stop(ctx context.Context) error {
 	f.beginStop()
 	var err error
@@ -383,6 +384,7 @@ func (f *Fleet) beginStop() {
 		return
 	}
 	f.stopping = true
+	f.desired = 0
 	close(f.stopCh)
 	n := 0
 	for _, s := range f.slots {
