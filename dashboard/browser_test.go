@@ -4,91 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/qscale/qscale/internal/browsertest"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/queue"
 )
-
-// chromiumPath is Debian's chromium; QSCALE_CHROMIUM overrides it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("QSCALE_SKIP_BROWSER") == "1" {
-		t.Skip("QSCALE_SKIP_BROWSER=1: browser test skipped")
-	}
-	path := os.Getenv("QSCALE_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("the dashboard's browser test needs Debian's chromium at %s (%v): install it with "+
-			"`apt-get install -y chromium` (scripts/test does), point QSCALE_CHROMIUM at another Chromium, "+
-			"or set QSCALE_SKIP_BROWSER=1 to skip this test", path, err)
-	}
-	return path
-}
-
-// browser starts a headless Chromium with a fresh profile and returns a tab
-// and the console messages it collects (errors fail the test at the end).
-func browser(t *testing.T) (context.Context, func() []chromedp.ConsoleMessage) {
-	t.Helper()
-	path := chromiumPath(t)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 1000),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, attaches the tab
-		t.Fatalf("start %s: %v", path, err)
-	}
-	var mu sync.Mutex
-	var msgs []chromedp.ConsoleMessage
-	console := chromedp.Console(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m, err := range console {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			msgs = append(msgs, m)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return ctx, func() []chromedp.ConsoleMessage {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]chromedp.ConsoleMessage(nil), msgs...)
-	}
-}
 
 // load keeps the autoscaled queue busy while the page is open: a producer
 // sends 4 messages a second after a burst of 30, and every running worker of
@@ -133,7 +58,7 @@ func load(ctx context.Context, s *system) {
 // queues table.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	ctx, consoleMessages := browser(t)
+	ctx, consoleMessages := browsertest.Start(t)
 	s := setup(t, setupOptions{clock: clock.Real{}, token: "browser-token", interval: 250 * time.Millisecond, start: true})
 	lctx, stopLoad := context.WithCancel(context.Background())
 	loadDone := make(chan struct{})
@@ -203,27 +128,9 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	dir := os.Getenv("QSCALE_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	shot := filepath.Join(dir, "dashboard.png")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+	browsertest.SaveArtifact(t, "dashboard.png", png)
 
-	for _, m := range consoleMessages() {
-		switch m.Type {
-		case chromedp.ConsoleError, chromedp.ConsoleException, "assert":
-			t.Errorf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1)
-		default:
-			t.Logf("console %s: %s", m.Type, m.Text)
-		}
-	}
+	browsertest.CheckConsole(t, consoleMessages())
 }
 
 // A day of history, as the page gets it after `qscale up` ran for a day:
@@ -231,7 +138,7 @@ func TestBrowser(t *testing.T) {
 // show the last 24 hours and the last 5 minutes.
 func TestBrowserDayOfHistory(t *testing.T) {
 	t.Parallel()
-	ctx, consoleMessages := browser(t)
+	ctx, consoleMessages := browsertest.Start(t)
 	s := setup(t, setupOptions{})
 	clk := s.clk.(*clock.Fake)
 	bg := context.Background()
@@ -322,10 +229,5 @@ func TestBrowserDayOfHistory(t *testing.T) {
 	if span := eval("5 min range", xspan+` <= 300 && `+xspan); span != 300 {
 		t.Errorf("5 min shows %v s", span)
 	}
-	for _, m := range consoleMessages() {
-		switch m.Type {
-		case chromedp.ConsoleError, chromedp.ConsoleException, "assert":
-			t.Errorf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1)
-		}
-	}
+	browsertest.CheckConsole(t, consoleMessages())
 }
