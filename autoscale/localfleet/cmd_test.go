@@ -46,8 +46,11 @@ policies:
 		t.Fatalf("an unknown setting: err %v, output:\n%s", err, out)
 	}
 
+	// qscale autoscale returns without waiting for its fleet's Stop, which
+	// would remove a status directory of its own making: give it one.
 	write(`    command: [qscale, worker, --queue-url, "` + e.queue + `", --demo, 20ms, --grace, 2s]
-    stopGrace: 5s`)
+    stopGrace: 5s
+    statusDir: "` + filepath.Join(e.dir, "status") + `"`)
 	e.send(40)
 	cmd := exec.Command(qscaleBin, "autoscale", "-config", cfg)
 	stderr, err := cmd.StderrPipe()
