@@ -371,3 +371,44 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 	}
 	return errs
 }
+
+// Return undoes a receive whose answer never reached its client (the client
+// cancelled the request as the messages were taken): each message that is
+// still in flight under the receipt of that delivery becomes visible at
+// once, with its receive count, first-receive time and the queue's received
+// total as they were before. A message received again since, or deleted,
+// is left alone.
+func (q *Queue) Return(ctx context.Context, ds []Delivery) {
+	now := q.e.clk.Now()
+	ops := make([]Op, 0, len(ds))
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return
+	}
+	for _, d := range ds {
+		m := q.bySeq[d.Seq]
+		if m == nil || m != d.Message || !m.inflight || m.st.Receipt != d.State.Receipt {
+			continue
+		}
+		m.st.ReceiveCount--
+		if m.st.ReceiveCount <= 0 {
+			m.st.ReceiveCount = 0
+			m.st.FirstReceiveAt = time.Time{}
+		}
+		m.st.VisibleAt = now
+		q.stats.Received--
+		q.timing.remove(m.heapIndex)
+		q.becameVisibleLocked(m)
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Message: m, State: m.st})
+	}
+	if len(ops) > 0 {
+		q.wakeLocked(len(ops))
+	}
+	q.mu.Unlock()
+	if len(ops) > 0 {
+		if err := q.e.store.Commit(ctx, ops, false); err != nil {
+			q.e.logStoreError(err)
+		}
+	}
+}

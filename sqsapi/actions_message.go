@@ -437,13 +437,9 @@ func receiveMessage(ctx context.Context, c *call, in *receiveMessageInput) (any,
 	if len(ds) > 0 && ctx.Err() != nil {
 		// The client went away (a worker that stops cancels its long
 		// poll) while the messages were being taken: no one will read
-		// this answer, so they go back to the queue at once instead of
-		// after their visibility timeout.
-		back := make([]queue.VisibilityChange, len(ds))
-		for i, d := range ds {
-			back[i] = queue.VisibilityChange{ReceiptHandle: d.ReceiptHandle}
-		}
-		q.ChangeVisibilityBatch(context.WithoutCancel(ctx), back)
+		// this answer, so the receive is undone and the messages are
+		// visible again at once, as if it never happened.
+		q.Return(context.WithoutCancel(ctx), ds)
 		return &receiveMessageOutput{}, nil
 	}
 	want := map[string]bool{}
