@@ -114,3 +114,18 @@ func TestCloudWatchPublisherSettings(t *testing.T) {
 		}
 	}
 }
+
+// The example configurations in deploy/aws load and build their fleets
+// through the registered kinds.
+func TestDeployAWSConfigs(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"autoscale-ecs.yaml", "autoscale-asg.yaml"} {
+		c, err := autoscale.LoadConfig("../../deploy/aws/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fleetKinds[c.Fleet.Kind](t.Context(), c.Fleet, clock.Real{}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
