@@ -70,8 +70,10 @@ type Options struct {
 	Busy BusyReader
 	// ProtectionExpiry is how long the protection qscale sets on kept
 	// tasks lasts (UpdateTaskProtection's expiresInMinutes, whole minutes,
-	// 1 min to 48 h); default 1 h. Each scale-in sets it again, and it
-	// lapses by itself if qscale stops.
+	// 1 min to 48 h); default 10 min. It only has to outlast ECS acting on
+	// the scale-in that follows (each scale-in sets it again), and a short
+	// one keeps it from holding up deployments, which wait for protected
+	// tasks, or lingering after qscale stops.
 	ProtectionExpiry time.Duration
 	// Logger receives one record per scale-in that set protection, and
 	// status read failures; default: discard.
@@ -99,7 +101,7 @@ func New(api API, o Options) (*Fleet, error) {
 		return nil, errors.New("ecsfleet: Options.Service is required")
 	}
 	if o.ProtectionExpiry == 0 {
-		o.ProtectionExpiry = time.Hour
+		o.ProtectionExpiry = 10 * time.Minute
 	}
 	if o.ProtectionExpiry < time.Minute || o.ProtectionExpiry > 48*time.Hour {
 		return nil, fmt.Errorf("ecsfleet: protection expiry %s: must be 1m to 48h", o.ProtectionExpiry)

@@ -260,7 +260,7 @@ func TestScaleInProtection(t *testing.T) {
 	if len(w) != 3 {
 		t.Fatalf("writes %+v, want protect, unprotect, update", w)
 	}
-	wantCall(t, w[0], "UpdateTaskProtection", map[string]any{"cluster": "jobs", "tasks": list("arn:a", "arn:c", "arn:f"), "protectionEnabled": true, "expiresInMinutes": 60.0})
+	wantCall(t, w[0], "UpdateTaskProtection", map[string]any{"cluster": "jobs", "tasks": list("arn:a", "arn:c", "arn:f"), "protectionEnabled": true, "expiresInMinutes": 10.0})
 	wantCall(t, w[1], "UpdateTaskProtection", map[string]any{"cluster": "jobs", "tasks": list("arn:b", "arn:d"), "protectionEnabled": false})
 	wantCall(t, w[2], "UpdateService", map[string]any{"cluster": "jobs", "service": "svc", "desiredCount": 3.0})
 	if n := e.count("ListTasks"); n != 2 {
