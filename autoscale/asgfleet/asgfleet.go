@@ -9,7 +9,7 @@
 // (SetInstanceProtection), doing for the whole group what seed 004's
 // worker loop does for itself: before a scale-in it reads whether each
 // instance's worker is busy (a BusyReader; in production the worker's
-// status endpoint at the instance's private IP, see StatusReader),
+// status endpoint at the instance's private IP, see StatusReader and EC2),
 // protects the instances it keeps, busy ones first, and removes protection
 // from the ones that should go. docs/aws.md describes the settings and the
 // IAM policy.
@@ -27,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/qscale/qscale/autoscale"
 )
@@ -40,16 +39,7 @@ type API interface {
 	SetInstanceProtection(ctx context.Context, in *autoscaling.SetInstanceProtectionInput, opts ...func(*autoscaling.Options)) (*autoscaling.SetInstanceProtectionOutput, error)
 }
 
-// EC2API is the EC2 call that finds instances' private IPs; *ec2.Client
-// implements it.
-type EC2API interface {
-	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
-}
-
-var (
-	_ API    = (*autoscaling.Client)(nil)
-	_ EC2API = (*ec2.Client)(nil)
-)
+var _ API = (*autoscaling.Client)(nil)
 
 // Instance is one instance of the group.
 type Instance struct {
@@ -57,7 +47,7 @@ type Instance struct {
 	// LifecycleState is the group's: Pending, InService, ...
 	LifecycleState string
 	// PrivateIP is the instance's private IPv4 address; set only when the
-	// fleet has an EC2API.
+	// fleet has an IPResolver.
 	PrivateIP string
 }
 
@@ -76,9 +66,9 @@ type Options struct {
 	// without it, qscale leaves protection alone and the group's
 	// termination policy chooses which instances go.
 	Busy BusyReader
-	// EC2 looks up instances' private IPs for Busy (StatusReader needs
-	// them); optional.
-	EC2 EC2API
+	// IPs looks up instances' private IPs for Busy (StatusReader needs
+	// them); optional. EC2 is the production implementation.
+	IPs IPResolver
 	// Logger receives one record per scale-in that set protection, and
 	// status read failures; default: discard.
 	Logger *slog.Logger
@@ -270,36 +260,23 @@ func (f *Fleet) protect(ctx context.Context, g types.AutoScalingGroup, n int) er
 	return nil
 }
 
-// addIPs fills in private IPs with DescribeInstances when the fleet has an
-// EC2API.
+// addIPs fills in private IPs when the fleet has an IPResolver.
 func (f *Fleet) addIPs(ctx context.Context, rs []ranked) error {
-	if f.o.EC2 == nil || len(rs) == 0 {
+	if f.o.IPs == nil || len(rs) == 0 {
 		return nil
 	}
-	at := map[string]int{}
-	ids := make([]string, 0, len(rs))
+	ids := make([]string, len(rs))
 	for i, r := range rs {
-		at[r.ID] = i
-		ids = append(ids, r.ID)
+		ids[i] = r.ID
 	}
-	in := &ec2.DescribeInstancesInput{InstanceIds: ids}
-	for {
-		out, err := f.o.EC2.DescribeInstances(ctx, in)
-		if err != nil {
-			return fmt.Errorf("asgfleet: ec2 DescribeInstances for group %s: %w", f.o.Group, err)
-		}
-		for _, res := range out.Reservations {
-			for _, inst := range res.Instances {
-				if i, ok := at[aws.ToString(inst.InstanceId)]; ok {
-					rs[i].PrivateIP = aws.ToString(inst.PrivateIpAddress)
-				}
-			}
-		}
-		if aws.ToString(out.NextToken) == "" {
-			return nil
-		}
-		in.NextToken = out.NextToken
+	ips, err := f.o.IPs.PrivateIPs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("asgfleet: private IPs of group %s: %w", f.o.Group, err)
 	}
+	for i := range rs {
+		rs[i].PrivateIP = ips[rs[i].ID]
+	}
+	return nil
 }
 
 // setProtection calls SetInstanceProtection for ids, 50 at a time (the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"fmt"
 	"net"
 	"net/http"
@@ -66,6 +67,14 @@ func motoGroup(t *testing.T) moto {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// ips is the production IP resolver, pointed at moto.
+func (m moto) ips() *asgfleet.EC2 {
+	return &asgfleet.EC2{
+		Config:   aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")},
+		Endpoint: motoEndpoint,
+	}
 }
 
 // instances lists the group's instance IDs in moto's order.
@@ -222,7 +231,7 @@ func TestStatusEndpointAndProtectionReadBack(t *testing.T) {
 			return d.DialContext(ctx, network, addr)
 		},
 	}}
-	f, err := asgfleet.New(m.asg, asgfleet.Options{Group: m.group, EC2: m.ec2, Busy: &asgfleet.StatusReader{Port: 8081, Client: client}})
+	f, err := asgfleet.New(m.asg, asgfleet.Options{Group: m.group, IPs: m.ips(), Busy: &asgfleet.StatusReader{Port: 8081, Client: client}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,5 +332,43 @@ func TestMissingGroup(t *testing.T) {
 	}
 	if _, err := f.State(t.Context()); err == nil || !strings.Contains(err.Error(), `"nope" not found`) {
 		t.Fatalf("State of a missing group: %v", err)
+	}
+}
+
+// The IP resolver against moto's EC2: every instance's private IP, and
+// EC2's own error for an unknown instance.
+func TestEC2PrivateIPs(t *testing.T) {
+	t.Parallel()
+	m := motoGroup(t)
+	ctx := t.Context()
+	f, err := asgfleet.New(m.asg, asgfleet.Options{Group: m.group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetDesired(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	ids := m.instances(t)
+	ips, err := m.ips().PrivateIPs(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := m.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, r := range desc.Reservations {
+		for _, in := range r.Instances {
+			want[aws.ToString(in.InstanceId)] = aws.ToString(in.PrivateIpAddress)
+		}
+	}
+	if len(ips) != 3 || !maps.Equal(ips, want) {
+		t.Fatalf("PrivateIPs = %v, want the SDK's answer %v", ips, want)
+	}
+	_, err = m.ips().PrivateIPs(ctx, []string{"i-00000000000000000"})
+	var apiErr *asgfleet.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != "InvalidInstanceID.NotFound" {
+		t.Fatalf("unknown instance: %v, want InvalidInstanceID.NotFound", err)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 )
 
@@ -65,11 +64,7 @@ func FromSettings(ctx context.Context, s Settings) (*Fleet, error) {
 	o := Options{Group: s.GroupName, Logger: s.Logger}
 	if s.StatusPort != 0 {
 		o.Busy = &StatusReader{Port: s.StatusPort}
-		o.EC2 = ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-			if s.Endpoint != "" {
-				o.BaseEndpoint = aws.String(s.Endpoint)
-			}
-		})
+		o.IPs = &EC2{Config: cfg, Endpoint: s.Endpoint}
 	}
 	return New(client, o)
 }

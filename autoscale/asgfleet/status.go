@@ -18,8 +18,8 @@ import (
 // status endpoint (docs/worker.md): GET
 // http://<instance private IP>:Port/status. The worker must listen on the
 // instance's address (--status-addr 0.0.0.0:PORT), the security group must
-// let qscale reach the port, and the fleet needs an EC2API to learn the
-// IPs.
+// let qscale reach the port, and the fleet needs an IPResolver (EC2) to
+// learn the IPs.
 //
 // A worker is busy when its state is busy or draining or it holds a
 // message (in_flight > 0); idle when idle or stopped.
