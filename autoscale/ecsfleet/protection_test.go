@@ -34,6 +34,8 @@ type recordedECS struct {
 	failProtect string
 	// throttle answers this many requests with ThrottlingException first.
 	throttle int
+	// updateErr is the error type UpdateService answers with, if set.
+	updateErr string
 
 	mu    sync.Mutex // guards calls, throttle
 	calls []call
@@ -69,6 +71,11 @@ func (e *recordedECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	if action == "UpdateService" && e.updateErr != "" {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"__type":%q,"message":"refused"}`, e.updateErr)
+		return
+	}
 	if throttled {
 		w.WriteHeader(400)
 		fmt.Fprint(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
@@ -336,5 +343,22 @@ func TestThrottlingRetried(t *testing.T) {
 	}
 	if n := e.count("DescribeServices"); n != 3 {
 		t.Fatalf("DescribeServices sent %d times, want 3 (two throttled)", n)
+	}
+}
+
+// Errors an operator must fix say what to check.
+func TestUpdateServiceErrorsExplained(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ errType, want string }{
+		{"ServiceNotActiveException", "the service is draining or deleted"},
+		{"AccessDeniedException", "deploy/aws/iam-ecs-fleet.json"},
+		{"ClusterNotFoundException", "check the fleet settings cluster and service"},
+	} {
+		e := &recordedECS{desired: 1, updateErr: c.errType, tasks: []fakeTask{{"arn:a", "RUNNING", "10.0.0.1"}}}
+		f, _ := setupRecorded(t, e, nil)
+		err := f.SetDesired(t.Context(), 2)
+		if err == nil || !strings.Contains(err.Error(), "UpdateService jobs/svc") || !strings.Contains(err.Error(), c.errType) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: SetDesired = %v, want the call, the error and %q", c.errType, err, c.want)
+		}
 	}
 }
