@@ -174,7 +174,7 @@ func TestRBACIsEnoughAndNoMore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx := &fixture{cl: cl, client: cl.Client, ns: ns, name: "qscale-worker", status: status, fleet: f}
+	fx := &fixture{cl: cl, client: cl.Client, ns: ns, name: "qscale-worker", labels: "app.kubernetes.io/name=qscale-worker", status: status, fleet: f}
 	if err := f.SetDesired(ctx, 3); err != nil {
 		t.Fatalf("scale out as the service account: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/qscale/qscale/autoscale/fleettest"
 	"github.com/qscale/qscale/autoscale/k8sfleet"
@@ -60,17 +61,7 @@ func TestScaleInSparesBusyWorkers(t *testing.T) {
 	t.Run("ControlWithoutCosts", func(t *testing.T) {
 		t.Parallel()
 		fx := setup(t)
-		ctx := t.Context()
-		scale := func(n int32) {
-			sc, err := fx.client.AppsV1().Deployments(fx.ns).GetScale(ctx, fx.name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc.Spec.Replicas = n
-			if _, err := fx.client.AppsV1().Deployments(fx.ns).UpdateScale(ctx, fx.name, sc, metav1.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		scale := func(n int32) { outsideScale(t, fx, n) }
 		scale(5)
 		fx.settle(t)
 		alive := fx.markBusy(t, 2)
@@ -91,14 +82,7 @@ func TestStateSeesOutsideChanges(t *testing.T) {
 	if err := fx.fleet.SetDesired(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := fx.client.AppsV1().Deployments(fx.ns).GetScale(ctx, fx.name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Spec.Replicas = 4
-	if _, err := fx.client.AppsV1().Deployments(fx.ns).UpdateScale(ctx, fx.name, sc, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	outsideScale(t, fx, 4)
 	s, err := fx.fleet.State(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -120,5 +104,24 @@ func TestMissingWorkloadIsAClearError(t *testing.T) {
 	_, err = f.State(t.Context())
 	if err == nil || !errors.Is(err, k8sfleet.ErrWorkload) || !strings.Contains(err.Error(), `no Deployment "nope" in namespace`) {
 		t.Fatalf("State of a missing deployment = %v", err)
+	}
+}
+
+// outsideScale sets the replicas the way kubectl scale does, behind the
+// fleet's back.
+func outsideScale(t *testing.T, fx *fixture, n int32) {
+	t.Helper()
+	ctx := t.Context()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := fx.client.AppsV1().Deployments(fx.ns).GetScale(ctx, fx.name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = n
+		_, err = fx.client.AppsV1().Deployments(fx.ns).UpdateScale(ctx, fx.name, sc, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("scale to %d: %v", n, err)
 	}
 }

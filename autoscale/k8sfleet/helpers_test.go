@@ -135,6 +135,7 @@ type fixture struct {
 	client kubernetes.Interface
 	ns     string
 	name   string
+	labels string // the pods' label selector
 	status *workerStatuses
 	fleet  *k8sfleet.Fleet
 }
@@ -143,7 +144,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	cl := k8stest.Need(t, cluster)
-	fx := &fixture{cl: cl, client: cl.Client, ns: cl.Namespace(t), name: "workers", status: newWorkerStatuses(t)}
+	fx := &fixture{cl: cl, client: cl.Client, ns: cl.Namespace(t), name: "workers", labels: "app=workers", status: newWorkerStatuses(t)}
 	if _, err := fx.client.AppsV1().Deployments(fx.ns).Create(t.Context(), workerDeployment(fx.name, 0), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create deployment: %v", err)
 	}
@@ -157,7 +158,7 @@ func setup(t *testing.T) *fixture {
 
 // pods lists the Deployment's pods, terminating ones included.
 func (fx *fixture) pods(ctx context.Context) ([]corev1.Pod, error) {
-	l, err := fx.client.CoreV1().Pods(fx.ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + fx.name})
+	l, err := fx.client.CoreV1().Pods(fx.ns).List(ctx, metav1.ListOptions{LabelSelector: fx.labels})
 	if err != nil {
 		return nil, err
 	}

@@ -337,7 +337,9 @@ func Costs(ctx context.Context, r StatusReader, now time.Time, pods []corev1.Pod
 			continue
 		}
 		if !podReady(p) {
+			mu.Lock()
 			out[p.Name] = CostNotReady
+			mu.Unlock()
 			continue
 		}
 		slots <- struct{}{}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
-	"github.com/qscale/qscale/autoscale/k8sfleet"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/internal/clock"
 )
@@ -99,5 +98,4 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 			t.Errorf("decision outside the bounds: %+v", d)
 		}
 	}
-	var _ = k8sfleet.Deployment
 }

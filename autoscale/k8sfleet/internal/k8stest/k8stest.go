@@ -186,6 +186,9 @@ func Start(ctx context.Context) (_ *Cluster, err error) {
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--authorization-mode=Node,RBAC",
 		"--allow-privileged=true",
+		// KWOK's nodes are Ready at once; without the node lifecycle
+		// controller nothing would lift the not-ready taint this plugin adds.
+		"--disable-admission-plugins=TaintNodesByCondition",
 		"--endpoint-reconciler-type=none",
 		"--max-requests-inflight=2000", "--max-mutating-requests-inflight=1000",
 		"--enable-priority-and-fairness=false",
@@ -213,7 +216,7 @@ func Start(ctx context.Context) (_ *Cluster, err error) {
 	if err := c.start("kube-controller-manager",
 		"--kubeconfig="+kubeconfig,
 		"--leader-elect=false", "--secure-port=0",
-		"--controllers=deployment,replicaset,statefulset,serviceaccount,serviceaccount-token,namespace,garbage-collector,root-ca-certificate-publisher",
+		"--controllers=deployment,replicaset,statefulset,serviceaccount,serviceaccount-token,namespace,garbagecollector,root-ca-cert-publisher",
 		"--service-account-private-key-file="+pki.saKey, "--root-ca-file="+pki.caCert,
 		"--use-service-account-credentials=false",
 		"--kube-api-qps=1000", "--kube-api-burst=2000",
