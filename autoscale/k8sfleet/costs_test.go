@@ -1,6 +1,7 @@
 package k8sfleet_test
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -60,6 +61,50 @@ func TestCostsRankIdleBeforeBusy(t *testing.T) {
 	for name, w := range want {
 		if got[name] != w {
 			t.Errorf("cost of %s = %d, want %d", name, got[name], w)
+		}
+	}
+}
+
+func annotated(name string, ready bool, cost string) corev1.Pod {
+	p := pod(name, ready)
+	if cost != "" {
+		p.Annotations = map[string]string{k8sfleet.DeletionCostAnnotation: cost}
+	}
+	return p
+}
+
+// Patches writes only what makes the ReplicaSet's k cheapest the fleet's k
+// cheapest.
+func TestPatchesWriteOnlyWhatTheRankingNeeds(t *testing.T) {
+	t.Parallel()
+	pods := []corev1.Pod{
+		annotated("pending", false, ""),
+		annotated("idle-long", true, ""),
+		annotated("idle-new", true, "-2"),      // already right
+		annotated("busy", true, ""),            // kept; 0 is above every victim
+		annotated("busy-stale", true, "-3600"), // was idle last time: would rank first
+		annotated("unknown", true, "1"),
+	}
+	costs := map[string]int{
+		"pending": k8sfleet.CostNotReady, "idle-long": -3600, "idle-new": -2,
+		"busy": k8sfleet.CostBusy + 1, "busy-stale": k8sfleet.CostBusy + 3, "unknown": k8sfleet.CostUnknown,
+	}
+	for _, tc := range []struct {
+		k    int
+		want map[string]int
+	}{
+		{0, map[string]int{}},
+		// Victims pending (ranked first anyway) and idle-long; busy-stale's
+		// -3600 would tie with idle-long, so it is corrected.
+		{2, map[string]int{"idle-long": -3600, "busy-stale": k8sfleet.CostBusy + 3}},
+		{3, map[string]int{"idle-long": -3600, "busy-stale": k8sfleet.CostBusy + 3}},
+		// A busy worker must go: every pod at or below its cost is written.
+		{5, map[string]int{"idle-long": -3600, "busy-stale": k8sfleet.CostBusy + 3, "busy": k8sfleet.CostBusy + 1}},
+		{9, map[string]int{"idle-long": -3600, "busy-stale": k8sfleet.CostBusy + 3, "busy": k8sfleet.CostBusy + 1}},
+	} {
+		got := k8sfleet.Patches(pods, costs, tc.k)
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("k=%d: patches %v, want %v", tc.k, got, tc.want)
 		}
 	}
 }

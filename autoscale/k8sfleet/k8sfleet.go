@@ -15,10 +15,12 @@
 package k8sfleet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -195,7 +197,7 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 	}
 	// Scaling to zero removes every pod: no ranking to do.
 	if n > 0 && n < int(sc.Spec.Replicas) && f.c.Kind == Deployment {
-		if err := f.markDeletionCosts(ctx, sc.Status.Selector); err != nil {
+		if err := f.markDeletionCosts(ctx, sc.Status.Selector, int(sc.Spec.Replicas)-n); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("k8sfleet: %s: %w", f, ctx.Err())
 			}
@@ -275,9 +277,13 @@ func (f *Fleet) readyReplicas(ctx context.Context) (int, error) {
 	return int(ready), err
 }
 
-// markDeletionCosts reads every live pod of the workload and writes its
-// deletion cost where it changed.
-func (f *Fleet) markDeletionCosts(ctx context.Context, selector string) error {
+// markDeletionCosts reads every live pod of the workload, ranks them, and
+// writes deletion costs so that the ReplicaSet's k cheapest are the fleet's k
+// cheapest. To keep API writes few, it patches only what the ranking needs:
+// the k victims (unless the ReplicaSet ranks them first anyway, not being
+// ready), and the pods that would otherwise rank at or below a victim (no
+// annotation counts as 0, stale ones from an earlier scale-in as they are).
+func (f *Fleet) markDeletionCosts(ctx context.Context, selector string, k int) error {
 	if selector == "" {
 		return errors.New("the scale subresource reports no pod selector")
 	}
@@ -290,24 +296,20 @@ func (f *Fleet) markDeletionCosts(ctx context.Context, selector string) error {
 		return err
 	}
 	costs := Costs(ctx, f.c.Status, f.c.Clock.Now(), pods.Items, f.c.StatusConcurrency)
+	patches := Patches(pods.Items, costs, k)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex // guards errs
 		errs  []error
 		slots = make(chan struct{}, f.c.StatusConcurrency)
 	)
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		cost, ok := costs[p.Name]
-		if !ok || p.Annotations[DeletionCostAnnotation] == strconv.Itoa(cost) {
-			continue
-		}
+	for name, cost := range patches {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
 			patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, DeletionCostAnnotation, strconv.Itoa(cost))
 			err := f.retry(ctx, "annotate pod", func(ctx context.Context) error {
-				_, err := f.c.Client.CoreV1().Pods(f.c.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+				_, err := f.c.Client.CoreV1().Pods(f.c.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 				return err
 			})
 			if err != nil && !errors.Is(err, errGone) {
@@ -319,6 +321,53 @@ func (f *Fleet) markDeletionCosts(ctx context.Context, selector string) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// Patches returns the annotations to write (pod name -> cost) so that the
+// ReplicaSet removes the k pods of lowest cost first: the victims whose
+// annotation differs, except pods not ready (ranked first whatever their
+// cost), and every other pod whose current cost (0 without the annotation)
+// is not above the highest victim's.
+func Patches(pods []corev1.Pod, costs map[string]int, k int) map[string]int {
+	type ranked struct {
+		name      string
+		cost, cur int
+		has       bool
+	}
+	var rs []ranked
+	for i := range pods {
+		p := &pods[i]
+		c, ok := costs[p.Name]
+		if !ok {
+			continue
+		}
+		r := ranked{name: p.Name, cost: c}
+		if v, ok := p.Annotations[DeletionCostAnnotation]; ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				r.cur, r.has = n, true
+			}
+		}
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b ranked) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.name, b.name)) })
+	k = min(max(k, 0), len(rs))
+	out := map[string]int{}
+	if k == 0 {
+		return out
+	}
+	highest := rs[k-1].cost
+	for i, r := range rs {
+		if i < k {
+			if r.cost != CostNotReady && (!r.has || r.cur != r.cost) {
+				out[r.name] = r.cost
+			}
+			continue
+		}
+		if r.cur <= highest && (!r.has || r.cur != r.cost) {
+			out[r.name] = r.cost
+		}
+	}
+	return out
 }
 
 // Costs computes the deletion cost of each live pod (terminating pods are

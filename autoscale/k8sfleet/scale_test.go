@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,29 @@ import (
 	"github.com/qscale/qscale/internal/clock"
 )
 
+// timedFleet records how long each scale-in's SetDesired took (status
+// reads, annotations and the scale write).
+type timedFleet struct {
+	autoscale.Fleet
+	mu      sync.Mutex // guards scaleIn
+	scaleIn []time.Duration
+	last    int
+}
+
+func (f *timedFleet) SetDesired(ctx context.Context, n int) error {
+	t0 := time.Now()
+	err := f.Fleet.SetDesired(ctx, n)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil && n < f.last && n > 0 {
+		f.scaleIn = append(f.scaleIn, time.Since(t0))
+	}
+	if err == nil {
+		f.last = n
+	}
+	return err
+}
+
 // backlog is a simulated queue: its visible count is set by the test.
 type backlog struct{ visible atomic.Int64 }
 
@@ -21,9 +45,10 @@ func (b *backlog) Observe(context.Context) (autoscale.QueueStats, error) {
 }
 
 // The autoscaler, on the real clock, takes a Deployment from 0 to
-// QSCALE_K8S_SCALE_PODS (default 300) Ready pods when a backlog appears, and
-// back to 0 when it is gone. Times are logged; docs/benchmarks.md records
-// them.
+// QSCALE_K8S_SCALE_PODS (default 300) Ready pods when a backlog appears;
+// scales in to about a fifth when most of it is gone, with a sixth of the
+// workers busy, and every busy one survives; and goes back to 0 when the
+// backlog is gone. Times are logged; docs/benchmarks.md records them.
 func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 	t.Parallel()
 	n := 300
@@ -42,9 +67,10 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &backlog{}
+	timed := &timedFleet{Fleet: fx.fleet}
 	decisions := make(chan autoscale.Decision, 1024)
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: src, Fleet: fx.fleet, Policies: []policy.Policy{tt},
+		Source: src, Fleet: timed, Policies: []policy.Policy{tt},
 		Bounds: policy.Bounds{Min: 0, Max: n}, Interval: 500 * time.Millisecond, Clock: clock.Real{},
 		OnDecision: func(d autoscale.Decision) {
 			select {
@@ -73,7 +99,6 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 		return last, time.Since(t0)
 	}
 
-	start := time.Now()
 	src.visible.Store(int64(100 * n * 10)) // far above n workers × target
 	_, firstReady := waitState("the first Ready pod", func(s autoscale.FleetState) bool { return s.Running >= 1 })
 	s, allReady := waitState(strconv.Itoa(n)+" Ready pods", func(s autoscale.FleetState) bool { return s.Running == n })
@@ -83,14 +108,28 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 	allReady += firstReady
 	t.Logf("0 -> %d: first pod Ready after %s, all %d Ready after %s", n, firstReady.Round(10*time.Millisecond), n, allReady.Round(10*time.Millisecond))
 
+	// Scale in to ceil(n/6 × 100 / 90) workers or so, with n/6 busy.
+	busy := n / 6
+	alive := fx.markBusy(t, busy)
+	src.visible.Store(int64(100 * busy))
+	s, scaleIn := waitState("scale-in", func(s autoscale.FleetState) bool { return s.Desired < n && s.Running == s.Desired })
+	fx.settle(t)
+	if got := alive(); got != busy {
+		t.Fatalf("scale-in from %d to %d removed %d of the %d busy workers", n, s.Desired, busy-got, busy)
+	}
+	timed.mu.Lock()
+	t.Logf("%d -> %d with %d busy: every busy worker kept; Running == Desired after %s; SetDesired (%d status reads and annotations, then the scale) took %v",
+		n, s.Desired, busy, scaleIn.Round(10*time.Millisecond), n, timed.scaleIn)
+	timed.mu.Unlock()
+
 	src.visible.Store(0)
+	zeroAt := time.Now()
 	_, toZero := waitState("scale to zero", func(s autoscale.FleetState) bool { return s == autoscale.FleetState{} })
 	fx.cl.Wait(t, 60*time.Second, "every pod gone", func(ctx context.Context) (bool, error) {
 		pods, err := fx.pods(ctx)
 		return err == nil && len(pods) == 0, err
 	})
-	gone := time.Since(start) - allReady
-	t.Logf("%d -> 0: desired and ready 0 after %s, every pod deleted after %s", n, toZero.Round(10*time.Millisecond), gone.Round(10*time.Millisecond))
+	t.Logf("%d -> 0: desired and ready 0 after %s, every pod deleted after %s", s.Desired, toZero.Round(10*time.Millisecond), time.Since(zeroAt).Round(10*time.Millisecond))
 	ctrl.Stop()
 	close(decisions)
 	for d := range decisions {

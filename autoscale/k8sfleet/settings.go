@@ -28,7 +28,7 @@ import (
 //	    kubeconfig: ~/.kube/config  # default: in-cluster, else $KUBECONFIG / ~/.kube/config
 //	    context: prod               # default: the kubeconfig's current context
 //	    statusPort: 9090            # the workers' --status-addr port; default 9090
-//	    qps: 20                     # client-side rate limit; default 20 (burst 2×)
+//	    qps: 50                     # client-side rate limit; default 50, burst 6× (kubectl's)
 type Settings struct {
 	Kubeconfig string
 	Context    string
@@ -44,7 +44,7 @@ var settingKeys = []string{"context", "deployment", "kubeconfig", "namespace", "
 // ParseSettings decodes and checks a kubernetes fleet's settings. Errors name
 // the setting as fleet.settings.<key>.
 func ParseSettings(m map[string]any) (Settings, error) {
-	s := Settings{StatusPort: 9090, QPS: 20}
+	s := Settings{StatusPort: 9090, QPS: 50}
 	for k := range m {
 		if !contains(settingKeys, k) {
 			return s, fmt.Errorf("fleet.settings.%s: unknown setting of the kubernetes fleet (%s)", k, strings.Join(settingKeys, ", "))
@@ -177,7 +177,7 @@ func (s Settings) RESTConfig() (*rest.Config, string, error) {
 			}
 		}
 	}
-	cfg.QPS, cfg.Burst = s.QPS, int(2*s.QPS)
+	cfg.QPS, cfg.Burst = s.QPS, int(6*s.QPS)
 	cfg.UserAgent = "qscale-autoscaler"
 	return cfg, ns, nil
 }

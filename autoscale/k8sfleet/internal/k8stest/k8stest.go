@@ -120,7 +120,9 @@ func Main(m *testing.M, c **Cluster) int {
 		return 1
 	}
 	*c = cl
+	fmt.Fprintf(os.Stderr, "k8stest: Kubernetes %s control plane up in %s (%s)\n", Version, cl.StartedIn.Round(10*time.Millisecond), cl.Dir)
 	code := m.Run()
+	fmt.Fprintf(os.Stderr, "k8stest: peak memory %s\n", cl.PeakMemory())
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "k8stest: control plane logs in %s\n", cl.Dir)
 		cl.keep = true
@@ -299,6 +301,27 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// PeakMemory describes each process's peak resident memory (VmHWM) and
+// their sum.
+func (c *Cluster) PeakMemory() string {
+	var parts []string
+	total := 0
+	for _, p := range c.procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+				total += kb
+				parts = append(parts, fmt.Sprintf("%s %d MiB", p.name, kb/1024))
+			}
+		}
+	}
+	return fmt.Sprintf("%d MiB: %s", total/1024, strings.Join(parts, ", "))
 }
 
 // Stop stops every process by its process group id (SIGTERM, then SIGKILL
