@@ -118,7 +118,7 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 		t.Fatalf("scale-in from %d to %d removed %d of the %d busy workers", n, s.Desired, busy-got, busy)
 	}
 	timed.mu.Lock()
-	t.Logf("%d -> %d with %d busy: every busy worker kept; Running == Desired after %s; SetDesired (%d status reads and annotations, then the scale) took %v",
+	t.Logf("%d -> %d with %d busy: every busy worker kept; Running == Desired after %s; SetDesired (%d status reads, the annotations the ranking needs, then the scale) took %v",
 		n, s.Desired, busy, scaleIn.Round(10*time.Millisecond), n, timed.scaleIn)
 	timed.mu.Unlock()
 
