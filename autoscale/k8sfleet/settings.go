@@ -28,7 +28,7 @@ import (
 //	    kubeconfig: ~/.kube/config  # default: in-cluster, else $KUBECONFIG / ~/.kube/config
 //	    context: prod               # default: the kubeconfig's current context
 //	    statusPort: 9090            # the workers' --status-addr port; default 9090
-//	    qps: 50                     # client-side rate limit; default 50, burst 6× (kubectl's)
+//	    qps: 50                     # client-side rate limit; default 50 requests/s, burst 6×
 type Settings struct {
 	Kubeconfig string
 	Context    string
