@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/worker"
@@ -22,6 +23,7 @@ func Example() {
 	w, err := worker.New(worker.Config{
 		Queue:       q,
 		Concurrency: 4,
+		Wait:        time.Second, // long polls; a stop lets the one in progress finish
 		Handler: func(ctx context.Context, m *worker.Message) error {
 			mu.Lock()
 			defer mu.Unlock()

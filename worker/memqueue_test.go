@@ -20,6 +20,7 @@ type memQueue struct {
 	msgs    []*memMsg
 	seq     int
 	wake    chan struct{} // closed when a message is sent
+	ended   chan struct{} // closed by endPolls
 	deletes [][]string    // each DeleteBatch call
 	changes []worker.VisibilityChange
 	changed chan worker.VisibilityChange // every visibility change, if set
@@ -34,7 +35,7 @@ type memMsg struct {
 }
 
 func newMemQueue(clk clock.Clock) *memQueue {
-	return &memQueue{clk: clk, wake: make(chan struct{}), changed: make(chan worker.VisibilityChange, 100)}
+	return &memQueue{clk: clk, wake: make(chan struct{}), ended: make(chan struct{}), changed: make(chan worker.VisibilityChange, 100)}
 }
 
 func (q *memQueue) send(bodies ...string) {
@@ -49,6 +50,7 @@ func (q *memQueue) send(bodies ...string) {
 }
 
 func (q *memQueue) Receive(ctx context.Context, req worker.ReceiveRequest) ([]*worker.Message, error) {
+	var wait clock.Timer
 	for {
 		q.mu.Lock()
 		now := q.clk.Now()
@@ -71,11 +73,34 @@ func (q *memQueue) Receive(ctx context.Context, req worker.ReceiveRequest) ([]*w
 		if len(out) > 0 {
 			return out, nil
 		}
+		if wait == nil {
+			// A long poll ends after req.Wait on the queue's clock, as
+			// SQS's does.
+			wait = q.clk.NewTimer(req.Wait)
+			defer wait.Stop()
+		}
 		select {
 		case <-wake:
+		case <-wait.C():
+			return nil, nil
+		case <-q.ended:
+			return nil, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// endPolls ends every long poll waiting now or later, as if its wait had
+// run out: a stopping worker lets its receive in progress finish, and tests
+// on a fake clock end it with this instead of advancing the clock.
+func (q *memQueue) endPolls() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	select {
+	case <-q.ended:
+	default:
+		close(q.ended)
 	}
 }
 

@@ -173,11 +173,12 @@ func (s *syncBuffer) String() string {
 }
 
 // startWorker runs `qscale worker --queue-url url args...` with a status
-// file and a status endpoint on a free port.
+// file and a status endpoint on a free port, and long polls of 2 s (a
+// stopping worker lets the one in progress finish; args may override it).
 func (e *env) startWorker(url string, args ...string) *proc {
 	e.t.Helper()
 	status := filepath.Join(e.t.TempDir(), "status.json")
-	all := append([]string{"worker", "--queue-url", url, "--status-file", status, "--status-addr", "127.0.0.1:0", "--log-level", "debug"}, args...)
+	all := append([]string{"worker", "--queue-url", url, "--status-file", status, "--status-addr", "127.0.0.1:0", "--log-level", "debug", "--wait", "2"}, args...)
 	cmd := exec.Command(qscaleBin(e.t), all...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "DIR="+e.dir)
 	p := &proc{t: e.t, cmd: cmd, out: &syncBuffer{}, status: status, done: make(chan struct{})}

@@ -318,8 +318,23 @@ func (w *Worker) abort() {
 
 // shutdown runs once stopping has begun and closes finished at the end.
 func (w *Worker) shutdown() {
-	w.pollCancel() // ends long polls at once
-	w.pollers.Wait()
+	// A receive in progress is let finish: cancelling it could strand the
+	// messages the queue hands it in that instant (in flight, held by no
+	// one, until their visibility timeout). It ends within the long-poll
+	// wait, and what it brings is handled like the rest; an abort (the
+	// grace period is over, or a second signal) cancels it at once.
+	pollersDone := make(chan struct{})
+	go func() {
+		w.pollers.Wait()
+		close(pollersDone)
+	}()
+	select {
+	case <-pollersDone:
+	case <-w.abortCh:
+		w.pollCancel()
+		<-pollersDone
+	}
+	w.pollCancel()
 	w.mu.Lock()
 	w.pollersOut = true
 	w.updateLocked()

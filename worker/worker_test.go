@@ -34,6 +34,15 @@ func newSetup(t *testing.T, cfg worker.Config) *setup {
 	return &setup{clk: clk, q: q, w: w}
 }
 
+// stop stops the worker gracefully: Stop lets the receive in progress
+// finish, which endPolls ends at once.
+func (s *setup) stop(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- s.w.Stop(ctx) }()
+	s.q.endPolls()
+	return <-done
+}
+
 func TestDeletesInBatchesOnSuccess(t *testing.T) {
 	t.Parallel()
 	const n = 45
@@ -52,7 +61,7 @@ func TestDeletesInBatchesOnSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-all
-	if err := s.w.Stop(t.Context()); err != nil {
+	if err := s.stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if r := s.q.remaining(); r != 0 {
@@ -102,7 +111,7 @@ func TestFailureRetriesWithBackoff(t *testing.T) {
 	}
 	// The third delivery runs; Stop then waits for it and its delete.
 	<-third
-	if err := s.w.Stop(t.Context()); err != nil {
+	if err := s.stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if calls.Load() != 3 || s.q.remaining() != 0 {
@@ -161,7 +170,7 @@ func TestHeartbeatExtendsLongMessage(t *testing.T) {
 		t.Fatalf("%d message(s) visible while held", v)
 	}
 	close(finish)
-	if err := s.w.Stop(t.Context()); err != nil {
+	if err := s.stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if s.q.remaining() != 0 {
@@ -186,7 +195,7 @@ func TestStopReleasesWhenGraceEnds(t *testing.T) {
 	<-started
 	grace, cancel := context.WithCancel(t.Context())
 	cancel() // the grace period is over
-	err := s.w.Stop(grace)
+	err := s.stop(grace)
 	var se *worker.StopError
 	if !errors.As(err, &se) || se.Released != 1 || !errors.Is(err, worker.ErrReleased) {
 		t.Fatalf("Stop = %v", err)
@@ -216,6 +225,7 @@ func TestDrainFinishesHeldWork(t *testing.T) {
 	}
 	<-started
 	s.w.Drain()
+	s.q.endPolls()
 	if st := s.w.Status(); st.State != worker.StateDraining || st.InFlight != 1 {
 		t.Fatalf("status %+v", st)
 	}
@@ -259,7 +269,7 @@ func TestTimeoutCancelsHandler(t *testing.T) {
 	if c := <-s.q.changed; c.Timeout != 0 {
 		t.Fatalf("retry visibility %v", c.Timeout)
 	}
-	if err := s.w.Stop(t.Context()); err != nil {
+	if err := s.stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if calls.Load() != 2 || s.q.remaining() != 0 {
@@ -320,6 +330,7 @@ func TestPrefetchedMessagesGoBackAtStop(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	s.w.Drain()
+	s.q.endPolls()
 	for s.q.visible() != 2 { // the two prefetched ones, at once
 		<-s.q.changed
 	}

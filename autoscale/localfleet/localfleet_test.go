@@ -102,9 +102,11 @@ echo "handled $QSCALE_MESSAGE_ID"`
 
 // options returns fleet options running qscale workers with the blocking
 // handler; the fleet's log goes to e.log, shown when the test fails.
+// options run real qscale workers with 1 s long polls: a drained or stopped
+// worker lets its poll in progress finish before it exits.
 func (e *env) options() localfleet.Options {
 	return localfleet.Options{
-		Command: []string{qscaleBin, "worker", "--queue-url", e.queue, "--grace", "20s", "--wait", "5",
+		Command: []string{qscaleBin, "worker", "--queue-url", e.queue, "--grace", "20s", "--wait", "1",
 			"--", "sh", "-c", handler},
 		Env:            []string{"DIR=" + e.dir},
 		Logger:         slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
