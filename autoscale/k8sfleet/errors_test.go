@@ -151,6 +151,10 @@ func TestForbiddenIsReturnedClearly(t *testing.T) {
 	if !errors.Is(err, k8sfleet.ErrWorkload) || !strings.Contains(err.Error(), "deployments/scale") {
 		t.Fatalf("SetDesired when forbidden = %v, want ErrWorkload naming the RBAC it needs", err)
 	}
+	if strings.Count(err.Error(), "k8sfleet:") != 2 { // the fleet's context, then ErrWorkload's text
+		t.Errorf("error wrapped more than once: %v", err)
+	}
+	t.Logf("a forbidden scale reads: %v", err)
 	if got := p.served(0); got != 1 {
 		t.Errorf("a forbidden PUT was tried %d times, want once (no retry)", got)
 	}

@@ -211,11 +211,11 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 			return nil
 		}
 		if !apierrors.IsConflict(err) || attempt >= f.c.MaxAttempts {
-			return f.apiError("update scale", err)
+			return err // already wrapped by updateScale
 		}
 		// Someone else changed the workload: read the scale again and
 		// apply n on top of the fresh resourceVersion.
-		f.c.Logger.Info("k8sfleet: scale changed concurrently, retrying", "fleet", f.String(), "attempt", attempt)
+		f.c.Logger.Debug("k8sfleet: scale changed concurrently, retrying", "fleet", f.String(), "attempt", attempt)
 		if sc, err = f.getScale(ctx); err != nil {
 			return err
 		}
