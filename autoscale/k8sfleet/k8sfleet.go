@@ -151,8 +151,8 @@ func (f *Fleet) String() string {
 }
 
 // State implements autoscale.Fleet: Desired is the scale subresource's
-// spec.replicas; Running the workload's ready replicas (the controllers do
-// not count terminating pods); Starting the rest of Desired.
+// spec.replicas; Running the workload's ready replicas (the ReplicaSet
+// controller does not count terminating pods); Starting the rest of Desired.
 func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
 	if err := ctx.Err(); err != nil {
 		return autoscale.FleetState{}, fmt.Errorf("k8sfleet: %s: %w", f, err)
