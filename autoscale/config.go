@@ -28,6 +28,11 @@ type Config struct {
 	// History is how many decisions are kept in memory; default 1000.
 	History  int            `yaml:"history,omitempty" json:"history,omitempty"`
 	Policies []PolicyConfig `yaml:"policies" json:"policies"`
+	// CloudWatch, when present, publishes backlog per worker to CloudWatch
+	// each period, as seed 000's script did, for users who keep AWS's own
+	// scaling as well (keys in docs/aws.md). Kept raw for the publisher to
+	// decode.
+	CloudWatch map[string]any `yaml:"cloudwatch,omitempty" json:"cloudwatch,omitempty"`
 }
 
 // QueueConfig names the queue to observe.

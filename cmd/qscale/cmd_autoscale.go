@@ -105,9 +105,44 @@ func runAutoscale(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// A fleet with a lifecycle (the local one) is started here and stopped
+	// after the controller, so its workers finish before qscale exits.
+	type lifecycle interface {
+		Start(context.Context) error
+		Stop(context.Context) error
+	}
+	if lf, ok := fleet.(lifecycle); ok {
+		if err := lf.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			if err := lf.Stop(sctx); err != nil {
+				logger.Error("stopping the fleet", "err", err)
+			}
+		}()
+	}
+	var onDecision func(autoscale.Decision)
+	if cfg.CloudWatch != nil {
+		pub, err := newCloudWatchPublisher(ctx, cfg.CloudWatch, cfg.Queue.URL, clk)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *cfgPath, err)
+		}
+		if err := pub.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			if err := pub.Stop(); err != nil {
+				logger.Error("publishing to CloudWatch", "err", err)
+			}
+		}()
+		onDecision = pub.OnDecision
+	}
 	ctrl, err := autoscale.New(autoscale.Options{
 		Source: src, Fleet: fleet, Policies: policies, Bounds: cfg.Bounds(),
 		Interval: cfg.Interval.D(), Clock: clk, Logger: logger, History: cfg.History, DryRun: *dryRun,
+		OnDecision: onDecision,
 	})
 	if err != nil {
 		return err
@@ -115,7 +150,7 @@ func runAutoscale(ctx context.Context, args []string) error {
 	if err := ctrl.Start(ctx); err != nil {
 		return err
 	}
-	logger.Info("autoscale started", "queue", cfg.Queue.URL, "fleet", cfg.Fleet.Kind, "min", cfg.MinCapacity, "max", cfg.MaxCapacity, "interval", cfg.Interval.String(), "dryRun", *dryRun)
+	logger.Info("autoscale started", "queue", cfg.Queue.URL, "fleet", cfg.Fleet.Kind, "min", cfg.MinCapacity, "max", cfg.MaxCapacity, "interval", cfg.Interval.String(), "dryRun", *dryRun, "cloudwatch", cfg.CloudWatch != nil)
 	<-ctx.Done()
 	ctrl.Stop()
 	logger.Info("autoscale stopped")
