@@ -11,8 +11,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -20,9 +23,30 @@ import (
 )
 
 // Store is a queue.Store over Pebble.
+//
+// Lazy batches (receives, deletes, visibility changes) are gathered in
+// memory and committed together, every LazyDelay or once LazyOps
+// operations wait, or first thing in the next durable commit, whichever
+// comes first: one pebble commit and one WAL write for many calls instead
+// of one each. They are applied in the order their Commit calls made them;
+// a crash of the process may lose the last LazyDelay of them, which
+// at-least-once delivery allows (the messages are delivered again).
 type Store struct {
 	db *pebble.DB
+
+	mu     sync.Mutex    // guards the fields below; held while lazy is committed, so lazy batches apply in order
+	lazy   *pebble.Batch // lazy ops not yet committed, or nil
+	lazyN  int           // ops in lazy
+	timer  *time.Timer   // commits lazy after LazyDelay; nil when none is set
+	closed bool
 }
+
+// Lazy batches wait at most LazyDelay, or until LazyOps operations are
+// waiting, before they are committed.
+const (
+	LazyDelay = 2 * time.Millisecond
+	LazyOps   = 1024
+)
 
 var _ queue.Store = (*Store)(nil)
 
@@ -59,10 +83,86 @@ func msgKey(kind byte, qid, seq uint64) []byte {
 	return k
 }
 
-// Commit applies ops in one atomic batch.
+// Commit applies ops in one atomic batch: durable ones before Commit
+// returns, lazy ones within LazyDelay.
 func (s *Store) Commit(ctx context.Context, ops []queue.Op, durable bool) error {
+	if !durable {
+		return s.commitLazy(ops)
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
+	if err := encodeOps(b, ops); err != nil {
+		return err
+	}
+	// Lazy ops made before this commit apply before it.
+	if err := s.flushLazy(); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("pebblestore commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) commitLazy(ops []queue.Op) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return pebble.ErrClosed
+	}
+	if s.lazy == nil {
+		s.lazy = s.db.NewBatch()
+	}
+	// A batch is atomic: encode into a scratch batch first, so a bad op
+	// leaves nothing half-applied in the shared one.
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := encodeOps(b, ops); err != nil {
+		return err
+	}
+	if err := s.lazy.Apply(b, nil); err != nil {
+		return fmt.Errorf("pebblestore: %w", err)
+	}
+	s.lazyN += len(ops)
+	if s.lazyN >= LazyOps {
+		return s.flushLazyLocked()
+	}
+	if s.timer == nil {
+		s.timer = time.AfterFunc(LazyDelay, func() {
+			if err := s.flushLazy(); err != nil && !errors.Is(err, pebble.ErrClosed) {
+				quietLogger{}.Errorf("lazy commit: %v", err)
+			}
+		})
+	}
+	return nil
+}
+
+// flushLazy commits the waiting lazy ops.
+func (s *Store) flushLazy() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLazyLocked()
+}
+
+func (s *Store) flushLazyLocked() error {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	b := s.lazy
+	if b == nil {
+		return nil
+	}
+	s.lazy, s.lazyN = nil, 0
+	defer b.Close()
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("pebblestore lazy commit: %w", err)
+	}
+	return nil
+}
+
+// encodeOps adds ops to b.
+func encodeOps(b *pebble.Batch, ops []queue.Op) error {
 	var buf []byte
 	for _, op := range ops {
 		var err error
@@ -106,13 +206,6 @@ func (s *Store) Commit(ctx context.Context, ops []queue.Op, durable bool) error 
 		if err != nil {
 			return fmt.Errorf("pebblestore: %w", err)
 		}
-	}
-	opt := pebble.NoSync
-	if durable {
-		opt = pebble.Sync
-	}
-	if err := b.Commit(opt); err != nil {
-		return fmt.Errorf("pebblestore commit: %w", err)
 	}
 	return nil
 }
@@ -189,8 +282,16 @@ func (s *Store) Load(ctx context.Context, queues func(queue.QueueRecord) error, 
 	return nil
 }
 
-// Close flushes and closes the database.
+// Close commits the waiting lazy ops, flushes and closes the database.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	err := s.flushLazyLocked()
+	s.closed = true
+	s.mu.Unlock()
+	if err != nil {
+		s.db.Close()
+		return err
+	}
 	if err := s.db.Flush(); err != nil {
 		s.db.Close()
 		return err
