@@ -3,11 +3,7 @@ package sqssource_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os/exec"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -15,56 +11,12 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/sqssource"
+	"github.com/qscale/qscale/internal/mototest"
 )
-
-// startMoto starts moto's server on a free loopback port and returns its
-// endpoint; the server is stopped by its PID when the test ends.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server is not on PATH; install moto (pip install 'moto[server]') to run the SQS adapter test")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := http.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return endpoint
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("moto_server exited: %v", err)
-		case <-tick.C:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer on %s within 30s: %v", endpoint, err)
-		}
-	}
-}
 
 func TestObserveAgainstMoto(t *testing.T) {
 	t.Parallel()
-	endpoint := startMoto(t)
+	endpoint := mototest.StartT(t)
 	ctx := t.Context()
 	client := sqs.New(sqs.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),

@@ -22,12 +22,7 @@ import (
 // qscale autoscale with a cloudwatch section publishes backlog per worker
 // to CloudWatch (moto's) while it scales, as seed 000's script did.
 func TestAutoscalePublishesToCloudWatch(t *testing.T) {
-	moto, stop, err := mototest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	moto = mototest.Need(t, moto)
+	moto := mototest.StartT(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_REGION", "us-east-1")

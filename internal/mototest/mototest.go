@@ -70,3 +70,15 @@ func Need(t testing.TB, endpoint string) string {
 	}
 	return endpoint
 }
+
+// StartT starts a moto server for one test, stopped when the test ends, and
+// returns its endpoint; it skips the test when moto is not installed.
+func StartT(t testing.TB) string {
+	t.Helper()
+	endpoint, stop, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return Need(t, endpoint)
+}
