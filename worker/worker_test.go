@@ -243,6 +243,7 @@ func TestDrainFinishesHeldWork(t *testing.T) {
 func TestTimeoutCancelsHandler(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
+	second := make(chan struct{})
 	s := newSetup(t, worker.Config{
 		Timeout: 5 * time.Second,
 		Backoff: worker.ExponentialBackoff(0, 0),
@@ -251,6 +252,7 @@ func TestTimeoutCancelsHandler(t *testing.T) {
 				<-ctx.Done()
 				return ctx.Err()
 			}
+			close(second)
 			return nil
 		},
 	})
@@ -269,6 +271,7 @@ func TestTimeoutCancelsHandler(t *testing.T) {
 	if c := <-s.q.changed; c.Timeout != 0 {
 		t.Fatalf("retry visibility %v", c.Timeout)
 	}
+	<-second // retried at once; Stop then waits for its delete
 	if err := s.stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
