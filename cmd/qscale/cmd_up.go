@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/qscale/qscale/up"
@@ -99,9 +101,23 @@ func runUp(ctx context.Context, args []string) error {
 		}
 	}
 	<-ctx.Done()
+	// A second Ctrl-C (or SIGTERM) ends the graceful stop: workers still
+	// running are killed, and what they held returns to the queue after its
+	// visibility timeout.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
 	fmt.Println("stopping: workers finish what they hold (Ctrl-C again to stop at once)")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Fleet.StopGrace.D()+15*time.Second)
 	defer cancel()
+	go func() {
+		select {
+		case <-again:
+			fmt.Println("stopping at once")
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
 	return s.Stop(sctx)
 }
 
