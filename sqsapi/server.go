@@ -7,7 +7,10 @@
 package sqsapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -18,6 +21,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/qscale/qscale/internal/sigv4"
@@ -80,8 +84,35 @@ type call struct {
 }
 
 func newRequestID() string {
-	a, b := rand.Uint64(), rand.Uint64()
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", uint32(a>>32), uint16(a>>16), uint16(a)&0x0fff|0x4000, uint16(b>>48)&0x3fff|0x8000, b&0xffffffffffff)
+	// A version 4 UUID, as AWS request ids are.
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// readBody reads the whole request body, at most MaxRequestBody bytes, in
+// one allocation when the client sent its length.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, MaxRequestBody)
+	if n := r.ContentLength; n >= 0 && n <= MaxRequestBody {
+		buf := bytes.NewBuffer(make([]byte, 0, n+1)) // +1: ReadFrom reads to EOF without growing
+		_, err := buf.ReadFrom(body)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(body)
 }
 
 // ServeHTTP decodes the request, runs its action and answers.
@@ -96,7 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, &wireError{Code: "InvalidAction", Message: "The HTTP method " + r.Method + " is not supported."})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	body, err := readBody(w, r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -200,6 +231,9 @@ func (c *call) reply(w http.ResponseWriter, out any) {
 			c.fail(w, err)
 			return
 		}
+		// A known length spares both sides chunked framing of answers
+		// larger than net/http's 2 KiB buffer (a ReceiveMessage of ten).
+		h.Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
 		return
 	}
