@@ -137,7 +137,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		{"batch10", 10, 4, 4},
 		{"batch1", 1, 16, 16},
 		{"batch1-wide", 1, 32, 64},
-		{"batch10-wide", 10, 8, 16},
+		{"batch10-wide", 10, 16, 16},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			_, api := setup(b, c.senders+c.receivers+8)
