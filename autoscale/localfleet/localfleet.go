@@ -782,7 +782,7 @@ func (f *Fleet) runProcess(s *slot) runResult {
 	cmd.Dir = f.opts.Dir
 	cmd.Env = append(os.Environ(), f.opts.Env...)
 	cmd.Env = append(cmd.Env, "QSCALE_WORKER_ID="+s.id, "QSCALE_STATUS_FILE="+s.file)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = sysProcAttr()
 	// Handlers the worker started may hold its output open after it exits.
 	cmd.WaitDelay = 2 * time.Second
 	prefix := "[" + s.id + "] "
