@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/internal/sdkbody"
 )
 
 // API is the one SQS call the source makes; *sqs.Client implements it.
@@ -106,6 +107,7 @@ func FromConfig(ctx context.Context, q autoscale.QueueConfig) (*Source, error) {
 			cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
 		}
 	}
+	cfg.HTTPClient = sdkbody.InMemory(cfg.HTTPClient) // see package sdkbody
 	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)

@@ -22,7 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/qscale/qscale/internal/sdkbody"
 
 	"github.com/qscale/qscale/worker"
 )
@@ -112,6 +114,9 @@ func Dial(ctx context.Context, opts Options) (*Client, *sqs.Client, error) {
 	if cfg.Region == "" {
 		cfg.Region = regionFromHost(u.Hostname())
 	}
+	// A fast answer could otherwise cost the connection and, for a
+	// ReceiveMessage, its messages until their visibility timeout.
+	cfg.HTTPClient = sdkbody.InMemory(cfg.HTTPClient)
 	ep := endpoint
 	if ep == "" {
 		ep = os.Getenv("AWS_ENDPOINT_URL_SQS")
