@@ -134,7 +134,7 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("qscale up config: %w", err)
+		return nil, fmt.Errorf("config file: %w", err)
 	}
 	c, err := ParseConfig(data, filepath.Dir(path))
 	if err != nil {
