@@ -18,19 +18,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/server"
 )
 
 // setup starts a durable in-process server (pebble, fsync on sends) with its
-// data on disk, and returns a client tuned for conns concurrent callers.
+// data on disk, and returns a client of the given kind ("raw" or "sdk")
+// tuned for conns concurrent callers.
 // QSCALE_BENCH_DIR chooses where the data goes (default: the test's
 // temporary directory, which must not be a tmpfs for the figures to mean
 // anything).
-func setup(tb testing.TB, conns int) (*server.Server, *sqs.Client) {
+func setup(tb testing.TB, client string, conns int) (*server.Server, bench.API) {
 	tb.Helper()
 	dir := tb.TempDir()
 	if base := os.Getenv("QSCALE_BENCH_DIR"); base != "" {
@@ -42,7 +41,7 @@ func setup(tb testing.TB, conns int) (*server.Server, *sqs.Client) {
 		dir = d
 	}
 	s := testserver.StartConfig(tb, server.Config{DataDir: dir})
-	api, err := bench.NewClient(context.Background(), bench.ClientOptions{Endpoint: s.URL(), Conns: conns})
+	api, err := bench.NewAPI(context.Background(), client, bench.ClientOptions{Endpoint: s.URL(), Conns: conns})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -51,10 +50,14 @@ func setup(tb testing.TB, conns int) (*server.Server, *sqs.Client) {
 
 func TestRunDeliversEveryMessageOnce(t *testing.T) {
 	t.Parallel()
-	for _, batch := range []int{1, 7, 10} {
-		t.Run(fmt.Sprintf("batch%d", batch), func(t *testing.T) {
+	for _, tc := range []struct {
+		client string
+		batch  int
+	}{{"raw", 1}, {"raw", 7}, {"raw", 10}, {"sdk", 1}, {"sdk", 10}} {
+		batch := tc.batch
+		t.Run(fmt.Sprintf("%s/batch%d", tc.client, batch), func(t *testing.T) {
 			t.Parallel()
-			_, api := setup(t, 8)
+			_, api := setup(t, tc.client, 8)
 			var progressed atomic.Bool
 			res, err := bench.Run(context.Background(), api, bench.Config{
 				Messages: 503, Size: 100, Senders: 3, Receivers: 3, Batch: batch,
@@ -97,7 +100,7 @@ func parkedOn(tb testing.TB, s *server.Server, name string) func() <-chan struct
 
 func TestWakeup(t *testing.T) {
 	t.Parallel()
-	s, api := setup(t, 4)
+	s, api := setup(t, "raw", 4)
 	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{
 		Samples: 5, QueueName: "wakeup-test", Parked: parkedOn(t, s, "wakeup-test"),
 	})
@@ -127,8 +130,9 @@ func TestPercentiles(t *testing.T) {
 }
 
 // BenchmarkEndToEnd sends, receives and deletes b.N messages through a
-// durable server with the real SDK client, client and server in this
-// process. Run it with a fixed count, e.g. -benchtime=50000x.
+// durable server, client and server in this process, with each client
+// (BenchmarkEndToEnd/batch10/raw, .../sdk). Run it with a fixed count,
+// e.g. -benchtime=50000x.
 func BenchmarkEndToEnd(b *testing.B) {
 	for _, c := range []struct {
 		name                      string
@@ -139,27 +143,30 @@ func BenchmarkEndToEnd(b *testing.B) {
 		{"batch1-wide", 1, 32, 64},
 		{"batch10-wide", 10, 16, 16},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			_, api := setup(b, c.senders+c.receivers+8)
-			ctx := context.Background()
-			url, err := bench.CreateQueue(ctx, api, "")
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			res, err := bench.Run(ctx, api, bench.Config{
-				QueueURL: url, Messages: b.N, Size: 256,
-				Senders: c.senders, Receivers: c.receivers, Batch: c.batch,
+		for _, client := range bench.Clients {
+			b.Run(c.name+"/"+client, func(b *testing.B) {
+				_, api := setup(b, client, c.senders+c.receivers+8)
+				ctx := context.Background()
+				url, err := bench.CreateQueue(ctx, api, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				res, err := bench.Run(ctx, api, bench.Config{
+					QueueURL: url, Messages: b.N, Size: 256,
+					Senders: c.senders, Receivers: c.receivers, Batch: c.batch,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				b.ReportMetric(res.EndToEndRate, "msg/s")
+				b.ReportMetric(res.SendRate, "sent/s")
+				b.ReportMetric(res.Latency.P50, "p50-ms")
+				b.ReportMetric(res.Latency.P99, "p99-ms")
+				b.ReportMetric(float64(res.Errors), "errors")
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			b.ReportMetric(res.EndToEndRate, "msg/s")
-			b.ReportMetric(res.SendRate, "sent/s")
-			b.ReportMetric(res.Latency.P50, "p50-ms")
-			b.ReportMetric(res.Latency.P99, "p99-ms")
-		})
+		}
 	}
 }
 
@@ -167,7 +174,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 // after a send (from the start of the send call). Each sample sends once
 // the engine reports the receive parked; use e.g. -benchtime=300x.
 func BenchmarkWakeup(b *testing.B) {
-	s, api := setup(b, 4)
+	s, api := setup(b, "sdk", 4)
 	b.ResetTimer()
 	res, err := bench.Wakeup(context.Background(), api, bench.WakeupConfig{
 		Samples: b.N, QueueName: "wakeup-bench", Parked: parkedOn(b, s, "wakeup-bench"),
@@ -196,7 +203,7 @@ func TestIdleLongPollsCostNoCPU(t *testing.T) {
 		t.Skip("parks 10,000 connections for several seconds")
 	}
 	const polls = 10000
-	s, api := setup(t, 4)
+	s, api := setup(t, "raw", 4)
 	ctx := context.Background()
 	url, err := bench.CreateQueue(ctx, api, "idle")
 	if err != nil {

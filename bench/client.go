@@ -35,6 +35,9 @@ type ClientOptions struct {
 	Conns int
 	// LogRetries makes the SDK log every retried call (to stderr).
 	LogRetries bool
+	// Credentials, when set, signs every request with these instead of
+	// the ones the environment and the shared AWS files configure.
+	Credentials aws.CredentialsProvider
 	// Dial, when set, opens the client's connections (default: a
 	// net.Dialer with TCP keep-alives).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -81,7 +84,10 @@ func NewClient(ctx context.Context, opts ClientOptions) (*sqs.Client, error) {
 		cfg.ClientLogMode |= aws.LogRetries
 	}
 	cfg.HTTPClient = sdkbody.InMemory(cfg.HTTPClient)
-	if isLoopback(opts.Endpoint) && noCredentialsConfigured() {
+	switch {
+	case opts.Credentials != nil:
+		cfg.Credentials = opts.Credentials
+	case isLoopback(opts.Endpoint) && noCredentialsConfigured():
 		cfg.Credentials = aws.AnonymousCredentials{}
 	}
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {

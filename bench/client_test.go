@@ -92,7 +92,7 @@ func TestReceiveAnswerNotLostToEarlyResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url, err := bench.CreateQueue(ctx, setupAPI, "late-writer")
+	url, err := bench.CreateQueue(ctx, bench.SDK(setupAPI), "late-writer")
 	if err != nil {
 		t.Fatal(err)
 	}

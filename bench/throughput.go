@@ -11,10 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Config describes one throughput run.
@@ -48,6 +44,7 @@ type Progress struct {
 // Result is what a throughput run measured.
 type Result struct {
 	Endpoint  string `json:"endpoint,omitempty"`
+	Client    string `json:"client,omitempty"` // raw or sdk
 	Messages  int    `json:"messages"`
 	Size      int    `json:"size_bytes"`
 	Senders   int    `json:"senders"`
@@ -127,18 +124,15 @@ func decodeBody(body string) (seq int, sent time.Time, ok bool) {
 
 // CreateQueue creates a standard queue for a run, with a visibility
 // timeout long enough that no message is delivered twice during it.
-func CreateQueue(ctx context.Context, api *sqs.Client, name string) (string, error) {
+func CreateQueue(ctx context.Context, api API, name string) (string, error) {
 	if name == "" {
 		name = "qscale-bench-" + randomSuffix()
 	}
-	out, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName:  aws.String(name),
-		Attributes: map[string]string{"VisibilityTimeout": "300"},
-	})
+	u, err := api.CreateQueue(ctx, name, map[string]string{"VisibilityTimeout": "300"})
 	if err != nil {
 		return "", fmt.Errorf("create queue %s: %w", name, err)
 	}
-	return aws.ToString(out.QueueUrl), nil
+	return u, nil
 }
 
 func randomSuffix() string {
@@ -150,7 +144,7 @@ func randomSuffix() string {
 // run is the state shared by one run's senders and receivers.
 type run struct {
 	cfg      Config
-	api      *sqs.Client
+	api      API
 	queueURL string
 	pad      string
 
@@ -171,7 +165,7 @@ type run struct {
 
 // Run sends cfg.Messages messages with cfg.Senders producers while
 // cfg.Receivers consumers receive and delete them, and measures it.
-func Run(ctx context.Context, api *sqs.Client, cfg Config) (Result, error) {
+func Run(ctx context.Context, api API, cfg Config) (Result, error) {
 	if err := cfg.withDefaults(); err != nil {
 		return Result{}, err
 	}
@@ -182,7 +176,7 @@ func Run(ctx context.Context, api *sqs.Client, cfg Config) (Result, error) {
 			return Result{}, err
 		}
 		queueURL = u
-		defer api.DeleteQueue(context.WithoutCancel(ctx), &sqs.DeleteQueueInput{QueueUrl: aws.String(u)})
+		defer api.DeleteQueue(context.WithoutCancel(ctx), u)
 	}
 	r := &run{
 		cfg: cfg, api: api, queueURL: queueURL,
@@ -320,11 +314,7 @@ func (r *run) send(ctx context.Context) error {
 func (r *run) sendOne(ctx context.Context, seq int) error {
 	return r.retry(ctx, "SendMessage", func() error {
 		r.sendCalls.Add(1)
-		_, err := r.api.SendMessage(ctx, &sqs.SendMessageInput{
-			QueueUrl:    &r.queueURL,
-			MessageBody: aws.String(encodeBody(seq, time.Now(), r.pad)),
-		})
-		return err
+		return r.api.SendMessage(ctx, r.queueURL, encodeBody(seq, time.Now(), r.pad))
 	})
 }
 
@@ -335,27 +325,27 @@ func (r *run) sendBatch(ctx context.Context, first, last int) error {
 	}
 	return r.retry(ctx, "SendMessageBatch", func() error {
 		now := time.Now()
-		entries := make([]types.SendMessageBatchRequestEntry, len(pending))
+		entries := make([]SendEntry, len(pending))
 		for i, s := range pending {
-			entries[i] = types.SendMessageBatchRequestEntry{
-				Id:          aws.String(strconv.Itoa(s)),
-				MessageBody: aws.String(encodeBody(s, now, r.pad)),
-			}
+			entries[i] = SendEntry{ID: strconv.Itoa(s), Body: encodeBody(s, now, r.pad)}
 		}
 		r.sendCalls.Add(1)
-		out, err := r.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &r.queueURL, Entries: entries})
+		failed, err := r.api.SendMessageBatch(ctx, r.queueURL, entries)
 		if err != nil {
 			return err
 		}
-		if len(out.Failed) == 0 {
+		if len(failed) == 0 {
 			return nil
 		}
 		pending = pending[:0]
-		for _, f := range out.Failed {
-			s, _ := strconv.Atoi(aws.ToString(f.Id))
+		for _, f := range failed {
+			s, err := strconv.Atoi(f.ID)
+			if err != nil {
+				return fmt.Errorf("SendMessageBatch: a failed entry with an id this run did not send: %q", f.ID)
+			}
 			pending = append(pending, s)
 		}
-		return fmt.Errorf("%d entries failed: %s: %s", len(out.Failed), aws.ToString(out.Failed[0].Code), aws.ToString(out.Failed[0].Message))
+		return fmt.Errorf("%d entries failed: %s: %s", len(failed), failed[0].Code, failed[0].Message)
 	})
 }
 
@@ -366,11 +356,7 @@ func (r *run) receive(ctx context.Context) ([]time.Duration, error) {
 	var handles []string
 	for ctx.Err() == nil {
 		r.recvCalls.Add(1)
-		out, err := r.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:            &r.queueURL,
-			MaxNumberOfMessages: int32(r.cfg.Batch),
-			WaitTimeSeconds:     max(r.cfg.Wait, 0),
-		})
+		msgs, err := r.api.ReceiveMessage(ctx, r.queueURL, r.cfg.Batch, max(r.cfg.Wait, 0))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -383,17 +369,17 @@ func (r *run) receive(ctx context.Context) ([]time.Duration, error) {
 			continue
 		}
 		now := time.Now()
-		if len(out.Messages) == 0 {
+		if len(msgs) == 0 {
 			r.emptyRecvs.Add(1)
 			continue
 		}
 		handles = handles[:0]
 		fresh := 0
-		for _, m := range out.Messages {
-			handles = append(handles, aws.ToString(m.ReceiptHandle))
-			seq, sent, ok := decodeBody(aws.ToString(m.Body))
-			if !ok || seq < 0 || seq >= len(r.seen) {
-				return lat, fmt.Errorf("received a message this run did not send: %.40q", aws.ToString(m.Body))
+		for _, m := range msgs {
+			handles = append(handles, m.ReceiptHandle)
+			seq, sent, ok := decodeBody(m.Body)
+			if !ok || seq < 0 || seq >= len(r.seen) || m.Body[headerSize:] != r.pad {
+				return lat, fmt.Errorf("received a message this run did not send: %.40q", m.Body)
 			}
 			if r.seen[seq].Swap(true) {
 				r.dups.Add(1)
@@ -422,8 +408,7 @@ func (r *run) delete(ctx context.Context, handles []string) error {
 		for i := range handles {
 			err := r.retry(ctx, "DeleteMessage", func() error {
 				r.deleteCalls.Add(1)
-				_, err := r.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.queueURL, ReceiptHandle: &handles[i]})
-				return err
+				return r.api.DeleteMessage(ctx, r.queueURL, handles[i])
 			})
 			if err != nil {
 				return err
@@ -433,25 +418,28 @@ func (r *run) delete(ctx context.Context, handles []string) error {
 	}
 	pending := append([]string(nil), handles...)
 	return r.retry(ctx, "DeleteMessageBatch", func() error {
-		entries := make([]types.DeleteMessageBatchRequestEntry, len(pending))
+		entries := make([]DeleteEntry, len(pending))
 		for i := range pending {
-			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: &pending[i]}
+			entries[i] = DeleteEntry{ID: strconv.Itoa(i), ReceiptHandle: pending[i]}
 		}
 		r.deleteCalls.Add(1)
-		out, err := r.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &r.queueURL, Entries: entries})
+		failed, err := r.api.DeleteMessageBatch(ctx, r.queueURL, entries)
 		if err != nil {
 			return err
 		}
-		if len(out.Failed) == 0 {
+		if len(failed) == 0 {
 			return nil
 		}
 		var next []string
-		for _, f := range out.Failed {
-			i, _ := strconv.Atoi(aws.ToString(f.Id))
+		for _, f := range failed {
+			i, err := strconv.Atoi(f.ID)
+			if err != nil || i < 0 || i >= len(pending) {
+				return fmt.Errorf("DeleteMessageBatch: a failed entry with an id this run did not send: %q", f.ID)
+			}
 			next = append(next, pending[i])
 		}
 		pending = next
-		return errors.New("DeleteMessageBatch: " + aws.ToString(out.Failed[0].Code) + ": " + aws.ToString(out.Failed[0].Message))
+		return errors.New("DeleteMessageBatch: " + failed[0].Code + ": " + failed[0].Message)
 	})
 }
 

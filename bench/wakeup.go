@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // WakeupConfig describes a long-poll wake-up run.
@@ -39,7 +36,7 @@ type WakeupResult struct {
 
 // Wakeup measures how fast a long-polling ReceiveMessage (WaitTimeSeconds
 // 20) answers once a message is sent to its empty queue.
-func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResult, error) {
+func Wakeup(ctx context.Context, api API, cfg WakeupConfig) (WakeupResult, error) {
 	if cfg.Samples == 0 {
 		cfg.Samples = 200
 	}
@@ -56,7 +53,7 @@ func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResul
 			return WakeupResult{}, err
 		}
 		queueURL = u
-		defer api.DeleteQueue(context.WithoutCancel(ctx), &sqs.DeleteQueueInput{QueueUrl: aws.String(u)})
+		defer api.DeleteQueue(context.WithoutCancel(ctx), u)
 	}
 	type answer struct {
 		at     time.Time
@@ -75,14 +72,12 @@ func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResul
 			parked = afterChan(cfg.Settle)
 		}
 		go func() {
-			out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-				QueueUrl: &queueURL, MaxNumberOfMessages: 1, WaitTimeSeconds: 20,
-			})
+			msgs, err := api.ReceiveMessage(ctx, queueURL, 1, 20)
 			a := answer{at: time.Now(), err: err}
 			if err == nil {
-				a.n = len(out.Messages)
+				a.n = len(msgs)
 				if a.n > 0 {
-					a.handle = aws.ToString(out.Messages[0].ReceiptHandle)
+					a.handle = msgs[0].ReceiptHandle
 				}
 			}
 			got <- a
@@ -98,7 +93,7 @@ func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResul
 			return WakeupResult{}, ctx.Err()
 		}
 		start := time.Now()
-		if _, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: aws.String("wake-up")}); err != nil {
+		if err := api.SendMessage(ctx, queueURL, "wake-up"); err != nil {
 			<-got
 			return WakeupResult{}, fmt.Errorf("sample %d: send: %w", i, err)
 		}
@@ -115,7 +110,7 @@ func Wakeup(ctx context.Context, api *sqs.Client, cfg WakeupConfig) (WakeupResul
 		}
 		wake = append(wake, a.at.Sub(start))
 		send = append(send, sent.Sub(start))
-		if _, err := api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: &a.handle}); err != nil {
+		if err := api.DeleteMessage(ctx, queueURL, a.handle); err != nil {
 			return WakeupResult{}, fmt.Errorf("sample %d: delete: %w", i, err)
 		}
 		if cfg.Progress != nil {

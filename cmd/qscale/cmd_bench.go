@@ -20,6 +20,7 @@ func init() {
 type benchOptions struct {
 	endpoint string
 	region   string
+	client   string
 	mode     string
 	json     bool
 	logRetry bool
@@ -33,6 +34,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.endpoint, "endpoint-url", os.Getenv("AWS_ENDPOINT_URL_SQS"), "SQS endpoint (default $AWS_ENDPOINT_URL_SQS, else Amazon SQS)")
 	fs.StringVar(&o.region, "region", "", "AWS region (default $AWS_REGION, else us-east-1)")
+	fs.StringVar(&o.client, "client", "raw", "raw: qscale's own JSON 1.0 client (light, so the load generator costs the endpoint less CPU); sdk: aws-sdk-go-v2")
 	fs.StringVar(&o.mode, "mode", "throughput", "throughput: send, receive and delete --messages; wakeup: long-poll wake-up latency")
 	fs.StringVar(&o.cfg.QueueURL, "queue-url", "", "use this queue (default: create one and delete it afterwards)")
 	fs.IntVar(&o.cfg.Messages, "messages", 10000, "messages to send")
@@ -45,7 +47,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&o.samples, "samples", 200, "wake-ups to measure in --mode wakeup")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
-	fs.BoolVar(&o.logRetry, "log-retries", false, "log every call the SDK retries")
+	fs.BoolVar(&o.logRetry, "log-retries", false, "log every call the SDK retries (--client sdk; the raw client retries nothing itself, a run counts failed calls as errors)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,12 +70,15 @@ func runBench(ctx context.Context, args []string) error {
 	if o.cfg.Messages < 1 || o.cfg.Senders < 1 || o.cfg.Receivers < 1 || o.samples < 1 {
 		return usagef("--messages, --senders, --receivers and --samples must be at least 1")
 	}
+	if o.client != "raw" && o.client != "sdk" {
+		return usagef("--client must be raw or sdk, not %q", o.client)
+	}
 	if o.mode != "throughput" && o.mode != "wakeup" {
 		return usagef("--mode must be throughput or wakeup, not %q", o.mode)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	api, err := bench.NewClient(ctx, bench.ClientOptions{
+	api, err := bench.NewAPI(ctx, o.client, bench.ClientOptions{
 		Endpoint: o.endpoint, Region: o.region, Conns: o.cfg.Senders + o.cfg.Receivers + 8,
 		LogRetries: o.logRetry,
 	})
@@ -117,6 +122,7 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	res.Endpoint = o.endpoint
+	res.Client = o.client
 	if o.json {
 		return writeJSON(os.Stdout, res)
 	}
@@ -133,8 +139,8 @@ func writeJSON(w io.Writer, v any) error {
 func printThroughput(w io.Writer, r bench.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "endpoint\t%s\n", orDefault(r.Endpoint, "(SDK default)"))
-	fmt.Fprintf(tw, "workload\t%d messages of %d bytes, %d senders, %d receivers, batch %d\n",
-		r.Messages, r.Size, r.Senders, r.Receivers, r.Batch)
+	fmt.Fprintf(tw, "workload\t%d messages of %d bytes, %d senders, %d receivers, batch %d, %s client\n",
+		r.Messages, r.Size, r.Senders, r.Receivers, r.Batch, r.Client)
 	fmt.Fprintf(tw, "send\t%.0f msg/s\t(%.2f s)\n", r.SendRate, r.SendSeconds)
 	fmt.Fprintf(tw, "end to end\t%.0f msg/s\t(%.2f s, send + receive + delete)\n", r.EndToEndRate, r.TotalSeconds)
 	l := r.Latency
