@@ -9,6 +9,9 @@
 # @KEY:SECRET           credentials it needs (default: placeholders)
 # +FLAGS                extra bench flags for this endpoint only, joined by
 #                       commas, e.g. +--single-deletes or +--messages=1000
+#                       or +--client=sdk (qscale bench's default raw client
+#                       rejects answers that do not follow the JSON protocol,
+#                       e.g. goaws v0.5.4's SendMessageBatch answer)
 #
 # Environment: QSCALE (the qscale binary; default: built from this checkout),
 # BENCH_FLAGS (the common workload; default below).
