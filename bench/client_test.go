@@ -85,6 +85,15 @@ func (c *lateWriterConn) Close() error {
 // connection under the answer. bench's client must get every message.
 func TestReceiveAnswerNotLostToEarlyResponse(t *testing.T) {
 	t.Parallel()
+	for _, client := range bench.Clients {
+		t.Run(client, func(t *testing.T) {
+			t.Parallel()
+			testReceiveAnswerNotLost(t, client)
+		})
+	}
+}
+
+func testReceiveAnswerNotLost(t *testing.T, client string) {
 	endpoint := testserver.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -110,7 +119,7 @@ func TestReceiveAnswerNotLostToEarlyResponse(t *testing.T) {
 
 	var conns []*lateWriterConn
 	var mu sync.Mutex
-	api, err := bench.NewClient(ctx, bench.ClientOptions{Endpoint: endpoint,
+	api, err := bench.NewAPI(ctx, client, bench.ClientOptions{Endpoint: endpoint,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err != nil {
@@ -125,14 +134,22 @@ func TestReceiveAnswerNotLostToEarlyResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+	msgs, err := api.ReceiveMessage(ctx, url, 10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(out.Messages) != 10 {
-		t.Errorf("the receive got %d messages, want 10 (an answer was lost; %d connections dialled)", len(out.Messages), len(conns))
+	if len(msgs) != 10 {
+		t.Errorf("the receive got %d messages, want 10 (an answer was lost; %d connections dialled)", len(msgs), len(conns))
+	}
+	if client == "raw" {
+		// The raw client never closes a request body early, so the SDK's
+		// failure cannot happen; but net/http itself gives up a connection
+		// whose request write is still unfinished 50 ms after the answer
+		// was read (this conn delays it 100 ms), so here only the answer
+		// counts. With a delay under 50 ms the raw client keeps it.
+		return
 	}
 	for i, c := range conns {
 		c.mu.Lock()
