@@ -1,6 +1,9 @@
 // Package bench measures an SQS endpoint (qscale's server, Amazon SQS or
-// any emulator) with the real aws-sdk-go-v2 client: throughput of send,
-// receive and delete, end-to-end latency, and long-poll wake-up latency.
+// any emulator): throughput of send, receive and delete, end-to-end
+// latency, and long-poll wake-up latency. A run drives an API: the raw
+// AWS JSON 1.0 client (NewRawClient, light enough that the load generator
+// does not starve a server on the same machine) or the real aws-sdk-go-v2
+// client (NewClient, SDK).
 package bench
 
 import (
