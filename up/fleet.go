@@ -20,6 +20,11 @@ func newLocalFleet(s *System) (*localfleet.Fleet, error) {
 	// would kill it.
 	grace := s.cfg.Fleet.StopGrace.D()
 	argv = append(argv, "--grace", (grace * 3 / 4).String())
+	// Long polls of 5 s: a stopping worker lets its poll in progress finish
+	// (so no message is stranded), and local polls cost nothing, so a
+	// shorter wait only makes drains and Ctrl-C quicker. Flags may say
+	// otherwise: the last --wait wins.
+	argv = append(argv, "--wait", "5")
 	argv = append(argv, w.Flags...)
 	switch {
 	case w.Demo > 0:

@@ -13,7 +13,8 @@ import (
 // target of 100 messages per worker, 0 to 10 workers and the autoscaler
 // observing every second. It reports the seconds from the burst to the
 // first worker running, to the queue drained, and to the fleet back at
-// zero.
+// zero, and how long the stop then takes (workers that were drained finish
+// their long poll in progress first).
 //
 //	go test -run '^$' -bench BenchmarkSeedsScenario -benchtime 1x ./up/
 func BenchmarkSeedsScenario(b *testing.B) {
@@ -81,8 +82,10 @@ fleet:
 		b.ReportMetric(first.Seconds(), "s-to-first-worker")
 		b.ReportMetric(drained.Seconds(), "s-to-drain")
 		b.ReportMetric(zero.Seconds(), "s-to-zero")
+		stopAt := time.Now()
 		if err := s.Stop(b.Context()); err != nil {
 			b.Fatal(err)
 		}
+		b.ReportMetric(time.Since(stopAt).Seconds(), "s-to-stop")
 	}
 }

@@ -21,6 +21,8 @@ type memQueue struct {
 	seq     int
 	wake    chan struct{} // closed when a message is sent
 	ended   chan struct{} // closed by endPolls
+	calls   int           // Receive calls
+	waiting chan struct{} // gets a value when a Receive starts to wait
 	deletes [][]string    // each DeleteBatch call
 	changes []worker.VisibilityChange
 	changed chan worker.VisibilityChange // every visibility change, if set
@@ -35,7 +37,7 @@ type memMsg struct {
 }
 
 func newMemQueue(clk clock.Clock) *memQueue {
-	return &memQueue{clk: clk, wake: make(chan struct{}), ended: make(chan struct{}), changed: make(chan worker.VisibilityChange, 100)}
+	return &memQueue{clk: clk, wake: make(chan struct{}), ended: make(chan struct{}), waiting: make(chan struct{}, 1), changed: make(chan worker.VisibilityChange, 100)}
 }
 
 func (q *memQueue) send(bodies ...string) {
@@ -51,6 +53,9 @@ func (q *memQueue) send(bodies ...string) {
 
 func (q *memQueue) Receive(ctx context.Context, req worker.ReceiveRequest) ([]*worker.Message, error) {
 	var wait clock.Timer
+	q.mu.Lock()
+	q.calls++
+	q.mu.Unlock()
 	for {
 		q.mu.Lock()
 		now := q.clk.Now()
@@ -78,6 +83,10 @@ func (q *memQueue) Receive(ctx context.Context, req worker.ReceiveRequest) ([]*w
 			// SQS's does.
 			wait = q.clk.NewTimer(req.Wait)
 			defer wait.Stop()
+			select {
+			case q.waiting <- struct{}{}:
+			default:
+			}
 		}
 		select {
 		case <-wake:
@@ -184,4 +193,11 @@ func (q *memQueue) visible() int {
 		}
 	}
 	return n
+}
+
+// receiveCalls returns how many times Receive was called.
+func (q *memQueue) receiveCalls() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.calls
 }

@@ -458,6 +458,14 @@ func (w *Worker) pollLoop() {
 		if n == 0 {
 			return
 		}
+		// takeSlots may pick a free slot over a stop that came at the same
+		// time: no receive starts once stopping has begun.
+		select {
+		case <-w.stopRecv:
+			w.putSlots(n)
+			return
+		default:
+		}
 		if w.cfg.Gate != nil {
 			if err := w.cfg.Gate(w.pollCtx); err != nil {
 				w.putSlots(n)

@@ -347,3 +347,22 @@ func TestPrefetchedMessagesGoBackAtStop(t *testing.T) {
 		t.Fatalf("remaining %d", s.q.remaining())
 	}
 }
+
+// A drain lets the long poll in progress finish and starts no other, even
+// though a receive slot is free when the stop comes.
+func TestDrainStartsNoReceiveAfterThePollInProgress(t *testing.T) {
+	t.Parallel()
+	for range 20 { // a free slot and the stop race; each round would catch a wrong pick half the time
+		s := newSetup(t, worker.Config{Handler: func(context.Context, *worker.Message) error { return nil }})
+		if err := s.w.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		<-s.q.waiting // the first long poll waits on an empty queue
+		s.w.Drain()
+		s.q.endPolls()
+		<-s.w.Done()
+		if n := s.q.receiveCalls(); n != 1 {
+			t.Fatalf("%d receives; want only the one in progress when the drain came", n)
+		}
+	}
+}
