@@ -18,8 +18,9 @@ func (q fixedQueue) Observe(context.Context) (autoscale.QueueStats, error) {
 	return autoscale.QueueStats{Visible: q.visible}, nil
 }
 
-// A controller ticked by hand on a fake clock: one message wakes the fleet
-// from zero, which target tracking alone never does.
+// A controller ticked by hand on a fake clock: the backlog wakes the fleet
+// from zero straight to the size the target asks for (target tracking alone
+// never leaves zero); the workers then count as starting.
 func ExampleController() {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -35,8 +36,8 @@ func ExampleController() {
 		clk.Advance(time.Second)
 	}
 	// Output:
-	// 0 -> 1 wake
-	// 1 -> 15 scale-out
+	// 0 -> 15 wake
+	// 15 -> 15 hold
 	// 15 -> 15 hold
 }
 
@@ -59,5 +60,5 @@ func ExampleController_Start() {
 	for _, d := range c.Decisions(10) {
 		fmt.Println(d.From, "->", d.To, d.Rule)
 	}
-	// Output: 0 -> 1 wake
+	// Output: 0 -> 3 wake
 }

@@ -291,7 +291,7 @@ func TestControllerDrivesMotoGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []int{1, 4} { // wake, then 350 / 100 rounded up
+	for _, want := range []int{4} { // the wake sizes the group at 350 / 100 rounded up
 		d := ctrl.Tick(ctx)
 		if d.Error != "" || d.To != want || !d.Applied {
 			t.Fatalf("decision %+v, want applied to %d", d, want)

@@ -179,15 +179,15 @@ func TestControllerFeedsPublisher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Backlog per worker: 1500 with no worker, then 1500/1 = 1500, then
-	// 1500/15 = 100.
+	// Backlog per worker: 1500 with no worker; the wake sizes the fleet
+	// at 15 at once, then 1500/15 = 100.
 	var seen []float64
 	for range 3 {
 		d := ctrl.Tick(ctx)
 		seen = append(seen, d.Observation.BacklogPerWorker)
 		clk.Advance(time.Second)
 	}
-	if !slices.Equal(seen, []float64{1500, 1500, 100}) {
+	if !slices.Equal(seen, []float64{1500, 100, 100}) {
 		t.Fatalf("backlog per worker observed %v", seen)
 	}
 	if err := p.Flush(ctx); err != nil {
@@ -196,8 +196,8 @@ func TestControllerFeedsPublisher(t *testing.T) {
 	cw := readClient(t, endpoint)
 	dims := []types.Dimension{{Name: aws.String("SQSName"), Value: aws.String(qname)}}
 	from, to := clk.Now().Add(-10*time.Minute), clk.Now().Add(10*time.Minute)
-	if got := statOf(t, cw, "SQS/BACKLOG", "backlogpertask", "Sum", dims, from, to); len(got) != 1 || got[0] != 3100 {
-		t.Fatalf("Sum of backlogpertask = %v, want [3100]", got)
+	if got := statOf(t, cw, "SQS/BACKLOG", "backlogpertask", "Sum", dims, from, to); len(got) != 1 || got[0] != 1700 {
+		t.Fatalf("Sum of backlogpertask = %v, want [1700]", got)
 	}
 	if got := statOf(t, cw, "SQS/BACKLOG", "backlogpertask", "SampleCount", dims, from, to); len(got) != 1 || got[0] != 3 {
 		t.Fatalf("SampleCount of backlogpertask = %v, want [3]", got)

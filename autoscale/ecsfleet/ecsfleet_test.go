@@ -160,8 +160,7 @@ func TestControllerDrivesMotoService(t *testing.T) {
 		}
 		clk.Advance(time.Second)
 	}
-	tick(1)  // wake from zero on a backlog
-	tick(10) // 1500 / 100 = 15, capped at max 10
+	tick(10) // wake from zero sized at 1500 / 100 = 15, capped at max 10
 	if _, running := desired(); running != 10 {
 		t.Fatalf("moto runningCount = %d, want 10", running)
 	}

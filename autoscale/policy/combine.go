@@ -34,8 +34,9 @@ func (o Outcome) Direction() Direction { return DirectionOf(o.From, o.Desired) }
 // capacity fall, to the largest proposal (scale in); otherwise it holds.
 // Abstaining proposals (step policies whose alarm is quiet) take no part.
 // Then:
-//   - wake from zero: at capacity 0 with a visible message, at least 1 (target
-//     tracking alone never leaves zero);
+//   - wake from zero: at capacity 0 with a visible message, at least 1, and
+//     ceil(visible / target) with the smallest backlog-per-worker target a
+//     taking-part policy names (target tracking alone never leaves zero);
 //   - never to zero while messages are in flight (the last worker is busy);
 //   - clamp to b.Min..b.Max.
 func Combine(in Input, props []Proposal, b Bounds) Outcome {
@@ -103,8 +104,23 @@ func Combine(in Input, props []Proposal, b Bounds) Outcome {
 		}
 	}
 	if c == 0 && in.Visible > 0 && o.Desired < 1 {
+		// Size the fleet at once where a policy names a backlog per
+		// worker: with nothing running, the backlog needs
+		// ceil(visible / target) workers, and starting one to learn that
+		// a tick later only delays the rest.
 		o.Desired, o.Rule = 1, "wake"
-		o.Reason = fmt.Sprintf("wake from zero: %d visible messages and no capacity (%s)", in.Visible, o.Reason)
+		target := 0.0
+		for _, p := range props {
+			if !p.Abstain && p.Target > 0 && (target == 0 || p.Target < target) {
+				target = p.Target
+			}
+		}
+		sized := ""
+		if target > 0 {
+			o.Desired = max(1, ceil(float64(in.Visible)/target))
+			sized = fmt.Sprintf(": ceil(%d / target %.4g) = %d workers", in.Visible, target, o.Desired)
+		}
+		o.Reason = fmt.Sprintf("wake from zero: %d visible messages and no capacity%s (%s)", in.Visible, sized, o.Reason)
 		o.Voters = nil
 		for i := range props {
 			o.Voters = append(o.Voters, i)

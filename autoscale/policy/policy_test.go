@@ -408,6 +408,13 @@ func TestCombine(t *testing.T) {
 		{"max bound", in(10, 0, 0), []Proposal{pr("a", 40)}, b, 20, "max"},
 		{"min bound", in(10, 0, 0), []Proposal{pr("a", 0)}, Bounds{Min: 2, Max: 20}, 2, "min"},
 		{"wake from zero", in(0, 0, 1), []Proposal{pr("a", 0)}, b, 1, "wake"},
+		{"wake sized by the smallest target", in(0, 0, 1500), []Proposal{
+			{Policy: "a", Rule: "zero-capacity", Reason: "r", Target: 100},
+			{Policy: "b", Rule: "zero-capacity", Reason: "r", Target: 300},
+			{Policy: "quiet", Rule: "alarm-ok", Reason: "r", Target: 10, Abstain: true},
+		}, b, 15, "wake"},
+		{"wake sized, then bounded", in(0, 0, 5000), []Proposal{{Policy: "a", Rule: "zero-capacity", Reason: "r", Target: 100}}, b, 20, "max"},
+		{"wake sized, at least 1", in(0, 0, 3), []Proposal{{Policy: "a", Rule: "zero-capacity", Reason: "r", Target: 100}}, b, 1, "wake"},
 		{"stay at zero when empty", in(0, 0, 0), []Proposal{pr("a", 0)}, b, 0, "hold"},
 		{"not to zero while in flight", Input{Capacity: 3, Running: 3, InFlight: 2}, []Proposal{pr("a", 0)}, b, 1, "in-flight"},
 		{"to zero when drained", in(3, 0, 0), []Proposal{pr("a", 0)}, b, 0, "scale-in"},
