@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/smithy-go"
+
+	"github.com/qscale/qscale/internal/awsconf"
 )
 
 // Settings are the fleet's settings in qscale's configuration file
@@ -52,9 +49,9 @@ func FromSettings(ctx context.Context, s Settings) (*Fleet, error) {
 	if s.StatusPort < 0 || s.StatusPort > 65535 {
 		return nil, fmt.Errorf("asgfleet: statusPort %d is not a port", s.StatusPort)
 	}
-	cfg, err := awsConfig(ctx, s.Region, s.Endpoint)
+	cfg, err := awsconf.Load(ctx, s.Region, s.Endpoint, newRetryer)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("asgfleet: %w", err)
 	}
 	client := autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) {
 		if s.Endpoint != "" {
@@ -67,42 +64,6 @@ func FromSettings(ctx context.Context, s Settings) (*Fleet, error) {
 		o.IPs = &EC2{Config: cfg, Endpoint: s.Endpoint}
 	}
 	return New(client, o)
-}
-
-// awsConfig loads the AWS configuration: region (default us-east-1),
-// credentials, and the retryer. For a non-AWS endpoint (an emulator) the
-// instance metadata service is not asked, and placeholder credentials are
-// used when the chain finds none.
-func awsConfig(ctx context.Context, region, endpoint string) (aws.Config, error) {
-	local := false
-	if endpoint != "" {
-		u, err := url.Parse(endpoint)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return aws.Config{}, fmt.Errorf("asgfleet: endpoint %q is not an http(s) URL", endpoint)
-		}
-		h := u.Hostname()
-		local = !strings.HasSuffix(h, ".amazonaws.com") && !strings.HasSuffix(h, ".amazonaws.com.cn")
-	}
-	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	if local {
-		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("asgfleet: AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if local {
-		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-			cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
-		}
-	}
-	return cfg, nil
 }
 
 // newRetryer is the SDK's standard retryer with MaxAttempts attempts, a shorter

@@ -5,19 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+
+	"github.com/qscale/qscale/internal/awsconf"
 )
 
 // Wire protocols CloudWatch accepts. The SDK speaks CBOR by default;
@@ -57,35 +54,11 @@ func FromSettings(ctx context.Context, s Settings) (*Publisher, error) {
 	default:
 		return nil, fmt.Errorf("cwpublish: protocol %q: want cbor, json or query", s.Protocol)
 	}
-	local := false
-	if s.Endpoint != "" {
-		u, err := url.Parse(s.Endpoint)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("cwpublish: endpoint %q is not an http(s) URL", s.Endpoint)
-		}
-		h := u.Hostname()
-		local = !strings.HasSuffix(h, ".amazonaws.com") && !strings.HasSuffix(h, ".amazonaws.com.cn")
-	}
-	opts := []func(*config.LoadOptions) error{config.WithRetryer(func() aws.Retryer {
+	cfg, err := awsconf.Load(ctx, s.Region, s.Endpoint, func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 5 * time.Second })
-	})}
-	if s.Region != "" {
-		opts = append(opts, config.WithRegion(s.Region))
-	}
-	if local {
-		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("cwpublish: AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if local {
-		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-			cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
-		}
+		return nil, fmt.Errorf("cwpublish: %w", err)
 	}
 	client := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		if s.Endpoint != "" {
