@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -179,4 +180,47 @@ func writeAtomic(path string, rep Report) error {
 		return fmt.Errorf("status file: %w", err)
 	}
 	return nil
+}
+
+// defaultStatusClient reads status documents when the caller gives no
+// client: one that never waits long on a worker that does not answer.
+var defaultStatusClient = &http.Client{Timeout: 2 * time.Second}
+
+// FetchStatus reads a worker's status document with GET url (the worker's
+// /status, e.g. http://10.0.0.5:9090/status): what fleets on other machines
+// ask before a scale-in. c may be nil for a client with a 2 s timeout.
+func FetchStatus(ctx context.Context, c *http.Client, url string) (Report, error) {
+	if c == nil {
+		c = defaultStatusClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return Report{}, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return Report{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Report{}, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	var rep Report
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&rep); err != nil {
+		return Report{}, fmt.Errorf("GET %s: not a worker status document: %w", url, err)
+	}
+	return rep, nil
+}
+
+// Busy reports whether the worker must be spared by a scale-in: it is busy
+// or draining, or it holds a message. A state this version does not know is
+// an error.
+func (r Report) Busy() (bool, error) {
+	switch r.State {
+	case StateBusy, StateDraining:
+		return true, nil
+	case StateIdle, StateStopped:
+		return r.InFlight > 0, nil
+	}
+	return false, fmt.Errorf("unknown worker state %q", string(r.State))
 }

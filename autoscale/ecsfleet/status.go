@@ -2,14 +2,10 @@ package ecsfleet
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/qscale/qscale/worker"
 )
@@ -29,8 +25,6 @@ type StatusReader struct {
 
 var _ BusyReader = (*StatusReader)(nil)
 
-var defaultClient = &http.Client{Timeout: 2 * time.Second}
-
 // Busy implements BusyReader.
 func (r *StatusReader) Busy(ctx context.Context, t Task) (bool, error) {
 	if t.PrivateIP == "" {
@@ -41,30 +35,13 @@ func (r *StatusReader) Busy(ctx context.Context, t Task) (bool, error) {
 
 // readStatus GETs a worker status document and tells whether it is busy.
 func readStatus(ctx context.Context, c *http.Client, url string) (bool, error) {
-	if c == nil {
-		c = defaultClient
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	rep, err := worker.FetchStatus(ctx, c, url)
 	if err != nil {
 		return false, err
 	}
-	resp, err := c.Do(req)
+	busy, err := rep.Busy()
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("GET %s: %w", url, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	var rep worker.Report
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&rep); err != nil {
-		return false, fmt.Errorf("GET %s: not a worker status document: %w", url, err)
-	}
-	switch rep.State {
-	case worker.StateBusy, worker.StateDraining:
-		return true, nil
-	case worker.StateIdle, worker.StateStopped:
-		return rep.InFlight > 0, nil
-	}
-	return false, errors.New("GET " + url + ": unknown worker state " + strconv.Quote(string(rep.State)))
+	return busy, nil
 }
