@@ -1,8 +1,6 @@
 package cwpublish_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/qscale/qscale/internal/mototest"
@@ -12,17 +10,7 @@ import (
 // empty when moto_server is not installed.
 var motoEndpoint string
 
-func TestMain(m *testing.M) {
-	endpoint, stop, err := mototest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "moto:", err)
-		os.Exit(1)
-	}
-	motoEndpoint = endpoint
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m, &motoEndpoint) }
 
 func needMoto(t *testing.T) string {
 	t.Helper()

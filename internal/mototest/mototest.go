@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -81,4 +82,19 @@ func StartT(t testing.TB) string {
 	}
 	t.Cleanup(stop)
 	return Need(t, endpoint)
+}
+
+// Main runs a package's tests with one moto server for all of them: it
+// sets *endpoint ("" when moto is not installed), runs m, stops the server
+// and exits. Call it from TestMain.
+func Main(m *testing.M, endpoint *string) {
+	ep, stop, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "moto:", err)
+		os.Exit(1)
+	}
+	*endpoint = ep
+	code := m.Run()
+	stop()
+	os.Exit(code)
 }
