@@ -97,23 +97,8 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	for i := range c.Policies {
-		p := &c.Policies[i]
-		if p.TargetTrackingFile != "" && p.TargetTracking == nil {
-			path := p.TargetTrackingFile
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(dir, path)
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("policies[%d].targetTrackingFile: %w", i, err)
-			}
-			tt, err := policy.ParseTargetTracking(b)
-			if err != nil {
-				return nil, policy.Prefix(fmt.Sprintf("policies[%d].targetTrackingFile(%s)", i, p.TargetTrackingFile), err)
-			}
-			p.TargetTracking = &tt
-		}
+	if err := ReadPolicyFiles(c.Policies, dir, "policies"); err != nil {
+		return nil, err
 	}
 	if c.Interval == 0 {
 		c.Interval = policy.Duration(time.Second)
@@ -263,4 +248,30 @@ func (c *Config) BuildPolicies() ([]policy.Policy, error) {
 		}
 	}
 	return ps, nil
+}
+
+// ReadPolicyFiles reads the targetTrackingFile of every policy that names
+// one (relative to dir) into its TargetTracking. field is the policies'
+// path in the file ("policies"), for the errors.
+func ReadPolicyFiles(ps []PolicyConfig, dir, field string) error {
+	for i := range ps {
+		p := &ps[i]
+		if p.TargetTrackingFile == "" || p.TargetTracking != nil {
+			continue
+		}
+		path := p.TargetTrackingFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("%s[%d].targetTrackingFile: %w", field, i, err)
+		}
+		tt, err := policy.ParseTargetTracking(b)
+		if err != nil {
+			return policy.Prefix(fmt.Sprintf("%s[%d].targetTrackingFile(%s)", field, i, p.TargetTrackingFile), err)
+		}
+		p.TargetTracking = &tt
+	}
+	return nil
 }

@@ -187,23 +187,8 @@ func (c *Config) finish(dir string) error {
 	if c.Fleet.StopGrace == 0 {
 		c.Fleet.StopGrace = policy.Duration(30 * time.Second)
 	}
-	for i := range c.Fleet.Policies {
-		p := &c.Fleet.Policies[i]
-		if p.TargetTrackingFile != "" && p.TargetTracking == nil {
-			path := p.TargetTrackingFile
-			if !filepath.IsAbs(path) && dir != "" {
-				path = filepath.Join(dir, path)
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return fmt.Errorf("fleet.policies[%d].targetTrackingFile: %w", i, err)
-			}
-			tt, err := policy.ParseTargetTracking(b)
-			if err != nil {
-				return policy.Prefix(fmt.Sprintf("fleet.policies[%d].targetTrackingFile(%s)", i, p.TargetTrackingFile), err)
-			}
-			p.TargetTracking = &tt
-		}
+	if err := autoscale.ReadPolicyFiles(c.Fleet.Policies, dir, "fleet.policies"); err != nil {
+		return err
 	}
 	return c.Validate()
 }
