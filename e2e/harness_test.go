@@ -20,27 +20,22 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qscale/qscale/internal/qscalebin"
 )
 
 // qscaleBin is the server binary TestMain builds once for every test.
 var qscaleBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "qscale-e2e-")
+	bin, err := qscalebin.Build()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	qscaleBin = filepath.Join(dir, "qscale")
-	build := exec.Command("go", "build", "-o", qscaleBin, "./cmd/qscale")
-	build.Dir = repoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/qscale: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	qscaleBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	qscalebin.Cleanup()
 	os.Exit(code)
 }
 

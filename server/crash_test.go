@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/qscale/qscale/internal/qscalebin"
 )
 
 // TestAcknowledgedSendsSurviveKill9 sends from several clients while the
@@ -30,10 +32,7 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "qscale")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/qscale").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := qscalebin.Path(t)
 	data := filepath.Join(dir, "data")
 	var acked sync.Map // body -> true
 	var nAcked atomic.Int64
@@ -179,4 +178,10 @@ func startServer(t *testing.T, bin, data, dir string) (*exec.Cmd, string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	qscalebin.Cleanup()
+	os.Exit(code)
 }

@@ -7,52 +7,25 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/queue"
-)
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	qscalebin.Cleanup()
 	os.Exit(code)
 }
 
-// qscaleBin builds cmd/qscale once per test binary: the workers are real
-// qscale worker processes.
-func qscaleBin(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "qscale-up-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "qscale")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/qscale/qscale/cmd/qscale").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// qscaleBin is the qscale binary: the workers are real qscale worker
+// processes.
+func qscaleBin(t testing.TB) string { return qscalebin.Path(t) }
 
 // syncBuffer is an io.Writer safe for the narrator and the test to share.
 type syncBuffer struct {

@@ -27,44 +27,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/qscale/qscale/internal/mototest"
+	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/worker"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	binDir    string
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	qscalebin.Cleanup()
 	os.Exit(code)
 }
 
-// qscaleBin builds cmd/qscale once per test binary.
-func qscaleBin(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "qscale-worker-test-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "qscale")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/qscale/qscale/cmd/qscale").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// qscaleBin is the qscale binary the process tests run.
+func qscaleBin(t testing.TB) string { return qscalebin.Path(t) }
 
 func sqsClient(endpoint string) *sqs.Client {
 	return sqs.New(sqs.Options{

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
 )
 
@@ -44,11 +45,7 @@ func TestQscaleAutoscaleCommand(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "qscale")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/qscale/qscale/cmd/qscale")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build qscale: %v\n%s", err, out)
-	}
+	bin := qscalebin.Path(t)
 
 	endpoint := testserver.Start(t)
 	m := regexp.MustCompile(`<QueueUrl>([^<]+)</QueueUrl>`).FindStringSubmatch(sqs(t, endpoint, url.Values{"Action": {"CreateQueue"}, "QueueName": {"jobs"}}))

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/internal/qscalebin"
 )
 
 // cluster is the control plane every test of this package shares: starting
@@ -12,4 +13,8 @@ import (
 // namespaces of their own.
 var cluster *k8stest.Cluster
 
-func TestMain(m *testing.M) { os.Exit(k8stest.Main(m, &cluster)) }
+func TestMain(m *testing.M) {
+	code := k8stest.Main(m, &cluster)
+	qscalebin.Cleanup() // the binary TestQscaleAutoscaleCommand built
+	os.Exit(code)
+}

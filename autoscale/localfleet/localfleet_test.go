@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -29,6 +28,7 @@ import (
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/fleettest"
 	"github.com/qscale/qscale/autoscale/localfleet"
+	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
 )
 
@@ -39,31 +39,16 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-// run builds qscale (without debug information, which makes linking
-// faster), or takes the binary named by QSCALE_BIN, and runs the tests.
+// run takes the qscale binary (built once, or QSCALE_BIN) and runs the
+// tests.
 func run(m *testing.M) int {
-	if bin := os.Getenv("QSCALE_BIN"); bin != "" {
-		qscaleBin = bin
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "qscale-localfleet-test-")
+	bin, err := qscalebin.Build()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go env GOMOD:", err)
-		return 1
-	}
-	qscaleBin = filepath.Join(dir, "qscale")
-	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", qscaleBin, "./cmd/qscale")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		return 1
-	}
+	defer qscalebin.Cleanup()
+	qscaleBin = bin
 	return m.Run()
 }
 
