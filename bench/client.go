@@ -11,9 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/qscale/qscale/internal/awsconf"
 	"github.com/qscale/qscale/internal/sdkbody"
 )
 
@@ -90,7 +88,7 @@ func NewClient(ctx context.Context, opts ClientOptions) (*sqs.Client, error) {
 	switch {
 	case opts.Credentials != nil:
 		cfg.Credentials = opts.Credentials
-	case isLoopback(opts.Endpoint) && noCredentialsConfigured():
+	case awsconf.IsLoopback(opts.Endpoint) && awsconf.NoCredentialsConfigured():
 		cfg.Credentials = aws.AnonymousCredentials{}
 	}
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
@@ -102,35 +100,4 @@ func NewClient(ctx context.Context, opts ClientOptions) (*sqs.Client, error) {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
 	}), nil
-}
-
-func isLoopback(endpoint string) bool {
-	u, err := url.Parse(endpoint)
-	if err != nil || endpoint == "" {
-		return false
-	}
-	if u.Hostname() == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
-}
-
-func noCredentialsConfigured() bool {
-	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
-		if os.Getenv(v) != "" {
-			return false
-		}
-	}
-	file := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
-	if file == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return true
-		}
-		file = filepath.Join(home, ".aws", "credentials")
-	}
-	_, err := os.Stat(file)
-	return err != nil
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/qscale/qscale/internal/awsconf"
 )
 
 // RawClient speaks SQS's AWS JSON 1.0 protocol (POST /, X-Amz-Target:
@@ -79,7 +81,7 @@ func NewRawClient(ctx context.Context, opts ClientOptions) (*RawClient, error) {
 		}},
 		region: opts.Region,
 	}
-	unsigned := opts.Credentials == nil && isLoopback(opts.Endpoint) && noCredentialsConfigured()
+	unsigned := opts.Credentials == nil && awsconf.IsLoopback(opts.Endpoint) && awsconf.NoCredentialsConfigured()
 	if !unsigned && opts.Credentials == nil || c.region == "" {
 		var loads []func(*config.LoadOptions) error
 		if opts.Region != "" {

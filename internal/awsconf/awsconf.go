@@ -9,7 +9,10 @@ package awsconf
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,4 +53,44 @@ func Load(ctx context.Context, region, endpoint string, retryer func() aws.Retry
 		}
 	}
 	return cfg, nil
+}
+
+// IsLoopback reports whether endpoint (a URL) names this machine: localhost
+// or a loopback address.
+func IsLoopback(endpoint string) bool {
+	if endpoint == "" {
+		return false
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// NoCredentialsConfigured reports whether the standard chain has nothing
+// to find: no credentials or profile in the environment, no web identity or
+// container credentials, no shared credentials file. Clients of a local
+// endpoint then sign with a placeholder key (or not at all).
+func NoCredentialsConfigured() bool {
+	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		if os.Getenv(v) != "" {
+			return false
+		}
+	}
+	file := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if file == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return true
+		}
+		file = filepath.Join(home, ".aws", "credentials")
+	}
+	_, err := os.Stat(file)
+	return err != nil
 }

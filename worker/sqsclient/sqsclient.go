@@ -6,11 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/qscale/qscale/internal/awsconf"
 	"github.com/qscale/qscale/internal/sdkbody"
 
 	"github.com/qscale/qscale/worker"
@@ -124,7 +123,7 @@ func Dial(ctx context.Context, opts Options) (*Client, *sqs.Client, error) {
 	if ep == "" {
 		ep = os.Getenv("AWS_ENDPOINT_URL")
 	}
-	if isLoopback(ep) && opts.Profile == "" && noCredentialsConfigured() {
+	if awsconf.IsLoopback(ep) && opts.Profile == "" && awsconf.NoCredentialsConfigured() {
 		cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
 	}
 	api := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
@@ -145,39 +144,6 @@ func regionFromHost(host string) string {
 		return parts[0]
 	}
 	return "us-east-1"
-}
-
-func isLoopback(endpoint string) bool {
-	if endpoint == "" {
-		return false
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return false
-	}
-	if u.Hostname() == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
-}
-
-func noCredentialsConfigured() bool {
-	if os.Getenv("AWS_ACCESS_KEY_ID") != "" || os.Getenv("AWS_PROFILE") != "" ||
-		os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" || os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI") != "" ||
-		os.Getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != "" {
-		return false
-	}
-	file := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
-	if file == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return true
-		}
-		file = filepath.Join(home, ".aws", "credentials")
-	}
-	_, err := os.Stat(file)
-	return err != nil
 }
 
 // Check asks for the queue's attributes, so a wrong URL or missing
