@@ -206,7 +206,7 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 		delay = *in.Delay
 	}
 	m := &Message{
-		ID:                newMessageID(),
+		ID:                NewUUID(),
 		Body:              in.Body,
 		BodyMD5:           MD5Hex(in.Body),
 		Attributes:        in.Attributes,
@@ -394,7 +394,9 @@ func (q *Queue) removeLocked(m *Message) Op {
 	return Op{Kind: OpDeleteMessage, QueueID: q.id, Seq: m.Seq}
 }
 
-func newMessageID() string {
+// NewUUID returns a random (version 4) UUID in its text form, as SQS's
+// message ids and AWS's request ids are.
+func NewUUID() string {
 	var b [16]byte
 	hi, lo := rand.Uint64(), rand.Uint64()
 	for i := 0; i < 8; i++ {
