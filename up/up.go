@@ -65,13 +65,7 @@ type System struct {
 
 	console     *http.Server
 	consoleLn   net.Listener
-	consoleMu   sync.Mutex // guards consoleErr
-	consoleErr  error
 	stopConsole func(context.Context) error // stops what the console runs (the dashboard)
-
-	mu       sync.Mutex // guards last, haveLast
-	last     autoscale.Decision
-	haveLast bool
 
 	stopOnce sync.Once
 	stopErr  error
@@ -181,18 +175,20 @@ func (s *System) ensureQueues(ctx context.Context) error {
 }
 
 func (s *System) onDecision(d autoscale.Decision) {
-	s.mu.Lock()
-	s.last, s.haveLast = d, true
-	s.mu.Unlock()
 	s.metrics.observe(d)
 	s.narr.decision(d)
 }
 
 // LastDecision returns the controller's latest decision.
 func (s *System) LastDecision() (autoscale.Decision, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last, s.haveLast
+	if s.ctrl == nil {
+		return autoscale.Decision{}, false
+	}
+	ds := s.ctrl.Decisions(1)
+	if len(ds) == 0 {
+		return autoscale.Decision{}, false
+	}
+	return ds[0], true
 }
 
 // Engine is the embedded queue engine.
