@@ -145,8 +145,8 @@ func Parse(data []byte, dir string, use Use) (*Config, error) {
 	if err := c.readFiles(dir); err != nil {
 		return nil, err
 	}
-	if t := os.Getenv("QSCALE_CONSOLE_TOKEN"); t != "" && use == ForUp {
-		c.Console.Token = t
+	if use == ForUp {
+		c.TokenFromEnvironment()
 	}
 	c = c.WithDefaults()
 	if err := c.Validate(use); err != nil {
@@ -175,4 +175,16 @@ func (c *Config) readFiles(dir string) error {
 
 func fe(path, format string, a ...any) error {
 	return &policy.FieldError{Path: path, Msg: fmt.Sprintf(format, a...)}
+}
+
+// ConsoleTokenEnv is the environment variable whose value, when set,
+// replaces console.token.
+const ConsoleTokenEnv = "QSCALE_CONSOLE_TOKEN"
+
+// TokenFromEnvironment sets Console.Token from ConsoleTokenEnv when it is
+// set.
+func (c *Config) TokenFromEnvironment() {
+	if t := os.Getenv(ConsoleTokenEnv); t != "" {
+		c.Console.Token = t
+	}
 }

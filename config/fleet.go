@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -235,4 +236,16 @@ func (f *Fleet) BuildPolicies() ([]policy.Policy, error) {
 		}
 	}
 	return ps, nil
+}
+
+// StopGrace is how long the fleet's local workers may take to finish what
+// they hold when they are stopped (worker: or local:), 0 for other kinds.
+func (f *Fleet) StopGrace() time.Duration {
+	switch {
+	case f.Worker != nil:
+		return f.Worker.StopGrace.D()
+	case f.Local != nil:
+		return f.Local.StopGrace.D()
+	}
+	return 0
 }
