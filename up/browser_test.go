@@ -73,14 +73,14 @@ func TestDashboardOfQscaleUpInBrowser(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0", token: up-token}
 queues: [{name: jobs-dlq}, {name: jobs}]
-fleet:
-  queue: jobs
-  worker: {demo: 100ms, flags: ["--wait", "2"]}
-  minCapacity: 0
-  maxCapacity: 3
-  interval: 500ms
-  policies:
-    - targetTracking: {TargetValue: 20, ScaleOutCooldown: 0, ScaleInCooldown: 0}
+fleets:
+  - queue: jobs
+    worker: {demo: 100ms, flags: ["--wait", "2"]}
+    minCapacity: 0
+    maxCapacity: 3
+    interval: 500ms
+    policies:
+      - targetTracking: {TargetValue: 20, ScaleOutCooldown: 0, ScaleInCooldown: 0}
 `)
 	// A burst through the producer endpoint, as seed 001's API Gateway took it.
 	for i := range 30 {

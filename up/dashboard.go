@@ -17,11 +17,15 @@ const consoleCookie = dashboard.CookieName
 func (s *System) newDashboard(ctx context.Context) (http.Handler, func(context.Context) error, error) {
 	be, err := enginebackend.New(enginebackend.Config{
 		Engine:    s.srv.Engine,
-		Queue:     s.cfg.Fleet.Queue,
+		Queue:     s.cfg.Fleets[0].Queue.Name,
 		Decisions: s.ctrl.Decisions,
 		Fleet:     s.fleet,
 		Workers: func() []dashboard.WorkerInfo {
-			ws := s.fleet.Workers()
+			lf := s.fleet.Local()
+			if lf == nil {
+				return nil
+			}
+			ws := lf.Workers()
 			out := make([]dashboard.WorkerInfo, len(ws))
 			for i, w := range ws {
 				out[i] = dashboard.WorkerInfo{ID: w.ID, PID: w.PID, State: string(w.State), Since: w.Since}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/queue"
 )
@@ -45,7 +46,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func testConfig(t *testing.T, yaml string) *Config {
+func testConfig(t *testing.T, yaml string) *config.Config {
 	t.Helper()
 	cfg, err := ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
@@ -54,7 +55,7 @@ func testConfig(t *testing.T, yaml string) *Config {
 	return cfg
 }
 
-func startSystem(t *testing.T, cfg *Config, out io.Writer) *System {
+func startSystem(t *testing.T, cfg *config.Config, out io.Writer) *System {
 	t.Helper()
 	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t), Out: out, WorkerOutput: out})
 	if err != nil {
@@ -112,15 +113,14 @@ func TestBurstScaleOutDrainScaleInToZero(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet:
-  queue: jobs
-  worker: {demo: 10ms, flags: ["--wait", "1"]}
-  minCapacity: 0
-  maxCapacity: 6
-  interval: 250ms
-  stopGrace: 20s
-  policies:
-    - targetTracking: {TargetValue: 100, ScaleOutCooldown: 0, ScaleInCooldown: 0}
+fleets:
+  - queue: jobs
+    worker: {demo: 10ms, flags: ["--wait", "1"], stopGrace: 20s}
+    minCapacity: 0
+    maxCapacity: 6
+    interval: 250ms
+    policies:
+      - targetTracking: {TargetValue: 100, ScaleOutCooldown: 0, ScaleInCooldown: 0}
 `)
 	out := &syncBuffer{}
 	s := startSystem(t, cfg, out)
@@ -180,13 +180,13 @@ func TestConsoleProducerAndMetrics(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet:
-  queue: jobs
-  worker: {demo: 10ms}
-  minCapacity: 0
-  maxCapacity: 1
-  policies:
-    - targetTracking: {TargetValue: 100}
+fleets:
+  - queue: jobs
+    worker: {demo: 10ms}
+    minCapacity: 0
+    maxCapacity: 1
+    policies:
+      - targetTracking: {TargetValue: 100}
 `)
 	s := startSystem(t, cfg, nil)
 	get := func(path string) (int, string) {
@@ -236,7 +236,7 @@ func TestConsoleToken(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0", token: s3cret}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `)
 	s := startSystem(t, cfg, nil)
 	for _, path := range []string{"/", "/metrics", "/queue/jobs?message=x", "/api/queues"} {
@@ -266,7 +266,7 @@ func TestConsoleTokenRequiredBeyondLoopback(t *testing.T) {
 	_, err := ParseConfig([]byte(`
 console: {listen: "0.0.0.0:9325"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `), "")
 	if err == nil || !strings.Contains(err.Error(), "console.token") {
 		t.Fatalf("a console on 0.0.0.0 without a token: %v", err)
@@ -281,14 +281,14 @@ func TestStartFailureIsReportedAndCleanedUp(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `), nil)
 	taken := strings.TrimPrefix(first.ConsoleURL(), "http://")
 	cfg := testConfig(t, `
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "`+taken+`"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `)
 	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t)})
 	if err == nil {
@@ -307,7 +307,7 @@ func TestStopWithDashboardOpen(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `)
 	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t)})
 	if err != nil {
