@@ -23,7 +23,7 @@ type connLimiter struct {
 	slots  chan struct{} // one element per open connection
 	idleCh chan struct{} // poked when a connection turns idle
 
-	mu   sync.Mutex             // guards idle
+	mu   sync.Mutex            // guards idle
 	idle map[*limitedConn]bool // connections between requests
 
 	closeOnce sync.Once

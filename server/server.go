@@ -22,11 +22,11 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	Listen    string            // default 127.0.0.1:9324
-	DataDir   string            // ignored when InMemory
-	InMemory  bool              // keep nothing on disk
-	AccountID string            // default 000000000000
-	Region    string            // default us-east-1
+	Listen    string // default 127.0.0.1:9324
+	DataDir   string // ignored when InMemory
+	InMemory  bool   // keep nothing on disk
+	AccountID string // default 000000000000
+	Region    string // default us-east-1
 	// BaseURL is scheme://host[:port] of queue URLs; default: the Host of
 	// each request (signed, or checked as below). Without Keys, its host is
 	// the one name besides IP addresses and localhost that requests may be
