@@ -136,9 +136,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		http: &http.Server{
 			Handler: sqsapi.NewHandler(e, opts),
 			// The body has its own deadline, kept by the handler as bytes
-			// arrive (a minimum rate); no ReadTimeout, which would also cut
-			// long polls.
+			// arrive (a minimum rate); ReadTimeout is the backstop for a
+			// request that never gets there.
 			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       2 * time.Minute,
 			IdleTimeout:       time.Minute,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),

@@ -35,6 +35,9 @@ const (
 	bodyProgress = 64 << 10
 	// firstBody is the size of a fresh body buffer; most requests fit.
 	firstBody = 4 << 10
+	// afterBody is the read deadline once the body is in: longer than
+	// any long poll (20 s) and the work of an action.
+	afterBody = time.Minute
 	// maxPooled is the largest buffer kept for reuse, so that the pool
 	// never pins the memory of a rare large batch.
 	maxPooled = 64 << 10
@@ -101,7 +104,8 @@ func (b *body) release() {
 // allocated from the length the client declares: the buffer doubles as
 // bytes arrive, each growth is charged to the budget, and the client must
 // keep sending (see DefaultBodyTimeout) or the read fails with a timeout.
-// The errors are errBodyTooLarge, errBodyMemory or the read's.
+// The errors are errBodyTooLarge, errBodyMemory or the read's; after one,
+// the connection must be closed (see closeUnread).
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, b *body) error {
 	b.budget = h.budget
 	if r.ContentLength > MaxRequestBody {
@@ -124,9 +128,6 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, b *body) erro
 	// Errors are ignored: a writer that cannot set deadlines (a test's
 	// recorder) reads without them.
 	_ = rc.SetReadDeadline(time.Now().Add(timeout))
-	// Until the deadline is lifted, net/http's background read after the
-	// body would end the request at the deadline: a long poll outlives it.
-	defer rc.SetReadDeadline(time.Time{})
 	buf := *b.buf
 	nextProgress := bodyProgress
 	for {
@@ -156,11 +157,25 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, b *body) erro
 			if len(buf) > MaxRequestBody {
 				return errBodyTooLarge
 			}
+			// net/http reads on in the background to notice a client
+			// that goes away, and ends the request when that read
+			// fails: the deadline must outlast a long poll.
+			_ = rc.SetReadDeadline(time.Now().Add(afterBody))
 			return nil
 		}
 		if err != nil {
 			*b.buf = buf
 			return err
 		}
+	}
+}
+
+// closeUnread makes net/http close the connection after the answer when
+// r's body was not read to its end, instead of reading the rest to reuse
+// the connection: a client that stops sending would hold it until the
+// server's ReadTimeout.
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
 	}
 }

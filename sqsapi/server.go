@@ -109,11 +109,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.action = strings.TrimPrefix(target, "AmazonSQS.")
 	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		closeUnread(w, r)
 		c.fail(w, &wireError{Code: "InvalidAction", Message: "The HTTP method " + r.Method + " is not supported."})
 		return
 	}
 	if h.opts.BrowserGuard {
 		if msg := h.browserRefusal(r); msg != "" {
+			closeUnread(w, r)
 			c.fail(w, &wireError{Code: "AccessDenied", Message: msg, status: http.StatusForbidden})
 			return
 		}
@@ -121,6 +123,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var b body
 	defer b.release()
 	if err := h.readBody(w, r, &b); err != nil {
+		closeUnread(w, r)
 		c.fail(w, bodyError(err))
 		return
 	}
