@@ -8,10 +8,6 @@ import (
 	"github.com/qscale/qscale/dashboard/enginebackend"
 )
 
-// consoleCookie is the dashboard's token cookie, which the console's other
-// paths accept too.
-const consoleCookie = dashboard.CookieName
-
 // newDashboard builds the dashboard over the engine, the controller and the
 // local fleet, and starts its sampler.
 func (s *System) newDashboard(ctx context.Context) (http.Handler, func(context.Context) error, error) {
