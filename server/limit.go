@@ -6,10 +6,28 @@ import (
 	"sync"
 )
 
-// DefaultMaxConnections is the default cap on open client connections:
-// far more than any fleet of workers needs, far fewer than the file
-// descriptors a process may open.
-const DefaultMaxConnections = 4096
+// DefaultMaxConnections is the largest default cap on open client
+// connections: room for tens of thousands of parked long polls (every
+// worker holds one or more), bounded so that a flood of slow connections
+// cannot exhaust memory. The cap actually used is lower when the process
+// may open fewer files (see defaultMaxConnections).
+const DefaultMaxConnections = 32768
+
+// fdReserve is the number of file descriptors kept back from client
+// connections for the store, the log and the admin listeners.
+const fdReserve = 512
+
+// defaultMaxConnections is the cap used when none is configured: the
+// process's open-file limit less a reserve, at most DefaultMaxConnections,
+// at least 64. Reaching the cap makes new clients wait; reaching the file
+// limit would make the listener fail, so the cap must stay below it.
+func defaultMaxConnections() int {
+	n := DefaultMaxConnections
+	if lim, ok := openFileLimit(); ok && lim-fdReserve < uint64(n) {
+		n = int(lim) - fdReserve
+	}
+	return max(n, 64)
+}
 
 // connLimiter is a listener that keeps at most cap(slots) connections open.
 // When all are taken, Accept first closes a connection that sits idle

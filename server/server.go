@@ -42,7 +42,8 @@ type Config struct {
 	// refuses that combination.
 	InsecureNoAuth bool
 	// MaxConnections caps open client connections (default
-	// DefaultMaxConnections; negative: no cap).
+	// the open-file limit less a reserve, at most DefaultMaxConnections;
+	// negative: no cap).
 	MaxConnections int
 	// BodyTimeout is how long a client may take to send each 64 KiB of a
 	// request body (default sqsapi.DefaultBodyTimeout).
@@ -85,7 +86,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			"or accept the risk explicitly (qscale server --insecure-no-auth)", cfg.Listen)
 	}
 	if cfg.MaxConnections == 0 {
-		cfg.MaxConnections = DefaultMaxConnections
+		cfg.MaxConnections = defaultMaxConnections()
 	}
 	var st queue.Store = queue.MemoryStore{}
 	if !cfg.InMemory {

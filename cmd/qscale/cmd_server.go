@@ -40,7 +40,7 @@ func runServer(ctx context.Context, args []string) error {
 	fs.StringVar(&o.keysFile, "access-keys-file", "", "file of access keys, one ID:SECRET per line")
 	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound address to this file once listening")
 	fs.BoolVar(&o.cfg.InsecureNoAuth, "insecure-no-auth", false, "allow --listen beyond loopback without access keys (anyone who reaches the port can use every queue)")
-	fs.IntVar(&o.cfg.MaxConnections, "max-connections", server.DefaultMaxConnections, "most client connections open at once; more wait (-1: no cap)")
+	fs.IntVar(&o.cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait (0: the open-file limit less 512, at most 32768; -1: no cap)")
 	fs.DurationVar(&o.cfg.BodyTimeout, "body-timeout", sqsapi.DefaultBodyTimeout, "longest a client may take to send each 64 KiB of a request body")
 	fs.Int64Var(&o.cfg.MaxBodyMemory, "max-body-memory", sqsapi.DefaultMaxBodyMemory, "bytes all request bodies may hold at once; beyond, requests get ServiceUnavailable")
 	if err := fs.Parse(args); err != nil {
