@@ -18,10 +18,6 @@ import (
 	"github.com/qscale/qscale/internal/clock"
 )
 
-func init() {
-	register(command{name: "autoscale", summary: "size a worker fleet from its queue's backlog (see docs/autoscaling.md)", run: runAutoscale})
-}
-
 // fleetKinds builds the fleet a config's fleet.kind names. Fleet targets
 // register here as they are built (local processes, Kubernetes, ECS, EC2).
 var fleetKinds = map[string]func(ctx context.Context, fc autoscale.FleetConfig, clk clock.Clock) (autoscale.Fleet, error){

@@ -12,10 +12,6 @@ import (
 	"github.com/qscale/qscale/server"
 )
 
-func init() {
-	register(command{name: "server", summary: "serve the SQS API (durable queues)", run: runServer})
-}
-
 type serverOptions struct {
 	cfg      server.Config
 	keys     []string

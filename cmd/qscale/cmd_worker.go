@@ -26,14 +26,6 @@ import (
 	"github.com/qscale/qscale/worker/workerprom"
 )
 
-func init() {
-	register(command{
-		name:    "worker",
-		summary: "run a handler (command, HTTP application) for each message of a queue",
-		run:     runWorkerCommand,
-	})
-}
-
 // Exit codes of qscale worker (docs/worker.md).
 const (
 	exitWorkerOK       = 0 // stopped (signal or drain) with every held message finished
