@@ -81,7 +81,6 @@ func TestLoadBadFlags(t *testing.T) {
 	}
 }
 
-
 // Progress is one updating line on a terminal, a plain line per report
 // otherwise.
 func TestLoadProgressPrinter(t *testing.T) {
