@@ -201,10 +201,11 @@ func isDualStackHost(host string) bool {
 
 var regionLabel = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
-// RegionFromHost returns the region an AWS SQS host names, or "":
+// RegionFromHost returns the region an AWS host names, or "":
 // sqs.<region>.<suffix>, sqs-fips.<region>.<suffix>, a VPC endpoint's
 // vpce-....sqs.<region>.vpce.amazonaws.com, the legacy
-// <region>.queue.amazonaws.com, and queue.amazonaws.com (us-east-1).
+// <region>.queue.amazonaws.com, queue.amazonaws.com (us-east-1), and the
+// hosts of the other services (ecs.<region>.amazonaws.com).
 func RegionFromHost(host string) string {
 	if !IsAWSHost(host) {
 		return ""
@@ -213,13 +214,9 @@ func RegionFromHost(host string) string {
 	if host == "queue.amazonaws.com" {
 		return "us-east-1"
 	}
-	labels := strings.Split(host, ".")
-	for i, l := range labels {
-		if (l == "sqs" || l == "sqs-fips") && i+1 < len(labels) && regionLabel.MatchString(labels[i+1]) {
-			return labels[i+1]
-		}
-		if l == "queue" && i > 0 && regionLabel.MatchString(labels[i-1]) {
-			return labels[i-1]
+	for _, l := range strings.Split(host, ".") {
+		if regionLabel.MatchString(l) {
+			return l
 		}
 	}
 	return ""

@@ -169,7 +169,7 @@ func TestRegionFromHost(t *testing.T) {
 		"queue.amazonaws.com":                       "us-east-1",
 		"vpce-1-a.sqs.eu-west-3.vpce.amazonaws.com": "eu-west-3",
 		"sqs.amazonaws.com":                         "",
-		"ec2.eu-west-1.amazonaws.com":               "",
+		"ec2.eu-west-1.amazonaws.com":               "eu-west-1",
 		"sqs.eu-west-1.example.com":                 "",
 		"127.0.0.1":                                 "",
 		"localhost":                                 "",
