@@ -102,7 +102,7 @@ flags:
 	}
 	fs.StringVar(&o.queueURL, "queue-url", os.Getenv("QSCALE_QUEUE_URL"), "queue URL (env QSCALE_QUEUE_URL)")
 	fs.StringVar(&o.endpoint, "endpoint-url", "", "SQS endpoint (default: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, or the queue URL's host when it is not an AWS one)")
-	fs.StringVar(&o.region, "region", "", "AWS region (default: AWS_REGION, the profile's, the queue URL's, us-east-1)")
+	fs.StringVar(&o.region, "region", "", "AWS region (default: the queue URL's, AWS_REGION, the profile's, us-east-1)")
 	fs.StringVar(&o.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE)")
 	fs.IntVar(&o.concurrency, "concurrency", 1, "messages processed at once")
 	fs.IntVar(&o.prefetch, "prefetch", 0, "messages received ahead of free handler slots (hides the queue's round trip; given back at once on stop)")
