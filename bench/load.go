@@ -34,6 +34,9 @@ type LoadConfig struct {
 	ProgressEvery time.Duration
 	// Clock paces the run (default the real one).
 	Clock clock.Clock
+	// Body, when set, makes the body of message seq (0, 1, ...) sent at
+	// at; default "qscale load <seq+1> " padded with x to Size bytes.
+	Body func(seq int, at time.Time) string
 }
 
 // MaxCatchUp bounds how far a rate run catches up after falling behind:
@@ -222,8 +225,12 @@ func (l *loader) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (l *loader) message() producer.Message {
-	body := "qscale load " + strconv.FormatInt(l.seq.Add(1), 10) + " "
+func (l *loader) message(at time.Time) producer.Message {
+	seq := l.seq.Add(1)
+	if l.cfg.Body != nil {
+		return producer.Message{Body: l.cfg.Body(int(seq-1), at)}
+	}
+	body := "qscale load " + strconv.FormatInt(seq, 10) + " "
 	if len(body) >= l.cfg.Size {
 		body = body[:l.cfg.Size]
 	} else {
@@ -237,8 +244,9 @@ func (l *loader) message() producer.Message {
 // starts after it ends.
 func (l *loader) sendBatch(ctx context.Context, n int) {
 	pending := make([]producer.Message, n)
+	now := l.clk.Now()
 	for i := range pending {
-		pending[i] = l.message()
+		pending[i] = l.message(now)
 	}
 	for attempt := 0; ; attempt++ {
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.CallTimeout)
