@@ -105,6 +105,9 @@ func resolve(ctx context.Context, opts Options, env getenv) (Endpoint, error) {
 		queueHost = u.Hostname()
 		e = Endpoint{URL: u.Scheme + "://" + u.Host, Source: FromQueueURL}
 	}
+	if opts.Region != "" && !regionName.MatchString(opts.Region) {
+		return Endpoint{}, fmt.Errorf("region %q: want a region name such as eu-west-1", opts.Region)
+	}
 	configured := !strings.EqualFold(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true")
 	switch {
 	case opts.Endpoint != "":
@@ -199,7 +202,13 @@ func isDualStackHost(host string) bool {
 	return false
 }
 
-var regionLabel = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+var (
+	// regionLabel is a host label that names a region.
+	regionLabel = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	// regionName is any region a user may give: emulators accept names
+	// AWS does not have.
+	regionName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
+)
 
 // RegionFromHost returns the region an AWS host names, or "":
 // sqs.<region>.<suffix>, sqs-fips.<region>.<suffix>, a VPC endpoint's

@@ -102,6 +102,8 @@ func TestResolveRejects(t *testing.T) {
 		{QueueURL: "http:///1/q"},
 		{Endpoint: "localhost:9324"},
 		{Endpoint: "127.0.0.1"},
+		{Region: "eu west 1"},
+		{Region: "eu-west-1.evil.example/"},
 	} {
 		if e, err := resolve(t.Context(), opts, func(string) string { return "" }); err == nil {
 			t.Errorf("%+v resolved to %s, want an error", opts, e)
