@@ -256,8 +256,10 @@ func Run(ctx context.Context, api API, cfg Config) (Result, error) {
 	}
 	res := Result{
 		Messages: cfg.Messages, Size: cfg.Size, Senders: cfg.Senders, Receivers: cfg.Receivers, Batch: cfg.Batch,
-		SendSeconds:   time.Duration(r.lastSendNanos.Load()).Seconds(),
-		TotalSeconds:  time.Duration(r.lastDeleteNanos.Load()).Seconds(),
+		SendSeconds: time.Duration(r.lastSendNanos.Load()).Seconds(),
+		// The last delete may be seen before its sender has noted the
+		// answer to its send: the run ends when both are done.
+		TotalSeconds:  time.Duration(max(r.lastDeleteNanos.Load(), r.lastSendNanos.Load())).Seconds(),
 		Latency:       Percentiles(all),
 		Duplicates:    r.dups.Load(),
 		Errors:        r.errs.Load(),
