@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/qscale/qscale/producer"
+	"github.com/qscale/qscale/producer/loadgen"
 )
 
 // Config describes one throughput run.
@@ -207,9 +208,9 @@ func Run(ctx context.Context, api API, cfg Config) (Result, error) {
 		})
 	}
 	wg.Go(func() {
-		// The senders are Load's, each message's body carrying its
+		// The senders are the load generator's, each message's body carrying its
 		// sequence number and the time its send began.
-		res, err := Load(ctx, r, LoadConfig{
+		res, err := loadgen.Run(ctx, r, loadgen.Config{
 			Queue: queueURL, Total: cfg.Messages, Size: cfg.Size, Concurrency: cfg.Senders, Batch: cfg.Batch,
 			MaxRetries: maxAttempts - 1,
 			Body:       func(seq int, at time.Time) string { return encodeBody(seq, at, r.pad) },
@@ -302,7 +303,8 @@ func (r *run) retry(ctx context.Context, what string, f func() error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// Send implements producer.Sender over the run's API, for Load: one
+// Send implements producer.Sender over the run's API, for the load
+// generator: one
 // SendMessage when the run sends one message a call, SendMessageBatch
 // otherwise. It counts calls, messages sent and failures.
 func (r *run) Send(ctx context.Context, _ string, msgs []producer.Message) ([]producer.Result, error) {

@@ -11,13 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/producer"
+	"github.com/qscale/qscale/producer/loadgen"
 )
 
 type loadOptions struct {
 	queueTarget
-	cfg bench.LoadConfig
+	cfg loadgen.Config
 }
 
 func parseLoadFlags(ctx context.Context, args []string, stderr io.Writer) (loadOptions, error) {
@@ -106,7 +106,7 @@ func parseRate(s string) (float64, error) {
 
 func runLoad(ctx context.Context, args []string) error { return loadCommand(ctx, args, osProducerIO()) }
 
-// loadCommand runs bench.Load over a sender to the queue, with a progress
+// loadCommand runs loadgen.Run over a sender to the queue, with a progress
 // display on stderr and a summary on stdout.
 func loadCommand(ctx context.Context, args []string, cio producerIO) error {
 	o, err := parseLoadFlags(ctx, args, cio.stderr)
@@ -128,7 +128,7 @@ func loadCommand(ctx context.Context, args []string, cio producerIO) error {
 	}
 	pr := &progressPrinter{w: cio.stderr, live: cio.stderrIsTTY}
 	o.cfg.Progress = pr.print
-	res, err := bench.Load(ctx, sender, o.cfg)
+	res, err := loadgen.Run(ctx, sender, o.cfg)
 	pr.done()
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func loadCommand(ctx context.Context, args []string, cio producerIO) error {
 	return nil
 }
 
-func printLoad(w io.Writer, r bench.LoadResult) {
+func printLoad(w io.Writer, r loadgen.Result) {
 	if r.Interrupted {
 		fmt.Fprintln(w, "interrupted")
 	}
@@ -158,7 +158,7 @@ type progressPrinter struct {
 	shown bool
 }
 
-func (p *progressPrinter) print(s bench.LoadProgress) {
+func (p *progressPrinter) print(s loadgen.Progress) {
 	line := fmt.Sprintf("%6.1fs  sent %d/%d  %.0f msg/s  errors %d", s.Elapsed.Seconds(), s.Sent, s.Total, s.Rate, s.Errors)
 	if p.live {
 		fmt.Fprint(p.w, "\r\033[K"+line)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/producer/loadgen"
 )
 
 // The seeds' scenario, smaller: a burst, every message in the queue.
@@ -85,7 +85,7 @@ func TestLoadBadFlags(t *testing.T) {
 // otherwise.
 func TestLoadProgressPrinter(t *testing.T) {
 	t.Parallel()
-	p := bench.LoadProgress{Elapsed: 5 * time.Second, Sent: 250, Total: 600, Rate: 50}
+	p := loadgen.Progress{Elapsed: 5 * time.Second, Sent: 250, Total: 600, Rate: 50}
 	var plain bytes.Buffer
 	pp := &progressPrinter{w: &plain}
 	pp.print(p)

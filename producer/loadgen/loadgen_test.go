@@ -1,4 +1,4 @@
-package bench_test
+package loadgen_test
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/producer"
+	"github.com/qscale/qscale/producer/loadgen"
 	"github.com/qscale/qscale/producer/sqssender"
 	"github.com/qscale/qscale/sqsconn"
 )
@@ -77,7 +77,7 @@ func driveClock(t *testing.T, clk *clock.Fake, busy int, step time.Duration, don
 func TestLoadBurst(t *testing.T) {
 	t.Parallel()
 	sender, q, api := loadSetup(t, "burst")
-	res, err := bench.Load(t.Context(), sender, bench.LoadConfig{Queue: "burst", Total: 1005, Size: 100, Concurrency: 4, Batch: 10})
+	res, err := loadgen.Run(t.Context(), sender, loadgen.Config{Queue: "burst", Total: 1005, Size: 100, Concurrency: 4, Batch: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +96,15 @@ func TestLoadRate(t *testing.T) {
 	t.Parallel()
 	sender, q, api := loadSetup(t, "paced")
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	var reports []bench.LoadProgress
-	cfg := bench.LoadConfig{Queue: "paced", Rate: 50, Duration: 12 * time.Second, Total: 600, Size: 64, Concurrency: 8, Batch: 10,
-		Clock: clk, ProgressEvery: 5 * time.Second, Progress: func(p bench.LoadProgress) { reports = append(reports, p) }}
+	var reports []loadgen.Progress
+	cfg := loadgen.Config{Queue: "paced", Rate: 50, Duration: 12 * time.Second, Total: 600, Size: 64, Concurrency: 8, Batch: 10,
+		Clock: clk, ProgressEvery: 5 * time.Second, Progress: func(p loadgen.Progress) { reports = append(reports, p) }}
 	done := make(chan struct{})
-	var res bench.LoadResult
+	var res loadgen.Result
 	var err error
 	go func() {
 		defer close(done)
-		res, err = bench.Load(t.Context(), sender, cfg)
+		res, err = loadgen.Run(t.Context(), sender, cfg)
 	}()
 	// One timer is the progress reporter's; a second is the rate's.
 	driveClock(t, clk, 1, 20*time.Millisecond, done, nil)
@@ -132,10 +132,10 @@ func TestLoadInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan struct{})
-	var res bench.LoadResult
+	var res loadgen.Result
 	go func() {
 		defer close(done)
-		res, _ = bench.Load(ctx, sender, bench.LoadConfig{Queue: "stopped", Rate: 100, Duration: time.Hour, Total: 360000,
+		res, _ = loadgen.Run(ctx, sender, loadgen.Config{Queue: "stopped", Rate: 100, Duration: time.Hour, Total: 360000,
 			Size: 32, Concurrency: 8, Batch: 10, Clock: clk})
 	}()
 	start := clk.Now()
@@ -177,12 +177,12 @@ func TestLoadRetriesThrottlingAndServerErrors(t *testing.T) {
 	sender, q, api := loadSetup(t, "flaky")
 	flaky := &flakySender{next: sender}
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	cfg := bench.LoadConfig{Queue: "flaky", Total: 500, Size: 32, Concurrency: 4, Batch: 10, MaxRetries: 8, Clock: clk}
+	cfg := loadgen.Config{Queue: "flaky", Total: 500, Size: 32, Concurrency: 4, Batch: 10, MaxRetries: 8, Clock: clk}
 	done := make(chan struct{})
-	var res bench.LoadResult
+	var res loadgen.Result
 	go func() {
 		defer close(done)
-		res, _ = bench.Load(t.Context(), flaky, cfg)
+		res, _ = loadgen.Run(t.Context(), flaky, cfg)
 	}()
 	driveClock(t, clk, 0, 10*time.Second, done, nil) // only backoffs wait on the clock
 	if res.Sent != 500 || res.Errors != 0 || res.Retries == 0 {
@@ -193,67 +193,30 @@ func TestLoadRetriesThrottlingAndServerErrors(t *testing.T) {
 	}
 	// With no retries allowed, the failures are counted and reported.
 	cfg.MaxRetries = 0
-	res, err := bench.Load(t.Context(), flaky, cfg)
+	res, err := loadgen.Run(t.Context(), flaky, cfg)
 	if err != nil || res.Errors == 0 || res.Sent+res.Errors != 500 || res.FirstError == nil {
 		t.Fatalf("no retries: sent %d, errors %d, first %v, err %v", res.Sent, res.Errors, res.FirstError, err)
 	}
 }
 
-func TestLoadConfigRejects(t *testing.T) {
+func TestConfigRejects(t *testing.T) {
 	t.Parallel()
-	ok := bench.LoadConfig{Queue: "q", Total: 10, Size: 10, Concurrency: 1, Batch: 10}
-	for name, change := range map[string]func(*bench.LoadConfig){
-		"no queue":         func(c *bench.LoadConfig) { c.Queue = "" },
-		"no messages":      func(c *bench.LoadConfig) { c.Total = 0 },
-		"rate, no time":    func(c *bench.LoadConfig) { c.Rate = 5 },
-		"negative rate":    func(c *bench.LoadConfig) { c.Rate, c.Duration = -1, time.Second },
-		"empty body":       func(c *bench.LoadConfig) { c.Size = 0 },
-		"batch 11":         func(c *bench.LoadConfig) { c.Batch = 11 },
-		"over 1 MiB":       func(c *bench.LoadConfig) { c.Size = 200_000 },
-		"concurrency 0":    func(c *bench.LoadConfig) { c.Concurrency = 0 },
-		"negative retries": func(c *bench.LoadConfig) { c.MaxRetries = -1 },
+	ok := loadgen.Config{Queue: "q", Total: 10, Size: 10, Concurrency: 1, Batch: 10}
+	for name, change := range map[string]func(*loadgen.Config){
+		"no queue":         func(c *loadgen.Config) { c.Queue = "" },
+		"no messages":      func(c *loadgen.Config) { c.Total = 0 },
+		"rate, no time":    func(c *loadgen.Config) { c.Rate = 5 },
+		"negative rate":    func(c *loadgen.Config) { c.Rate, c.Duration = -1, time.Second },
+		"empty body":       func(c *loadgen.Config) { c.Size = 0 },
+		"batch 11":         func(c *loadgen.Config) { c.Batch = 11 },
+		"over 1 MiB":       func(c *loadgen.Config) { c.Size = 200_000 },
+		"concurrency 0":    func(c *loadgen.Config) { c.Concurrency = 0 },
+		"negative retries": func(c *loadgen.Config) { c.MaxRetries = -1 },
 	} {
 		c := ok
 		change(&c)
-		if _, err := bench.Load(t.Context(), nil, c); err == nil {
+		if _, err := loadgen.Run(t.Context(), nil, c); err == nil {
 			t.Errorf("%s: accepted %+v", name, c)
 		}
-	}
-}
-
-// flakyAPI fails every third send call (503) and throttles the first entry
-// of every fifth batch (429) of a real API.
-type flakyAPI struct {
-	bench.API
-	calls atomic.Int64
-}
-
-func (f *flakyAPI) SendMessageBatch(ctx context.Context, queueURL string, entries []bench.SendEntry) ([]bench.Failure, error) {
-	n := f.calls.Add(1)
-	if n%3 == 0 {
-		return nil, &bench.APIError{Action: "SendMessageBatch", StatusCode: 503, Code: "ServiceUnavailable", Message: "try later"}
-	}
-	if n%5 == 0 && len(entries) > 1 {
-		failed, err := f.API.SendMessageBatch(ctx, queueURL, entries[1:])
-		if err != nil {
-			return nil, err
-		}
-		return append(failed, bench.Failure{ID: entries[0].ID, Code: "RequestThrottled", Message: "slow down"}), nil
-	}
-	return f.API.SendMessageBatch(ctx, queueURL, entries)
-}
-
-// A throughput run's senders are Load's: throttled entries and failed
-// calls are retried, and every message still arrives once.
-func TestRunRetriesFailedSends(t *testing.T) {
-	t.Parallel()
-	_, api := setup(t, "raw", 8)
-	res, err := bench.Run(t.Context(), &flakyAPI{API: api}, bench.Config{Messages: 300, Size: 64, Senders: 2, Receivers: 2, Batch: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Latency.Count != 300 || res.Duplicates != 0 || res.Errors == 0 || res.SendCalls <= 30 {
-		t.Fatalf("latency samples %d, duplicates %d, errors %d, send calls %d; want 300, 0, some, over 30",
-			res.Latency.Count, res.Duplicates, res.Errors, res.SendCalls)
 	}
 }

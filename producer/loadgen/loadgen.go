@@ -1,4 +1,8 @@
-package bench
+// Package loadgen is qscale's load generator: it sends messages through a
+// producer.Sender at a steady rate or as a burst, retrying throttled and
+// failed messages with backoff, and measures each send call. qscale load is
+// a thin command over it; qscale bench's throughput runs send with it.
+package loadgen
 
 import (
 	"context"
@@ -13,13 +17,14 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/latency"
 	"github.com/qscale/qscale/producer"
 )
 
-// LoadConfig is one load run: Total messages sent through a
+// Config is one load run: Total messages sent through a
 // producer.Sender, at Rate messages per second for a steady load, or as
 // fast as Concurrency calls go for a burst.
-type LoadConfig struct {
+type Config struct {
 	Queue       string        // queue name or URL
 	Rate        float64       // messages per second; 0: a burst
 	Duration    time.Duration // how long a rate run lasts at most
@@ -30,7 +35,7 @@ type LoadConfig struct {
 	MaxRetries  int           // per message, for throttling and server errors
 	CallTimeout time.Duration // bound on one send call (default 1 minute)
 	// Progress, when set, is called every ProgressEvery (default 1 s).
-	Progress      func(LoadProgress)
+	Progress      func(Progress)
 	ProgressEvery time.Duration
 	// Clock paces the run (default the real one).
 	Clock clock.Clock
@@ -44,7 +49,7 @@ type LoadConfig struct {
 const MaxCatchUp = time.Second
 
 // Validate checks cfg and fills its defaults.
-func (c *LoadConfig) Validate() error {
+func (c *Config) Validate() error {
 	if c.CallTimeout == 0 {
 		c.CallTimeout = time.Minute
 	}
@@ -77,43 +82,43 @@ func (c *LoadConfig) Validate() error {
 	return nil
 }
 
-// LoadProgress is a load run's state at one moment.
-type LoadProgress struct {
+// Progress is a load run's state at one moment.
+type Progress struct {
 	Elapsed      time.Duration
 	Sent, Errors int64
 	Total        int
 	Rate         float64 // msg/s since the previous report
 }
 
-// LoadResult sums up a load run.
-type LoadResult struct {
+// Result sums up a load run.
+type Result struct {
 	Total       int
 	Sent        int64
 	Errors      int64
 	Retries     int64
 	Elapsed     time.Duration
-	Calls       int     // send calls made
-	Latency     Latency // per send call (a uniform sample of them in long runs)
+	Calls       int             // send calls made
+	Latency     latency.Summary // per send call (a uniform sample of them in long runs)
 	Batch       int
 	Interrupted bool  // the context ended the run
 	FirstError  error // of the messages that were not sent
 }
 
 // Rate is the messages sent per second of the run.
-func (r LoadResult) Rate() float64 {
+func (r Result) Rate() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
 	return float64(r.Sent) / r.Elapsed.Seconds()
 }
 
-// Load sends cfg.Total messages through sender, at cfg.Rate when it is
+// Run sends cfg.Total messages through sender, at cfg.Rate when it is
 // set, retrying throttled and failed messages with backoff. When ctx ends
 // it stops dispatching, lets the calls in flight finish, and returns what
 // was done.
-func Load(ctx context.Context, sender producer.Sender, cfg LoadConfig) (LoadResult, error) {
+func Run(ctx context.Context, sender producer.Sender, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
-		return LoadResult{}, err
+		return Result{}, err
 	}
 	clk := cfg.Clock
 	l := &loader{cfg: cfg, sender: sender, clk: clk, pad: strings.Repeat("x", cfg.Size)}
@@ -142,16 +147,16 @@ func Load(ctx context.Context, sender producer.Sender, cfg LoadConfig) (LoadResu
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return LoadResult{
+	return Result{
 		Total: cfg.Total, Sent: l.sent.Load(), Errors: l.errors.Load(), Retries: l.retries.Load(),
-		Elapsed: clk.Now().Sub(start), Calls: l.calls, Latency: Percentiles(l.latencies), Batch: cfg.Batch,
+		Elapsed: clk.Now().Sub(start), Calls: l.calls, Latency: latency.Percentiles(l.latencies), Batch: cfg.Batch,
 		Interrupted: ctx.Err() != nil, FirstError: l.firstErr,
 	}, nil
 }
 
 // loader runs one load.
 type loader struct {
-	cfg    LoadConfig
+	cfg    Config
 	sender producer.Sender
 	clk    clock.Clock
 	pad    string
@@ -322,7 +327,7 @@ func (l *loader) progress(start time.Time, finished <-chan struct{}, done chan<-
 			return
 		case now := <-t.C():
 			sent := l.sent.Load()
-			p := LoadProgress{Elapsed: now.Sub(start), Sent: sent, Errors: l.errors.Load(), Total: l.cfg.Total}
+			p := Progress{Elapsed: now.Sub(start), Sent: sent, Errors: l.errors.Load(), Total: l.cfg.Total}
 			if dt := now.Sub(last).Seconds(); dt > 0 {
 				p.Rate = float64(sent-lastSent) / dt
 			}
