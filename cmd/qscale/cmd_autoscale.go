@@ -19,10 +19,6 @@ import (
 	"github.com/qscale/qscale/internal/clock"
 )
 
-func init() {
-	register(command{name: "autoscale", summary: "size a worker fleet from its queue's backlog (see docs/autoscaling.md)", run: runAutoscale})
-}
-
 // autoscaleOptions are qscale autoscale's flags.
 type autoscaleOptions struct {
 	config   string

@@ -13,10 +13,6 @@ import (
 	"github.com/qscale/qscale/sqsapi"
 )
 
-func init() {
-	register(command{name: "server", summary: "serve the SQS API (durable queues)", run: runServer})
-}
-
 type serverOptions struct {
 	cfg      server.Config
 	keys     []string

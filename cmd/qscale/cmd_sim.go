@@ -15,10 +15,6 @@ import (
 	"github.com/qscale/qscale/config"
 )
 
-func init() {
-	register(command{name: "sim", summary: "replay a load through the autoscaler on a virtual clock; compare with AWS", run: runSim})
-}
-
 type simOptions struct {
 	scenario   string
 	trace      string

@@ -17,10 +17,6 @@ import (
 	"github.com/qscale/qscale/up"
 )
 
-func init() {
-	register(command{name: "up", summary: "run everything on this machine: queue server, autoscaled local workers, dashboard (see docs/up.md)", run: runUp})
-}
-
 func runUp(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "configuration file, YAML or JSON (default: the quickstart: queue demo, 0-10 demo workers)")

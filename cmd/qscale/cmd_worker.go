@@ -26,14 +26,6 @@ import (
 	"github.com/qscale/qscale/worker/workerprom"
 )
 
-func init() {
-	register(command{
-		name:    "worker",
-		summary: "run a handler (command, HTTP application) for each message of a queue",
-		run:     runWorkerCommand,
-	})
-}
-
 // Exit codes of qscale worker (docs/worker.md).
 const (
 	exitWorkerOK       = 0 // stopped (signal or drain) with every held message finished
@@ -110,7 +102,7 @@ flags:
 	}
 	fs.StringVar(&o.queueURL, "queue-url", os.Getenv("QSCALE_QUEUE_URL"), "queue URL (env QSCALE_QUEUE_URL)")
 	fs.StringVar(&o.endpoint, "endpoint-url", "", "SQS endpoint (default: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, or the queue URL's host when it is not an AWS one)")
-	fs.StringVar(&o.region, "region", "", "AWS region (default: AWS_REGION, the profile's, the queue URL's, us-east-1)")
+	fs.StringVar(&o.region, "region", "", "AWS region (default: the queue URL's, AWS_REGION, the profile's, us-east-1)")
 	fs.StringVar(&o.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE)")
 	fs.IntVar(&o.concurrency, "concurrency", 1, "messages processed at once")
 	fs.IntVar(&o.prefetch, "prefetch", 0, "messages received ahead of free handler slots (hides the queue's round trip; given back at once on stop)")
@@ -208,6 +200,7 @@ func runWorker(ctx context.Context, o workerOptions) error {
 	if err != nil {
 		return err
 	}
+	log.Info("queue", "url", o.queueURL, "endpoint", client.Endpoint().String())
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

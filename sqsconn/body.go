@@ -1,7 +1,4 @@
-// Package sdkbody works around a race between aws-sdk-go-v2's request
-// bodies and net/http that loses answers (see InMemory). Every SQS client
-// qscale builds goes through it.
-package sdkbody
+package sqsconn
 
 import (
 	"bytes"
@@ -12,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// InMemory wraps an SDK HTTP client so that every request body it
+// inMemoryBodies wraps an SDK HTTP client so that every request body it
 // sends is a byte slice that only net/http owns.
 //
 // The SDK (smithy-go) hands net/http a request body that answers io.EOF as
@@ -26,10 +23,6 @@ import (
 // retries, and the messages the lost ReceiveMessage answer carried stay in
 // flight until their visibility timeout. A body that net/http recognises as
 // in memory is also sent with its headers in one write instead of two.
-func InMemory(c aws.HTTPClient) aws.HTTPClient {
-	return inMemoryBodies{c}
-}
-
 type inMemoryBodies struct{ c aws.HTTPClient }
 
 func (c inMemoryBodies) Do(req *http.Request) (*http.Response, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // lateWriterConn makes one race deterministic: a request whose last bytes
@@ -97,7 +98,7 @@ func testReceiveAnswerNotLost(t *testing.T, client string) {
 	endpoint := testserver.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	setupAPI, err := bench.NewClient(ctx, bench.ClientOptions{Endpoint: endpoint})
+	setupAPI, _, err := sqsconn.New(ctx, sqsconn.Options{Endpoint: endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func testReceiveAnswerNotLost(t *testing.T, client string) {
 
 	var conns []*lateWriterConn
 	var mu sync.Mutex
-	api, err := bench.NewAPI(ctx, client, bench.ClientOptions{Endpoint: endpoint,
+	api, _, err := bench.NewAPI(ctx, client, sqsconn.Options{Endpoint: endpoint,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err != nil {
