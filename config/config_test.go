@@ -56,18 +56,19 @@ func TestParseAcceptsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := c.Fleets[0]
-	if f.Interval.D() != 2*time.Second || !f.Policies[0].TargetTracking.DisableScaleIn || f.Queue.Region != config.DefaultRegion {
+	if f.Interval.D() != 2*time.Second || !f.Policies[0].TargetTracking.DisableScaleIn || f.Queue.Region != "" {
 		t.Fatalf("%+v", f)
 	}
 }
 
-// The region of an amazonaws.com queue URL is the signing region.
-func TestQueueRegionFromURL(t *testing.T) {
+// A queue named by URL leaves its region to package sqsconn (the URL's,
+// the environment's, the default) unless the file names one.
+func TestQueueRegionLeftToTheConnection(t *testing.T) {
 	t.Parallel()
 	for url, want := range map[string]string{
-		"https://sqs.eu-west-1.amazonaws.com/123456789012/jobs":     "eu-west-1",
-		"https://sqs.cn-north-1.amazonaws.com.cn/123456789012/jobs": "cn-north-1",
-		"http://127.0.0.1:9324/000000000000/jobs":                   config.DefaultRegion,
+		"https://sqs.eu-west-1.amazonaws.com/123456789012/jobs":     "",
+		"https://sqs.cn-north-1.amazonaws.com.cn/123456789012/jobs": "",
+		"http://127.0.0.1:9324/000000000000/jobs":                   "",
 	} {
 		c, err := config.Parse([]byte(`fleets: [{queue: {url: "`+url+`"}, memory: {}, maxCapacity: 1, policies: [{latency: {acceptableWait: 1s}}]}]`), ".", config.ForAutoscale)
 		if err != nil {
@@ -205,7 +206,7 @@ func TestDefaults(t *testing.T) {
 		cw.Period.D() != time.Minute || cw.Protocol != "cbor" || !reflect.DeepEqual(cw.Dimensions, config.Dimensions{{Name: "SQSName", Value: "jobs"}}) {
 		t.Errorf("cloudwatch %+v", cw)
 	}
-	if f.Name != "jobs" || f.Queue.Region != "eu-west-1" || f.Interval.D() != time.Second {
+	if f.Name != "jobs" || f.Queue.Region != "" || f.Interval.D() != time.Second {
 		t.Errorf("fleet %+v", f)
 	}
 }

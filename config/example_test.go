@@ -29,9 +29,9 @@ fleets:
 		panic(err)
 	}
 	f := c.Fleets[0]
-	fmt.Println(f.Name, f.Kind(), f.Queue.Region, f.Interval, f.ECS.ProtectionExpiry)
+	fmt.Println(f.Name, f.Kind(), f.Interval, f.ECS.ProtectionExpiry)
 	// Output:
 	// fleets[0].ecs.cluster: is required (the cluster's name or ARN)
 	// fleets[0].ecs.statusPort: want a port number 1-65535, got 70000
-	// jobs ecs eu-west-1 1s 10m0s
+	// jobs ecs 1s 10m0s
 }

@@ -105,8 +105,9 @@ type QueueRef struct {
 	// Endpoint overrides the SQS endpoint; default: the URL's scheme and
 	// host for non-AWS hosts, the regional AWS endpoint otherwise.
 	Endpoint string `yaml:"endpoint"`
-	// Region for signing; default: the region in an amazonaws.com URL,
-	// else DefaultRegion.
+	// Region for signing; default (left empty here): the region an AWS
+	// queue URL names, else the AWS configuration chain's, else
+	// DefaultRegion, as package sqsconn resolves it for every client.
 	Region string `yaml:"region"`
 }
 
@@ -139,23 +140,6 @@ func (q QueueRef) QueueName() string {
 // Autoscale is the queue as the autoscaler's SQS source takes it.
 func (q QueueRef) Autoscale() autoscale.QueueConfig {
 	return autoscale.QueueConfig{URL: q.URL, Endpoint: q.Endpoint, Region: q.Region}
-}
-
-// regionOfURL returns REGION of https://sqs.REGION.amazonaws.com/...
-func regionOfURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	host := u.Hostname()
-	for _, suffix := range []string{".amazonaws.com", ".amazonaws.com.cn"} {
-		if rest, ok := strings.CutSuffix(host, suffix); ok {
-			if parts := strings.Split(rest, "."); len(parts) == 2 && parts[0] == "sqs" {
-				return parts[1]
-			}
-		}
-	}
-	return ""
 }
 
 // Policy is one scaling policy: exactly one of the kinds.

@@ -31,10 +31,10 @@ func (c Config) WithDefaults() Config {
 }
 
 func (f Fleet) withDefaults(serverRegion string) Fleet {
-	if f.Queue.URL != "" {
-		setString(&f.Queue.Region, regionOfURL(f.Queue.URL))
-		setString(&f.Queue.Region, DefaultRegion)
-	} else {
+	// A queue named by URL keeps an empty region unless the file sets one:
+	// package sqsconn resolves it by the rule every qscale client follows
+	// (the URL's region, the AWS configuration chain's, DefaultRegion).
+	if f.Queue.URL == "" {
 		setString(&f.Queue.Region, serverRegion)
 	}
 	setString(&f.Name, f.Queue.QueueName())
