@@ -648,3 +648,26 @@ echo "$body $QSCALE_RECEIVE_COUNT" >> "$DIR/log"
 		t.Fatalf("handled in order %s, want 1,2,3,3,4,5", got)
 	}
 }
+
+// TestProcessIdleStopExplainsItself: an idle worker told to stop says at
+// once that it finishes the long poll in progress, for how long at most, and
+// that a second signal quits now; a second signal then ends it at once
+// (exit 4), long before the 8 s poll would have.
+func TestProcessIdleStopExplainsItself(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("idle", nil)
+	w := e.startWorker(url, "--wait", "8", "--demo", "1ms")
+	w.report() // started: its status endpoint answers
+	w.signal(syscall.SIGTERM)
+	const said = "finishing the receive in progress (long poll, at most 8s)"
+	waitFor(t, 10*time.Second, "the stop explained", func() bool {
+		out := w.out.String()
+		return strings.Contains(out, said) && strings.Contains(out, "a second SIGTERM or SIGINT quits now (exit 4)")
+	})
+	t0 := time.Now()
+	w.signal(syscall.SIGINT)
+	if code := w.exitCode(4 * time.Second); code != 4 {
+		t.Fatalf("exit %d, want 4", code)
+	}
+	t.Logf("exited %v after the second signal", time.Since(t0))
+}
