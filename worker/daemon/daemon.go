@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/qscale/qscale/internal/lifeline"
 	"github.com/qscale/qscale/worker"
 	"github.com/qscale/qscale/worker/sqsclient"
 	"github.com/qscale/qscale/worker/workerprom"
@@ -123,6 +124,12 @@ func assemble(ctx context.Context, o Options, log *slog.Logger) (*process, error
 	cancel()
 	if err != nil {
 		return nil, err
+	}
+
+	if len(o.Command) > 0 || o.HTTPStart != "" {
+		if err := lifeline.Guard(); err != nil {
+			log.Warn("handler processes will outlive this worker should it be killed outright", "err", err)
+		}
 	}
 
 	reg := prometheus.NewRegistry()
