@@ -214,17 +214,17 @@ func (p *process) wait(st *stops) (quit bool) {
 		case r := <-st.requests:
 			switch {
 			case r.kind == requestDrain:
-				p.log.Info("drain requested: no new receives; finishing every held message, however long it takes", "signal", r.why)
+				p.log.Info("drain requested: no new receives; finishing every held message, however long it takes", "by", r.why)
 				p.w.Drain()
 			case r.kind == requestQuit:
-				p.log.Warn("second signal: stopping now; held messages are released", "signal", r.why)
+				p.log.Warn("second signal: stopping now; held messages are released", "by", r.why)
 				quit = true
 				now, cancel := context.WithCancel(p.base)
 				cancel()
 				go func() { _ = p.w.Stop(now) }()
 			case !stopping:
 				stopping = true
-				p.log.Info(p.stoppingMessage(r), "signal", r.why, "wait", p.o.Wait, "grace", p.o.Grace)
+				p.log.Info(p.stoppingMessage(), "by", r.why, "wait", p.o.Wait, "grace", p.o.Grace)
 				go func() {
 					gctx, cancel := context.WithTimeout(p.base, p.o.Grace)
 					defer cancel()
@@ -239,7 +239,7 @@ func (p *process) wait(st *stops) (quit bool) {
 
 // stoppingMessage tells the user, at the first stop request, what the
 // worker waits for and how to stop it at once.
-func (p *process) stoppingMessage(r stopRequest) string {
+func (p *process) stoppingMessage() string {
 	var b strings.Builder
 	b.WriteString("stopping: no new receives")
 	if p.o.Wait > 0 {
@@ -250,7 +250,7 @@ func (p *process) stoppingMessage(r stopRequest) string {
 	} else {
 		fmt.Fprintf(&b, "; messages it brings get up to %v", p.o.Grace)
 	}
-	if r.why != "context" && p.o.Signals {
+	if p.o.Signals {
 		b.WriteString("; a second SIGTERM or SIGINT quits now (exit 4)")
 	}
 	return b.String()

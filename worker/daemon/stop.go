@@ -38,12 +38,19 @@ type stops struct {
 }
 
 func watchStops(ctx context.Context, withSignals bool) *stops {
-	s := &stops{requests: make(chan stopRequest, 8), done: make(chan struct{})}
-	s.stopping, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var sigs chan os.Signal
 	if withSignals {
-		s.sigs = make(chan os.Signal, 4)
-		signal.Notify(s.sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	}
+	return newStops(ctx, sigs)
+}
+
+// newStops watches ctx and sigs (nil: none); tests give it their own
+// channel of signals.
+func newStops(ctx context.Context, sigs chan os.Signal) *stops {
+	s := &stops{requests: make(chan stopRequest, 8), sigs: sigs, done: make(chan struct{})}
+	s.stopping, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go s.loop(ctx)
 	return s
 }
