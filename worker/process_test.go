@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/qscale/qscale/internal/lifeline"
 	"github.com/qscale/qscale/internal/mototest"
 	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
@@ -673,20 +673,6 @@ func TestProcessIdleStopExplainsItself(t *testing.T) {
 	t.Logf("exited %v after the second signal", time.Since(t0))
 }
 
-// processGone reports whether pid has ended: no such process, or a zombie
-// that its new parent has not reaped yet.
-func processGone(pid int) bool {
-	if !pidAlive(pid) {
-		return true
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return runtime.GOOS == "linux"
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	return len(f) > 0 && f[0] == "Z"
-}
-
 // readPid waits for a file holding a pid.
 func readPid(t *testing.T, path string) int {
 	t.Helper()
@@ -729,7 +715,7 @@ wait
 	t.Cleanup(func() { _ = syscall.Kill(-handler, syscall.SIGKILL) })
 	w.kill9()
 	waitFor(t, 10*time.Second, "the handler and its child to end", func() bool {
-		return processGone(handler) && processGone(child)
+		return lifeline.Ended(handler) && lifeline.Ended(child)
 	})
 }
 
@@ -770,7 +756,7 @@ server.serve_forever()
 		ln.Close()
 		return true
 	})
-	if !processGone(pid) {
+	if !lifeline.Ended(pid) {
 		t.Fatalf("application %d still running with its port closed", pid)
 	}
 }

@@ -20,8 +20,12 @@
 package lifeline
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -65,4 +69,21 @@ func Start(cmd *exec.Cmd, sig syscall.Signal) error {
 	r := forkRequest{cmd: cmd, done: make(chan error, 1)}
 	forks <- r
 	return <-r.done
+}
+
+// Ended reports whether the process pid has ended: there is no such
+// process, or (Linux) it is a zombie that its parent has not reaped yet,
+// as an orphan whose new parent is slow to reap is. Tests use it to watch
+// the processes of a killed parent.
+func Ended(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return runtime.GOOS == "linux" // no /proc entry: gone meanwhile
+	}
+	// The state follows the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(f) > 0 && f[0] == "Z"
 }

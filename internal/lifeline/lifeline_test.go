@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,19 +96,6 @@ func parent(mode string) int {
 	return fail(errors.New("stdin closed before the parent was killed"))
 }
 
-// gone reports whether pid has ended (a zombie that nobody reaped has).
-func gone(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return true
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return runtime.GOOS == "linux"
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	return len(f) > 0 && f[0] == "Z"
-}
-
 // waitGone polls until every pid has ended, at most d.
 func waitGone(t *testing.T, d time.Duration, pids ...int) {
 	t.Helper()
@@ -117,7 +103,7 @@ func waitGone(t *testing.T, d time.Duration, pids ...int) {
 	for {
 		alive := []int{}
 		for _, p := range pids {
-			if !gone(p) {
+			if !Ended(p) {
 				alive = append(alive, p)
 			}
 		}
@@ -187,7 +173,7 @@ func TestStartDeathSignal(t *testing.T) {
 		t.Skip("no parent-death signal on " + runtime.GOOS + ": Watch covers it (TestWatchStopsTheGroup)")
 	}
 	p, sh, _ := runParent(t, "start")
-	if gone(sh) {
+	if Ended(sh) {
 		t.Fatal("the child died with the thread that asked for it")
 	}
 	if err := p.Process.Kill(); err != nil {

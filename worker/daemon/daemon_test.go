@@ -1,14 +1,12 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,26 +72,17 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// logFile is where Run logs: a file, which takes concurrent writes.
+type logFile struct{ *os.File }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (l *logFile) String() string {
+	b, _ := os.ReadFile(l.Name())
+	return string(b)
 }
 
 // setup starts qscale's in-memory server with one queue and returns options
 // for a demo worker on it.
-func setup(t *testing.T) (Options, *sqs.Client, *syncBuffer) {
+func setup(t *testing.T) (Options, *sqs.Client, *logFile) {
 	t.Parallel()
 	endpoint := testserver.Start(t)
 	api := sqs.New(sqs.Options{
@@ -104,7 +93,12 @@ func setup(t *testing.T) (Options, *sqs.Client, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	log := &logFile{f}
 	o := Defaults()
 	o.QueueURL, o.Demo, o.Log, o.Wait = *out.QueueUrl, time.Millisecond, log, 2*time.Second
 	o.Region = "us-east-1"
