@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/qscale/qscale/internal/lifeline"
 	"github.com/qscale/qscale/internal/mototest"
 	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
@@ -646,5 +647,116 @@ echo "$body $QSCALE_RECEIVE_COUNT" >> "$DIR/log"
 	}
 	if got := strings.Join(order, ","); got != "1,2,3,3,4,5" {
 		t.Fatalf("handled in order %s, want 1,2,3,3,4,5", got)
+	}
+}
+
+// TestProcessIdleStopExplainsItself: an idle worker told to stop says at
+// once that it finishes the long poll in progress, for how long at most, and
+// that a second signal quits now; a second signal then ends it at once
+// (exit 4), long before the 8 s poll would have.
+func TestProcessIdleStopExplainsItself(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("idle", nil)
+	w := e.startWorker(url, "--wait", "8", "--demo", "1ms")
+	w.report() // started: its status endpoint answers
+	w.signal(syscall.SIGTERM)
+	const said = "finishing the receive in progress (long poll, at most 8s)"
+	waitFor(t, 10*time.Second, "the stop explained", func() bool {
+		out := w.out.String()
+		return strings.Contains(out, said) && strings.Contains(out, "a second SIGTERM or SIGINT quits now (exit 4)")
+	})
+	t0 := time.Now()
+	w.signal(syscall.SIGINT)
+	if code := w.exitCode(4 * time.Second); code != 4 {
+		t.Fatalf("exit %d, want 4", code)
+	}
+	t.Logf("exited %v after the second signal", time.Since(t0))
+}
+
+// readPid waits for a file holding a pid.
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, 20*time.Second, path, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	return pid
+}
+
+// kill9 kills the worker with SIGKILL and waits for it to exit.
+func (p *proc) kill9() {
+	p.t.Helper()
+	p.signal(syscall.SIGKILL)
+	if code := p.exitCode(10 * time.Second); code != -1 {
+		p.t.Fatalf("exit %d after SIGKILL", code)
+	}
+}
+
+// TestProcessKilledWorkerLeavesNoHandler: a worker killed with SIGKILL
+// while a long command handler runs takes it with it, and the process the
+// handler started itself too: nothing goes on handling a message that the
+// queue will deliver again.
+func TestProcessKilledWorkerLeavesNoHandler(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("orphan", map[string]string{"VisibilityTimeout": "120"})
+	e.send(url, "long")
+	h := e.script("handler.sh", `sleep 600 &
+echo $! > "$DIR/child"
+echo $$ > "$DIR/handler"
+wait
+`)
+	w := e.startWorker(url, "--visibility", "120s", "--", h)
+	handler, child := readPid(t, filepath.Join(e.dir, "handler")), readPid(t, filepath.Join(e.dir, "child"))
+	t.Cleanup(func() { _ = syscall.Kill(-handler, syscall.SIGKILL) })
+	w.kill9()
+	waitFor(t, 10*time.Second, "the handler and its child to end", func() bool {
+		return lifeline.Ended(handler) && lifeline.Ended(child)
+	})
+}
+
+// TestProcessKilledWorkerFreesAppPort: a worker killed with SIGKILL takes
+// its --http-start application with it (here a shell's child, not the
+// shell), so the port is free for the next worker's application.
+func TestProcessKilledWorkerFreesAppPort(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("orphan-app", nil)
+	app := filepath.Join(e.dir, "app.py")
+	err := os.WriteFile(app, []byte(`import http.server, os, sys
+port, pidfile = int(sys.argv[1]), sys.argv[2]
+server = http.server.HTTPServer(("127.0.0.1", port), http.server.BaseHTTPRequestHandler)
+with open(pidfile, "w") as f:
+    f.write("%d\n" % os.getpid())
+server.serve_forever()
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	pidfile := filepath.Join(e.dir, "app.pid")
+	w := e.startWorker(url, "--http", fmt.Sprintf("http://127.0.0.1:%d/work", port),
+		"--http-start", fmt.Sprintf("cd %s && python3 app.py %d %s", e.dir, port, pidfile))
+	pid := readPid(t, pidfile)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	waitFor(t, 20*time.Second, "the application ready", func() bool {
+		rep := w.report()
+		return rep.App != nil && rep.App.Ready
+	})
+	w.kill9()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitFor(t, 10*time.Second, "the application's port free", func() bool {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		return true
+	})
+	if !lifeline.Ended(pid) {
+		t.Fatalf("application %d still running with its port closed", pid)
 	}
 }

@@ -34,7 +34,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -45,6 +44,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/lifeline"
 )
 
 // Errors returned (wrapped) by the fleet.
@@ -246,39 +246,6 @@ type Fleet struct {
 	doneCh    chan struct{}   // closed when every slot goroutine has returned after stopping began
 
 	wg sync.WaitGroup // slot goroutines
-
-	// spawns carries every cmd.Start to the spawner goroutine, set by
-	// Start; spawnerQuit ends it once every slot goroutine has returned.
-	spawns      chan spawnRequest
-	spawnerQuit chan struct{}
-}
-
-type spawnRequest struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-// spawner starts every worker process from one OS thread that lives as long
-// as the fleet: Linux sends the parent-death signal (SIGTERM) when the
-// thread that forked a child ends, not the process, so forking from
-// whichever thread a goroutine happens to run on could stop a worker early
-// if that thread were ever ended (a goroutine locked to it exiting).
-func (f *Fleet) spawner() {
-	runtime.LockOSThread() // never unlocked: the thread ends with the fleet
-	for {
-		select {
-		case r := <-f.spawns:
-			r.done <- r.cmd.Start()
-		case <-f.spawnerQuit:
-			return
-		}
-	}
-}
-
-func (f *Fleet) spawn(cmd *exec.Cmd) error {
-	r := spawnRequest{cmd: cmd, done: make(chan error, 1)}
-	f.spawns <- r
-	return <-r.done
 }
 
 var _ autoscale.Fleet = (*Fleet)(nil)
@@ -340,9 +307,6 @@ func (f *Fleet) Start(ctx context.Context) error {
 	f.statusDir = dir
 	f.baseCtx = context.WithoutCancel(ctx)
 	f.started = true
-	f.spawns = make(chan spawnRequest)
-	f.spawnerQuit = make(chan struct{})
-	go f.spawner()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -401,9 +365,6 @@ func (f *Fleet) beginStop() {
 	}
 	go func() {
 		f.wg.Wait()
-		if started {
-			close(f.spawnerQuit)
-		}
 		if started && own {
 			os.RemoveAll(dir)
 		}
@@ -782,7 +743,6 @@ func (f *Fleet) runProcess(s *slot) runResult {
 	cmd.Dir = f.opts.Dir
 	cmd.Env = append(os.Environ(), f.opts.Env...)
 	cmd.Env = append(cmd.Env, "QSCALE_WORKER_ID="+s.id, "QSCALE_STATUS_FILE="+s.file)
-	cmd.SysProcAttr = sysProcAttr()
 	// Handlers the worker started may hold its output open after it exits.
 	cmd.WaitDelay = 2 * time.Second
 	prefix := "[" + s.id + "] "
@@ -811,7 +771,9 @@ func (f *Fleet) runProcess(s *slot) runResult {
 	// Stopping may begin from here on: s.kill is closed then, and the loop
 	// below sees it.
 	spawnAt := f.clk.Now()
-	if err := f.spawn(cmd); err != nil {
+	// Its own process group; on Linux it gets SIGTERM (its graceful stop)
+	// should the fleet's process die without stopping it.
+	if err := lifeline.Start(cmd, syscall.SIGTERM); err != nil {
 		f.log.Error("starting worker", "id", s.id, "err", err)
 		return runResult{exit: err.Error()}
 	}
