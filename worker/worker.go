@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // Sentinel errors.
@@ -107,15 +108,16 @@ type held struct {
 	released bool      // given back to the queue
 }
 
-// State is what a worker is doing, as reported to fleets.
-type State string
+// State is what a worker is doing, as reported to fleets: the status
+// protocol's states (package workerstatus).
+type State = workerstatus.State
 
 // States.
 const (
-	StateIdle     State = "idle"     // holds no message; receiving
-	StateBusy     State = "busy"     // holds at least one message
-	StateDraining State = "draining" // stopping: receives no more, finishing what it holds
-	StateStopped  State = "stopped"  // done; the process is about to exit
+	StateIdle     = workerstatus.Idle     // holds no message; receiving
+	StateBusy     = workerstatus.Busy     // holds at least one message
+	StateDraining = workerstatus.Draining // stopping: receives no more, finishing what it holds
+	StateStopped  = workerstatus.Stopped  // done; the process is about to exit
 )
 
 // Counts are cumulative message counts.
