@@ -1,8 +1,10 @@
 package workerstatus_test
 
 import (
+	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,5 +116,43 @@ func TestOrderTable(t *testing.T) {
 		if got := ids(workerstatus.Order(tc.in)); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// ReadAll reads every worker not starting, at most limit at once.
+func TestReadAll(t *testing.T) {
+	t.Parallel()
+	cs := []workerstatus.Candidate{{ID: "a"}, {ID: "s", Starting: true}, {ID: "b"}, {ID: "c"}}
+	var (
+		mu        sync.Mutex // guards now, most, calls
+		now, most int
+		calls     []string
+	)
+	err := workerstatus.ReadAll(t.Context(), cs, 2, func(_ context.Context, i int) (workerstatus.Report, error) {
+		mu.Lock()
+		now++
+		most = max(most, now)
+		calls = append(calls, cs[i].ID)
+		mu.Unlock()
+		defer func() { mu.Lock(); now--; mu.Unlock() }()
+		if cs[i].ID == "c" {
+			return workerstatus.Report{}, errors.New("refused")
+		}
+		return report(workerstatus.Idle, 0, 0), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(calls)
+	if !slices.Equal(calls, []string{"a", "b", "c"}) || most > 2 {
+		t.Fatalf("reads %v, at most %d at once; want a, b, c, at most 2", calls, most)
+	}
+	if cs[0].Report.State != workerstatus.Idle || cs[1].Report.State != "" || cs[3].Err == nil {
+		t.Fatalf("results %+v", cs)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := workerstatus.ReadAll(ctx, cs, 1, func(ctx context.Context, i int) (workerstatus.Report, error) { return workerstatus.Report{}, ctx.Err() }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
 	}
 }
