@@ -1,0 +1,87 @@
+package localfleet
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"syscall"
+)
+
+type spawnRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// spawner starts every worker process from one OS thread that lives as long
+// as the fleet: Linux sends the parent-death signal (SIGTERM) when the
+// thread that forked a child ends, not the process, so forking from
+// whichever thread a goroutine happens to run on could stop a worker early
+// if that thread were ever ended (a goroutine locked to it exiting).
+func (f *Fleet) spawner() {
+	runtime.LockOSThread() // never unlocked: the thread ends with the fleet
+	for {
+		select {
+		case r := <-f.spawns:
+			r.done <- r.cmd.Start()
+		case <-f.spawnerQuit:
+			return
+		}
+	}
+}
+
+func (f *Fleet) spawn(cmd *exec.Cmd) error {
+	r := spawnRequest{cmd: cmd, done: make(chan error, 1)}
+	f.spawns <- r
+	return <-r.done
+}
+
+// killLocked SIGKILLs the slot's process, if any.
+func (f *Fleet) killLocked(s *slot, why string) {
+	if s.proc == nil {
+		return
+	}
+	if err := signalGroup(s.proc, syscall.SIGKILL); err == nil {
+		f.stats.Killed++
+		f.log.Warn("worker killed", "id", s.id, "pid", s.pid, "why", why)
+	}
+}
+
+// argv is Command with StatusArgs inserted after its first "worker".
+func (f *Fleet) argv(statusFile string) []string {
+	cmd := f.opts.Command
+	at := slices.Index(cmd, "worker")
+	if at < 0 {
+		at = 0
+	}
+	argv := slices.Clone(cmd[:at+1])
+	argv = append(argv, f.opts.StatusArgs(statusFile)...)
+	return append(argv, cmd[at+1:]...)
+}
+
+func exitString(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// signalGroup signals the worker's process group (the worker leads it), so
+// that a wrapper (sh -c '... qscale worker') passes the signal on. The
+// qscale worker runs its handlers in process groups of their own and stops
+// them itself. Once the worker has been reaped nothing is signalled.
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	// Signal(0) through the process handle (a pidfd) tells whether the
+	// worker has exited, so a reused pid is never signalled.
+	if err := p.Signal(syscall.Signal(0)); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return nil
+		}
+		return err
+	}
+	if err := syscall.Kill(-p.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
