@@ -29,6 +29,7 @@ import (
 	"github.com/qscale/qscale/internal/mototest"
 	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/worker"
 )
 
@@ -206,7 +207,7 @@ func (p *proc) signal(s os.Signal) {
 func (p *proc) report() worker.Report {
 	p.t.Helper()
 	var rep worker.Report
-	waitFor(p.t, 10*time.Second, "status file", func() bool {
+	testwait.For(p.t, 10*time.Second, "status file", func() bool {
 		b, err := os.ReadFile(p.status)
 		return err == nil && json.Unmarshal(b, &rep) == nil && rep.StatusAddr != ""
 	})
@@ -231,18 +232,6 @@ func (p *proc) metrics() string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func lines(path string) []string {
@@ -276,7 +265,7 @@ echo "$body $QSCALE_RECEIVE_COUNT $QSCALE_MSGATTR_color $QSCALE_QUEUE_URL" >> "$
 `)
 	w := e.startWorker(url, "--concurrency", "2", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "three messages handled and deleted", func() bool {
+	testwait.For(t, 20*time.Second, "three messages handled and deleted", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 3 && v == 0 && f == 0
 	})
@@ -316,7 +305,7 @@ func TestProcessRetriesAfterBackoff(t *testing.T) {
 `)
 	w := e.startWorker(url, "--retry-delay", "1s", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "retry and delete", func() bool {
+	testwait.For(t, 20*time.Second, "retry and delete", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 2 && v == 0 && f == 0
 	})
@@ -346,7 +335,7 @@ func TestProcessPoisonMessageReachesDLQ(t *testing.T) {
 	h := e.script("handler.sh", `echo "$QSCALE_RECEIVE_COUNT" >> "$DIR/log"; exit 7
 `)
 	e.startWorker(url, "--retry-delay", "0", "--", h)
-	waitFor(t, 20*time.Second, "the message in the dead-letter queue", func() bool {
+	testwait.For(t, 20*time.Second, "the message in the dead-letter queue", func() bool {
 		v, _ := e.counts(dlq)
 		return v == 1
 	})
@@ -370,7 +359,7 @@ func TestProcessHeartbeatKeepsLongMessageInvisible(t *testing.T) {
 read x < "$DIR/gate"
 `)
 	w := e.startWorker(url, "--visibility", "2s", "--heartbeat", "500ms", "--", h)
-	waitFor(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
+	testwait.For(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
 	// Another consumer long-polls for 5 s: more than twice the 2 s
 	// visibility timeout. It must get nothing.
 	for range 5 {
@@ -391,7 +380,7 @@ read x < "$DIR/gate"
 	}
 	fmt.Fprintln(f, "go")
 	f.Close()
-	waitFor(t, 10*time.Second, "delete", func() bool {
+	testwait.For(t, 10*time.Second, "delete", func() bool {
 		v, f := e.counts(url)
 		return v == 0 && f == 0
 	})
@@ -417,12 +406,12 @@ echo "done $body" >> "$DIR/log"
 `)
 	a := e.startWorker(url, "--concurrency", "4", "--grace", "3s", "--visibility", "120s", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "four handlers running", func() bool { return len(lines(log)) == 4 })
+	testwait.For(t, 20*time.Second, "four handlers running", func() bool { return len(lines(log)) == 4 })
 	if rep := a.report(); rep.State != worker.StateBusy || rep.InFlight != 4 {
 		t.Fatalf("status %+v", rep)
 	}
 	a.signal(syscall.SIGTERM)
-	waitFor(t, 10*time.Second, "draining", func() bool { return a.report().State == worker.StateDraining })
+	testwait.For(t, 10*time.Second, "draining", func() bool { return a.report().State == worker.StateDraining })
 
 	// Two of the four finish within the grace period.
 	var started []string
@@ -462,7 +451,7 @@ echo "done $body" >> "$DIR/log"
 	hb := e.script("handler-b.sh", `echo "$(cat) $QSCALE_RECEIVE_COUNT" >> "$DIR/log-b"
 `)
 	e.startWorker(url, "--concurrency", "4", "--", hb)
-	waitFor(t, 15*time.Second, "the second worker to take the rest", func() bool {
+	testwait.For(t, 15*time.Second, "the second worker to take the rest", func() bool {
 		v, f := e.counts(url)
 		return len(lines(filepath.Join(e.dir, "log-b"))) == 4 && v == 0 && f == 0
 	})
@@ -489,9 +478,9 @@ func TestProcessSecondSignalStopsAtOnce(t *testing.T) {
 	h := e.script("handler.sh", `echo started >> "$DIR/log"; exec sleep 600
 `)
 	w := e.startWorker(url, "--grace", "10m", "--visibility", "120s", "--", h)
-	waitFor(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
+	testwait.For(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
 	w.signal(syscall.SIGTERM)
-	waitFor(t, 10*time.Second, "draining", func() bool { return w.report().State == worker.StateDraining })
+	testwait.For(t, 10*time.Second, "draining", func() bool { return w.report().State == worker.StateDraining })
 	w.signal(syscall.SIGTERM)
 	if code := w.exitCode(10 * time.Second); code != 4 {
 		t.Fatalf("exit %d, want 4", code)
@@ -512,7 +501,7 @@ if [ "$QSCALE_RECEIVE_COUNT" = 1 ]; then exec sleep 600; fi
 `)
 	w := e.startWorker(url, "--timeout", "1s", "--retry-delay", "0", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "timeout, retry and delete", func() bool {
+	testwait.For(t, 20*time.Second, "timeout, retry and delete", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 2 && v == 0 && f == 0
 	})
@@ -567,7 +556,7 @@ http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 	w := e.startWorker(url, "--http", fmt.Sprintf("http://127.0.0.1:%d/work", port),
 		"--http-start", fmt.Sprintf("exec python3 %s %d %s", app, port, log),
 		"--http-restart-delay", "100ms", "--retry-delay", "0")
-	waitFor(t, 30*time.Second, "crash, restart, delivery", func() bool {
+	testwait.For(t, 30*time.Second, "crash, restart, delivery", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 3 && v == 0 && f == 0
 	})
@@ -636,7 +625,7 @@ echo "$body $QSCALE_RECEIVE_COUNT" >> "$DIR/log"
 `)
 	e.startWorker(url, "--concurrency", "4", "--retry-delay", "0", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "the group handled", func() bool {
+	testwait.For(t, 20*time.Second, "the group handled", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 6 && v == 0 && f == 0
 	})
