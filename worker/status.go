@@ -50,14 +50,14 @@ func (r *Reporter) Report() Report {
 		InFlight:    st.InFlight,
 		Running:     st.Running,
 		Concurrency: st.Concurrency,
-		Counts:      workerstatus.Counts(st.Counts),
+		Counts:      st.Counts,
 		Now:         r.clock().Now(),
 		PID:         os.Getpid(),
 		QueueURL:    r.QueueURL,
 		StatusAddr:  r.StatusAddr,
 	}
 	if r.App != nil {
-		a := workerstatus.App(r.App())
+		a := r.App()
 		rep.App = &a
 	}
 	return rep

@@ -120,21 +120,9 @@ const (
 	StateStopped  = workerstatus.Stopped  // done; the process is about to exit
 )
 
-// Counts are cumulative message counts.
-type Counts struct {
-	Received  uint64 `json:"received"`
-	Succeeded uint64 `json:"succeeded"`
-	Failed    uint64 `json:"failed"`
-	// Released counts messages whose handler had started but could not
-	// finish before the worker stopped; they were made visible again.
-	Released uint64 `json:"released"`
-	// Returned counts prefetched messages given back unstarted at a stop.
-	Returned uint64 `json:"returned"`
-	// DeleteErrors counts messages whose delete failed; they will be
-	// delivered again.
-	DeleteErrors  uint64 `json:"delete_errors"`
-	ReceiveErrors uint64 `json:"receive_errors"`
-}
+// Counts are cumulative message counts, as the status document reports
+// them (package workerstatus).
+type Counts = workerstatus.Counts
 
 // Status is a snapshot of the worker, served by the status endpoint and
 // written to the status file.
