@@ -447,7 +447,9 @@ func TestStopKillsAfterGrace(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	opts := e.options()
-	opts.Command = []string{"sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`}
+	// Each process says when it ignores SIGTERM: a SIGTERM before that
+	// would end it, and a loaded machine can be that slow.
+	opts.Command = []string{"sh", "-c", `trap "" TERM; : > "$DIR/armed.$QSCALE_WORKER_ID"; while :; do sleep 0.05; done`}
 	opts.StatusArgs = func(string) []string { return nil }
 	opts.StopGrace = 300 * time.Millisecond
 	f, err := localfleet.New(opts)
@@ -460,7 +462,10 @@ func TestStopKillsAfterGrace(t *testing.T) {
 	if err := f.SetDesired(t.Context(), 2); err != nil {
 		t.Fatal(err)
 	}
-	testwait.For(t, 10*time.Second, "2 processes", func() bool { return len(pidsOf(f)) == 2 })
+	testwait.For(t, 10*time.Second, "2 processes ignoring SIGTERM", func() bool {
+		armed, _ := filepath.Glob(filepath.Join(e.dir, "armed.*"))
+		return len(pidsOf(f)) == 2 && len(armed) == 2
+	})
 	pids := pidsOf(f)
 	if s, _ := f.State(t.Context()); s != (autoscale.FleetState{Desired: 2, Starting: 2}) {
 		t.Fatalf("processes without a status endpoint: State %+v, want 2 starting", s)
