@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/qscale/qscale/internal/browsertest"
+	"github.com/qscale/qscale/internal/testwait"
 )
 
 // startUpProcess runs `qscale up` as its own process with the given
@@ -50,7 +51,7 @@ func startUpProcess(t *testing.T, config string) (sqsURL, consoleURL string) {
 	})
 	// The address file appears, written atomically, once everything runs.
 	var addrs struct{ SQS, Console string }
-	waitFor(t, "qscale up to write its address file", 30*time.Second, func() bool {
+	testwait.For(t, 30*time.Second, "qscale up to write its address file", func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("qscale up exited early (%v):\n%s", err, out.String())

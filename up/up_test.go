@@ -15,6 +15,7 @@ import (
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/qscalebin"
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/queue"
 )
 
@@ -69,20 +70,6 @@ func startSystem(t *testing.T, cfg *config.Config, out io.Writer) *System {
 		}
 	})
 	return s
-}
-
-// waitFor polls cond every 50 ms until it holds or the deadline passes. The
-// system runs on the real clock with real processes, so there is no event
-// to wait on but the state itself.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func burst(t testing.TB, q *queue.Queue, n int) {
@@ -141,16 +128,16 @@ fleets:
 
 	start := time.Now()
 	burst(t, q, messages)
-	waitFor(t, "the first worker to start", 10*time.Second, func() bool { return state().Desired > 0 })
+	testwait.For(t, 10*time.Second, "the first worker to start", func() bool { return state().Desired > 0 })
 	firstDecision := time.Since(start)
 	maxRunning := 0
-	waitFor(t, "the queue to drain", 90*time.Second, func() bool {
+	testwait.For(t, 90*time.Second, "the queue to drain", func() bool {
 		st := state()
 		maxRunning = max(maxRunning, st.Running)
 		return q.Stats().Deleted == messages
 	})
 	drained := time.Since(start)
-	waitFor(t, "the fleet to shrink to zero", 60*time.Second, func() bool { return state() == autoscale.FleetState{} })
+	testwait.For(t, 60*time.Second, "the fleet to shrink to zero", func() bool { return state() == autoscale.FleetState{} })
 	t.Logf("first scale-out decision after %v, drained after %v, back to zero after %v, at most %d workers running",
 		firstDecision.Round(time.Millisecond), drained.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), maxRunning)
 
@@ -211,7 +198,7 @@ fleets:
 	if code, _ := get("/healthz"); code != 200 {
 		t.Fatalf("/healthz: %d", code)
 	}
-	waitFor(t, "a decision", 10*time.Second, func() bool { _, ok := s.LastDecision(); return ok })
+	testwait.For(t, 10*time.Second, "a decision", func() bool { _, ok := s.LastDecision(); return ok })
 	code, body := get("/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)

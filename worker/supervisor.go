@@ -15,6 +15,7 @@ import (
 
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/lifeline"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // SupervisorConfig configures a Supervisor.
@@ -64,13 +65,9 @@ type Supervisor struct {
 	done     chan struct{}
 }
 
-// AppStatus describes the supervised application.
-type AppStatus struct {
-	PID      int       `json:"pid"`
-	Ready    bool      `json:"ready"`
-	Restarts int       `json:"restarts"`
-	Since    time.Time `json:"since"` // when the current process started
-}
+// AppStatus describes the supervised application, as the status document
+// reports it (package workerstatus).
+type AppStatus = workerstatus.App
 
 // NewSupervisor returns a Supervisor that has not started.
 func NewSupervisor(cfg SupervisorConfig) *Supervisor {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // Sentinel errors.
@@ -106,32 +107,21 @@ type held struct {
 	released bool      // given back to the queue
 }
 
-// State is what a worker is doing, as reported to fleets.
-type State string
+// State is what a worker is doing, as reported to fleets: the status
+// protocol's states (package workerstatus).
+type State = workerstatus.State
 
 // States.
 const (
-	StateIdle     State = "idle"     // holds no message; receiving
-	StateBusy     State = "busy"     // holds at least one message
-	StateDraining State = "draining" // stopping: receives no more, finishing what it holds
-	StateStopped  State = "stopped"  // done; the process is about to exit
+	StateIdle     = workerstatus.Idle     // holds no message; receiving
+	StateBusy     = workerstatus.Busy     // holds at least one message
+	StateDraining = workerstatus.Draining // stopping: receives no more, finishing what it holds
+	StateStopped  = workerstatus.Stopped  // done; the process is about to exit
 )
 
-// Counts are cumulative message counts.
-type Counts struct {
-	Received  uint64 `json:"received"`
-	Succeeded uint64 `json:"succeeded"`
-	Failed    uint64 `json:"failed"`
-	// Released counts messages whose handler had started but could not
-	// finish before the worker stopped; they were made visible again.
-	Released uint64 `json:"released"`
-	// Returned counts prefetched messages given back unstarted at a stop.
-	Returned uint64 `json:"returned"`
-	// DeleteErrors counts messages whose delete failed; they will be
-	// delivered again.
-	DeleteErrors  uint64 `json:"delete_errors"`
-	ReceiveErrors uint64 `json:"receive_errors"`
-}
+// Counts are cumulative message counts, as the status document reports
+// them (package workerstatus).
+type Counts = workerstatus.Counts
 
 // Status is a snapshot of the worker, served by the status endpoint and
 // written to the status file.

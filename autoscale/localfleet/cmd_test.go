@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qscale/qscale/internal/testwait"
 )
 
 // TestAutoscaleCommand runs `qscale autoscale` with a local fleet (built by
@@ -91,7 +93,7 @@ func TestAutoscaleCommand(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	waitFor(t, 30*time.Second, "the workers to drain the queue", func() bool {
+	testwait.For(t, 30*time.Second, "the workers to drain the queue", func() bool {
 		v, inf := e.counts()
 		return v == 0 && inf == 0
 	})
@@ -110,7 +112,7 @@ func TestAutoscaleCommand(t *testing.T) {
 	// The workers got SIGTERM when the command's context ended; a demo
 	// worker's graceful stop is immediate. Those that outlived the command
 	// are reaped by init, or left as zombies where init does not reap.
-	waitFor(t, 10*time.Second, "the workers to exit", func() bool {
+	testwait.For(t, 10*time.Second, "the workers to exit", func() bool {
 		for pid := range pids {
 			if alive(pid) && !zombie(pid) {
 				return false
