@@ -41,7 +41,7 @@ func TestConsoleRefusesBrowsersOfOtherSites(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 1000}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 1000}}]}]
 `), nil)
 	for _, path := range []string{"/queue/jobs?message=x", "/metrics"} {
 		for _, tc := range []struct {
@@ -78,7 +78,7 @@ func TestConsoleTokenIsOneGuard(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0", token: s3cret}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 1000}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 1000}}]}]
 `), nil)
 	code, _, resp := consoleGet(t, s, "/?token=s3cret", "")
 	if code != http.StatusSeeOther || len(resp.Cookies()) != 1 {

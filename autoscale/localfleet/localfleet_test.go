@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/fleettest"
 	"github.com/qscale/qscale/autoscale/localfleet"
+	"github.com/qscale/qscale/internal/lifeline"
 	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/internal/testwait"
@@ -590,6 +592,13 @@ func (s *syncBuffer) String() string {
 func TestNoGoroutineLeak(t *testing.T) {
 	e := setup(t)
 	e.counts() // the test's own SDK client is warm before the count
+	// Every child of this process is forked from one goroutine that lives
+	// as long as the process (package lifeline): start it before counting.
+	warm := exec.Command("true")
+	if err := lifeline.Start(warm, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	warm.Wait()
 	before := runtime.NumGoroutine()
 	f, err := localfleet.New(e.options())
 	if err != nil {
