@@ -72,6 +72,8 @@ type PolicyConfig struct {
 	ScaleOnMetric *policy.MetricSteps `yaml:"scaleOnMetric,omitempty" json:"scaleOnMetric,omitempty"`
 	// Latency is the latency objective.
 	Latency *policy.LatencyConfig `yaml:"latency,omitempty" json:"latency,omitempty"`
+	// Queueing is the queueing policy, qscale's default.
+	Queueing *policy.QueueingConfig `yaml:"queueing,omitempty" json:"queueing,omitempty"`
 }
 
 // LoadConfig reads and validates the configuration file at path.
@@ -157,13 +159,13 @@ func (c *Config) Validate() error {
 	for i, p := range c.Policies {
 		path := fmt.Sprintf("policies[%d]", i)
 		kinds := 0
-		for _, set := range []bool{p.TargetTracking != nil, p.StepScaling != nil, p.ScaleOnMetric != nil, p.Latency != nil} {
+		for _, set := range []bool{p.TargetTracking != nil, p.StepScaling != nil, p.ScaleOnMetric != nil, p.Latency != nil, p.Queueing != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			errs = append(errs, fe(path, "give exactly one of targetTracking (or targetTrackingFile), stepScaling, scaleOnMetric and latency; got %d", kinds))
+			errs = append(errs, fe(path, "give exactly one of targetTracking (or targetTrackingFile), stepScaling, scaleOnMetric, latency and queueing; got %d", kinds))
 			continue
 		}
 		name := p.name(i)
@@ -182,6 +184,8 @@ func (c *Config) Validate() error {
 			err = policy.Prefix(path+".scaleOnMetric", e)
 		case p.Latency != nil:
 			err = policy.Prefix(path+".latency", p.Latency.Validate())
+		case p.Queueing != nil:
+			err = policy.Prefix(path+".queueing", p.Queueing.Validate())
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -201,6 +205,8 @@ func (p PolicyConfig) name(i int) string {
 		return fmt.Sprintf("step-scaling-%d", i)
 	case p.ScaleOnMetric != nil:
 		return fmt.Sprintf("scale-on-metric-%d", i)
+	case p.Queueing != nil:
+		return fmt.Sprintf("queueing-%d", i)
 	}
 	return fmt.Sprintf("latency-%d", i)
 }
@@ -245,6 +251,12 @@ func (c *Config) BuildPolicies() ([]policy.Policy, error) {
 				return nil, err
 			}
 			ps = append(ps, l)
+		case p.Queueing != nil:
+			q, err := policy.NewQueueing(name, *p.Queueing)
+			if err != nil {
+				return nil, err
+			}
+			ps = append(ps, q)
 		}
 	}
 	return ps, nil

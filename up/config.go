@@ -97,9 +97,9 @@ type WorkerConfig struct {
 
 // Quickstart is the configuration qscale up runs without a file: the
 // seeds' scenario. One queue, demo, with a dead-letter queue; workers with
-// the 10 ms demo handler; zero to ten of them, one per 100 visible messages.
+// the 10 ms demo handler; zero to ten of them, sized by the queueing policy
+// to keep every wait under 1 s (100 messages per worker at 10 ms each).
 func Quickstart() *Config {
-	zero, tol := 0, 0.1
 	return &Config{
 		Queues: []QueueConfig{
 			{Name: "demo-dlq"},
@@ -114,13 +114,8 @@ func Quickstart() *Config {
 			MinCapacity: 0,
 			MaxCapacity: 10,
 			Policies: []autoscale.PolicyConfig{{
-				Name: "backlog-per-worker",
-				TargetTracking: &policy.TargetTrackingConfig{
-					TargetValue:      100,
-					ScaleOutCooldown: &zero,
-					ScaleInCooldown:  &zero,
-					ScaleInTolerance: &tol,
-				},
+				Name:     "wait",
+				Queueing: &policy.QueueingConfig{AcceptableWait: policy.Duration(time.Second)},
 			}},
 		},
 	}

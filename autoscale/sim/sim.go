@@ -38,7 +38,8 @@ const (
 type Options struct {
 	Scenario Scenario
 	Mode     Mode
-	// Policies for QScale mode; default: a latency objective of Objective.
+	// Policies for QScale mode; default: the queueing policy with an
+	// acceptable wait of Objective.
 	Policies []policy.Policy
 	Bounds   policy.Bounds
 	// Objective is the acceptable wait; the report counts the time the
@@ -170,11 +171,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	switch o.Mode {
 	case QScale:
 		if len(policies) == 0 {
-			lat, err := policy.NewLatency("latency", policy.LatencyConfig{AcceptableWait: policy.Duration(o.Objective)})
+			q, err := policy.NewQueueing("queueing", policy.QueueingConfig{AcceptableWait: policy.Duration(o.Objective)})
 			if err != nil {
 				return nil, err
 			}
-			policies = []policy.Policy{lat}
+			policies = []policy.Policy{q}
 		}
 	case AWS:
 		cd := int(o.AWSCooldown / time.Second)
