@@ -24,7 +24,7 @@ type QueueingConfig struct {
 	// long the fleet takes to start a worker. Default 30s.
 	DefaultStartupTime *Duration `json:"defaultStartupTime,omitempty" yaml:"defaultStartupTime,omitempty"`
 	// RateWindow is the time constant of the arrival rate's moving
-	// average. Default 60s.
+	// average as the rate rises; it falls with a quarter of it. Default 60s.
 	RateWindow Duration `json:"rateWindow,omitempty" yaml:"rateWindow,omitempty"`
 	// RateDeadband: the rate used for sizing follows every rise of the
 	// average, and a fall only once the average is more than this fraction
@@ -214,7 +214,13 @@ func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 	if first {
 		q.Rate = in.ArrivalRate
 	} else {
-		q.Rate += smoothing(dt, p.rateTau) * (in.ArrivalRate - q.Rate)
+		// A fall is followed four times faster than a rise, so the rate
+		// a burst leaves behind does not keep workers for minutes.
+		tau := p.rateTau
+		if in.ArrivalRate < q.Rate {
+			tau /= 4
+		}
+		q.Rate += smoothing(dt, tau) * (in.ArrivalRate - q.Rate)
 	}
 	if q.Rate < 1e-6 {
 		q.Rate = 0
