@@ -39,7 +39,7 @@ type QueueingConfig struct {
 	MaxUtilization float64 `json:"maxUtilization,omitempty" yaml:"maxUtilization,omitempty"`
 	// ScaleInWindow is the shortest scale-down stabilisation window: a
 	// scale-in goes to the highest recommendation of the window, never
-	// lower. Default 30s.
+	// lower. Default 10s.
 	ScaleInWindow *Duration `json:"scaleInWindow,omitempty" yaml:"scaleInWindow,omitempty"`
 	// IdleKeep, in start-up times, is how long an idle worker is kept
 	// before it is let go: keeping it that long costs what starting it
@@ -123,11 +123,13 @@ type Recommendation struct {
 //   - steady state: the smallest c whose M/M/c wait (Erlang C) stays under
 //     AcceptableWait at Quantile for the smoothed, deadbanded arrival rate,
 //     or 0 when arrivals are rarer than an idle worker is worth keeping;
-//   - backlog: the workers that keep pace and drain the backlog forecast
-//     for the moment new workers are ready, within the wait left
-//     (AcceptableWait - oldest age at that moment, at least DrainFloor ×
-//     AcceptableWait); workers still starting count, so nothing is added
-//     while those will cover the forecast at their ready time;
+//   - backlog: enough workers that the last queued message, in the backlog
+//     forecast for the moment new workers are ready, starts within the
+//     wait left (AcceptableWait - the oldest message's age at that moment,
+//     at least DrainFloor × (AcceptableWait + start-up)), and enough to
+//     keep shrinking it (arrival rate × processing time / MaxUtilization);
+//     workers still starting count, so nothing is added while those will
+//     cover the forecast at their ready time;
 //   - scale-in only to the highest recommendation of the stabilisation
 //     window (ScaleInWindow, at least IdleKeep start-up times).
 type Queueing struct {
@@ -154,7 +156,7 @@ func NewQueueing(name string, cfg QueueingConfig) (*Queueing, error) {
 	p := &Queueing{name: name, cfg: cfg, wait: cfg.AcceptableWait.D().Seconds(),
 		quantile: cfg.Quantile, defPT: cfg.DefaultProcessingTime.D().Seconds(), defStart: 30 * time.Second,
 		rateTau: cfg.RateWindow.D().Seconds(), deadband: 0.1, ptTau: cfg.ProcessingWindow.D().Seconds(),
-		maxUtil: cfg.MaxUtilization, inWindow: 30 * time.Second, idleKeep: 1, drainFrac: cfg.DrainFloor}
+		maxUtil: cfg.MaxUtilization, inWindow: 10 * time.Second, idleKeep: 1, drainFrac: cfg.DrainFloor}
 	if p.quantile == 0 {
 		p.quantile = 0.99
 	}
@@ -281,11 +283,11 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 				return 0, 0, 0
 			}
 			left := max(p.wait-(A+h), p.drainFrac*(p.wait+S))
-			return max(1, ceil(pace*pt+bh*pt/left)), bh, left
+			return max(1, ceil(bh*pt/left), ceil(pace*pt/p.maxUtil)), bh, left
 		}
 		explain := func(n int, h, bh, left float64, whose string) string {
-			return fmt.Sprintf("backlog %d (oldest %s) forecast at %.0f when %s ready in %s: ceil(%.1f msg/s × %s + %.0f × %s / %s) = %d",
-				in.Visible, secs(in.OldestAge), bh, whose, secs(time.Duration(h*float64(time.Second))), pace, secs(durOf(pt)), bh, secs(durOf(pt)), secs(durOf(left)), n)
+			return fmt.Sprintf("backlog %d (oldest %s) forecast at %.0f when %s ready in %s: the last of them waits %s more on ceil(%.0f × %s / %s) workers, and ceil(%.1f msg/s × %s / %.2f) keep shrinking it: %d",
+				in.Visible, secs(in.OldestAge), bh, whose, secs(time.Duration(h*float64(time.Second))), secs(durOf(left)), bh, secs(durOf(pt)), secs(durOf(left)), pace, secs(durOf(pt)), p.maxUtil, n)
 		}
 		switch {
 		case in.Starting > 0:
