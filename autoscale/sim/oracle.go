@@ -38,7 +38,7 @@ type Oracle struct {
 // most maxWorkers.
 func oracle(arrivals []int, step, mean, objective, startup float64, maxWorkers int) Oracle {
 	D := max(1, int(math.Floor(objective/step)))
-	T := len(arrivals) + D // the last arrivals are served after the run
+	T := len(arrivals) + D          // the last arrivals are served after the run
 	M := float64(maxWorkers) * step // work one step of M workers does
 	// Arrived and due work, cumulative, in worker-seconds.
 	arrived := make([]float64, T)

@@ -92,8 +92,8 @@ type Bursts struct {
 	// Until ends the bursts (0: never).
 	Until time.Duration
 	Seed  uint64
-	rng                 *rand.Rand
-	next                time.Duration
+	rng   *rand.Rand
+	next  time.Duration
 }
 
 // Arrivals implements Load.
