@@ -196,6 +196,10 @@ func (p *Queueing) Name() string { return p.name }
 // Config returns the policy's configuration.
 func (p *Queueing) Config() QueueingConfig { return p.cfg }
 
+// stopEvidence is the shortest window (seconds) over which a source's
+// arrival rate is assumed to count arrivals.
+const stopEvidence = 10
+
 // smoothing is the weight of a new value after dt seconds in a moving
 // average with time constant tau.
 func smoothing(dt, tau float64) float64 {
@@ -224,7 +228,10 @@ func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 		}
 		q.Rate += smoothing(dt, tau) * (in.ArrivalRate - q.Rate)
 	}
-	if q.Rate < 1e-6 {
+	if q.Rate < 1e-6 || (in.ArrivalRate == 0 && in.Visible == 0 && q.Held*stopEvidence >= 5) {
+		// Nothing arrived in the source's window, where the average
+		// expects 5 or more: the load stopped (or was a burst), and the
+		// average forgets it.
 		q.Rate = 0
 	}
 	// The sizing rate follows every rise at once (too few workers is the
@@ -262,9 +269,12 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 
 	// Steady state: Erlang C at the held rate, or nobody when arrivals are
 	// rarer than an idle worker is worth keeping.
+	// The sizing rate is the held average: a burst's instantaneous rate
+	// is the backlog term's business, not the steady state's.
+	sizing := q.Held
 	steady := 0
-	if q.Held*max(S*p.idleKeep, p.wait) >= 1 {
-		steady = SteadyServers(q.Held, pt, p.wait, p.quantile, p.maxUtil, 1<<16)
+	if sizing*max(S*p.idleKeep, p.wait) >= 1 {
+		steady = SteadyServers(sizing, pt, p.wait, p.quantile, p.maxUtil, 1<<16)
 	}
 
 	// Backlog: workers that keep pace and drain what is queued, forecast
@@ -273,7 +283,12 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	if B := float64(in.Visible); B > 0 {
 		fast := max(q.Rate, in.ArrivalRate)
 		A := in.OldestAge.Seconds()
-		pace := q.Held
+		if in.Running == 0 && A > 0 {
+			// Nothing has been taken yet: the backlog's own growth is
+			// the freshest rate.
+			fast = max(fast, B/A)
+		}
+		pace := sizing
 		if in.Running == 0 || A > p.wait/2 {
 			pace = fast
 		}
@@ -317,9 +332,9 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	if backlog > steady {
 		rec, rule = backlog, "backlog"
 	}
-	inputs := fmt.Sprintf("[arrivals %.2f msg/s (sizing at %.2f), %s per message (%s), start-up %s (%s), target %.4g per worker]",
-		q.Rate, q.Held, secs(durOf(pt)), ptSrc, secs(start), startSrc, target)
-	steadyWhy := fmt.Sprintf("steady state %d (M/M/c: p%g wait <= %s at %.2f msg/s)", steady, 100*p.quantile, p.cfg.AcceptableWait, q.Held)
+	inputs := fmt.Sprintf("[arrivals %.2f msg/s now, %.2f averaged, sizing at %.2f; %s per message (%s), start-up %s (%s), target %.4g per worker]",
+		in.ArrivalRate, q.Rate, sizing, secs(durOf(pt)), ptSrc, secs(start), startSrc, target)
+	steadyWhy := fmt.Sprintf("steady state %d (M/M/c: p%g wait <= %s at %.2f msg/s)", steady, 100*p.quantile, p.cfg.AcceptableWait, sizing)
 	if steady == 0 {
 		steadyWhy = "steady state 0 (arrivals rarer than an idle worker is worth keeping)"
 	}
@@ -344,6 +359,13 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	highest := q.Window[0]
 	st.Queueing = q
 
+	// Busy workers are the load measured directly: a scale-in never
+	// leaves them above MaxUtilization while messages wait (the oldest
+	// for a tenth of the acceptable wait or more).
+	busy := 0
+	if in.Visible > 0 && in.OldestAge.Seconds() >= p.wait/10 {
+		busy = ceil(float64(in.InFlight) / p.maxUtil)
+	}
 	prop := Proposal{Policy: p.name, Desired: c, Metric: in.BacklogPerWorker(), Target: target}
 	switch {
 	case rec > c:
@@ -359,10 +381,15 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 		prop.Rule = "stabilizing"
 		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but %d was recommended at %s, within the %s scale-in window: %s %s",
 			rec, c, highest.Desired, highest.At.Format(time.TimeOnly), secs(window), steadyWhy, inputs)
+	case busy >= c:
+		prop.Rule = "busy"
+		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but %d workers are busy and %d would keep them at most %.0f%% utilised: %s %s",
+			rec, c, in.InFlight, busy, 100*p.maxUtil, steadyWhy, inputs)
 	default:
-		prop.Desired, prop.Rule = highest.Desired, "scale-in"
-		prop.Reason = fmt.Sprintf("needs %d; the highest recommendation of the last %s is %d < capacity %d: %s %s",
-			rec, secs(window), highest.Desired, c, steadyWhy, inputs)
+		to := max(highest.Desired, busy)
+		prop.Desired, prop.Rule = to, "scale-in"
+		prop.Reason = fmt.Sprintf("needs %d; the highest recommendation of the last %s is %d, %d workers are busy: %d < capacity %d: %s %s",
+			rec, secs(window), highest.Desired, in.InFlight, to, c, steadyWhy, inputs)
 	}
 	return prop, st
 }
