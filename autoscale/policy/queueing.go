@@ -103,6 +103,8 @@ type QueueingState struct {
 	// Rate is the arrival rate's moving average (messages per second) and
 	// Held the rate used for sizing, moved only outside the deadband.
 	Rate, Held float64
+	// Steady is the steady-state count last proposed.
+	Steady int
 	// Processing is the processing time's moving average (seconds) and
 	// Samples how many measurements it holds (the first ones are averaged
 	// plainly).
@@ -274,8 +276,17 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	sizing := q.Held
 	steady := 0
 	if sizing*max(S*p.idleKeep, p.wait) >= 1 {
-		steady = SteadyServers(sizing, pt, p.wait, p.quantile, p.maxUtil, 1<<16)
+		// Hysteresis against estimates hovering at a rounding edge: the
+		// count held stays while it lies between the counts for the
+		// rate less half the deadband and for the rate.
+		hi := SteadyServers(sizing, pt, p.wait, p.quantile, p.maxUtil, 1<<16)
+		lo := SteadyServers(sizing*(1-p.deadband/2), pt, p.wait, p.quantile, p.maxUtil, 1<<16)
+		steady = hi
+		if q.Steady >= lo && q.Steady <= hi {
+			steady = q.Steady
+		}
 	}
+	q.Steady = steady
 
 	// Backlog: workers that keep pace and drain what is queued, forecast
 	// for the moment the capacity asked for is ready.
@@ -288,9 +299,9 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 			// the freshest rate.
 			fast = max(fast, B/A)
 		}
-		pace := sizing
+		pace, paceN := sizing, steady
 		if in.Running == 0 || A > p.wait/2 {
-			pace = fast
+			pace, paceN = fast, ceil(fast*pt/p.maxUtil)
 		}
 		need := func(h, drained float64) (int, float64, float64) {
 			bh := max(0, B+fast*h-float64(in.Running)*h/pt-drained)
@@ -298,7 +309,7 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 				return 0, 0, 0
 			}
 			left := max(p.wait-(A+h), p.drainFrac*(p.wait+S))
-			return max(1, ceil(bh*pt/left), ceil(pace*pt/p.maxUtil)), bh, left
+			return max(1, ceil(bh*pt/left), paceN), bh, left
 		}
 		explain := func(n int, h, bh, left float64, whose string) string {
 			return fmt.Sprintf("backlog %d (oldest %s) forecast at %.0f when %s ready in %s: the last of them waits %s more on ceil(%.0f × %s / %s) workers, and ceil(%.1f msg/s × %s / %.2f) keep shrinking it: %d",
