@@ -105,6 +105,9 @@ type QueueingState struct {
 	Rate, Held float64
 	// Steady is the steady-state count last proposed.
 	Steady int
+	// LastVisible is the visible count of the previous evaluation when no
+	// worker was running then (0 otherwise).
+	LastVisible int
 	// Processing is the processing time's moving average (seconds) and
 	// Samples how many measurements it holds (the first ones are averaged
 	// plainly).
@@ -219,8 +222,12 @@ func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 		dt = max(0, in.Now.Sub(q.Last).Seconds())
 	}
 	q.Last = in.Now
+	waiting := in.Visible > 0 && in.OldestAge.Seconds() >= p.wait/10
 	if first {
 		q.Rate = in.ArrivalRate
+	} else if waiting && in.ArrivalRate < q.Rate {
+		// Messages are waiting: the load is not falling, whatever a
+		// windowed rate that still counts a quiet spell says.
 	} else {
 		// A fall is followed four times faster than a rise, so the rate
 		// a burst leaves behind does not keep workers for minutes.
@@ -229,6 +236,16 @@ func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 			tau /= 4
 		}
 		q.Rate += smoothing(dt, tau) * (in.ArrivalRate - q.Rate)
+	}
+	if in.Running == 0 && in.Visible > 0 && q.LastVisible > 0 && dt > 0 {
+		// Nothing runs, so the backlog's growth since the last tick is
+		// the arrival rate itself, fresher than any window (and 0 after a
+		// burst that arrived at once).
+		q.Rate = max(q.Rate, float64(in.Visible-q.LastVisible)/dt)
+	}
+	q.LastVisible = 0
+	if in.Running == 0 {
+		q.LastVisible = in.Visible
 	}
 	if q.Rate < 1e-6 || (in.ArrivalRate == 0 && in.Visible == 0 && q.Held*stopEvidence >= 5) {
 		// Nothing arrived in the source's window, where the average
