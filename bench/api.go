@@ -1,3 +1,10 @@
+// Package bench measures an SQS endpoint (qscale's server, Amazon SQS or
+// any emulator): throughput of send, receive and delete, end-to-end
+// latency, and long-poll wake-up latency. A run drives an API: the raw
+// AWS JSON 1.0 client (NewRawClient, light enough that the load generator
+// does not starve a server on the same machine) or the real aws-sdk-go-v2
+// client that package sqsconn builds (SDK). Both reach the endpoint
+// sqsconn resolves: the local qscale server unless told otherwise.
 package bench
 
 import (
@@ -8,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // API is the part of SQS a bench run calls. Two clients implement it: the
@@ -42,19 +51,24 @@ type Message struct{ ID, ReceiptHandle, Body string }
 // Clients are the names NewAPI accepts.
 var Clients = []string{"raw", "sdk"}
 
-// NewAPI returns the client named kind ("raw" or "sdk") for opts.
-func NewAPI(ctx context.Context, kind string, opts ClientOptions) (API, error) {
+// NewAPI returns the client named kind ("raw" or "sdk", the latter built
+// by package sqsconn) for opts, and the endpoint it calls.
+func NewAPI(ctx context.Context, kind string, opts sqsconn.Options) (API, sqsconn.Endpoint, error) {
 	switch kind {
 	case "raw":
-		return NewRawClient(ctx, opts)
-	case "sdk":
-		c, err := NewClient(ctx, opts)
+		c, err := NewRawClient(ctx, opts)
 		if err != nil {
-			return nil, err
+			return nil, sqsconn.Endpoint{}, err
 		}
-		return SDK(c), nil
+		return c, c.Endpoint(), nil
+	case "sdk":
+		c, ep, err := sqsconn.New(ctx, opts)
+		if err != nil {
+			return nil, sqsconn.Endpoint{}, err
+		}
+		return SDK(c), ep, nil
 	}
-	return nil, fmt.Errorf("client must be one of %s, not %q", strings.Join(Clients, ", "), kind)
+	return nil, sqsconn.Endpoint{}, fmt.Errorf("client must be one of %s, not %q", strings.Join(Clients, ", "), kind)
 }
 
 // SDK adapts an aws-sdk-go-v2 SQS client to API.

@@ -21,6 +21,7 @@ import (
 	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/server"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // setup starts a durable in-process server (pebble, fsync on sends) with its
@@ -41,7 +42,7 @@ func setup(tb testing.TB, client string, conns int) (*server.Server, bench.API) 
 		dir = d
 	}
 	s := testserver.StartConfig(tb, server.Config{DataDir: dir})
-	api, err := bench.NewAPI(context.Background(), client, bench.ClientOptions{Endpoint: s.URL(), Conns: conns})
+	api, _, err := bench.NewAPI(context.Background(), client, sqsconn.Options{Endpoint: s.URL(), MaxConns: conns})
 	if err != nil {
 		tb.Fatal(err)
 	}

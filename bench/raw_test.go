@@ -16,6 +16,7 @@ import (
 	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/server"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // rawSetup starts an in-memory server, returns a raw client for it and a
@@ -24,7 +25,7 @@ func rawSetup(t *testing.T) (*bench.RawClient, string, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	c, err := bench.NewRawClient(ctx, bench.ClientOptions{Endpoint: testserver.Start(t)})
+	c, err := bench.NewRawClient(ctx, sqsconn.Options{Endpoint: testserver.Start(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestRawClientSignsWithConfiguredKeys(t *testing.T) {
 	defer cancel()
 	s := testserver.StartConfig(t, server.Config{InMemory: true, Keys: map[string]string{"AKIDBENCH": "bench-secret"}})
 	client := func(creds aws.CredentialsProvider) *bench.RawClient {
-		c, err := bench.NewRawClient(ctx, bench.ClientOptions{Endpoint: s.URL(), Region: "us-east-1", Credentials: creds})
+		c, err := bench.NewRawClient(ctx, sqsconn.Options{Endpoint: s.URL(), Region: "us-east-1", Credentials: creds})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +231,7 @@ func TestRawClientChecksAnswers(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	c, err := bench.NewRawClient(ctx, bench.ClientOptions{Endpoint: srv.URL, Region: "us-east-1"})
+	c, err := bench.NewRawClient(ctx, sqsconn.Options{Endpoint: srv.URL, Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,33 +1,13 @@
 package bench
 
 import (
-	"slices"
 	"time"
+
+	"github.com/qscale/qscale/internal/latency"
 )
 
 // Latency summarises a set of durations, in milliseconds.
-type Latency struct {
-	Count int     `json:"count"`
-	Min   float64 `json:"min_ms"`
-	P50   float64 `json:"p50_ms"`
-	P90   float64 `json:"p90_ms"`
-	P99   float64 `json:"p99_ms"`
-	Max   float64 `json:"max_ms"`
-}
+type Latency = latency.Summary
 
 // Percentiles summarises d (nearest-rank percentiles). It sorts d.
-func Percentiles(d []time.Duration) Latency {
-	if len(d) == 0 {
-		return Latency{}
-	}
-	slices.Sort(d)
-	rank := func(p float64) float64 {
-		i := int(p*float64(len(d))+0.999999) - 1
-		return ms(d[min(max(i, 0), len(d)-1)])
-	}
-	return Latency{
-		Count: len(d), Min: ms(d[0]), P50: rank(0.50), P90: rank(0.90), P99: rank(0.99), Max: ms(d[len(d)-1]),
-	}
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func Percentiles(d []time.Duration) Latency { return latency.Percentiles(d) }

@@ -11,6 +11,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
+	"github.com/qscale/qscale/producer"
+	"github.com/qscale/qscale/producer/loadgen"
 )
 
 // Config describes one throughput run.
@@ -148,7 +154,6 @@ type run struct {
 	queueURL string
 	pad      string
 
-	next     atomic.Int64 // next sequence number to claim for sending
 	sent     atomic.Int64
 	received atomic.Int64 // first deliveries
 	deleted  atomic.Int64 // first deliveries deleted
@@ -202,13 +207,21 @@ func Run(ctx context.Context, api API, cfg Config) (Result, error) {
 			}
 		})
 	}
-	for range cfg.Senders {
-		wg.Go(func() {
-			if err := r.send(ctx); err != nil {
-				cancel(err)
-			}
+	wg.Go(func() {
+		// The senders are the load generator's, each message's body carrying its
+		// sequence number and the time its send began.
+		res, err := loadgen.Run(ctx, r, loadgen.Config{
+			Queue: queueURL, Total: cfg.Messages, Size: cfg.Size, Concurrency: cfg.Senders, Batch: cfg.Batch,
+			MaxRetries: maxAttempts - 1,
+			Body:       func(seq int, at time.Time) string { return encodeBody(seq, at, r.pad) },
 		})
-	}
+		if err == nil && res.Errors > 0 {
+			err = fmt.Errorf("%d messages were not sent: %w", res.Errors, res.FirstError)
+		}
+		if err != nil {
+			cancel(err)
+		}
+	})
 	if cfg.Progress != nil {
 		t := time.NewTicker(cfg.ProgressEvery)
 		defer t.Stop()
@@ -244,8 +257,10 @@ func Run(ctx context.Context, api API, cfg Config) (Result, error) {
 	}
 	res := Result{
 		Messages: cfg.Messages, Size: cfg.Size, Senders: cfg.Senders, Receivers: cfg.Receivers, Batch: cfg.Batch,
-		SendSeconds:   time.Duration(r.lastSendNanos.Load()).Seconds(),
-		TotalSeconds:  time.Duration(r.lastDeleteNanos.Load()).Seconds(),
+		SendSeconds: time.Duration(r.lastSendNanos.Load()).Seconds(),
+		// The last delete may be seen before its sender has noted the
+		// answer to its send: the run ends when both are done.
+		TotalSeconds:  time.Duration(max(r.lastDeleteNanos.Load(), r.lastSendNanos.Load())).Seconds(),
 		Latency:       Percentiles(all),
 		Duplicates:    r.dups.Load(),
 		Errors:        r.errs.Load(),
@@ -288,65 +303,62 @@ func (r *run) retry(ctx context.Context, what string, f func() error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func (r *run) send(ctx context.Context) error {
-	n := int64(r.cfg.Messages)
-	batch := int64(r.cfg.Batch)
-	for {
-		first := r.next.Add(batch) - batch
-		if first >= n {
-			return nil
+// Send implements producer.Sender over the run's API, for the load
+// generator: one
+// SendMessage when the run sends one message a call, SendMessageBatch
+// otherwise. It counts calls, messages sent and failures.
+func (r *run) Send(ctx context.Context, _ string, msgs []producer.Message) ([]producer.Result, error) {
+	r.sendCalls.Add(1)
+	if r.cfg.Batch == 1 && len(msgs) == 1 {
+		if err := r.api.SendMessage(ctx, r.queueURL, msgs[0].Body); err != nil {
+			r.errs.Add(1)
+			return nil, sendError(err)
 		}
-		last := min(first+batch, n)
-		var err error
-		if r.cfg.Batch == 1 {
-			err = r.sendOne(ctx, int(first))
-		} else {
-			err = r.sendBatch(ctx, int(first), int(last))
-		}
-		if err != nil {
-			return err
-		}
-		r.sent.Add(last - first)
-		storeMax(&r.lastSendNanos, int64(time.Since(r.start)))
+		r.sentNow(1)
+		return []producer.Result{{}}, nil
 	}
+	entries := make([]SendEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = SendEntry{ID: strconv.Itoa(i), Body: m.Body}
+	}
+	failed, err := r.api.SendMessageBatch(ctx, r.queueURL, entries)
+	if err != nil {
+		r.errs.Add(1)
+		return nil, sendError(err)
+	}
+	res := make([]producer.Result, len(msgs))
+	for _, f := range failed {
+		i, err := strconv.Atoi(f.ID)
+		if err != nil || i < 0 || i >= len(msgs) || res[i].Err != nil {
+			return nil, fmt.Errorf("SendMessageBatch: a failed entry with an id this run did not send: %q", f.ID)
+		}
+		res[i].Err = producer.NewError(f.Code, f.Message, !f.SenderFault)
+		r.errs.Add(1)
+	}
+	r.sentNow(len(msgs) - len(failed))
+	return res, nil
 }
 
-func (r *run) sendOne(ctx context.Context, seq int) error {
-	return r.retry(ctx, "SendMessage", func() error {
-		r.sendCalls.Add(1)
-		return r.api.SendMessage(ctx, r.queueURL, encodeBody(seq, time.Now(), r.pad))
-	})
+func (r *run) sentNow(n int) {
+	r.sent.Add(int64(n))
+	storeMax(&r.lastSendNanos, int64(time.Since(r.start)))
 }
 
-func (r *run) sendBatch(ctx context.Context, first, last int) error {
-	pending := make([]int, 0, last-first)
-	for s := first; s < last; s++ {
-		pending = append(pending, s)
+// sendError makes a failed send call a *producer.Error with the HTTP
+// status of the endpoint's answer (429 and 5xx are retried), or a
+// retryable 503 for a call that got no answer (a lost connection, a
+// timeout).
+func sendError(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return &producer.Error{Status: ae.StatusCode, Code: ae.Code, Message: ae.Message}
 	}
-	return r.retry(ctx, "SendMessageBatch", func() error {
-		now := time.Now()
-		entries := make([]SendEntry, len(pending))
-		for i, s := range pending {
-			entries[i] = SendEntry{ID: strconv.Itoa(s), Body: encodeBody(s, now, r.pad)}
-		}
-		r.sendCalls.Add(1)
-		failed, err := r.api.SendMessageBatch(ctx, r.queueURL, entries)
-		if err != nil {
-			return err
-		}
-		if len(failed) == 0 {
-			return nil
-		}
-		pending = pending[:0]
-		for _, f := range failed {
-			s, err := strconv.Atoi(f.ID)
-			if err != nil {
-				return fmt.Errorf("SendMessageBatch: a failed entry with an id this run did not send: %q", f.ID)
-			}
-			pending = append(pending, s)
-		}
-		return fmt.Errorf("%d entries failed: %s: %s", len(failed), failed[0].Code, failed[0].Message)
-	})
+	var se smithy.APIError
+	var re *awshttp.ResponseError
+	if errors.As(err, &se) && errors.As(err, &re) {
+		return &producer.Error{Status: re.HTTPStatusCode(), Code: se.ErrorCode(), Message: se.ErrorMessage()}
+	}
+	return &producer.Error{Status: 503, Code: producer.CodeServiceUnavailable, Message: err.Error()}
 }
 
 // receive receives and deletes until ctx ends, and returns the end-to-end

@@ -39,6 +39,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/webguard"
 )
 
 // Options configure a Dashboard.
@@ -86,6 +87,7 @@ const (
 // Lock order: lifeMu, then hub.mu; history.mu is never held with another.
 type Dashboard struct {
 	o      Options
+	tok    *webguard.Token // nil without Options.Token
 	mux    *http.ServeMux
 	hist   *history
 	hub    *hub

@@ -3,13 +3,11 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,14 +17,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/internal/webguard"
 	"github.com/qscale/qscale/queue"
 )
 
 //go:embed assets/index.html assets/app.js assets/app.css assets/vendor
 var assetFS embed.FS
 
-// CookieName is the cookie that carries the token after "?token=".
-const CookieName = "qscale_dashboard"
+// CookieName is the cookie that carries the session after "?token=": a
+// value derived from the token, valid until the process restarts (see
+// webguard.Token).
+const CookieName = webguard.CookieName
 
 // CSRFHeader is the header that non-browser clients send on POST requests
 // instead of Origin or Sec-Fetch-Site (any non-empty value). Browsers cannot
@@ -43,6 +44,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 func (d *Dashboard) routes() {
+	d.tok = webguard.NewToken(d.o.Token)
 	m := http.NewServeMux()
 	assets, err := fs.Sub(assetFS, "assets")
 	if err != nil {
@@ -73,31 +75,28 @@ func (d *Dashboard) routes() {
 }
 
 // ServeHTTP serves the page and its API. With a Token, a request without it
-// gets 401; "?token=" with the right token sets the cookie and redirects to
-// the same address without it. A POST must also pass a same-origin check:
-// Sec-Fetch-Site, when sent, must be "same-origin"; Origin, when sent, must
-// match the Host; and one of them or the X-Qscale-Csrf header must be
-// present. Otherwise it gets 403.
+// gets 401; "?token=" with the right token sets the session cookie (derived
+// from the token, never the token itself) and redirects to the same address
+// without it. A POST must also pass a same-origin check: nothing may mark
+// it as sent by another site (webguard.CrossSite), and Sec-Fetch-Site,
+// Origin or the X-Qscale-Csrf header must be present. Otherwise it gets 403.
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	if d.o.Token == "" && !d.hostAllowed(r.Host) {
+	if d.tok == nil && !webguard.HostAllowed(r.Host, d.o.AllowedHosts) {
 		writeError(w, http.StatusForbidden, "this dashboard answers to IP addresses and localhost only (see Options.AllowedHosts)")
 		return
 	}
-	if d.o.Token != "" {
+	if d.tok != nil {
 		if tok := r.URL.Query().Get("token"); tok != "" && r.Method == http.MethodGet {
-			if !d.tokenOK(tok) {
+			if !d.tok.Match(tok) {
 				writeError(w, http.StatusUnauthorized, "wrong token")
 				return
 			}
-			http.SetCookie(w, &http.Cookie{
-				Name: CookieName, Value: d.o.Token, Path: "/",
-				HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
-			})
+			d.tok.SetCookie(w, r)
 			// The original request line, so the redirect is right when the
 			// dashboard is mounted under a prefix (http.StripPrefix).
 			u, err := url.ParseRequestURI(r.RequestURI)
@@ -111,7 +110,7 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
 			return
 		}
-		if !d.authorized(r) {
+		if !d.tok.Authorized(r) {
 			h.Set("WWW-Authenticate", `Bearer realm="qscale dashboard"`)
 			writeError(w, http.StatusUnauthorized, "this dashboard needs its token: open the address `qscale up` printed (it ends in ?token=...)")
 			return
@@ -126,55 +125,16 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.mux.ServeHTTP(w, r)
 }
 
-// hostAllowed reports whether a request addressed to host (the Host header)
-// may be answered without a token.
-func (d *Dashboard) hostAllowed(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") || net.ParseIP(host) != nil {
-		return true
-	}
-	for _, a := range d.o.AllowedHosts {
-		if strings.EqualFold(host, a) {
-			return true
-		}
-	}
-	return false
-}
-
-func (d *Dashboard) tokenOK(tok string) bool {
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(d.o.Token)) == 1
-}
-
-func (d *Dashboard) authorized(r *http.Request) bool {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, tok, ok := strings.Cut(auth, " ")
-		return ok && strings.EqualFold(scheme, "Bearer") && d.tokenOK(strings.TrimSpace(tok))
-	}
-	for _, c := range r.CookiesNamed(CookieName) {
-		if d.tokenOK(c.Value) {
-			return true
-		}
-	}
-	return false
-}
-
 // sameOrigin returns why r fails the cross-site request check, or "".
 func sameOrigin(r *http.Request) string {
-	site := r.Header.Get("Sec-Fetch-Site")
-	if site != "" && site != "same-origin" {
+	if msg := webguard.CrossSite(r); msg != "" {
+		return msg
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		// "none": typed or bookmarked, which a POST never is.
 		return "cross-site request refused (Sec-Fetch-Site: " + site + ")"
 	}
-	origin := r.Header.Get("Origin")
-	if origin != "" {
-		u, err := url.Parse(origin)
-		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) || (u.Scheme != "http" && u.Scheme != "https") {
-			return "cross-origin request refused (Origin " + strconv.Quote(origin) + " is not this dashboard)"
-		}
-	}
-	if site == "" && origin == "" && r.Header.Get(CSRFHeader) == "" {
+	if r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "" && r.Header.Get(CSRFHeader) == "" {
 		return "request refused: send it from the dashboard page, or set the " + CSRFHeader + " header"
 	}
 	return ""

@@ -41,7 +41,7 @@ func TestTokenAuth(t *testing.T) {
 		{"wrong query token", "/?token=nope", nil, http.StatusUnauthorized},
 		{"bearer", "/api/queues", []string{"Authorization", "Bearer s3cret"}, http.StatusOK},
 		{"bearer lower case", "/api/queues", []string{"Authorization", "bearer s3cret"}, http.StatusOK},
-		{"cookie", "/api/queues", []string{"Cookie", dashboard.CookieName + "=s3cret"}, http.StatusOK},
+		{"the token as the cookie", "/api/queues", []string{"Cookie", dashboard.CookieName + "=s3cret"}, http.StatusUnauthorized},
 		{"query token redirects", "/?token=s3cret", nil, http.StatusSeeOther},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,8 +62,8 @@ func TestTokenAuth(t *testing.T) {
 		t.Errorf("redirect to %q, want /?x=1", loc)
 	}
 	cs := resp.Cookies()
-	if len(cs) != 1 || cs[0].Name != dashboard.CookieName || cs[0].Value != "s3cret" || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" {
-		t.Fatalf("cookies = %+v, want one HttpOnly SameSite=Strict cookie", cs)
+	if len(cs) != 1 || cs[0].Name != dashboard.CookieName || strings.Contains(cs[0].Value, "s3cret") || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" {
+		t.Fatalf("cookies = %+v, want one HttpOnly SameSite=Strict cookie that is not the token", cs)
 	}
 	// Under a prefix, the redirect keeps it.
 	mux := http.NewServeMux()

@@ -1,7 +1,6 @@
 package producer_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/producer"
 	"github.com/qscale/qscale/producer/sqssender"
 	"github.com/qscale/qscale/server"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // fixture is a queue server, an SDK client to it, and the producer
@@ -44,7 +43,7 @@ var senders = []struct {
 func setup(t *testing.T, newSender func(*testing.T, *server.Server, *sqs.Client) producer.Sender, opts producer.Options) *fixture {
 	t.Helper()
 	s := testserver.StartConfig(t, server.Config{})
-	api, err := bench.NewClient(t.Context(), bench.ClientOptions{Endpoint: s.URL()})
+	api, _, err := sqsconn.New(t.Context(), sqsconn.Options{Endpoint: s.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,11 +357,10 @@ func TestSQSSenderUnreachable(t *testing.T) {
 	hs := httptest.NewServer(http.NotFoundHandler())
 	addr := hs.URL
 	hs.Close() // nothing listens there now
-	api, err := bench.NewClient(context.Background(), bench.ClientOptions{Endpoint: addr})
+	api, _, err := sqsconn.New(t.Context(), sqsconn.Options{Endpoint: addr, MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api = sqs.New(api.Options(), func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
 	h := producer.NewHandler(sqssender.New(api), producer.Options{})
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/queue/demo?message=x", nil))

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/sigv4"
+	"github.com/qscale/qscale/internal/webguard"
 	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/sqsapi"
 	"github.com/qscale/qscale/store/pebblestore"
@@ -20,15 +22,37 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	Listen    string            // default 127.0.0.1:9324
-	DataDir   string            // ignored when InMemory
-	InMemory  bool              // keep nothing on disk
-	AccountID string            // default 000000000000
-	Region    string            // default us-east-1
-	BaseURL   string            // scheme://host of queue URLs; default from each request
-	Keys      map[string]string // access key id -> secret; empty: signatures not checked
-	Clock     clock.Clock
-	Logger    *slog.Logger
+	Listen    string // default 127.0.0.1:9324
+	DataDir   string // ignored when InMemory
+	InMemory  bool   // keep nothing on disk
+	AccountID string // default 000000000000
+	Region    string // default us-east-1
+	// BaseURL is scheme://host[:port] of queue URLs; default: the Host of
+	// each request (signed, or checked as below). Without Keys, its host is
+	// the one name besides IP addresses and localhost that requests may be
+	// addressed to.
+	BaseURL string
+	// Keys are access key id -> secret. Empty: signatures are not checked;
+	// then requests must be addressed to an IP address, localhost or the
+	// host of BaseURL, and requests that a browser sent for a page of
+	// another site are refused (see sqsapi.Options.BrowserGuard).
+	Keys map[string]string
+	// InsecureNoAuth allows Listen beyond loopback without Keys, where
+	// anyone who reaches the port can use every queue. Without it, Start
+	// refuses that combination.
+	InsecureNoAuth bool
+	// MaxConnections caps open client connections (default
+	// the open-file limit less a reserve, at most DefaultMaxConnections;
+	// negative: no cap).
+	MaxConnections int
+	// BodyTimeout is how long a client may take to send each 64 KiB of a
+	// request body (default sqsapi.DefaultBodyTimeout).
+	BodyTimeout time.Duration
+	// MaxBodyMemory bounds the memory all request bodies hold at once
+	// (default sqsapi.DefaultMaxBodyMemory).
+	MaxBodyMemory int64
+	Clock         clock.Clock
+	Logger        *slog.Logger
 	// DeletedQueueCooldown overrides SQS's 60 s wait before a deleted
 	// queue's name can be used again (negative: no wait).
 	DeletedQueueCooldown time.Duration
@@ -39,6 +63,7 @@ type Server struct {
 	cfg    Config
 	Engine *queue.Engine
 	ln     net.Listener
+	limit  *connLimiter // nil without a cap
 	http   *http.Server
 	done   chan error
 }
@@ -54,6 +79,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Keys) == 0 && !cfg.InsecureNoAuth && !loopbackListen(cfg.Listen) {
+		return nil, fmt.Errorf("refusing to serve %s without access keys: anyone who reaches it could read, "+
+			"send and delete every message; configure access keys, or listen on 127.0.0.1, "+
+			"or accept the risk explicitly (qscale server --insecure-no-auth)", cfg.Listen)
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = defaultMaxConnections()
 	}
 	var st queue.Store = queue.MemoryStore{}
 	if !cfg.InMemory {
@@ -74,14 +107,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	opts := sqsapi.Options{BaseURL: cfg.BaseURL, Logger: cfg.Logger}
-	if len(cfg.Keys) > 0 {
-		opts.Verifier = sigv4.NewVerifier(cfg.Keys, cfg.Clock)
-	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	opts := sqsapi.Options{
+		BaseURL: cfg.BaseURL, ListenAddr: ln.Addr().String(), Logger: cfg.Logger,
+		BodyTimeout: cfg.BodyTimeout, MaxBodyMemory: cfg.MaxBodyMemory,
+	}
+	if len(cfg.Keys) > 0 {
+		opts.Verifier = sigv4.NewVerifier(cfg.Keys, cfg.Clock)
+	} else {
+		opts.BrowserGuard = true
+		if h := webguard.HostOf(cfg.BaseURL); h != "" {
+			opts.AllowedHosts = []string{h}
+		}
 	}
 	if err := e.Start(ctx); err != nil {
 		ln.Close()
@@ -94,16 +135,48 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln:     ln,
 		done:   make(chan error, 1),
 		http: &http.Server{
-			Handler:           sqsapi.NewHandler(e, opts),
+			Handler: sqsapi.NewHandler(e, opts),
+			// The body has its own deadline, kept by the handler as bytes
+			// arrive (a minimum rate); ReadTimeout is the backstop for a
+			// request that never gets there.
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       2 * time.Minute,
-			IdleTimeout:       2 * time.Minute,
+			IdleTimeout:       time.Minute,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 		},
 	}
-	go func() { s.done <- s.http.Serve(ln) }()
+	serve := ln
+	if cfg.MaxConnections > 0 {
+		s.limit = newConnLimiter(ln, cfg.MaxConnections)
+		s.http.ConnState = s.limit.connState
+		serve = s.limit
+	}
+	go func() { s.done <- s.http.Serve(serve) }()
 	return s, nil
+}
+
+// OpenConnections returns the number of client connections open now
+// (counted only when MaxConnections caps them; else 0).
+func (s *Server) OpenConnections() int {
+	if s.limit == nil {
+		return 0
+	}
+	return s.limit.open()
+}
+
+// loopbackListen reports whether addr (host:port) listens on this machine
+// only.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Addr returns the address the server listens on.

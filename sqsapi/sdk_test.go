@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/server"
 )
 
@@ -440,19 +441,6 @@ func TestLongPollWakesOnSend(t *testing.T) {
 	}
 }
 
-// waitFor polls cond, which reads server state over the API, until it
-// holds: for work the server does in the background (move tasks).
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestFIFO(t *testing.T) {
 	ctx, c := setup(t)
 	_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs.fifo")})
@@ -576,7 +564,7 @@ func TestDeadLetterQueueAndRedrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	var status string
-	waitFor(t, func() bool {
+	testwait.For(t, 10*time.Second, "the message move task to finish", func() bool {
 		l, err := c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
 		if err != nil || len(l.Results) != 1 {
 			t.Fatalf("list tasks: %v, %v", l, err)

@@ -7,27 +7,22 @@
 package sqsapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/qscale/qscale/internal/sigv4"
 	"github.com/qscale/qscale/queue"
 )
-
-// MaxRequestBody bounds a request: a batch of ten 1 MiB messages is 10 MiB
-// of body at most, and base64 and form encoding can triple it.
-const MaxRequestBody = 32 << 20
 
 // Verifier checks a request's signature; body is the whole request body.
 // A refusal that is a *sigv4.Error is sent with its code, status and
@@ -39,23 +34,46 @@ type Verifier interface {
 // Options configure a Handler.
 type Options struct {
 	// BaseURL is the scheme and host of queue URLs. Empty: taken from each
-	// request's Host, so a URL works from wherever the client reached us.
+	// request's Host, which is then one that passed the checks: signed
+	// (with a Verifier) or allowed by BrowserGuard. A request without a
+	// Host gets ListenAddr.
 	BaseURL string
+	// ListenAddr is the host:port queue URLs name when neither BaseURL nor
+	// the request's Host does.
+	ListenAddr string
 	// Verifier, when set, must accept every request's signature.
 	Verifier Verifier
-	Logger   *slog.Logger
+	// BrowserGuard refuses, with AccessDenied, requests addressed to a
+	// Host that is not an IP address, localhost or one of AllowedHosts
+	// (DNS rebinding), and requests that a browser sent for a page of
+	// another site (Sec-Fetch-Site, Origin, Referer; see webguard). SDKs
+	// and CLIs are not affected. server.Start sets it whenever no access
+	// keys are configured: then nothing else stops a web page.
+	BrowserGuard bool
+	// AllowedHosts are the host names (without port) BrowserGuard accepts
+	// besides IP addresses and localhost.
+	AllowedHosts []string
+	// MaxBodyMemory bounds the bytes all request bodies hold at once
+	// (default DefaultMaxBodyMemory); a request that would exceed it gets
+	// ServiceUnavailable, which SDKs retry.
+	MaxBodyMemory int64
+	// BodyTimeout is how long a client may take to send its body's first
+	// 64 KiB, and each further 64 KiB (default DefaultBodyTimeout).
+	BodyTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 // Handler serves the SQS API.
 type Handler struct {
-	e    *queue.Engine
-	opts Options
-	log  *slog.Logger
+	e      *queue.Engine
+	opts   Options
+	log    *slog.Logger
+	budget *bodyBudget
 }
 
 // NewHandler returns an http.Handler serving e's queues.
 func NewHandler(e *queue.Engine, opts Options) *Handler {
-	h := &Handler{e: e, opts: opts, log: opts.Logger}
+	h := &Handler{e: e, opts: opts, log: opts.Logger, budget: newBodyBudget(opts.MaxBodyMemory)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -82,18 +100,6 @@ type call struct {
 
 func newRequestID() string { return queue.NewUUID() }
 
-// readBody reads the whole request body, at most MaxRequestBody bytes, in
-// one allocation when the client sent its length.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, MaxRequestBody)
-	if n := r.ContentLength; n >= 0 && n <= MaxRequestBody {
-		buf := bytes.NewBuffer(make([]byte, 0, n+1)) // +1: ReadFrom reads to EOF without growing
-		_, err := buf.ReadFrom(body)
-		return buf.Bytes(), err
-	}
-	return io.ReadAll(body)
-}
-
 // ServeHTTP decodes the request, runs its action and answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{h: h, r: r, reqID: newRequestID()}
@@ -103,19 +109,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.action = strings.TrimPrefix(target, "AmazonSQS.")
 	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		closeUnread(w, r)
 		c.fail(w, &wireError{Code: "InvalidAction", Message: "The HTTP method " + r.Method + " is not supported."})
 		return
 	}
-	body, err := readBody(w, r)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			c.fail(w, &wireError{Code: "RequestEntityTooLarge", Message: fmt.Sprintf("Request body must be no longer than %d bytes.", MaxRequestBody)})
+	if h.opts.BrowserGuard {
+		if msg := h.browserRefusal(r); msg != "" {
+			closeUnread(w, r)
+			c.fail(w, &wireError{Code: "AccessDenied", Message: msg, status: http.StatusForbidden})
 			return
 		}
-		c.fail(w, &wireError{Code: "MalformedQueryString", Message: "Could not read the request body."})
+	}
+	var b body
+	defer b.release()
+	if err := h.readBody(w, r, &b); err != nil {
+		closeUnread(w, r)
+		c.fail(w, bodyError(err))
 		return
 	}
+	body := b.bytes()
 	c.body = body
 	if h.opts.Verifier != nil {
 		if err := h.opts.Verifier.Verify(r, body); err != nil {
@@ -274,7 +286,9 @@ func jsonProblem(err error) string {
 	return err.Error()
 }
 
-// baseURL returns scheme://host for queue URLs.
+// baseURL returns scheme://host for queue URLs: Options.BaseURL, else the
+// request's Host, which by now is signed (Verifier) or allowed
+// (BrowserGuard), else Options.ListenAddr.
 func (c *call) baseURL() string {
 	if c.h.opts.BaseURL != "" {
 		return strings.TrimRight(c.h.opts.BaseURL, "/")
@@ -283,7 +297,11 @@ func (c *call) baseURL() string {
 	if c.r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + c.r.Host
+	host := c.r.Host
+	if host == "" {
+		host = c.h.opts.ListenAddr
+	}
+	return scheme + "://" + host
 }
 
 func (c *call) queueURL(q *queue.Queue) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/qscale/qscale/internal/browsertest"
+	"github.com/qscale/qscale/internal/testwait"
 )
 
 // startUpProcess runs `qscale up` as its own process with the given
@@ -50,7 +51,7 @@ func startUpProcess(t *testing.T, config string) (sqsURL, consoleURL string) {
 	})
 	// The address file appears, written atomically, once everything runs.
 	var addrs struct{ SQS, Console string }
-	waitFor(t, "qscale up to write its address file", 30*time.Second, func() bool {
+	testwait.For(t, 30*time.Second, "qscale up to write its address file", func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("qscale up exited early (%v):\n%s", err, out.String())
@@ -73,14 +74,14 @@ func TestDashboardOfQscaleUpInBrowser(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0", token: up-token}
 queues: [{name: jobs-dlq}, {name: jobs}]
-fleet:
-  queue: jobs
-  worker: {demo: 100ms, flags: ["--wait", "2"]}
-  minCapacity: 0
-  maxCapacity: 3
-  interval: 500ms
-  policies:
-    - targetTracking: {TargetValue: 20, ScaleOutCooldown: 0, ScaleInCooldown: 0}
+fleets:
+  - queue: jobs
+    worker: {demo: 100ms, flags: ["--wait", "2"]}
+    minCapacity: 0
+    maxCapacity: 3
+    interval: 500ms
+    policies:
+      - targetTracking: {TargetValue: 20, ScaleOutCooldown: 0, ScaleInCooldown: 0}
 `)
 	// A burst through the producer endpoint, as seed 001's API Gateway took it.
 	for i := range 30 {

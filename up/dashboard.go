@@ -8,20 +8,20 @@ import (
 	"github.com/qscale/qscale/dashboard/enginebackend"
 )
 
-// consoleCookie is the dashboard's token cookie, which the console's other
-// paths accept too.
-const consoleCookie = dashboard.CookieName
-
 // newDashboard builds the dashboard over the engine, the controller and the
 // local fleet, and starts its sampler.
 func (s *System) newDashboard(ctx context.Context) (http.Handler, func(context.Context) error, error) {
 	be, err := enginebackend.New(enginebackend.Config{
 		Engine:    s.srv.Engine,
-		Queue:     s.cfg.Fleet.Queue,
+		Queue:     s.cfg.Fleets[0].Queue.Name,
 		Decisions: s.ctrl.Decisions,
 		Fleet:     s.fleet,
 		Workers: func() []dashboard.WorkerInfo {
-			ws := s.fleet.Workers()
+			lf := s.fleet.Local()
+			if lf == nil {
+				return nil
+			}
+			ws := lf.Workers()
 			out := make([]dashboard.WorkerInfo, len(ws))
 			for i, w := range ws {
 				out[i] = dashboard.WorkerInfo{ID: w.ID, PID: w.PID, State: string(w.State), Since: w.Since}

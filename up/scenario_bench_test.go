@@ -24,14 +24,14 @@ func BenchmarkSeedsScenario(b *testing.B) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "off"}
 queues: [{name: demo}]
-fleet:
-  queue: demo
-  worker: {demo: 10ms}
-  minCapacity: 0
-  maxCapacity: 10
-  interval: 1s
-  policies:
-    - targetTracking: {TargetValue: 100, ScaleOutCooldown: 0, ScaleInCooldown: 0}
+fleets:
+  - queue: demo
+    worker: {demo: 10ms}
+    minCapacity: 0
+    maxCapacity: 10
+    interval: 1s
+    policies:
+      - targetTracking: {TargetValue: 100, ScaleOutCooldown: 0, ScaleInCooldown: 0}
 `), b.TempDir())
 		if err != nil {
 			b.Fatal(err)

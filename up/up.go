@@ -23,7 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/qscale/qscale/autoscale"
-	"github.com/qscale/qscale/autoscale/localfleet"
+	"github.com/qscale/qscale/autoscale/fleets"
+	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/server"
@@ -31,7 +32,8 @@ import (
 
 // Options configure a System.
 type Options struct {
-	Config *Config
+	// Config is the file's (package config, validated for config.ForUp).
+	Config *config.Config
 	// Executable is the qscale binary the workers run; default the running
 	// program (os.Executable).
 	Executable string
@@ -53,11 +55,11 @@ type Options struct {
 // System is a running qscale up.
 type System struct {
 	opts    Options
-	cfg     *Config
+	cfg     *config.Config
 	log     *slog.Logger
 	srv     *server.Server
 	queue   *queue.Queue
-	fleet   *localfleet.Fleet
+	fleet   *fleets.Fleet
 	ctrl    *autoscale.Controller
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -112,31 +114,30 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err := s.ensureQueues(ctx); err != nil {
 		return nil, err
 	}
-	s.queue, err = s.srv.Engine.Queue(cfg.Fleet.Queue)
+	fc := cfg.Fleets[0]
+	s.queue, err = s.srv.Engine.Queue(fc.Queue.Name)
 	if err != nil {
-		return nil, fmt.Errorf("fleet.queue %q: %w", cfg.Fleet.Queue, err)
+		return nil, fmt.Errorf("fleets[0].queue %q: %w", fc.Queue.Name, err)
 	}
-
-	s.fleet, err = newLocalFleet(s)
+	policies, err := fc.BuildPolicies()
 	if err != nil {
-		return nil, fmt.Errorf("local fleet: %w", err)
+		return nil, err
+	}
+	s.fleet, err = newFleet(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
 	}
 	if err := s.fleet.Start(ctx); err != nil {
-		return nil, fmt.Errorf("local fleet: %w", err)
+		return nil, fmt.Errorf("fleet: %w", err)
 	}
 
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.metrics = newMetrics(s.reg, s.srv.Engine, cfg.Fleet.Queue, s.LastDecision)
+	s.metrics = newMetrics(s.reg, s.srv.Engine, fc.Queue.Name, s.LastDecision)
 
-	ac := cfg.autoscaleConfig(s.QueueURL(cfg.Fleet.Queue))
-	policies, err := ac.BuildPolicies()
-	if err != nil {
-		return nil, err
-	}
 	s.ctrl, err = autoscale.New(autoscale.Options{
 		Source: NewEngineSource(s.queue, o.Clock, 0), Fleet: s.fleet,
-		Policies: policies, Bounds: ac.Bounds(), Interval: cfg.Fleet.Interval.D(),
+		Policies: policies, Bounds: fc.Bounds(), Interval: fc.Interval.D(), History: fc.History,
 		Clock: o.Clock, Logger: o.Logger.With("part", "autoscale"),
 		OnDecision: s.onDecision,
 	})

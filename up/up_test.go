@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/qscalebin"
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/queue"
 )
 
@@ -45,7 +47,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func testConfig(t *testing.T, yaml string) *Config {
+func testConfig(t *testing.T, yaml string) *config.Config {
 	t.Helper()
 	cfg, err := ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
@@ -54,7 +56,7 @@ func testConfig(t *testing.T, yaml string) *Config {
 	return cfg
 }
 
-func startSystem(t *testing.T, cfg *Config, out io.Writer) *System {
+func startSystem(t *testing.T, cfg *config.Config, out io.Writer) *System {
 	t.Helper()
 	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t), Out: out, WorkerOutput: out})
 	if err != nil {
@@ -68,20 +70,6 @@ func startSystem(t *testing.T, cfg *Config, out io.Writer) *System {
 		}
 	})
 	return s
-}
-
-// waitFor polls cond every 50 ms until it holds or the deadline passes. The
-// system runs on the real clock with real processes, so there is no event
-// to wait on but the state itself.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func burst(t testing.TB, q *queue.Queue, n int) {
@@ -112,15 +100,14 @@ func TestBurstScaleOutDrainScaleInToZero(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet:
-  queue: jobs
-  worker: {demo: 10ms, flags: ["--wait", "1"]}
-  minCapacity: 0
-  maxCapacity: 6
-  interval: 250ms
-  stopGrace: 20s
-  policies:
-    - targetTracking: {TargetValue: 100, ScaleOutCooldown: 0, ScaleInCooldown: 0}
+fleets:
+  - queue: jobs
+    worker: {demo: 10ms, flags: ["--wait", "1"], stopGrace: 20s}
+    minCapacity: 0
+    maxCapacity: 6
+    interval: 250ms
+    policies:
+      - targetTracking: {TargetValue: 100, ScaleOutCooldown: 0, ScaleInCooldown: 0}
 `)
 	out := &syncBuffer{}
 	s := startSystem(t, cfg, out)
@@ -141,16 +128,16 @@ fleet:
 
 	start := time.Now()
 	burst(t, q, messages)
-	waitFor(t, "the first worker to start", 10*time.Second, func() bool { return state().Desired > 0 })
+	testwait.For(t, 10*time.Second, "the first worker to start", func() bool { return state().Desired > 0 })
 	firstDecision := time.Since(start)
 	maxRunning := 0
-	waitFor(t, "the queue to drain", 90*time.Second, func() bool {
+	testwait.For(t, 90*time.Second, "the queue to drain", func() bool {
 		st := state()
 		maxRunning = max(maxRunning, st.Running)
 		return q.Stats().Deleted == messages
 	})
 	drained := time.Since(start)
-	waitFor(t, "the fleet to shrink to zero", 60*time.Second, func() bool { return state() == autoscale.FleetState{} })
+	testwait.For(t, 60*time.Second, "the fleet to shrink to zero", func() bool { return state() == autoscale.FleetState{} })
 	t.Logf("first scale-out decision after %v, drained after %v, back to zero after %v, at most %d workers running",
 		firstDecision.Round(time.Millisecond), drained.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), maxRunning)
 
@@ -180,13 +167,13 @@ func TestConsoleProducerAndMetrics(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet:
-  queue: jobs
-  worker: {demo: 10ms}
-  minCapacity: 0
-  maxCapacity: 1
-  policies:
-    - targetTracking: {TargetValue: 100}
+fleets:
+  - queue: jobs
+    worker: {demo: 10ms}
+    minCapacity: 0
+    maxCapacity: 1
+    policies:
+      - targetTracking: {TargetValue: 100}
 `)
 	s := startSystem(t, cfg, nil)
 	get := func(path string) (int, string) {
@@ -211,7 +198,7 @@ fleet:
 	if code, _ := get("/healthz"); code != 200 {
 		t.Fatalf("/healthz: %d", code)
 	}
-	waitFor(t, "a decision", 10*time.Second, func() bool { _, ok := s.LastDecision(); return ok })
+	testwait.For(t, 10*time.Second, "a decision", func() bool { _, ok := s.LastDecision(); return ok })
 	code, body := get("/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)
@@ -236,7 +223,7 @@ func TestConsoleToken(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0", token: s3cret}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `)
 	s := startSystem(t, cfg, nil)
 	for _, path := range []string{"/", "/metrics", "/queue/jobs?message=x", "/api/queues"} {
@@ -266,7 +253,7 @@ func TestConsoleTokenRequiredBeyondLoopback(t *testing.T) {
 	_, err := ParseConfig([]byte(`
 console: {listen: "0.0.0.0:9325"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `), "")
 	if err == nil || !strings.Contains(err.Error(), "console.token") {
 		t.Fatalf("a console on 0.0.0.0 without a token: %v", err)
@@ -281,14 +268,14 @@ func TestStartFailureIsReportedAndCleanedUp(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `), nil)
 	taken := strings.TrimPrefix(first.ConsoleURL(), "http://")
 	cfg := testConfig(t, `
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "`+taken+`"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `)
 	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t)})
 	if err == nil {
@@ -307,7 +294,7 @@ func TestStopWithDashboardOpen(t *testing.T) {
 server: {listen: "127.0.0.1:0", inMemory: true}
 console: {listen: "127.0.0.1:0"}
 queues: [{name: jobs}]
-fleet: {queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}
+fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracking: {TargetValue: 10}}]}]
 `)
 	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t)})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/worker"
 	"github.com/qscale/qscale/worker/sqsclient"
 )
@@ -282,7 +283,7 @@ func startServerProcess(b *testing.B, bin string) string {
 		_ = cmd.Wait()
 	})
 	var addr []byte
-	waitFor(b, 10*time.Second, "server address", func() bool {
+	testwait.For(b, 10*time.Second, "server address", func() bool {
 		var err error
 		addr, err = os.ReadFile(addrFile)
 		return err == nil && len(addr) > 0

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/qscale/qscale/internal/lifeline"
 )
 
 // CommandOptions configures Command.
@@ -48,7 +50,9 @@ func (e *ExitError) Error() string {
 // stdin, the message's id, receive count and attributes in the environment
 // (see MessageEnv). Exit status 0 means done. The command runs in its own
 // process group; when the handler's context ends (timeout, stop) the group
-// gets SIGTERM, then SIGKILL after KillDelay.
+// gets SIGTERM, then SIGKILL after KillDelay. Should the worker's process
+// die without stopping it, the group is stopped too (SIGTERM, then SIGKILL:
+// see docs/worker.md, "When the worker is killed").
 func Command(argv []string, opts CommandOptions) Handler {
 	if opts.KillDelay == 0 {
 		opts.KillDelay = 5 * time.Second
@@ -70,15 +74,19 @@ func Command(argv []string, opts CommandOptions) Handler {
 		cmd.Stdout = opts.Stdout
 		cmd.Stderr = opts.Stderr
 		cmd.Env = append(base[:len(base):len(base)], MessageEnv(m)...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = func() error {
 			return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		}
 		cmd.WaitDelay = opts.KillDelay
-		err := cmd.Run()
-		if cmd.Process != nil {
+		// Its own process group, stopped with the worker should the
+		// worker die first (kill -9 included): see internal/lifeline.
+		err := lifeline.Start(cmd, syscall.SIGTERM)
+		if err == nil {
+			release := lifeline.Watch(cmd.Process.Pid)
+			err = cmd.Wait()
 			// Whatever the command left behind in its group goes too.
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			release()
 		}
 		if err == nil {
 			return nil

@@ -26,9 +26,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/qscale/qscale/internal/lifeline"
 	"github.com/qscale/qscale/internal/mototest"
 	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/worker"
 )
 
@@ -206,7 +208,7 @@ func (p *proc) signal(s os.Signal) {
 func (p *proc) report() worker.Report {
 	p.t.Helper()
 	var rep worker.Report
-	waitFor(p.t, 10*time.Second, "status file", func() bool {
+	testwait.For(p.t, 10*time.Second, "status file", func() bool {
 		b, err := os.ReadFile(p.status)
 		return err == nil && json.Unmarshal(b, &rep) == nil && rep.StatusAddr != ""
 	})
@@ -231,18 +233,6 @@ func (p *proc) metrics() string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func lines(path string) []string {
@@ -276,7 +266,7 @@ echo "$body $QSCALE_RECEIVE_COUNT $QSCALE_MSGATTR_color $QSCALE_QUEUE_URL" >> "$
 `)
 	w := e.startWorker(url, "--concurrency", "2", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "three messages handled and deleted", func() bool {
+	testwait.For(t, 20*time.Second, "three messages handled and deleted", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 3 && v == 0 && f == 0
 	})
@@ -316,7 +306,7 @@ func TestProcessRetriesAfterBackoff(t *testing.T) {
 `)
 	w := e.startWorker(url, "--retry-delay", "1s", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "retry and delete", func() bool {
+	testwait.For(t, 20*time.Second, "retry and delete", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 2 && v == 0 && f == 0
 	})
@@ -346,7 +336,7 @@ func TestProcessPoisonMessageReachesDLQ(t *testing.T) {
 	h := e.script("handler.sh", `echo "$QSCALE_RECEIVE_COUNT" >> "$DIR/log"; exit 7
 `)
 	e.startWorker(url, "--retry-delay", "0", "--", h)
-	waitFor(t, 20*time.Second, "the message in the dead-letter queue", func() bool {
+	testwait.For(t, 20*time.Second, "the message in the dead-letter queue", func() bool {
 		v, _ := e.counts(dlq)
 		return v == 1
 	})
@@ -370,7 +360,7 @@ func TestProcessHeartbeatKeepsLongMessageInvisible(t *testing.T) {
 read x < "$DIR/gate"
 `)
 	w := e.startWorker(url, "--visibility", "2s", "--heartbeat", "500ms", "--", h)
-	waitFor(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
+	testwait.For(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
 	// Another consumer long-polls for 5 s: more than twice the 2 s
 	// visibility timeout. It must get nothing.
 	for range 5 {
@@ -391,7 +381,7 @@ read x < "$DIR/gate"
 	}
 	fmt.Fprintln(f, "go")
 	f.Close()
-	waitFor(t, 10*time.Second, "delete", func() bool {
+	testwait.For(t, 10*time.Second, "delete", func() bool {
 		v, f := e.counts(url)
 		return v == 0 && f == 0
 	})
@@ -417,12 +407,12 @@ echo "done $body" >> "$DIR/log"
 `)
 	a := e.startWorker(url, "--concurrency", "4", "--grace", "3s", "--visibility", "120s", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "four handlers running", func() bool { return len(lines(log)) == 4 })
+	testwait.For(t, 20*time.Second, "four handlers running", func() bool { return len(lines(log)) == 4 })
 	if rep := a.report(); rep.State != worker.StateBusy || rep.InFlight != 4 {
 		t.Fatalf("status %+v", rep)
 	}
 	a.signal(syscall.SIGTERM)
-	waitFor(t, 10*time.Second, "draining", func() bool { return a.report().State == worker.StateDraining })
+	testwait.For(t, 10*time.Second, "draining", func() bool { return a.report().State == worker.StateDraining })
 
 	// Two of the four finish within the grace period.
 	var started []string
@@ -462,7 +452,7 @@ echo "done $body" >> "$DIR/log"
 	hb := e.script("handler-b.sh", `echo "$(cat) $QSCALE_RECEIVE_COUNT" >> "$DIR/log-b"
 `)
 	e.startWorker(url, "--concurrency", "4", "--", hb)
-	waitFor(t, 15*time.Second, "the second worker to take the rest", func() bool {
+	testwait.For(t, 15*time.Second, "the second worker to take the rest", func() bool {
 		v, f := e.counts(url)
 		return len(lines(filepath.Join(e.dir, "log-b"))) == 4 && v == 0 && f == 0
 	})
@@ -489,9 +479,9 @@ func TestProcessSecondSignalStopsAtOnce(t *testing.T) {
 	h := e.script("handler.sh", `echo started >> "$DIR/log"; exec sleep 600
 `)
 	w := e.startWorker(url, "--grace", "10m", "--visibility", "120s", "--", h)
-	waitFor(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
+	testwait.For(t, 20*time.Second, "the handler to start", func() bool { return len(lines(filepath.Join(e.dir, "log"))) == 1 })
 	w.signal(syscall.SIGTERM)
-	waitFor(t, 10*time.Second, "draining", func() bool { return w.report().State == worker.StateDraining })
+	testwait.For(t, 10*time.Second, "draining", func() bool { return w.report().State == worker.StateDraining })
 	w.signal(syscall.SIGTERM)
 	if code := w.exitCode(10 * time.Second); code != 4 {
 		t.Fatalf("exit %d, want 4", code)
@@ -512,7 +502,7 @@ if [ "$QSCALE_RECEIVE_COUNT" = 1 ]; then exec sleep 600; fi
 `)
 	w := e.startWorker(url, "--timeout", "1s", "--retry-delay", "0", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "timeout, retry and delete", func() bool {
+	testwait.For(t, 20*time.Second, "timeout, retry and delete", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 2 && v == 0 && f == 0
 	})
@@ -567,7 +557,7 @@ http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 	w := e.startWorker(url, "--http", fmt.Sprintf("http://127.0.0.1:%d/work", port),
 		"--http-start", fmt.Sprintf("exec python3 %s %d %s", app, port, log),
 		"--http-restart-delay", "100ms", "--retry-delay", "0")
-	waitFor(t, 30*time.Second, "crash, restart, delivery", func() bool {
+	testwait.For(t, 30*time.Second, "crash, restart, delivery", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 3 && v == 0 && f == 0
 	})
@@ -636,7 +626,7 @@ echo "$body $QSCALE_RECEIVE_COUNT" >> "$DIR/log"
 `)
 	e.startWorker(url, "--concurrency", "4", "--retry-delay", "0", "--", h)
 	log := filepath.Join(e.dir, "log")
-	waitFor(t, 20*time.Second, "the group handled", func() bool {
+	testwait.For(t, 20*time.Second, "the group handled", func() bool {
 		v, f := e.counts(url)
 		return len(lines(log)) == 6 && v == 0 && f == 0
 	})
@@ -646,5 +636,116 @@ echo "$body $QSCALE_RECEIVE_COUNT" >> "$DIR/log"
 	}
 	if got := strings.Join(order, ","); got != "1,2,3,3,4,5" {
 		t.Fatalf("handled in order %s, want 1,2,3,3,4,5", got)
+	}
+}
+
+// TestProcessIdleStopExplainsItself: an idle worker told to stop says at
+// once that it finishes the long poll in progress, for how long at most, and
+// that a second signal quits now; a second signal then ends it at once
+// (exit 4), long before the 8 s poll would have.
+func TestProcessIdleStopExplainsItself(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("idle", nil)
+	w := e.startWorker(url, "--wait", "8", "--demo", "1ms")
+	w.report() // started: its status endpoint answers
+	w.signal(syscall.SIGTERM)
+	const said = "finishing the receive in progress (long poll, at most 8s)"
+	testwait.For(t, 10*time.Second, "the stop explained", func() bool {
+		out := w.out.String()
+		return strings.Contains(out, said) && strings.Contains(out, "a second SIGTERM or SIGINT quits now (exit 4)")
+	})
+	t0 := time.Now()
+	w.signal(syscall.SIGINT)
+	if code := w.exitCode(4 * time.Second); code != 4 {
+		t.Fatalf("exit %d, want 4", code)
+	}
+	t.Logf("exited %v after the second signal", time.Since(t0))
+}
+
+// readPid waits for a file holding a pid.
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	testwait.For(t, 20*time.Second, path, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	return pid
+}
+
+// kill9 kills the worker with SIGKILL and waits for it to exit.
+func (p *proc) kill9() {
+	p.t.Helper()
+	p.signal(syscall.SIGKILL)
+	if code := p.exitCode(10 * time.Second); code != -1 {
+		p.t.Fatalf("exit %d after SIGKILL", code)
+	}
+}
+
+// TestProcessKilledWorkerLeavesNoHandler: a worker killed with SIGKILL
+// while a long command handler runs takes it with it, and the process the
+// handler started itself too: nothing goes on handling a message that the
+// queue will deliver again.
+func TestProcessKilledWorkerLeavesNoHandler(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("orphan", map[string]string{"VisibilityTimeout": "120"})
+	e.send(url, "long")
+	h := e.script("handler.sh", `sleep 600 &
+echo $! > "$DIR/child"
+echo $$ > "$DIR/handler"
+wait
+`)
+	w := e.startWorker(url, "--visibility", "120s", "--", h)
+	handler, child := readPid(t, filepath.Join(e.dir, "handler")), readPid(t, filepath.Join(e.dir, "child"))
+	t.Cleanup(func() { _ = syscall.Kill(-handler, syscall.SIGKILL) })
+	w.kill9()
+	testwait.For(t, 10*time.Second, "the handler and its child to end", func() bool {
+		return lifeline.Ended(handler) && lifeline.Ended(child)
+	})
+}
+
+// TestProcessKilledWorkerFreesAppPort: a worker killed with SIGKILL takes
+// its --http-start application with it (here a shell's child, not the
+// shell), so the port is free for the next worker's application.
+func TestProcessKilledWorkerFreesAppPort(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("orphan-app", nil)
+	app := filepath.Join(e.dir, "app.py")
+	err := os.WriteFile(app, []byte(`import http.server, os, sys
+port, pidfile = int(sys.argv[1]), sys.argv[2]
+server = http.server.HTTPServer(("127.0.0.1", port), http.server.BaseHTTPRequestHandler)
+with open(pidfile, "w") as f:
+    f.write("%d\n" % os.getpid())
+server.serve_forever()
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	pidfile := filepath.Join(e.dir, "app.pid")
+	w := e.startWorker(url, "--http", fmt.Sprintf("http://127.0.0.1:%d/work", port),
+		"--http-start", fmt.Sprintf("cd %s && python3 app.py %d %s", e.dir, port, pidfile))
+	pid := readPid(t, pidfile)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	testwait.For(t, 20*time.Second, "the application ready", func() bool {
+		rep := w.report()
+		return rep.App != nil && rep.App.Ready
+	})
+	w.kill9()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	testwait.For(t, 10*time.Second, "the application's port free", func() bool {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		return true
+	})
+	if !lifeline.Ended(pid) {
+		t.Fatalf("application %d still running with its port closed", pid)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/lifeline"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // SupervisorConfig configures a Supervisor.
@@ -41,7 +43,10 @@ type SupervisorConfig struct {
 }
 
 // Supervisor starts a long-running handler application, waits for it to be
-// ready, restarts it with backoff when it dies and stops it on shutdown. Its
+// ready, restarts it with backoff when it dies and stops it on shutdown.
+// Should the worker's process die without stopping it, the application's
+// process group is stopped too (see docs/worker.md, "When the worker is
+// killed"), so it never keeps its port from the next worker's application. Its
 // Wait method is a Config.Gate: the worker receives nothing while the
 // application is down.
 type Supervisor struct {
@@ -60,13 +65,9 @@ type Supervisor struct {
 	done     chan struct{}
 }
 
-// AppStatus describes the supervised application.
-type AppStatus struct {
-	PID      int       `json:"pid"`
-	Ready    bool      `json:"ready"`
-	Restarts int       `json:"restarts"`
-	Since    time.Time `json:"since"` // when the current process started
-}
+// AppStatus describes the supervised application, as the status document
+// reports it (package workerstatus).
+type AppStatus = workerstatus.App
 
 // NewSupervisor returns a Supervisor that has not started.
 func NewSupervisor(cfg SupervisorConfig) *Supervisor {
@@ -171,8 +172,9 @@ func (s *Supervisor) run(ctx context.Context) {
 		cmd := exec.Command("/bin/sh", "-c", s.cfg.Command)
 		cmd.Env = append(os.Environ(), s.cfg.Env...)
 		cmd.Stdout, cmd.Stderr = s.cfg.Stdout, s.cfg.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
+		// Its own process group, stopped with the worker should the
+		// worker die first (kill -9 included): see internal/lifeline.
+		if err := lifeline.Start(cmd, syscall.SIGTERM); err != nil {
 			log.Error("starting handler application", "err", err, "retry_in", backoff)
 			if !s.sleep(backoff) {
 				return
@@ -180,6 +182,7 @@ func (s *Supervisor) run(ctx context.Context) {
 			backoff = min(2*backoff, s.cfg.MaxBackoff)
 			continue
 		}
+		release := lifeline.Watch(cmd.Process.Pid)
 		start := s.cfg.Clock.Now()
 		s.mu.Lock()
 		s.pid, s.since = cmd.Process.Pid, start
@@ -191,6 +194,7 @@ func (s *Supervisor) run(ctx context.Context) {
 		var exitErr error
 		if ready, err, stopped := s.probe(ctx, exited); stopped {
 			s.terminate(cmd, exited)
+			release()
 			return
 		} else if ready {
 			s.mu.Lock()
@@ -202,12 +206,14 @@ func (s *Supervisor) run(ctx context.Context) {
 			case exitErr = <-exited:
 			case <-s.stop:
 				s.terminate(cmd, exited)
+				release()
 				return
 			}
 		} else {
 			exitErr = err
 		}
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what it left behind
+		release()
 		s.mu.Lock()
 		if s.isReady {
 			s.isReady = false

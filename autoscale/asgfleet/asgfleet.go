@@ -7,11 +7,11 @@
 // The group chooses which instances terminate when its desired capacity
 // goes down. qscale steers that choice with instance scale-in protection
 // (SetInstanceProtection), doing for the whole group what seed 004's
-// worker loop does for itself: before a scale-in it reads whether each
-// instance's worker is busy (a BusyReader; in production the worker's
-// status endpoint at the instance's private IP, see StatusReader and EC2),
-// protects the instances it keeps, busy ones first, and removes protection
-// from the ones that should go. docs/aws.md describes the settings and the
+// worker loop does for itself: before a scale-in it reads each instance's
+// worker status (a BusyReader; in production the worker's status endpoint
+// at the instance's private IP, see StatusReader and EC2), orders the
+// instances with workerstatus.Order, protects the instances it keeps and
+// removes protection from the ones that should go. docs/aws.md describes the settings and the
 // IAM policy.
 package asgfleet
 
@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // API is the part of the EC2 Auto Scaling API the fleet calls;
@@ -51,10 +51,11 @@ type Instance struct {
 	PrivateIP string
 }
 
-// BusyReader tells whether an InService instance's worker is processing a
-// message. StatusReader is the production implementation.
+// BusyReader reads an InService instance's worker status, which tells a
+// busy worker from an idle one. StatusReader is the production
+// implementation.
 type BusyReader interface {
-	Busy(ctx context.Context, in Instance) (bool, error)
+	ReadStatus(ctx context.Context, in Instance) (workerstatus.Report, error)
 }
 
 // Options configure a Fleet.
@@ -181,73 +182,49 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 	return nil
 }
 
-const (
-	rankBusy = iota
-	rankUnknown
-	rankIdle
-	rankStarting
-)
-
-type ranked struct {
-	Instance
-	protected bool
-	rank      int
-}
-
 // protect protects the instances that stay after scaling in to n and
-// removes protection from those that should go.
+// removes protection from those that should go: the first ones of
+// workerstatus.Order, the scale-in order every qscale fleet follows.
 func (f *Fleet) protect(ctx context.Context, g types.AutoScalingGroup, n int) error {
-	var rs []ranked
+	var ins []Instance
+	protected := map[string]bool{}
 	for _, in := range g.Instances {
 		if in.LifecycleState != types.LifecycleStateInService && !starting(in.LifecycleState) {
 			continue // leaving already, or in standby: not the group's to terminate
 		}
-		rs = append(rs, ranked{
-			Instance:  Instance{ID: aws.ToString(in.InstanceId), LifecycleState: string(in.LifecycleState)},
-			protected: aws.ToBool(in.ProtectedFromScaleIn),
-			rank:      rankStarting,
-		})
+		id := aws.ToString(in.InstanceId)
+		ins = append(ins, Instance{ID: id, LifecycleState: string(in.LifecycleState)})
+		protected[id] = aws.ToBool(in.ProtectedFromScaleIn)
 	}
-	if err := f.addIPs(ctx, rs); err != nil {
+	if err := f.addIPs(ctx, ins); err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := range rs {
-		if rs[i].LifecycleState != string(types.LifecycleStateInService) {
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			busy, err := f.o.Busy.Busy(ctx, rs[i].Instance)
-			switch {
-			case err != nil:
-				rs[i].rank = rankUnknown
-				f.o.Logger.WarnContext(ctx, "asgfleet: cannot read an instance's status; ranking it between idle and busy", "instance", rs[i].ID, "err", err)
-			case busy:
-				rs[i].rank = rankBusy
-			default:
-				rs[i].rank = rankIdle
-			}
-		})
+	cs := make([]workerstatus.Candidate, len(ins))
+	for i, in := range ins {
+		cs[i] = workerstatus.Candidate{ID: in.ID, Starting: in.LifecycleState != string(types.LifecycleStateInService)}
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err := workerstatus.ReadAll(ctx, cs, 8, func(ctx context.Context, i int) (workerstatus.Report, error) {
+		return f.o.Busy.ReadStatus(ctx, ins[i])
+	})
+	if err != nil {
 		return fmt.Errorf("asgfleet: %w", err)
 	}
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].rank < rs[j].rank })
+	order := workerstatus.Order(cs)
 	var protect, unprotect []string
-	for i, r := range rs {
-		keep := i < n
+	for i, c := range order {
+		cl := c.Class()
+		if cl == workerstatus.ClassUnknown && c.Err != nil {
+			f.o.Logger.WarnContext(ctx, "asgfleet: cannot read an instance's status; ranking it between idle and busy", "instance", c.ID, "err", c.Err)
+		}
+		keep := i >= len(order)-n
 		switch {
-		case keep && !r.protected && r.rank != rankStarting:
-			// Starting instances rank last: when one is kept, every
-			// instance that goes is starting too, and which of those goes
-			// does not matter.
-			protect = append(protect, r.ID)
-		case !keep && r.protected:
-			unprotect = append(unprotect, r.ID)
+		case keep && !protected[c.ID] && cl != workerstatus.ClassStarting:
+			// Starting instances come first in the order: when one is
+			// kept, every instance that goes is starting too, and which
+			// of those goes does not matter.
+			protect = append(protect, c.ID)
+		case !keep && protected[c.ID]:
+			unprotect = append(unprotect, c.ID)
 		}
 	}
 	if err := f.setProtection(ctx, protect, true); err != nil {
@@ -256,12 +233,12 @@ func (f *Fleet) protect(ctx context.Context, g types.AutoScalingGroup, n int) er
 	if err := f.setProtection(ctx, unprotect, false); err != nil {
 		return err
 	}
-	f.o.Logger.InfoContext(ctx, "asgfleet: instance protection set before scale-in", "to", n, "protected", len(protect), "unprotected", len(unprotect))
+	f.o.Logger.InfoContext(ctx, "asgfleet: instance protection set before scale-in", "to", n, "protected", len(protect), "unprotected", len(unprotect), "busy", workerstatus.CountBusy(cs))
 	return nil
 }
 
 // addIPs fills in private IPs when the fleet has an IPResolver.
-func (f *Fleet) addIPs(ctx context.Context, rs []ranked) error {
+func (f *Fleet) addIPs(ctx context.Context, rs []Instance) error {
 	if f.o.IPs == nil || len(rs) == 0 {
 		return nil
 	}

@@ -28,7 +28,7 @@ import (
 	"github.com/qscale/qscale/autoscale/fleettest"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/internal/clock"
-	"github.com/qscale/qscale/worker"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 var serial atomic.Int64
@@ -97,10 +97,13 @@ type busyByID struct {
 	busy map[string]bool
 }
 
-func (b *busyByID) Busy(_ context.Context, in asgfleet.Instance) (bool, error) {
+func (b *busyByID) ReadStatus(_ context.Context, in asgfleet.Instance) (workerstatus.Report, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.busy[in.ID], nil
+	if b.busy[in.ID] {
+		return workerstatus.Report{Version: workerstatus.Version, State: workerstatus.Busy, InFlight: 1}, nil
+	}
+	return workerstatus.Report{Version: workerstatus.Version, State: workerstatus.Idle}, nil
 }
 
 // settle waits until the group holds what it should: InService ==
@@ -212,8 +215,8 @@ func TestStatusEndpointAndProtectionReadBack(t *testing.T) {
 			ip[aws.ToString(in.InstanceId)] = aws.ToString(in.PrivateIpAddress)
 		}
 	}
-	// ids[0] busy, ids[1] idle, ids[2] draining, ids[3] idle.
-	states := map[string]worker.State{ip[ids[0]]: worker.StateBusy, ip[ids[1]]: worker.StateIdle, ip[ids[2]]: worker.StateDraining, ip[ids[3]]: worker.StateIdle}
+	// ids[0] busy, ids[1] idle, ids[2] draining with a message, ids[3] idle.
+	states := map[string]workerstatus.State{ip[ids[0]]: workerstatus.Busy, ip[ids[1]]: workerstatus.Idle, ip[ids[2]]: workerstatus.Draining, ip[ids[3]]: workerstatus.Idle}
 	var mu sync.Mutex
 	var asked []string
 	statusSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +224,11 @@ func TestStatusEndpointAndProtectionReadBack(t *testing.T) {
 		mu.Lock()
 		asked = append(asked, r.Host+r.URL.Path)
 		mu.Unlock()
-		json.NewEncoder(w).Encode(worker.Report{Version: 1, Status: worker.Status{State: states[host]}})
+		rep := workerstatus.Report{Version: workerstatus.Version, State: states[host]}
+		if rep.State != workerstatus.Idle {
+			rep.InFlight = 1
+		}
+		json.NewEncoder(w).Encode(rep)
 	}))
 	t.Cleanup(statusSrv.Close)
 	addr := statusSrv.Listener.Addr().String()

@@ -15,8 +15,9 @@ import (
 	"github.com/qscale/qscale/internal/awsconf"
 )
 
-// Settings are the fleet's settings in qscale's configuration file
-// (fleet.kind "ec2-asg"); docs/aws.md documents them.
+// Settings build a Fleet that talks to EC2 Auto Scaling: the typed form of
+// a configuration file's `asg:` section (package config decodes and checks
+// it; docs/aws.md documents it).
 type Settings struct {
 	GroupName string
 	// Region; default: the AWS configuration chain's, else us-east-1.

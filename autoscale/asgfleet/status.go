@@ -7,43 +7,29 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/qscale/qscale/worker"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
-// StatusReader reads an instance's busy/idle state from the qscale worker's
+// StatusReader reads an instance's worker status from the qscale worker's
 // status endpoint (docs/worker.md): GET
-// http://<instance private IP>:Port/status. The worker must listen on the
-// instance's address (--status-addr 0.0.0.0:PORT), the security group must
-// let qscale reach the port, and the fleet needs an IPResolver (EC2) to
-// learn the IPs.
-//
-// A worker is busy when its state is busy or draining or it holds a
-// message (in_flight > 0); idle when idle or stopped.
+// http://<instance private IP>:Port/status, through workerstatus.Client.
+// The worker must listen on the instance's address (--status-addr
+// 0.0.0.0:PORT), the security group must let qscale reach the port, and
+// the fleet needs an IPResolver (EC2) to learn the IPs.
 type StatusReader struct {
 	Port int
-	// Client; default: one with a 2 s timeout.
+	// Client sends the request; default: workerstatus.Client's (no proxy,
+	// no keep-alives, 2 s timeout).
 	Client *http.Client
 }
 
 var _ BusyReader = (*StatusReader)(nil)
 
-// Busy implements BusyReader.
-func (r *StatusReader) Busy(ctx context.Context, in Instance) (bool, error) {
+// ReadStatus implements BusyReader.
+func (r *StatusReader) ReadStatus(ctx context.Context, in Instance) (workerstatus.Report, error) {
 	if in.PrivateIP == "" {
-		return false, fmt.Errorf("instance %s has no known private IP", in.ID)
+		return workerstatus.Report{}, fmt.Errorf("instance %s has no known private IP", in.ID)
 	}
-	return readStatus(ctx, r.Client, "http://"+net.JoinHostPort(in.PrivateIP, strconv.Itoa(r.Port))+"/status")
-}
-
-// readStatus GETs a worker status document and tells whether it is busy.
-func readStatus(ctx context.Context, c *http.Client, url string) (bool, error) {
-	rep, err := worker.FetchStatus(ctx, c, url)
-	if err != nil {
-		return false, err
-	}
-	busy, err := rep.Busy()
-	if err != nil {
-		return false, fmt.Errorf("GET %s: %w", url, err)
-	}
-	return busy, nil
+	c := workerstatus.Client{HTTP: r.Client}
+	return c.Status(ctx, net.JoinHostPort(in.PrivateIP, strconv.Itoa(r.Port)))
 }

@@ -15,8 +15,9 @@ import (
 	"github.com/qscale/qscale/internal/awsconf"
 )
 
-// Settings are the fleet's settings in qscale's configuration file
-// (fleet.kind "ecs"); docs/aws.md documents them.
+// Settings build a Fleet that talks to ECS: the typed form of a
+// configuration file's `ecs:` section (package config decodes and checks
+// it; docs/aws.md documents it).
 type Settings struct {
 	Cluster string
 	Service string

@@ -5,12 +5,12 @@
 //
 // ECS chooses which tasks stop when desiredCount goes down. qscale steers
 // that choice with task scale-in protection (UpdateTaskProtection): before
-// a scale-in it reads whether each running task's worker is busy (a
-// BusyReader; in production the worker's status endpoint at the task's
-// private IP, see StatusReader), protects the tasks it keeps, busy ones
-// first, and removes protection from the ones that should go, so ECS stops
-// idle (or still starting) tasks and never a busy one while an idle one is
-// left. docs/aws.md describes the settings and the IAM policy.
+// a scale-in it reads each running task's worker status (a BusyReader; in
+// production the worker's status endpoint at the task's private IP, see
+// StatusReader), orders the tasks with workerstatus.Order (starting, then
+// leaving, idle, unknown, busy last), protects the tasks it keeps and
+// removes protection from the ones that should go, so ECS stops idle (or
+// still starting) tasks and never a busy one while an idle one is left. docs/aws.md describes the settings and the IAM policy.
 package ecsfleet
 
 import (
@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // API is the part of the ECS API the fleet calls; *ecs.Client implements
@@ -52,10 +52,10 @@ type Task struct {
 	PrivateIP string
 }
 
-// BusyReader tells whether a running task's worker is processing a
-// message. StatusReader is the production implementation.
+// BusyReader reads a running task's worker status, which tells a busy
+// worker from an idle one. StatusReader is the production implementation.
 type BusyReader interface {
-	Busy(ctx context.Context, t Task) (bool, error)
+	ReadStatus(ctx context.Context, t Task) (workerstatus.Report, error)
 }
 
 // Options configure a Fleet.
@@ -182,67 +182,39 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 // "tasks per service").
 const maxDesired = 5000
 
-// rank orders tasks by how much ECS should keep them: busy running tasks
-// first, then running tasks whose status could not be read, then idle
-// running ones, then tasks still starting.
-type ranked struct {
-	Task
-	rank int
-}
-
-const (
-	rankBusy = iota
-	rankUnknown
-	rankIdle
-	rankStarting
-)
-
-// protect protects the keep tasks that stay after scaling in to n, and
-// unprotects the running tasks that should go.
+// protect protects the tasks that stay after scaling in to n, and
+// unprotects the running tasks that should go: the first ones of
+// workerstatus.Order, the scale-in order every qscale fleet follows.
 func (f *Fleet) protect(ctx context.Context, n int) error {
 	tasks, err := f.tasks(ctx)
 	if err != nil {
 		return err
 	}
-	rs := make([]ranked, len(tasks))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	cs := make([]workerstatus.Candidate, len(tasks))
 	for i, t := range tasks {
-		rs[i] = ranked{Task: t, rank: rankStarting}
-		if t.LastStatus != "RUNNING" {
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			busy, err := f.o.Busy.Busy(ctx, t)
-			switch {
-			case err != nil:
-				rs[i].rank = rankUnknown
-				f.o.Logger.WarnContext(ctx, "ecsfleet: cannot read a task's status; ranking it between idle and busy", "task", t.ARN, "err", err)
-			case busy:
-				rs[i].rank = rankBusy
-			default:
-				rs[i].rank = rankIdle
-			}
-		})
+		cs[i] = workerstatus.Candidate{ID: t.ARN, Starting: t.LastStatus != "RUNNING"}
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err = workerstatus.ReadAll(ctx, cs, 8, func(ctx context.Context, i int) (workerstatus.Report, error) {
+		return f.o.Busy.ReadStatus(ctx, tasks[i])
+	})
+	if err != nil {
 		return fmt.Errorf("ecsfleet: %w", err)
 	}
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].rank < rs[j].rank })
+	order := workerstatus.Order(cs)
 	var keep, drop []string
-	for i, r := range rs {
-		if r.LastStatus != "RUNNING" {
-			// Starting tasks cannot be protected; they rank last, so
-			// they go first anyway.
+	for i, c := range order {
+		switch cl := c.Class(); {
+		case cl == workerstatus.ClassStarting:
+			// Starting tasks cannot be protected; they come first in the
+			// order, so when one is kept only starting tasks go.
 			continue
+		case cl == workerstatus.ClassUnknown && c.Err != nil:
+			f.o.Logger.WarnContext(ctx, "ecsfleet: cannot read a task's status; ranking it between idle and busy", "task", c.ID, "err", c.Err)
 		}
-		if i < n {
-			keep = append(keep, r.ARN)
+		if i < len(order)-n {
+			drop = append(drop, c.ID)
 		} else {
-			drop = append(drop, r.ARN)
+			keep = append(keep, c.ID)
 		}
 	}
 	if err := f.setProtection(ctx, keep, true); err != nil {
@@ -251,7 +223,7 @@ func (f *Fleet) protect(ctx context.Context, n int) error {
 	if err := f.setProtection(ctx, drop, false); err != nil {
 		return err
 	}
-	f.o.Logger.InfoContext(ctx, "ecsfleet: task protection set before scale-in", "to", n, "protected", len(keep), "unprotected", len(drop))
+	f.o.Logger.InfoContext(ctx, "ecsfleet: task protection set before scale-in", "to", n, "protected", len(keep), "unprotected", len(drop), "busy", workerstatus.CountBusy(cs))
 	return nil
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/qscale/qscale/autoscale/ecsfleet"
-	"github.com/qscale/qscale/worker"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // recordedECS answers the ECS JSON protocol for one service from a fixed
@@ -169,7 +169,7 @@ func (e *recordedECS) count(action string) int {
 // workerStatuses serves worker status documents as qscale workers do, one
 // per task IP, and records which addresses were asked.
 type workerStatuses struct {
-	states map[string]worker.State // by IP; a missing IP answers 500
+	states map[string]workerstatus.State // by IP; a missing IP answers 500
 
 	mu    sync.Mutex
 	asked []string
@@ -185,8 +185,9 @@ func (s *workerStatuses) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", 500)
 		return
 	}
-	rep := worker.Report{Version: 1, Status: worker.Status{State: st, Since: time.Now(), Concurrency: 1}}
-	if st == worker.StateBusy {
+	// One Since for all: ties keep ListTasks' order, so requests are exact.
+	rep := workerstatus.Report{Version: workerstatus.Version, State: st, Since: time.Unix(1_800_000_000, 0), Concurrency: 1}
+	if st == workerstatus.Busy || st == workerstatus.Draining {
 		rep.InFlight, rep.Running = 1, 1
 	}
 	json.NewEncoder(w).Encode(rep)
@@ -203,7 +204,7 @@ func routedClient(addr string) *http.Client {
 	}}
 }
 
-func setupRecorded(t *testing.T, e *recordedECS, states map[string]worker.State) (*ecsfleet.Fleet, *workerStatuses) {
+func setupRecorded(t *testing.T, e *recordedECS, states map[string]workerstatus.State) (*ecsfleet.Fleet, *workerStatuses) {
 	t.Helper()
 	e.t = t
 	ecsSrv := httptest.NewServer(e)
@@ -240,10 +241,11 @@ func list(s ...string) []any {
 	return out
 }
 
-// Before a scale-in, the fleet protects the tasks it keeps (busy first,
-// then those it could not read, then idle ones) and unprotects the rest,
-// then lowers desiredCount. Starting tasks are neither read nor protected:
-// they rank last, so ECS stops them first among the unprotected.
+// Before a scale-in, the fleet orders the tasks with workerstatus.Order,
+// protects the tasks it keeps (here the one it could not read and the two
+// holding a message) and unprotects the rest, then lowers desiredCount.
+// Starting tasks are neither read nor protected: they come first in the
+// order, so ECS stops them first among the unprotected.
 func TestScaleInProtection(t *testing.T) {
 	t.Parallel()
 	e := &recordedECS{desired: 6, tasks: []fakeTask{
@@ -254,9 +256,9 @@ func TestScaleInProtection(t *testing.T) {
 		{"arn:e", "PENDING", "10.0.0.5"},
 		{"arn:f", "RUNNING", "10.0.0.6"},
 	}}
-	f, ws := setupRecorded(t, e, map[string]worker.State{
-		"10.0.0.1": worker.StateBusy, "10.0.0.2": worker.StateIdle, "10.0.0.3": worker.StateDraining,
-		"10.0.0.4": worker.StateIdle, "10.0.0.5": worker.StateBusy,
+	f, ws := setupRecorded(t, e, map[string]workerstatus.State{
+		"10.0.0.1": workerstatus.Busy, "10.0.0.2": workerstatus.Idle, "10.0.0.3": workerstatus.Draining,
+		"10.0.0.4": workerstatus.Idle, "10.0.0.5": workerstatus.Busy,
 		// 10.0.0.6 answers 500: unknown
 	})
 	ctx := t.Context()
@@ -267,7 +269,7 @@ func TestScaleInProtection(t *testing.T) {
 	if len(w) != 3 {
 		t.Fatalf("writes %+v, want protect, unprotect, update", w)
 	}
-	wantCall(t, w[0], "UpdateTaskProtection", map[string]any{"cluster": "jobs", "tasks": list("arn:a", "arn:c", "arn:f"), "protectionEnabled": true, "expiresInMinutes": 10.0})
+	wantCall(t, w[0], "UpdateTaskProtection", map[string]any{"cluster": "jobs", "tasks": list("arn:f", "arn:a", "arn:c"), "protectionEnabled": true, "expiresInMinutes": 10.0})
 	wantCall(t, w[1], "UpdateTaskProtection", map[string]any{"cluster": "jobs", "tasks": list("arn:b", "arn:d"), "protectionEnabled": false})
 	wantCall(t, w[2], "UpdateService", map[string]any{"cluster": "jobs", "service": "svc", "desiredCount": 3.0})
 	if n := e.count("ListTasks"); n != 2 {
@@ -312,7 +314,7 @@ func TestScaleOutSetsNoProtection(t *testing.T) {
 func TestProtectionFailureStopsScaleIn(t *testing.T) {
 	t.Parallel()
 	e := &recordedECS{desired: 2, failProtect: "arn:a", tasks: []fakeTask{{"arn:a", "RUNNING", "10.0.0.1"}, {"arn:b", "RUNNING", "10.0.0.2"}}}
-	f, _ := setupRecorded(t, e, map[string]worker.State{"10.0.0.1": worker.StateBusy, "10.0.0.2": worker.StateIdle})
+	f, _ := setupRecorded(t, e, map[string]workerstatus.State{"10.0.0.1": workerstatus.Busy, "10.0.0.2": workerstatus.Idle})
 	err := f.SetDesired(t.Context(), 1)
 	if err == nil || !strings.Contains(err.Error(), "arn:a: TASK_NOT_VALID") {
 		t.Fatalf("SetDesired = %v, want the protection failure", err)

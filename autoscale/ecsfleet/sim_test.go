@@ -18,7 +18,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale/ecsfleet"
 	"github.com/qscale/qscale/autoscale/fleettest"
-	"github.com/qscale/qscale/worker"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // simECS is a small ECS service over the JSON protocol with the behaviour
@@ -112,11 +112,11 @@ func (s *simECS) status(w http.ResponseWriter, ip string) {
 	defer s.mu.Unlock()
 	for _, t := range s.tasks {
 		if t.ip == ip {
-			st := worker.StateIdle
+			rep := workerstatus.Report{Version: workerstatus.Version, State: workerstatus.Idle}
 			if t.busy {
-				st = worker.StateBusy
+				rep.State, rep.InFlight = workerstatus.Busy, 1
 			}
-			json.NewEncoder(w).Encode(worker.Report{Version: 1, Status: worker.Status{State: st}})
+			json.NewEncoder(w).Encode(rep)
 			return
 		}
 	}

@@ -38,7 +38,7 @@ func sqs(t *testing.T, endpoint string, form url.Values) string {
 }
 
 // The product path end to end: the `qscale autoscale` binary, configured with
-// fleet kind kubernetes and a kubeconfig, watches a real qscale queue and
+// a kubernetes fleet and a kubeconfig, watches a real qscale queue and
 // sizes a Deployment on the control plane: 30 messages at 10 per worker make
 // 3 workers; an empty queue brings it back to 0.
 func TestQscaleAutoscaleCommand(t *testing.T) {
@@ -54,24 +54,23 @@ func TestQscaleAutoscaleCommand(t *testing.T) {
 	}
 	queueURL := m[1]
 	cfg := filepath.Join(dir, "qscale.yaml")
-	err := os.WriteFile(cfg, fmt.Appendf(nil, `queue:
-  url: %s
-fleet:
-  kind: kubernetes
-  settings:
-    kubeconfig: %s
-    namespace: %s
-    deployment: %s
-    statusPort: 9090
-minCapacity: 0
-maxCapacity: 10
-interval: 200ms
-policies:
-  - name: ten-per-worker
-    targetTracking:
-      TargetValue: 10
-      ScaleOutCooldown: 0
-      ScaleInCooldown: 0
+	err := os.WriteFile(cfg, fmt.Appendf(nil, `fleets:
+  - queue:
+      url: %s
+    kubernetes:
+      kubeconfig: %s
+      namespace: %s
+      deployment: %s
+      statusPort: 9090
+    minCapacity: 0
+    maxCapacity: 10
+    interval: 200ms
+    policies:
+      - name: ten-per-worker
+        targetTracking:
+          TargetValue: 10
+          ScaleOutCooldown: 0
+          ScaleInCooldown: 0
 `, queueURL, fx.cl.Kubeconfig, fx.ns, fx.name), 0o600)
 	if err != nil {
 		t.Fatal(err)

@@ -22,10 +22,12 @@ func pod(name string, ready bool) corev1.Pod {
 	return p
 }
 
-// The ranking written before a scale-in: pods not ready, then stopped
-// workers, then idle ones (longest idle first), then workers whose status
-// cannot be read, then busy ones (those holding more messages last).
-// Statuses are served over HTTP on loopback and read by HTTPStatus.
+// The ranking written before a scale-in is workerstatus.Order: pods not
+// ready, then leaving workers (stopped, or draining with nothing held),
+// then idle ones (longest idle first), then workers whose status cannot be
+// read or is unknown, then busy ones. Each class has its band of costs and
+// a pod's cost is its place in its class. Statuses are served over HTTP on
+// loopback and read by HTTPStatus.
 func TestCostsRankIdleBeforeBusy(t *testing.T) {
 	t.Parallel()
 	ws := newWorkerStatuses(t)
@@ -49,11 +51,14 @@ func TestCostsRankIdleBeforeBusy(t *testing.T) {
 		pod("pending", false), pod("idle-long", true), pod("idle-new", true), pod("busy", true),
 		pod("draining", true), pod("stopped", true), pod("down", true), pod("strange", true), terminating,
 	}
-	got := k8sfleet.Costs(t.Context(), ws, now, pods, 4)
+	got := k8sfleet.Costs(t.Context(), ws, pods, 4)
 	want := map[string]int{
-		"pending": k8sfleet.CostNotReady, "stopped": k8sfleet.CostStopped,
-		"idle-long": -3600, "idle-new": -2, "down": k8sfleet.CostUnknown, "strange": k8sfleet.CostUnknown,
-		"busy": k8sfleet.CostBusy + 1, "draining": k8sfleet.CostBusy,
+		"pending": k8sfleet.CostNotReady,
+		// Both leaving since now: the given order.
+		"draining": k8sfleet.CostLeaving, "stopped": k8sfleet.CostLeaving + 1,
+		"idle-long": k8sfleet.CostIdle, "idle-new": k8sfleet.CostIdle + 1,
+		"down": k8sfleet.CostUnknown, "strange": k8sfleet.CostUnknown + 1,
+		"busy": k8sfleet.CostBusy,
 	}
 	if len(got) != len(want) {
 		t.Errorf("costs for %d pods, want %d (terminating pods left out): %v", len(got), len(want), got)

@@ -22,9 +22,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
-	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/k8sfleet"
 	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/config"
 )
 
 const manifestDir = "../../deploy/kubernetes"
@@ -103,19 +103,20 @@ func TestManifestConfigMatchesWorker(t *testing.T) {
 		}
 	}
 	worker := manifests(t, "worker.yaml")[0].(*appsv1.Deployment)
-	cfg, err := autoscale.ParseConfig([]byte(cm.Data["qscale.yaml"]), ".")
+	cfg, err := config.Parse([]byte(cm.Data["qscale.yaml"]), ".", config.ForAutoscale)
 	if err != nil {
 		t.Fatalf("the ConfigMap's qscale.yaml: %v", err)
 	}
-	if _, err := cfg.BuildPolicies(); err != nil {
+	f := cfg.Fleets[0]
+	if _, err := f.BuildPolicies(); err != nil {
 		t.Fatalf("the ConfigMap's policies: %v", err)
 	}
-	s, err := k8sfleet.ParseSettings(cfg.Fleet.Settings)
-	if cfg.Fleet.Kind != "kubernetes" || err != nil {
-		t.Fatalf("fleet %q: %v", cfg.Fleet.Kind, err)
+	s := f.Kubernetes
+	if s == nil {
+		t.Fatalf("fleet of kind %q, want kubernetes", f.Kind())
 	}
-	if s.Kind != k8sfleet.Deployment || s.Name != worker.Name {
-		t.Errorf("the autoscaler scales %s %s, the worker manifest is Deployment %s", s.Kind, s.Name, worker.Name)
+	if s.Deployment != worker.Name {
+		t.Errorf("the autoscaler scales Deployment %q, the worker manifest is Deployment %s", s.Deployment, worker.Name)
 	}
 	c := worker.Spec.Template.Spec.Containers[0]
 	if !slices.Contains(c.Args, "--status-addr=:"+strconv.Itoa(s.StatusPort)) || c.Ports[0].ContainerPort != int32(s.StatusPort) {

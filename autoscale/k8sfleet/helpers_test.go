@@ -21,6 +21,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale/k8sfleet"
 	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // workerStatuses stands in for the workers' status endpoints. KWOK's pods
@@ -93,7 +94,7 @@ func (s *statusServer) set(state string) {
 
 // ReadStatus implements k8sfleet.StatusReader through the production HTTP
 // reader, pointed at the pod's server on loopback.
-func (ws *workerStatuses) ReadStatus(ctx context.Context, pod *corev1.Pod) (k8sfleet.WorkerStatus, error) {
+func (ws *workerStatuses) ReadStatus(ctx context.Context, pod *corev1.Pod) (workerstatus.Report, error) {
 	s := ws.server(pod.Name)
 	local := pod.DeepCopy()
 	local.Status.PodIP = "127.0.0.1"

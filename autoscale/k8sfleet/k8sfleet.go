@@ -7,10 +7,11 @@
 //
 // Scale-in spares busy workers: before lowering a Deployment's replicas, the
 // fleet reads every pod's busy/idle state (a StatusReader: in production the
-// worker's GET /status on the pod IP) and writes the
-// controller.kubernetes.io/pod-deletion-cost annotation, so that the
-// ReplicaSet controller removes pods not yet ready first, then idle workers
-// (longest idle first), then busy ones. This is best effort: see
+// worker's GET /status on the pod IP), orders the pods with
+// workerstatus.Order and writes the controller.kubernetes.io/pod-deletion-cost
+// annotation from that order, so that the ReplicaSet controller removes
+// pods not yet ready first, then leaving and idle workers (longest idle
+// first), then busy ones. This is best effort: see
 // docs/kubernetes.md for where it cannot help (StatefulSets, races).
 package k8sfleet
 
@@ -23,7 +24,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -34,21 +34,30 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // DeletionCostAnnotation is the annotation the ReplicaSet controller reads to
 // rank pods for removal: lower values are removed first.
 const DeletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost"
 
-// Deletion costs written on scale-in. Lower is removed first. Pods not yet
-// ready are ranked first by the ReplicaSet controller whatever their cost;
-// their cost is set lowest as well so the annotation tells the same story.
+// Deletion costs written on scale-in: the pods' place in
+// workerstatus.Order, the scale-in order every qscale fleet follows. Lower
+// is removed first. Each class of the order has its band, and within a band
+// the cost is the base plus the pod's place in its class, so the
+// ReplicaSet's ranking is the order itself. Pods not yet ready are ranked
+// first by the ReplicaSet controller whatever their cost; their cost is set
+// lowest as well so the annotation tells the same story.
 const (
 	CostNotReady = -2_000_000 // pending, not ready, no status to read
-	CostStopped  = -1_500_000 // the worker reported "stopped": about to exit
-	CostIdleMin  = -1_000_000 // idle the longest (capped): -seconds idle
-	CostUnknown  = 1          // status unreadable: kept over fresh idle workers
-	CostBusy     = 1_000_000  // busy or draining: + messages held
+	CostLeaving  = -1_500_000 // the worker reported "stopped", or drains holding nothing
+	CostIdle     = -1_000_000 // idle, the longest idle first
+	CostUnknown  = 1          // status unreadable: kept over idle workers
+	CostBusy     = 1_000_000  // holds messages: the fewest first
+
+	// costBand is the width of a class's band: places beyond it share
+	// the band's last cost.
+	costBand = 500_000
 )
 
 // Kind is the workload kind a Fleet scales.
@@ -295,7 +304,7 @@ func (f *Fleet) markDeletionCosts(ctx context.Context, selector string, k int) e
 	if err != nil {
 		return err
 	}
-	costs := Costs(ctx, f.c.Status, f.c.Clock.Now(), pods.Items, f.c.StatusConcurrency)
+	costs := Costs(ctx, f.c.Status, pods.Items, f.c.StatusConcurrency)
 	patches := Patches(pods.Items, costs, k)
 	var (
 		wg    sync.WaitGroup
@@ -358,7 +367,7 @@ func Patches(pods []corev1.Pod, costs map[string]int, k int) map[string]int {
 	highest := rs[k-1].cost
 	for i, r := range rs {
 		if i < k {
-			if r.cost != CostNotReady && (!r.has || r.cur != r.cost) {
+			if !notReadyCost(r.cost) && (!r.has || r.cur != r.cost) {
 				out[r.name] = r.cost
 			}
 			continue
@@ -371,59 +380,49 @@ func Patches(pods []corev1.Pod, costs map[string]int, k int) map[string]int {
 }
 
 // Costs computes the deletion cost of each live pod (terminating pods are
-// left out) from the workers' reports, read in parallel. Exported for tests
-// and for tools that want to show the ranking.
-func Costs(ctx context.Context, r StatusReader, now time.Time, pods []corev1.Pod, concurrency int) map[string]int {
-	out := make(map[string]int, len(pods))
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex // guards out
-		slots = make(chan struct{}, max(concurrency, 1))
-	)
+// left out) from the workers' reports, read in parallel, and their place in
+// workerstatus.Order. Exported for tests and for tools that want to show
+// the ranking.
+func Costs(ctx context.Context, r StatusReader, pods []corev1.Pod, concurrency int) map[string]int {
+	var live []*corev1.Pod
+	var cs []workerstatus.Candidate
 	for i := range pods {
 		p := &pods[i]
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		if !podReady(p) {
-			mu.Lock()
-			out[p.Name] = CostNotReady
-			mu.Unlock()
-			continue
-		}
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			st, err := r.ReadStatus(ctx, p)
-			c := costOf(st, err, now)
-			mu.Lock()
-			out[p.Name] = c
-			mu.Unlock()
-		})
+		live = append(live, p)
+		cs = append(cs, workerstatus.Candidate{ID: p.Name, Starting: !podReady(p), StartedAt: p.CreationTimestamp.Time})
 	}
-	wg.Wait()
+	_ = workerstatus.ReadAll(ctx, cs, concurrency, func(ctx context.Context, i int) (workerstatus.Report, error) {
+		return r.ReadStatus(ctx, live[i])
+	})
+	out := make(map[string]int, len(cs))
+	place := map[workerstatus.Class]int{}
+	for _, c := range workerstatus.Order(cs) {
+		cl := c.Class()
+		out[c.ID] = classCost(cl) + min(place[cl], costBand-1)
+		place[cl]++
+	}
 	return out
 }
 
-func costOf(st WorkerStatus, err error, now time.Time) int {
-	if err != nil {
-		return CostUnknown
+func classCost(c workerstatus.Class) int {
+	switch c {
+	case workerstatus.ClassStarting:
+		return CostNotReady
+	case workerstatus.ClassLeaving:
+		return CostLeaving
+	case workerstatus.ClassIdle:
+		return CostIdle
+	case workerstatus.ClassBusy:
+		return CostBusy
 	}
-	switch st.State {
-	case "idle":
-		idle := int(now.Sub(st.Since) / time.Second)
-		if st.Since.IsZero() || idle < 0 {
-			idle = 0
-		}
-		return -min(idle, -CostIdleMin)
-	case "stopped":
-		return CostStopped
-	case "busy", "draining":
-		return CostBusy + min(max(st.InFlight, 0), 999_999)
-	default:
-		return CostUnknown
-	}
+	return CostUnknown
 }
+
+// notReadyCost reports whether c is in the band of pods not ready.
+func notReadyCost(c int) bool { return c >= CostNotReady && c < CostNotReady+costBand }
 
 func podReady(p *corev1.Pod) bool {
 	if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {

@@ -67,16 +67,13 @@ func TestStatefulSet(t *testing.T) {
 }
 
 // FromSettings builds a working fleet from a kubeconfig file, the way
-// `qscale autoscale` does for fleet.kind kubernetes, taking the namespace
+// `qscale autoscale` does for a kubernetes: fleet, taking the namespace
 // from the setting.
 func TestFromSettingsWithKubeconfig(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	s, err := k8sfleet.ParseSettings(map[string]any{
-		"kubeconfig": fx.cl.Kubeconfig, "namespace": fx.ns, "deployment": fx.name, "statusPort": 9090,
-	})
-	if err != nil {
-		t.Fatal(err)
+	s := k8sfleet.Settings{
+		Kubeconfig: fx.cl.Kubeconfig, Namespace: fx.ns, Kind: k8sfleet.Deployment, Name: fx.name, StatusPort: 9090, QPS: 50,
 	}
 	f, err := k8sfleet.FromSettings(t.Context(), s, clock.Real{}, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/qscale/qscale/internal/testwait"
 )
 
 // TestScaleChurnProcessesEachMessageOnce scales the fleet in and out
@@ -41,7 +43,7 @@ func TestScaleChurnProcessesEachMessageOnce(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // let the fleet act on each size while messages flow
 	}
 	<-sent
-	waitFor(t, 30*time.Second, "the queue to empty", func() bool {
+	testwait.For(t, 30*time.Second, "the queue to empty", func() bool {
 		v, inf := e.counts()
 		return v == 0 && inf == 0
 	})

@@ -12,45 +12,46 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qscale/qscale/internal/testwait"
 )
 
-// TestAutoscaleCommand runs `qscale autoscale` with fleet kind local (the
-// registration in cmd/qscale/fleet_local.go): the backlog starts workers of
-// this very binary, they drain the queue, and SIGINT stops them.
+// TestAutoscaleCommand runs `qscale autoscale` with a local fleet (built by
+// autoscale/fleets): the backlog starts workers of this very binary, they
+// drain the queue, and SIGINT stops them.
 func TestAutoscaleCommand(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	cfg := filepath.Join(e.dir, "qscale.yaml")
 	write := func(settings string) {
 		t.Helper()
-		doc := `queue: {url: "` + e.queue + `"}
-fleet:
-  kind: local
-  settings:
+		doc := `fleets:
+  - queue: {url: "` + e.queue + `"}
+    local:
 ` + settings + `
-minCapacity: 0
-maxCapacity: 3
-interval: 200ms
-policies:
-  - targetTracking: {TargetValue: 5}
+    minCapacity: 0
+    maxCapacity: 3
+    interval: 200ms
+    policies:
+      - targetTracking: {TargetValue: 5}
 `
 		if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	write(`    command: [qscale, worker]
-    workers: 3`)
+	write(`      command: [qscale, worker]
+      workers: 3`)
 	out, err := exec.Command(qscaleBin, "autoscale", "-config", cfg).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "fleet.settings.workers: unknown setting of the local fleet") {
+	if err == nil || !strings.Contains(string(out), "fleets[0].local.workers: unknown field") {
 		t.Fatalf("an unknown setting: err %v, output:\n%s", err, out)
 	}
 
 	// qscale autoscale returns without waiting for its fleet's Stop, which
 	// would remove a status directory of its own making: give it one.
-	write(`    command: [qscale, worker, --queue-url, "` + e.queue + `", --demo, 20ms, --grace, 2s]
-    stopGrace: 5s
-    statusDir: "` + filepath.Join(e.dir, "status") + `"`)
+	write(`      command: [qscale, worker, --queue-url, "` + e.queue + `", --demo, 20ms, --grace, 2s]
+      stopGrace: 5s
+      statusDir: "` + filepath.Join(e.dir, "status") + `"`)
 	e.send(40)
 	cmd := exec.Command(qscaleBin, "autoscale", "-config", cfg)
 	stderr, err := cmd.StderrPipe()
@@ -92,7 +93,7 @@ policies:
 			mu.Unlock()
 		}
 	})
-	waitFor(t, 30*time.Second, "the workers to drain the queue", func() bool {
+	testwait.For(t, 30*time.Second, "the workers to drain the queue", func() bool {
 		v, inf := e.counts()
 		return v == 0 && inf == 0
 	})
@@ -111,7 +112,7 @@ policies:
 	// The workers got SIGTERM when the command's context ended; a demo
 	// worker's graceful stop is immediate. Those that outlived the command
 	// are reaped by init, or left as zombies where init does not reap.
-	waitFor(t, 10*time.Second, "the workers to exit", func() bool {
+	testwait.For(t, 10*time.Second, "the workers to exit", func() bool {
 		for pid := range pids {
 			if alive(pid) && !zombie(pid) {
 				return false

@@ -30,6 +30,7 @@ import (
 	"github.com/qscale/qscale/autoscale/localfleet"
 	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/internal/testwait"
 )
 
 // qscaleBin is the qscale binary built by TestMain.
@@ -152,23 +153,11 @@ func alive(pid int) bool {
 	return syscall.Kill(pid, 0) == nil
 }
 
-// waitFor polls cond every 20 ms until it holds, failing the test after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // settle waits until the fleet runs exactly its desired count and every
 // removed worker has exited.
 func settle(t *testing.T, f *localfleet.Fleet) {
 	t.Helper()
-	waitFor(t, 20*time.Second, "the fleet to settle", func() bool {
+	testwait.For(t, 20*time.Second, "the fleet to settle", func() bool {
 		s, err := f.State(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -239,7 +228,7 @@ func (e *env) markBusy(f *localfleet.Fleet, n int) map[int]string {
 	e.t.Helper()
 	e.send(n)
 	busy := map[int]string{}
-	waitFor(e.t, 20*time.Second, fmt.Sprintf("%d busy workers", n), func() bool {
+	testwait.For(e.t, 20*time.Second, fmt.Sprintf("%d busy workers", n), func() bool {
 		clear(busy)
 		for _, w := range f.Workers() {
 			if w.State == localfleet.StateBusy {
@@ -292,7 +281,7 @@ func TestKilledWorkerIsReplaced(t *testing.T) {
 	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the killed worker to be replaced", func() bool {
+	testwait.For(t, 20*time.Second, "the killed worker to be replaced", func() bool {
 		for _, w := range f.Workers() {
 			if w.ID == victim.ID {
 				return w.PID != victim.PID && w.PID != 0 && w.Restarts == 1 && w.State == localfleet.StateIdle
@@ -341,11 +330,11 @@ func TestScaleInSparesBusyWorkers(t *testing.T) {
 		t.Fatalf("Stats = %+v, want 3 drained, none killed or crashed", st)
 	}
 	e.release()
-	waitFor(t, 20*time.Second, "the queue to empty", func() bool {
+	testwait.For(t, 20*time.Second, "the queue to empty", func() bool {
 		v, inf := e.counts()
 		return v == 0 && inf == 0
 	})
-	waitFor(t, 10*time.Second, "the handlers' output, prefixed with the worker's id", func() bool {
+	testwait.For(t, 10*time.Second, "the handlers' output, prefixed with the worker's id", func() bool {
 		return strings.Count(e.log.String(), "] handled ") == 2
 	})
 	started, done := e.handled()
@@ -418,7 +407,7 @@ func TestStopDrains(t *testing.T) {
 	pids := pidsOf(f)
 	stopped := make(chan error, 1)
 	go func() { stopped <- f.Stop(context.Background()) }()
-	waitFor(t, 10*time.Second, "the idle workers to exit", func() bool { return len(f.Workers()) == 1 })
+	testwait.For(t, 10*time.Second, "the idle workers to exit", func() bool { return len(f.Workers()) == 1 })
 	select {
 	case err := <-stopped:
 		t.Fatalf("Stop returned (%v) while a worker was busy", err)
@@ -458,7 +447,9 @@ func TestStopKillsAfterGrace(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	opts := e.options()
-	opts.Command = []string{"sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`}
+	// Each process says when it ignores SIGTERM: a SIGTERM before that
+	// would end it, and a loaded machine can be that slow.
+	opts.Command = []string{"sh", "-c", `trap "" TERM; : > "$DIR/armed.$QSCALE_WORKER_ID"; while :; do sleep 0.05; done`}
 	opts.StatusArgs = func(string) []string { return nil }
 	opts.StopGrace = 300 * time.Millisecond
 	f, err := localfleet.New(opts)
@@ -471,7 +462,10 @@ func TestStopKillsAfterGrace(t *testing.T) {
 	if err := f.SetDesired(t.Context(), 2); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "2 processes", func() bool { return len(pidsOf(f)) == 2 })
+	testwait.For(t, 10*time.Second, "2 processes ignoring SIGTERM", func() bool {
+		armed, _ := filepath.Glob(filepath.Join(e.dir, "armed.*"))
+		return len(pidsOf(f)) == 2 && len(armed) == 2
+	})
 	pids := pidsOf(f)
 	if s, _ := f.State(t.Context()); s != (autoscale.FleetState{Desired: 2, Starting: 2}) {
 		t.Fatalf("processes without a status endpoint: State %+v, want 2 starting", s)
@@ -507,7 +501,7 @@ func TestStartTimeout(t *testing.T) {
 	if err := f.SetDesired(t.Context(), 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a start timeout and a replacement", func() bool {
+	testwait.For(t, 10*time.Second, "a start timeout and a replacement", func() bool {
 		w := f.Workers()
 		return f.Stats().StartTimeouts >= 1 && len(w) == 1 && w[0].Restarts >= 1
 	})

@@ -7,19 +7,14 @@ package sqssource
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/qscale/qscale/autoscale"
-	"github.com/qscale/qscale/internal/sdkbody"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // API is the one SQS call the source makes; *sqs.Client implements it.
@@ -29,8 +24,9 @@ type API interface {
 
 // Source observes one queue.
 type Source struct {
-	api API
-	url string
+	api      API
+	url      string
+	endpoint sqsconn.Endpoint
 }
 
 var _ autoscale.QueueSource = (*Source)(nil)
@@ -74,44 +70,19 @@ func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	return st, nil
 }
 
-// FromConfig builds a Source from the autoscaler's queue configuration with
-// the SDK's default credential chain. For an endpoint that is not an AWS one
-// (the embedded server, an emulator), the endpoint defaults to the queue
-// URL's scheme and host, and fixed placeholder credentials are used when the
-// chain finds none.
+// FromConfig builds a Source from the autoscaler's queue configuration,
+// connected by package sqsconn: the same endpoint, region and credentials
+// as a worker given the same queue URL.
 func FromConfig(ctx context.Context, q autoscale.QueueConfig) (*Source, error) {
-	u, err := url.Parse(q.URL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("sqssource: queue url %q is not an absolute URL", q.URL)
-	}
-	endpoint := q.Endpoint
-	local := !strings.HasSuffix(u.Hostname(), ".amazonaws.com") && !strings.HasSuffix(u.Hostname(), ".amazonaws.com.cn")
-	if endpoint == "" && local {
-		endpoint = u.Scheme + "://" + u.Host
-	}
-	region := q.Region
-	if region == "" {
-		region = "us-east-1"
-	}
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
-	if local {
-		// No instance metadata service stands behind a local endpoint.
-		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	client, ep, err := sqsconn.New(ctx, sqsconn.Options{QueueURL: q.URL, Endpoint: q.Endpoint, Region: q.Region})
 	if err != nil {
-		return nil, fmt.Errorf("sqssource: AWS configuration: %w", err)
+		return nil, fmt.Errorf("sqssource: %w", err)
 	}
-	if local {
-		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-			cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
-		}
-	}
-	cfg.HTTPClient = sdkbody.InMemory(cfg.HTTPClient) // see package sdkbody
-	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-	return New(client, q.URL), nil
+	s := New(client, q.URL)
+	s.endpoint = ep
+	return s, nil
 }
+
+// Endpoint is where FromConfig's source sends its calls, and why (zero for
+// a Source made with New).
+func (s *Source) Endpoint() sqsconn.Endpoint { return s.endpoint }

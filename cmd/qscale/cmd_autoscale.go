@@ -5,53 +5,38 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
-	"github.com/qscale/qscale/autoscale/memfleet"
+	"github.com/qscale/qscale/autoscale/cwpublish"
+	"github.com/qscale/qscale/autoscale/fleets"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sqssource"
+	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/clock"
 )
 
-func init() {
-	register(command{name: "autoscale", summary: "size a worker fleet from its queue's backlog (see docs/autoscaling.md)", run: runAutoscale})
-}
-
-// fleetKinds builds the fleet a config's fleet.kind names. Fleet targets
-// register here as they are built (local processes, Kubernetes, ECS, EC2).
-var fleetKinds = map[string]func(ctx context.Context, fc autoscale.FleetConfig, clk clock.Clock) (autoscale.Fleet, error){
-	// memory: an in-memory fleet that runs nothing: for trying policies
-	// against a real queue. settings.startDelay (duration) delays readiness.
-	"memory": func(_ context.Context, fc autoscale.FleetConfig, clk clock.Clock) (autoscale.Fleet, error) {
-		var delay time.Duration
-		if v, ok := fc.Settings["startDelay"]; ok {
-			var d policy.Duration
-			if err := d.UnmarshalText([]byte(fmt.Sprint(v))); err != nil {
-				return nil, fmt.Errorf("fleet.settings.startDelay: %w", err)
-			}
-			delay = d.D()
-		}
-		for k := range fc.Settings {
-			if k != "startDelay" {
-				return nil, fmt.Errorf("fleet.settings.%s: unknown setting of the memory fleet (startDelay)", k)
-			}
-		}
-		return memfleet.New(clk, delay), nil
-	},
+// autoscaleOptions are qscale autoscale's flags.
+type autoscaleOptions struct {
+	config   string
+	interval time.Duration
+	dryRun   bool
+	level    slog.Level
+	check    bool
+	out      io.Writer // the --check summary; logs go to stderr
 }
 
 func runAutoscale(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("autoscale", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "configuration file, YAML or JSON (required)")
-	interval := fs.Duration("interval", 0, "observation interval (default: the config's, else 1s)")
-	dryRun := fs.Bool("dry-run", false, "decide and log, but never change the fleet")
+	o := autoscaleOptions{out: os.Stdout}
+	fs.StringVar(&o.config, "config", "", "configuration file, YAML or JSON (required)")
+	fs.DurationVar(&o.interval, "interval", 0, "observation interval (default: the config's, else 1s)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "decide and log, but never change the fleet")
 	level := fs.String("log-level", "info", "debug logs every decision including holds; info only changes and errors")
-	check := fs.Bool("check", false, "validate the configuration and exit")
+	fs.BoolVar(&o.check, "check", false, "validate the configuration (fleet and CloudWatch settings included, no AWS call) and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -61,98 +46,128 @@ func runAutoscale(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if *cfgPath == "" {
+	if o.config == "" {
 		return usagef("-config is required")
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+	if err := o.level.UnmarshalText([]byte(*level)); err != nil {
 		return usagef("-log-level: %v", err)
 	}
-	if *interval < 0 || *interval > 0 && *interval < 100*time.Millisecond {
-		return usagef("-interval must be at least 100ms")
+	if o.interval < 0 || o.interval > 0 && o.interval < config.MinInterval {
+		return usagef("-interval must be at least %s", config.MinInterval)
 	}
-	cfg, err := autoscale.LoadConfig(*cfgPath)
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: o.level}))
+	return autoscaleRun(ctx, o, logger)
+}
+
+// autoscaleRun loads the configuration, builds every part, and (unless
+// o.check) runs them until ctx ends.
+func autoscaleRun(ctx context.Context, o autoscaleOptions, logger *slog.Logger) error {
+	cfg, err := config.Load(o.config, config.ForAutoscale)
 	if err != nil {
 		return err
 	}
-	if *interval > 0 {
-		cfg.Interval = policy.Duration(*interval)
+	f := cfg.Fleets[0]
+	if o.interval > 0 {
+		f.Interval = policy.Duration(o.interval)
 	}
-	policies, err := cfg.BuildPolicies()
+	a, err := newAutoscaler(ctx, f, logger, o.dryRun)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", o.config, err)
 	}
-	newFleet, ok := fleetKinds[cfg.Fleet.Kind]
-	if !ok {
-		var kinds []string
-		for k := range fleetKinds {
-			kinds = append(kinds, k)
+	if o.check {
+		cw := "off"
+		if a.pub != nil {
+			cw = "every " + f.CloudWatch.Period.String()
 		}
-		sort.Strings(kinds)
-		return fmt.Errorf("%s: fleet.kind: %q is not available in this build (available: %s)", *cfgPath, cfg.Fleet.Kind, strings.Join(kinds, ", "))
-	}
-	if *check {
-		fmt.Printf("%s: valid; %d policies, bounds %d..%d, every %s\n", *cfgPath, len(policies), cfg.MinCapacity, cfg.MaxCapacity, cfg.Interval)
+		fmt.Fprintf(o.out, "%s: valid; fleet %s (%s), %d policies, bounds %d..%d, every %s, CloudWatch %s\n",
+			o.config, f.Name, a.fleet.Kind, a.policies, f.MinCapacity, f.MaxCapacity, f.Interval, cw)
 		return nil
 	}
+	return a.run(ctx)
+}
+
+// autoscaler is one fleet's parts, built and not started.
+type autoscaler struct {
+	cfg      config.Fleet
+	log      *slog.Logger
+	fleet    *fleets.Fleet
+	pub      *cwpublish.Publisher // nil without a cloudwatch section
+	ctrl     *autoscale.Controller
+	policies int
+	dryRun   bool
+}
+
+// newAutoscaler builds the queue source, the fleet, the publisher and the
+// controller of f. It starts nothing and calls no API, so a part that
+// fails to build leaves nothing behind, and --check runs it whole.
+func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dryRun bool) (*autoscaler, error) {
+	const path = "fleets[0]"
 	clk := clock.Real{}
-	fleet, err := newFleet(ctx, cfg.Fleet, clk)
+	policies, err := f.BuildPolicies()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	src, err := sqssource.FromConfig(ctx, cfg.Queue)
+	src, err := sqssource.FromConfig(ctx, f.Queue.Autoscale())
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s.queue: %w", path, err)
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-	// A fleet with a lifecycle (the local one) is started here and stopped
-	// after the controller, so its workers finish before qscale exits.
-	type lifecycle interface {
-		Start(context.Context) error
-		Stop(context.Context) error
+	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr}
+	fleet, err := fleets.Build(ctx, f, path, env)
+	if err != nil {
+		return nil, err
 	}
-	if lf, ok := fleet.(lifecycle); ok {
-		if err := lf.Start(ctx); err != nil {
-			return err
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			defer cancel()
-			if err := lf.Stop(sctx); err != nil {
-				logger.Error("stopping the fleet", "err", err)
-			}
-		}()
+	pub, err := fleets.BuildPublisher(ctx, f, path, env)
+	if err != nil {
+		return nil, err
 	}
 	var onDecision func(autoscale.Decision)
-	if cfg.CloudWatch != nil {
-		pub, err := newCloudWatchPublisher(ctx, cfg.CloudWatch, cfg.Queue.URL, clk)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *cfgPath, err)
-		}
-		if err := pub.Start(ctx); err != nil {
-			return err
-		}
-		defer func() {
-			if err := pub.Stop(); err != nil {
-				logger.Error("publishing to CloudWatch", "err", err)
-			}
-		}()
+	if pub != nil {
 		onDecision = pub.OnDecision
 	}
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: src, Fleet: fleet, Policies: policies, Bounds: cfg.Bounds(),
-		Interval: cfg.Interval.D(), Clock: clk, Logger: logger, History: cfg.History, DryRun: *dryRun,
+		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(),
+		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
 		OnDecision: onDecision,
 	})
 	if err != nil {
+		return nil, err
+	}
+	return &autoscaler{cfg: f, log: logger, fleet: fleet, pub: pub, ctrl: ctrl, policies: len(policies), dryRun: dryRun}, nil
+}
+
+// run starts the fleet, the publisher and the controller, and once ctx
+// ends stops them in the reverse order: the controller, the publisher
+// (which publishes what is left), then the fleet, whose local workers
+// finish what they hold before qscale exits.
+func (a *autoscaler) run(ctx context.Context) error {
+	if err := a.fleet.Start(ctx); err != nil {
 		return err
 	}
-	if err := ctrl.Start(ctx); err != nil {
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if err := a.fleet.Stop(sctx); err != nil {
+			a.log.Error("stopping the fleet", "err", err)
+		}
+	}()
+	if a.pub != nil {
+		if err := a.pub.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			if err := a.pub.Stop(); err != nil {
+				a.log.Error("publishing to CloudWatch", "err", err)
+			}
+		}()
+	}
+	if err := a.ctrl.Start(ctx); err != nil {
 		return err
 	}
-	logger.Info("autoscale started", "queue", cfg.Queue.URL, "fleet", cfg.Fleet.Kind, "min", cfg.MinCapacity, "max", cfg.MaxCapacity, "interval", cfg.Interval.String(), "dryRun", *dryRun, "cloudwatch", cfg.CloudWatch != nil)
+	f := a.cfg
+	a.log.Info("autoscale started", "fleet", f.Name, "kind", a.fleet.Kind, "queue", f.Queue.URL, "min", f.MinCapacity, "max", f.MaxCapacity,
+		"interval", f.Interval.String(), "dryRun", a.dryRun, "cloudwatch", a.pub != nil)
 	<-ctx.Done()
-	ctrl.Stop()
-	logger.Info("autoscale stopped")
+	a.ctrl.Stop()
+	a.log.Info("autoscale stopped")
 	return nil
 }

@@ -3,19 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/qscale/qscale/bench"
+	"github.com/qscale/qscale/sqsconn"
 )
-
-func init() {
-	register(command{name: "bench", summary: "measure an SQS endpoint: throughput, latency, long-poll wake-up", run: runBench})
-}
 
 type benchOptions struct {
 	endpoint string
@@ -29,11 +28,24 @@ type benchOptions struct {
 	cfg      bench.Config
 }
 
+// benchIO is where qscale bench writes and how it dials; tests give
+// their own.
+type benchIO struct {
+	stdout, stderr io.Writer
+	stderrIsTTY    bool
+	dial           func(ctx context.Context, network, addr string) (net.Conn, error) // nil: the system's
+}
+
 func runBench(ctx context.Context, args []string) error {
+	return benchCommand(ctx, args, benchIO{stdout: os.Stdout, stderr: os.Stderr, stderrIsTTY: isTerminal(os.Stderr)})
+}
+
+func benchCommand(ctx context.Context, args []string, bio benchIO) error {
 	var o benchOptions
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&o.endpoint, "endpoint-url", os.Getenv("AWS_ENDPOINT_URL_SQS"), "SQS endpoint (default $AWS_ENDPOINT_URL_SQS, else Amazon SQS)")
-	fs.StringVar(&o.region, "region", "", "AWS region (default $AWS_REGION, else us-east-1)")
+	fs.SetOutput(bio.stderr)
+	fs.StringVar(&o.endpoint, "endpoint-url", "", "SQS endpoint (default: $AWS_ENDPOINT_URL_SQS, $AWS_ENDPOINT_URL, --queue-url's host, else the local server "+sqsconn.DefaultEndpoint+"; Amazon SQS is https://sqs.REGION.amazonaws.com)")
+	fs.StringVar(&o.region, "region", "", "AWS region (default: the endpoint's, $AWS_REGION, the profile's, "+sqsconn.DefaultRegion+")")
 	fs.StringVar(&o.client, "client", "raw", "raw: qscale's own JSON 1.0 client (light, so the load generator costs the endpoint less CPU); sdk: aws-sdk-go-v2")
 	fs.StringVar(&o.mode, "mode", "throughput", "throughput: send, receive and delete --messages; wakeup: long-poll wake-up latency")
 	fs.StringVar(&o.cfg.QueueURL, "queue-url", "", "use this queue (default: create one and delete it afterwards)")
@@ -49,7 +61,10 @@ func runBench(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 	fs.BoolVar(&o.logRetry, "log-retries", false, "log every call the SDK retries (--client sdk; the raw client retries nothing itself, a run counts failed calls as errors)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
@@ -78,56 +93,67 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	api, err := bench.NewAPI(ctx, o.client, bench.ClientOptions{
-		Endpoint: o.endpoint, Region: o.region, Conns: o.cfg.Senders + o.cfg.Receivers + 8,
-		LogRetries: o.logRetry,
+	api, where, err := bench.NewAPI(ctx, o.client, sqsconn.Options{
+		QueueURL: o.cfg.QueueURL, Endpoint: o.endpoint, Region: o.region,
+		MaxConns: o.cfg.Senders + o.cfg.Receivers + 8, MaxAttempts: 5,
+		LogRetries: o.logRetry, Dial: bio.dial,
 	})
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
-	live := isTerminal(os.Stderr)
+	fmt.Fprintf(bio.stderr, "qscale bench: endpoint %s\n", where)
+	live := bio.stderrIsTTY
+	stderr := bio.stderr
 
 	if o.mode == "wakeup" {
 		wc := bench.WakeupConfig{QueueURL: o.cfg.QueueURL, Samples: o.samples}
 		if live {
-			wc.Progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\r%d/%d wake-ups", done, total) }
+			wc.Progress = func(done, total int) { fmt.Fprintf(stderr, "\r%d/%d wake-ups", done, total) }
 		}
 		res, err := bench.Wakeup(ctx, api, wc)
 		if live {
-			fmt.Fprint(os.Stderr, "\r\033[K")
+			fmt.Fprint(stderr, "\r\033[K")
 		}
 		if err != nil {
-			return err
+			return benchError(where, err)
 		}
-		res.Endpoint = o.endpoint
+		res.Endpoint = where.URL
 		if o.json {
-			return writeJSON(os.Stdout, res)
+			return writeJSON(bio.stdout, res)
 		}
-		printWakeup(os.Stdout, res)
+		printWakeup(bio.stdout, res, where)
 		return nil
 	}
 
 	if live {
 		o.cfg.Progress = func(p bench.Progress) {
 			s := p.Elapsed.Seconds()
-			fmt.Fprintf(os.Stderr, "\r\033[K%6.1fs  sent %d/%d (%.0f/s)  deleted %d (%.0f/s)",
+			fmt.Fprintf(stderr, "\r\033[K%6.1fs  sent %d/%d (%.0f/s)  deleted %d (%.0f/s)",
 				s, p.Sent, p.Total, float64(p.Sent)/s, p.Deleted, float64(p.Deleted)/s)
 		}
 	}
 	res, err := bench.Run(ctx, api, o.cfg)
 	if live {
-		fmt.Fprint(os.Stderr, "\r\033[K")
+		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if err != nil {
-		return err
+		return benchError(where, err)
 	}
-	res.Endpoint = o.endpoint
+	res.Endpoint = where.URL
 	res.Client = o.client
 	if o.json {
-		return writeJSON(os.Stdout, res)
+		return writeJSON(bio.stdout, res)
 	}
-	printThroughput(os.Stdout, res)
+	printThroughput(bio.stdout, res, where)
 	return nil
+}
+
+// benchError names the endpoint a failed run called.
+func benchError(where sqsconn.Endpoint, err error) error {
+	if where.Source == sqsconn.FromDefault {
+		return fmt.Errorf("%s (is 'qscale up' or 'qscale server' running?): %w", where, err)
+	}
+	return fmt.Errorf("%s: %w", where, err)
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -136,9 +162,9 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printThroughput(w io.Writer, r bench.Result) {
+func printThroughput(w io.Writer, r bench.Result, where sqsconn.Endpoint) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "endpoint\t%s\n", orDefault(r.Endpoint, "(SDK default)"))
+	fmt.Fprintf(tw, "endpoint\t%s\n", where)
 	fmt.Fprintf(tw, "workload\t%d messages of %d bytes, %d senders, %d receivers, batch %d, %s client\n",
 		r.Messages, r.Size, r.Senders, r.Receivers, r.Batch, r.Client)
 	fmt.Fprintf(tw, "send\t%.0f msg/s\t(%.2f s)\n", r.SendRate, r.SendSeconds)
@@ -150,22 +176,15 @@ func printThroughput(w io.Writer, r bench.Result) {
 	tw.Flush()
 }
 
-func printWakeup(w io.Writer, r bench.WakeupResult) {
+func printWakeup(w io.Writer, r bench.WakeupResult, where sqsconn.Endpoint) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "endpoint\t%s\n", orDefault(r.Endpoint, "(SDK default)"))
+	fmt.Fprintf(tw, "endpoint\t%s\n", where)
 	fmt.Fprintf(tw, "samples\t%d\n", r.Samples)
 	l := r.Wakeup
 	fmt.Fprintf(tw, "wake-up ms\tp50 %.2f\tp90 %.2f\tp99 %.2f\tmax %.2f\t(send start -> waiting receive answered)\n", l.P50, l.P90, l.P99, l.Max)
 	l = r.SendCall
 	fmt.Fprintf(tw, "send call ms\tp50 %.2f\tp90 %.2f\tp99 %.2f\tmax %.2f\n", l.P50, l.P90, l.P99, l.Max)
 	tw.Flush()
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 func isTerminal(f *os.File) bool {

@@ -7,26 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/producer"
 	"github.com/qscale/qscale/producer/sqssender"
+	"github.com/qscale/qscale/sqsconn"
 )
-
-func init() {
-	register(command{name: "send", summary: "send a message (or each line of stdin) to a queue", run: runSend})
-}
-
-// defaultProducerEndpoint is the local qscale server.
-const defaultProducerEndpoint = "http://127.0.0.1:9324"
 
 // producerIO is where a producer command reads and writes, and its clock;
 // tests give their own.
@@ -42,62 +31,56 @@ func osProducerIO() producerIO {
 }
 
 // queueTarget is a queue and the endpoint that serves it, from --queue,
-// --endpoint-url and --region.
+// --endpoint-url and --region, by package sqsconn's rules: without an
+// endpoint or a queue URL that names one, the local qscale server.
 type queueTarget struct {
 	queue    string
-	endpoint string // "" = the SDK's own resolution (Amazon SQS)
+	endpoint string // --endpoint-url
 	region   string
+	where    sqsconn.Endpoint // resolved by check, completed by dial
 }
 
 func (t *queueTarget) flags(fs *flag.FlagSet) {
 	fs.StringVar(&t.queue, "queue", "", "queue name or URL (required)")
-	fs.StringVar(&t.endpoint, "endpoint-url", "", "SQS endpoint (default: the queue URL's host, else $AWS_ENDPOINT_URL_SQS, else "+defaultProducerEndpoint+")")
-	fs.StringVar(&t.region, "region", "", "AWS region (default $AWS_REGION, else us-east-1)")
+	fs.StringVar(&t.endpoint, "endpoint-url", "", "SQS endpoint (default: $AWS_ENDPOINT_URL_SQS, $AWS_ENDPOINT_URL, the queue URL's host, else the local server "+sqsconn.DefaultEndpoint+")")
+	fs.StringVar(&t.region, "region", "", "AWS region (default: the queue URL's, $AWS_REGION, the profile's, "+sqsconn.DefaultRegion+")")
 }
 
-// resolve checks the flags and chooses the endpoint.
-func (t *queueTarget) resolve() error {
+func (t *queueTarget) options() sqsconn.Options {
+	o := sqsconn.Options{Endpoint: t.endpoint, Region: t.region}
+	if sqssender.IsURL(t.queue) {
+		o.QueueURL = t.queue
+	}
+	return o
+}
+
+// check checks the flags and resolves the endpoint.
+func (t *queueTarget) check(ctx context.Context) error {
 	if t.queue == "" {
 		return usagef("--queue is required (a queue name or URL)")
 	}
-	if t.endpoint != "" {
-		u, err := url.Parse(t.endpoint)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return usagef("--endpoint-url %q: want http(s)://host[:port]", t.endpoint)
-		}
-		return nil
-	}
-	if sqssender.IsURL(t.queue) {
-		u, err := url.Parse(t.queue)
-		if err != nil || u.Host == "" {
-			return usagef("--queue %q: not a queue URL", t.queue)
-		}
-		if !strings.HasSuffix(u.Hostname(), ".amazonaws.com") && !strings.HasSuffix(u.Hostname(), ".amazonaws.com.cn") {
-			t.endpoint = u.Scheme + "://" + u.Host
-		}
-		return nil
-	}
-	if strings.Contains(t.queue, "/") {
+	if !sqssender.IsURL(t.queue) && strings.Contains(t.queue, "/") {
 		return usagef("--queue %q: want a queue name or an http(s):// queue URL", t.queue)
 	}
-	t.endpoint = os.Getenv("AWS_ENDPOINT_URL_SQS")
-	if t.endpoint == "" {
-		t.endpoint = defaultProducerEndpoint
+	where, err := sqsconn.Resolve(ctx, t.options())
+	if err != nil {
+		return usagef("%v", err)
 	}
+	t.where = where
 	return nil
 }
 
 // dial returns a sender for t whose SDK client makes at most attempts
 // attempts per call, with backoff up to maxBackoff between them.
 func (t *queueTarget) dial(ctx context.Context, conns, attempts int, maxBackoff time.Duration) (*sqssender.Sender, error) {
-	api, err := bench.NewClient(ctx, bench.ClientOptions{Endpoint: t.endpoint, Region: t.region, Conns: conns})
+	o := t.options()
+	o.MaxConns, o.MaxAttempts, o.MaxBackoff = conns, attempts, maxBackoff
+	sender, where, err := sqssender.Dial(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	api = sqs.New(api.Options(), func(o *sqs.Options) {
-		o.Retryer = retry.AddWithMaxBackoffDelay(retry.AddWithMaxAttempts(o.Retryer, attempts), maxBackoff)
-	})
-	return sqssender.New(api), nil
+	t.where = where
+	return sender, nil
 }
 
 // explain makes a producer error readable on the command line.
@@ -106,20 +89,20 @@ func (t *queueTarget) explain(err error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
-	where := t.endpoint
-	if where == "" {
-		where = "Amazon SQS"
-	}
 	switch {
 	case pe.Code == producer.CodeNonExistentQueue:
-		return fmt.Errorf("queue %q does not exist at %s (create it with: aws sqs create-queue --endpoint-url %s --queue-name %s)",
-			t.queue, where, orDefault(t.endpoint, "https://sqs.REGION.amazonaws.com"), queueNameOf(t.queue))
+		how := "--endpoint-url " + t.where.URL
+		if t.where.AWS {
+			how = "--region " + t.where.Region
+		}
+		return fmt.Errorf("queue %q does not exist at %s (create it with: aws sqs create-queue %s --queue-name %s)",
+			t.queue, t.where.URL, how, queueNameOf(t.queue))
 	case pe.Code == producer.CodeServiceUnavailable && pe.Status == 502:
 		hint := ""
-		if t.endpoint == defaultProducerEndpoint {
-			hint = " (is 'qscale up' or 'qscale server' running?)"
+		if t.where.Source == sqsconn.FromDefault {
+			hint = " (the default endpoint: is 'qscale up' or 'qscale server' running?)"
 		}
-		return fmt.Errorf("cannot reach %s%s: %s", where, hint, strings.TrimPrefix(pe.Message, "The SQS endpoint could not be reached: "))
+		return fmt.Errorf("cannot reach %s%s: %s", t.where.URL, hint, strings.TrimPrefix(pe.Message, "The SQS endpoint could not be reached: "))
 	}
 	return fmt.Errorf("%s: %s", pe.Code, pe.Message)
 }
@@ -142,7 +125,7 @@ type sendOptions struct {
 	useStdin bool
 }
 
-func parseSendFlags(args []string, stderr io.Writer) (sendOptions, error) {
+func parseSendFlags(ctx context.Context, args []string, stderr io.Writer) (sendOptions, error) {
 	o := sendOptions{attrs: map[string]producer.Attribute{}}
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -176,7 +159,7 @@ func parseSendFlags(args []string, stderr io.Writer) (sendOptions, error) {
 		}
 		return o, usagef("%v", err)
 	}
-	if err := o.queueTarget.resolve(); err != nil {
+	if err := o.queueTarget.check(ctx); err != nil {
 		return o, err
 	}
 	if o.delay < -1 || o.delay > producer.MaxDelay {
@@ -216,7 +199,7 @@ func (o *sendOptions) message(body string) producer.Message {
 func runSend(ctx context.Context, args []string) error { return sendCommand(ctx, args, osProducerIO()) }
 
 func sendCommand(ctx context.Context, args []string, cio producerIO) error {
-	o, err := parseSendFlags(args, cio.stderr)
+	o, err := parseSendFlags(ctx, args, cio.stderr)
 	if err != nil {
 		return err
 	}
@@ -224,6 +207,7 @@ func sendCommand(ctx context.Context, args []string, cio producerIO) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(cio.stderr, "qscale send: queue %s at %s\n", queueNameOf(o.queue), o.where)
 	if _, err := sender.QueueURL(ctx, o.queue); err != nil {
 		return o.explain(err)
 	}

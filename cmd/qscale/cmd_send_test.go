@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // producerSetup starts a queue server with one queue and returns its
@@ -23,7 +23,7 @@ import (
 func producerSetup(t *testing.T, queue string, attrs map[string]string) (endpoint, queueURL string, api *sqs.Client) {
 	t.Helper()
 	endpoint = testserver.Start(t)
-	api, err := bench.NewClient(t.Context(), bench.ClientOptions{Endpoint: endpoint})
+	api, _, err := sqsconn.New(t.Context(), sqsconn.Options{Endpoint: endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,6 @@ func TestSendReadableErrors(t *testing.T) {
 }
 
 func TestSendBadFlags(t *testing.T) {
-	t.Parallel()
 	bad := [][]string{
 		{"x"},                      // no queue
 		{"--queue", "q"},           // no body
@@ -172,18 +171,29 @@ func TestSendBadFlags(t *testing.T) {
 		{"--queue", "q", "--no-such-flag", "x"},
 	}
 	for _, args := range bad {
-		_, err := parseSendFlags(args, &bytes.Buffer{})
+		_, err := parseSendFlags(t.Context(), args, &bytes.Buffer{})
 		var ue usageError
 		if !errors.As(err, &ue) {
 			t.Errorf("%q: err %v, want a usage error", args, err)
 		}
 	}
-	o, err := parseSendFlags([]string{"--queue", "https://sqs.eu-west-1.amazonaws.com/123456789012/q", "x"}, &bytes.Buffer{})
-	if err != nil || o.endpoint != "" {
-		t.Fatalf("an Amazon SQS queue URL: endpoint %q, err %v; want the SDK's own", o.endpoint, err)
-	}
-	o, err = parseSendFlags([]string{"--queue", "http://127.0.0.1:4566/000000000000/q", "x"}, &bytes.Buffer{})
-	if err != nil || o.endpoint != "http://127.0.0.1:4566" {
-		t.Fatalf("a local queue URL: endpoint %q, err %v", o.endpoint, err)
+	t.Setenv("AWS_ENDPOINT_URL_SQS", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_REGION", "")
+	for _, tc := range []struct {
+		args   []string
+		want   string
+		source sqsconn.Source
+	}{
+		{[]string{"--queue", "https://sqs.eu-west-1.amazonaws.com/123456789012/q", "x"}, "https://sqs.eu-west-1.amazonaws.com", sqsconn.FromQueueURL},
+		{[]string{"--queue", "http://127.0.0.1:4566/000000000000/q", "x"}, "http://127.0.0.1:4566", sqsconn.FromQueueURL},
+		{[]string{"--queue", "q", "x"}, sqsconn.DefaultEndpoint, sqsconn.FromDefault},
+		{[]string{"--queue", "q", "--region", "eu-west-1", "x"}, sqsconn.DefaultEndpoint, sqsconn.FromDefault},
+		{[]string{"--queue", "q", "--endpoint-url", "https://sqs.eu-west-1.amazonaws.com", "x"}, "https://sqs.eu-west-1.amazonaws.com", sqsconn.FromOption},
+	} {
+		o, err := parseSendFlags(t.Context(), tc.args, &bytes.Buffer{})
+		if err != nil || o.where.URL != tc.want || o.where.Source != tc.source {
+			t.Errorf("%q: endpoint %s, err %v; want %s (%s)", tc.args, o.where, err, tc.want, tc.source)
+		}
 	}
 }

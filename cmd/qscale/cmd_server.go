@@ -10,11 +10,8 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/server"
+	"github.com/qscale/qscale/sqsapi"
 )
-
-func init() {
-	register(command{name: "server", summary: "serve the SQS API (durable queues)", run: runServer})
-}
 
 type serverOptions struct {
 	cfg      server.Config
@@ -31,13 +28,17 @@ func runServer(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.cfg.InMemory, "in-memory", false, "keep nothing on disk")
 	fs.StringVar(&o.cfg.AccountID, "account-id", "000000000000", "account id in queue URLs and ARNs")
 	fs.StringVar(&o.cfg.Region, "region", "us-east-1", "region in queue ARNs")
-	fs.StringVar(&o.cfg.BaseURL, "base-url", "", "scheme://host:port of queue URLs (default: the Host each client used)")
+	fs.StringVar(&o.cfg.BaseURL, "base-url", "", "scheme://host:port of queue URLs (default: the Host each client used, once checked); without access keys, its host is also a name clients may use")
 	fs.Func("access-key", "ID:SECRET a client may sign with (repeatable; also $QSCALE_ACCESS_KEYS, comma-separated)", func(s string) error {
 		o.keys = append(o.keys, s)
 		return nil
 	})
 	fs.StringVar(&o.keysFile, "access-keys-file", "", "file of access keys, one ID:SECRET per line")
 	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound address to this file once listening")
+	fs.BoolVar(&o.cfg.InsecureNoAuth, "insecure-no-auth", false, "allow --listen beyond loopback without access keys (anyone who reaches the port can use every queue)")
+	fs.IntVar(&o.cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait (0: the open-file limit less 512, at most 32768; -1: no cap)")
+	fs.DurationVar(&o.cfg.BodyTimeout, "body-timeout", sqsapi.DefaultBodyTimeout, "longest a client may take to send each 64 KiB of a request body")
+	fs.Int64Var(&o.cfg.MaxBodyMemory, "max-body-memory", sqsapi.DefaultMaxBodyMemory, "bytes all request bodies may hold at once; beyond, requests get ServiceUnavailable")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,7 +62,9 @@ func runServer(ctx context.Context, args []string) error {
 		where = "in memory: nothing is kept on disk"
 	}
 	log.Info("qscale server listening", "endpoint", s.URL(), "storage", where)
-	if len(keys) == 0 {
+	if len(keys) == 0 && o.cfg.InsecureNoAuth {
+		log.Warn("no access keys configured and --insecure-no-auth given: anyone who reaches " + s.URL() + " can read, send and delete every message")
+	} else if len(keys) == 0 {
 		log.Warn("no access keys configured: requests are not authenticated and any signature is accepted (local development only)")
 	} else {
 		log.Info("verifying AWS Signature V4", "keys", len(keys))

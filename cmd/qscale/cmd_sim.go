@@ -10,14 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sim"
+	"github.com/qscale/qscale/config"
 )
-
-func init() {
-	register(command{name: "sim", summary: "replay a load through the autoscaler on a virtual clock; compare with AWS", run: runSim})
-}
 
 type simOptions struct {
 	scenario   string
@@ -86,14 +82,15 @@ func runSim(ctx context.Context, args []string) error {
 	bounds := policy.Bounds{Min: 0, Max: 50}
 	var policies []policy.Policy
 	if o.config != "" {
-		cfg, err := autoscale.LoadConfig(o.config)
+		cfg, err := config.Load(o.config, config.ForAutoscale)
 		if err != nil {
 			return err
 		}
-		if policies, err = cfg.BuildPolicies(); err != nil {
+		f := cfg.Fleets[0]
+		if policies, err = f.BuildPolicies(); err != nil {
 			return err
 		}
-		bounds = cfg.Bounds()
+		bounds = f.Bounds()
 	}
 	if o.min >= 0 {
 		bounds.Min = o.min

@@ -35,12 +35,12 @@ func TestAutoscaleCheckValidatesConfig(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
-	os.WriteFile(good, []byte("queue: {url: http://127.0.0.1:9324/000000000000/q}\nfleet: {kind: memory}\nmaxCapacity: 5\npolicies: [{latency: {acceptableWait: 10s}}]\n"), 0o644)
+	os.WriteFile(good, []byte("fleets: [{queue: {url: http://127.0.0.1:9324/000000000000/q}, memory: {}, maxCapacity: 5, policies: [{latency: {acceptableWait: 10s}}]}]\n"), 0o644)
 	if code := run([]string{"autoscale", "-config", good, "-check"}); code != 0 {
 		t.Fatalf("valid config: exit code %d", code)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("queue: {url: http://127.0.0.1:9324/000000000000/q}\nfleet: {kind: nomad}\nmaxCapacity: 5\npolicies: [{latency: {acceptableWait: 10s}}]\n"), 0o644)
+	os.WriteFile(bad, []byte("fleets: [{queue: {url: http://127.0.0.1:9324/000000000000/q}, nomad: {}, maxCapacity: 5, policies: [{latency: {acceptableWait: 10s}}]}]\n"), 0o644)
 	if code := run([]string{"autoscale", "-config", bad, "-check"}); code != 1 {
 		t.Fatalf("unknown fleet kind: exit code %d, want 1", code)
 	}

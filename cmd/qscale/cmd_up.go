@@ -13,12 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/up"
 )
-
-func init() {
-	register(command{name: "up", summary: "run everything on this machine: queue server, autoscaled local workers, dashboard (see docs/up.md)", run: runUp})
-}
 
 func runUp(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
@@ -60,11 +57,12 @@ func runUp(ctx context.Context, args []string) error {
 	if *console != "" {
 		cfg.Console.Listen = *console
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(config.ForUp); err != nil {
 		return err
 	}
+	f := cfg.Fleets[0]
 	if *check {
-		fmt.Printf("valid: queue %s, %d..%d workers, %d policies\n", cfg.Fleet.Queue, cfg.Fleet.MinCapacity, cfg.Fleet.MaxCapacity, len(cfg.Fleet.Policies))
+		fmt.Printf("valid: queue %s, %d..%d workers (%s), %d policies\n", f.Queue.Name, f.MinCapacity, f.MaxCapacity, f.Kind(), len(f.Policies))
 		return nil
 	}
 	keys, err := loadAccessKeys(nil, os.Getenv("QSCALE_ACCESS_KEYS"), cfg.Server.AccessKeysFile)
@@ -108,7 +106,7 @@ func runUp(ctx context.Context, args []string) error {
 	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(again)
 	fmt.Println("stopping: workers finish what they hold (Ctrl-C again to stop at once)")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Fleet.StopGrace.D()+15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), f.StopGrace()+15*time.Second)
 	defer cancel()
 	go func() {
 		select {
@@ -121,7 +119,12 @@ func runUp(ctx context.Context, args []string) error {
 	return s.Stop(sctx)
 }
 
-func printBanner(w io.Writer, s *up.System, cfg *up.Config, quickstart, signed bool) {
+func printBanner(w io.Writer, s *up.System, cfg *config.Config, quickstart, signed bool) {
+	f := cfg.Fleets[0]
+	workers := "local processes"
+	if f.Kind() == config.KindMemory {
+		workers = "in memory (runs nothing)"
+	}
 	storage := "data in " + cfg.Server.DataDir
 	if cfg.Server.InMemory {
 		storage = "in memory"
@@ -131,15 +134,15 @@ func printBanner(w io.Writer, s *up.System, cfg *up.Config, quickstart, signed b
 	if !signed {
 		fmt.Fprintf(w, "                 no access keys: any signature is accepted (local use only)\n")
 	}
-	fmt.Fprintf(w, "  queue          %s\n", s.QueueURL(cfg.Fleet.Queue))
-	fmt.Fprintf(w, "  workers        %d..%d local processes\n", cfg.Fleet.MinCapacity, cfg.Fleet.MaxCapacity)
+	fmt.Fprintf(w, "  queue          %s\n", s.QueueURL(f.Queue.Name))
+	fmt.Fprintf(w, "  workers        %d..%d %s\n", f.MinCapacity, f.MaxCapacity, workers)
 	if u := s.ConsoleURL(); u != "" {
 		fmt.Fprintf(w, "  dashboard      %s/\n", u)
 		fmt.Fprintf(w, "  metrics        %s/metrics\n", u)
-		fmt.Fprintf(w, "  send           curl '%s/queue/%s?message=hello'\n", u, cfg.Fleet.Queue)
+		fmt.Fprintf(w, "  send           curl '%s/queue/%s?message=hello'\n", u, f.Queue.Name)
 	}
 	if quickstart {
-		fmt.Fprintf(w, "\nTry a burst: qscale load --queue %s --burst 10000 --endpoint-url %s\n", cfg.Fleet.Queue, s.SQSURL())
+		fmt.Fprintf(w, "\nTry a burst: qscale load --queue %s --burst 10000 --endpoint-url %s\n", f.Queue.Name, s.SQSURL())
 		fmt.Fprintf(w, "The fleet grows within seconds, drains the queue and shrinks back to zero.\n")
 	}
 	fmt.Fprintln(w)

@@ -9,21 +9,27 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 )
 
-// command is one subcommand. Each lives in its own cmd_<name>.go file and
-// registers itself from init.
+// command is one subcommand; each lives in its own cmd_<name>.go file.
 type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, args []string) error
 }
 
-var commands = map[string]command{}
-
-func register(c command) { commands[c.name] = c }
+// commands are qscale's subcommands, in the order the usage lists them.
+var commands = []command{
+	{"up", "run everything on this machine: queue server, autoscaled local workers, dashboard (see docs/up.md)", runUp},
+	{"server", "serve the SQS API (durable queues)", runServer},
+	{"worker", "run a handler (command, HTTP application) for each message of a queue", runWorkerCommand},
+	{"autoscale", "size a worker fleet from its queue's backlog (see docs/autoscaling.md)", runAutoscale},
+	{"send", "send a message (or each line of stdin) to a queue", runSend},
+	{"load", "generate load on a queue: a steady rate or a burst", runLoad},
+	{"bench", "measure an SQS endpoint: throughput, latency, long-poll wake-up", runBench},
+	{"sim", "replay a load through the autoscaler on a virtual clock; compare with AWS", runSim},
+}
 
 // usageError is a mistake on the command line: exit code 2.
 type usageError struct{ msg string }
@@ -32,10 +38,17 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
+// exitCoder is an error that chooses its own exit code.
+type exitCoder interface {
+	error
+	ExitCode() int
+}
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// run finds the command, runs it, and maps its error to an exit code.
 func run(args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage()
@@ -44,7 +57,7 @@ func run(args []string) int {
 		}
 		return 0
 	}
-	c, ok := commands[args[0]]
+	c, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(os.Stderr, "qscale: unknown command %q\n\n", args[0])
 		printUsage()
@@ -74,21 +87,19 @@ func run(args []string) int {
 	}
 }
 
-// exitCoder is an error that chooses its own exit code.
-type exitCoder interface {
-	error
-	ExitCode() int
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 func printUsage() {
 	fmt.Fprintln(os.Stderr, "usage: qscale <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nRun 'qscale <command> -h' for a command's flags.")
 }

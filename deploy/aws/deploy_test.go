@@ -17,11 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/asgfleet"
 	"github.com/qscale/qscale/autoscale/cwpublish"
 	"github.com/qscale/qscale/autoscale/ecsfleet"
+	"github.com/qscale/qscale/autoscale/fleets"
 	"github.com/qscale/qscale/autoscale/sqssource"
+	"github.com/qscale/qscale/config"
 )
 
 func read(t *testing.T, name string) []byte {
@@ -149,33 +150,23 @@ func TestPoliciesMatchTheCalls(t *testing.T) {
 	}
 }
 
-// The example autoscaler configurations are valid, and their fleet
-// settings build the fleets they name.
+// The example autoscaler configurations are valid, and build the fleets
+// they name through the same registry as qscale autoscale.
 func TestAutoscaleConfigs(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"autoscale-ecs.yaml", "autoscale-asg.yaml"} {
-		c, err := autoscale.LoadConfig(name)
+	for name, kind := range map[string]string{"autoscale-ecs.yaml": config.KindECS, "autoscale-asg.yaml": config.KindASG} {
+		c, err := config.Load(name, config.ForAutoscale)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := c.Fleet.Settings
-		switch c.Fleet.Kind {
-		case "ecs":
-			if _, err := ecsfleet.FromSettings(t.Context(), ecsfleet.Settings{
-				Cluster: s["cluster"].(string), Service: s["service"].(string), Region: s["region"].(string), StatusPort: s["statusPort"].(int),
-			}); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		case "ec2-asg":
-			if _, err := asgfleet.FromSettings(t.Context(), asgfleet.Settings{
-				GroupName: s["groupName"].(string), Region: s["region"].(string), StatusPort: s["statusPort"].(int),
-			}); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		default:
-			t.Errorf("%s: fleet kind %q", name, c.Fleet.Kind)
+		f := c.Fleets[0]
+		if f.Kind() != kind {
+			t.Errorf("%s: fleet kind %q, want %s", name, f.Kind(), kind)
 		}
-		if _, err := c.BuildPolicies(); err != nil {
+		if _, err := fleets.Build(t.Context(), f, "fleets[0]", fleets.Env{}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, err := f.BuildPolicies(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -1,6 +1,11 @@
 // Package mototest runs moto's server (another implementation of the AWS
 // APIs qscale calls: SQS, ECS, EC2 Auto Scaling, CloudWatch) for tests, on
 // a free loopback port, stopped by its PID.
+//
+// moto comes with the machine's Python (pyenv's moto_server); it cannot be
+// installed from here. Where it is missing the tests that need it skip,
+// except under CI=true, where a missing moto_server fails them: a test
+// suite must not pass by running none of its AWS tests.
 package mototest
 
 import (
@@ -62,12 +67,22 @@ func Start() (endpoint string, stop func(), err error) {
 	}
 }
 
-// Need returns endpoint, or skips the test when moto is not installed
-// (it comes from PyPI, which a fresh machine here cannot reach).
+// Missing explains a missing moto_server.
+const Missing = "moto_server is not on PATH: the tests against moto need the machine's Python with moto 5 (pyenv's moto_server; PyPI is not reachable from here)"
+
+// Required reports whether a missing moto_server must fail the tests
+// rather than skip them: when the environment says CI=true.
+func Required() bool { return os.Getenv("CI") == "true" }
+
+// Need returns endpoint, or, when moto is not installed, fails the test
+// under CI=true and skips it elsewhere.
 func Need(t testing.TB, endpoint string) string {
 	t.Helper()
 	if endpoint == "" {
-		t.Skip("moto_server is not on PATH; install moto (pip install 'moto[server]') to run the tests against it")
+		if Required() {
+			t.Fatal(Missing + " (CI=true: failing instead of skipping)")
+		}
+		t.Skip(Missing)
 	}
 	return endpoint
 }
@@ -86,8 +101,13 @@ func StartT(t testing.TB) string {
 
 // Main runs a package's tests with one moto server for all of them: it
 // sets *endpoint ("" when moto is not installed), runs m, stops the server
-// and exits. Call it from TestMain.
+// and exits. Call it from TestMain. Under CI=true a missing moto_server
+// exits 1 before any test runs.
 func Main(m *testing.M, endpoint *string) {
+	if _, err := exec.LookPath("moto_server"); err != nil && Required() {
+		fmt.Fprintln(os.Stderr, "mototest:", Missing, "(CI=true)")
+		os.Exit(1)
+	}
 	ep, stop, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moto:", err)

@@ -118,6 +118,15 @@ func TestBotocore(t *testing.T) {
 		{name: "GET with query", args: botoArgs{Method: "GET", URL: "/123456789012/jobs?Action=ReceiveMessage&AttributeName.1=All&x=a%20b"}},
 		{name: "presigned", args: botoArgs{Method: "GET", URL: "/123456789012/jobs?Action=GetQueueAttributes&AttributeName.1=All", Presign: 300}},
 		{name: "presigned with token", args: botoArgs{Method: "GET", URL: "/?Action=ListQueues", Presign: 300, Token: "tok/en+="}},
+		{name: "presigned with an added X-Amz-Target", args: botoArgs{Method: "POST", URL: "/123456789012/jobs?Action=SendMessage&MessageBody=x", Presign: 300},
+			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Target", "AmazonSQS.PurgeQueue") }, code: CodeSignatureDoesNotMatch},
+		{name: "presigned with an added Content-Type and body", args: botoArgs{Method: "POST", URL: "/123456789012/jobs?Action=SendMessage&MessageBody=x", Presign: 300},
+			mutate: func(r *http.Request) {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Body, r.ContentLength = io.NopCloser(strings.NewReader("Action=DeleteQueue")), 18
+			}, code: CodeSignatureDoesNotMatch},
+		{name: "header form with an added X-Amz-Target", args: botoArgs{Method: "POST", URL: "/123456789012/jobs", Body: body, Headers: form},
+			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Target", "AmazonSQS.DeleteQueue") }, code: CodeSignatureDoesNotMatch},
 		{name: "presigned expired", args: botoArgs{Method: "GET", URL: "/?Action=ListQueues", Presign: 300},
 			skew: 301 * time.Second, code: CodeRequestExpired},
 		{name: "changed body", args: botoArgs{Method: "POST", URL: "/123456789012/jobs", Body: body, Headers: form},

@@ -36,7 +36,10 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 //	    query; X-Amz-Content-Sha256 that is not the body's SHA-256); the
 //	    credential scope names another service, another terminator than
 //	    aws4_request or another day than the request date; host is not a
-//	    signed header; the request date is more than 15 minutes in the past
+//	    signed header; an X-Amz-* header (X-Amz-Target above all), or the
+//	    Content-Type of a request with a body, is present but not signed
+//	    ("There were headers present in the request which were not
+//	    signed: ..."); the request date is more than 15 minutes in the past
 //	    ("Signature expired: ...") or the future ("Signature not yet
 //	    current: ...") of the verifier's clock.
 //	RequestExpired (400) "Request has expired."

@@ -124,6 +124,10 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 		return errMismatch("%s", msgSignatureWrong)
 	}
 
+	if name := unsignedHeader(r, s.headerNames, len(body) > 0); name != "" {
+		return errMismatch("There were headers present in the request which were not signed: %s", name)
+	}
+
 	want, herr := hex.DecodeString(s.signature)
 	if herr != nil || len(want) != sha256.Size {
 		want = nil // compared below anyway, so that timing does not tell
@@ -319,6 +323,34 @@ func splitHeaders(v string) []string {
 		return nil
 	}
 	return strings.Split(v, ";")
+}
+
+// unsignedHeader returns the first header of r that must be signed and is
+// not among names, or "". Every X-Amz-* header must be signed, as AWS
+// requires: X-Amz-Target chooses the action of the JSON protocol, so an
+// unsigned one would let anyone who holds a signed request (a presigned URL
+// above all) run another action with it. Content-Type must be signed when
+// there is a body, since it decides how the query protocol reads that body.
+func unsignedHeader(r *http.Request, names []string, hasBody bool) string {
+	for name := range r.Header {
+		amz := len(name) > 6 && strings.EqualFold(name[:6], "x-amz-")
+		if !amz && !(hasBody && strings.EqualFold(name, "Content-Type")) {
+			continue
+		}
+		if !hasName(names, name) {
+			return strings.ToLower(name)
+		}
+	}
+	return ""
+}
+
+func hasName(names []string, name string) bool {
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasHost(names []string) bool {

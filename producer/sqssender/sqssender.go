@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/qscale/qscale/producer"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // API is the part of *sqs.Client the sender uses.
@@ -43,6 +44,17 @@ var _ producer.Sender = (*Sender)(nil)
 
 // New returns a Sender that calls api.
 func New(api API) *Sender { return &Sender{api: api, urls: map[string]string{}} }
+
+// Dial returns a Sender over an SQS client that package sqsconn builds for
+// opts (a queue URL, when there is one, in opts.QueueURL), and the endpoint
+// it sends to.
+func Dial(ctx context.Context, opts sqsconn.Options) (*Sender, sqsconn.Endpoint, error) {
+	api, ep, err := sqsconn.New(ctx, opts)
+	if err != nil {
+		return nil, sqsconn.Endpoint{}, fmt.Errorf("sqssender: %w", err)
+	}
+	return New(api), ep, nil
+}
 
 // IsURL reports whether queue is a queue URL rather than a name.
 func IsURL(queue string) bool {

@@ -1,30 +1,20 @@
-// Package sqsclient connects the worker runtime to any SQS endpoint (qscale's
-// own server, Amazon SQS, or another implementation) with aws-sdk-go-v2.
+// Package sqsclient is the worker runtime's adapter to SQS: a worker.Queue
+// over aws-sdk-go-v2 for any SQS endpoint (qscale's own server, Amazon SQS,
+// or another implementation), connected by package sqsconn.
 package sqsclient
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/qscale/qscale/internal/awsconf"
-	"github.com/qscale/qscale/internal/sdkbody"
 
+	"github.com/qscale/qscale/sqsconn"
 	"github.com/qscale/qscale/worker"
 )
 
@@ -42,6 +32,7 @@ var _ API = (*sqs.Client)(nil)
 type Client struct {
 	api      API
 	queueURL string
+	endpoint sqsconn.Endpoint
 }
 
 var _ worker.Queue = (*Client)(nil)
@@ -51,100 +42,29 @@ func New(api API, queueURL string) *Client {
 	return &Client{api: api, queueURL: queueURL}
 }
 
-// Options locates a queue and the credentials to reach it. Empty fields
-// follow the standard AWS configuration (AWS_REGION, AWS_PROFILE,
-// AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_SQS, shared config files, ...).
-type Options struct {
-	QueueURL string
-	Region   string
-	// Endpoint overrides the SQS endpoint. When it is empty, no endpoint is
-	// configured in the environment, and QueueURL's host is not an AWS one,
-	// the endpoint is QueueURL's scheme and host: a queue URL of a local
-	// server is enough.
-	Endpoint string
-	Profile  string
-	// MaxConns bounds idle connections kept to the endpoint (default 256).
-	MaxConns int
-}
+// Options locate a queue and the credentials to reach it (package sqsconn
+// has the rules). A queue URL alone is enough: a local server's URL names
+// its endpoint, an Amazon SQS URL its region.
+type Options = sqsconn.Options
 
-// Dial loads the AWS configuration for opts and returns a Client and the
-// SDK client it uses. Without credentials anywhere, a loopback endpoint is
-// called with the placeholder key "qscale" (qscale's server verifies
-// signatures only when keys are configured).
+// Dial returns a Client for opts.QueueURL and the SDK client it uses,
+// built by package sqsconn.
 func Dial(ctx context.Context, opts Options) (*Client, *sqs.Client, error) {
 	if opts.QueueURL == "" {
 		return nil, nil, errors.New("sqsclient: no queue URL")
 	}
-	u, err := url.Parse(opts.QueueURL)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, nil, fmt.Errorf("sqsclient: queue URL %q: want http(s)://host/account/name", opts.QueueURL)
-	}
-	awsHost := strings.HasSuffix(u.Hostname(), ".amazonaws.com") || strings.HasSuffix(u.Hostname(), ".amazonaws.com.cn")
-	endpoint := opts.Endpoint
-	if endpoint == "" && os.Getenv("AWS_ENDPOINT_URL_SQS") == "" && os.Getenv("AWS_ENDPOINT_URL") == "" && !awsHost {
-		endpoint = u.Scheme + "://" + u.Host
-	}
-	maxConns := opts.MaxConns
-	if maxConns == 0 {
-		maxConns = 256
-	}
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = maxConns
-		t.MaxIdleConnsPerHost = maxConns
-	})
-	loads := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient),
-		config.WithRetryer(func() aws.Retryer {
-			// No client-side retry quota: a worker retries receives
-			// forever by design and must not lock itself out.
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
-		}),
-	}
-	if opts.Region != "" {
-		loads = append(loads, config.WithRegion(opts.Region))
-	}
-	if opts.Profile != "" {
-		loads = append(loads, config.WithSharedConfigProfile(opts.Profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loads...)
+	api, ep, err := sqsconn.New(ctx, opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqsclient: AWS configuration: %w", err)
+		return nil, nil, fmt.Errorf("sqsclient: %w", err)
 	}
-	if cfg.Region == "" {
-		cfg.Region = regionFromHost(u.Hostname())
-	}
-	// A fast answer could otherwise cost the connection and, for a
-	// ReceiveMessage, its messages until their visibility timeout.
-	cfg.HTTPClient = sdkbody.InMemory(cfg.HTTPClient)
-	ep := endpoint
-	if ep == "" {
-		ep = os.Getenv("AWS_ENDPOINT_URL_SQS")
-	}
-	if ep == "" {
-		ep = os.Getenv("AWS_ENDPOINT_URL")
-	}
-	if awsconf.IsLoopback(ep) && opts.Profile == "" && awsconf.NoCredentialsConfigured() {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider("qscale", "qscale", "")
-	}
-	api := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-	return New(api, opts.QueueURL), api, nil
+	c := New(api, opts.QueueURL)
+	c.endpoint = ep
+	return c, api, nil
 }
 
-func regionFromHost(host string) string {
-	// sqs.<region>.amazonaws.com or <region>.queue.amazonaws.com
-	parts := strings.Split(host, ".")
-	if len(parts) >= 4 && parts[0] == "sqs" {
-		return parts[1]
-	}
-	if len(parts) >= 4 && parts[1] == "queue" {
-		return parts[0]
-	}
-	return "us-east-1"
-}
+// Endpoint is where Dial's client sends its calls, and why (zero for a
+// Client made with New).
+func (c *Client) Endpoint() sqsconn.Endpoint { return c.endpoint }
 
 // Check asks for the queue's attributes, so a wrong URL or missing
 // permission fails at start and not on every receive.

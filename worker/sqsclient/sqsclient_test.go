@@ -8,20 +8,6 @@ import (
 	"github.com/qscale/qscale/worker"
 )
 
-func TestRegionFromHost(t *testing.T) {
-	t.Parallel()
-	for host, want := range map[string]string{
-		"sqs.eu-west-1.amazonaws.com":        "eu-west-1",
-		"ap-northeast-1.queue.amazonaws.com": "ap-northeast-1",
-		"127.0.0.1":                          "us-east-1",
-		"localhost":                          "us-east-1",
-	} {
-		if got := regionFromHost(host); got != want {
-			t.Errorf("regionFromHost(%q) = %q, want %q", host, got, want)
-		}
-	}
-}
-
 // Dial with nothing but a local queue URL reaches the server: endpoint from
 // the URL, placeholder credentials, default region.
 func TestDialLocalQueueURLAlone(t *testing.T) {
@@ -37,6 +23,9 @@ func TestDialLocalQueueURLAlone(t *testing.T) {
 	c, api, err := Dial(t.Context(), Options{QueueURL: endpoint + "/000000000000/probe"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ep := c.Endpoint(); ep.URL != endpoint || ep.Region != "us-east-1" || ep.AWS {
+		t.Fatalf("endpoint %s, region %q; want %s in us-east-1", ep, ep.Region, endpoint)
 	}
 	if _, err := c.Check(t.Context()); err == nil {
 		t.Fatal("Check of a missing queue succeeded")

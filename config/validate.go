@@ -1,0 +1,489 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/qscale/qscale/autoscale/policy"
+)
+
+// WithDefaults returns a copy of c with every field left out set to its
+// default (defaults.go). Validate expects it.
+func (c Config) WithDefaults() Config {
+	setString(&c.Server.Listen, DefaultServerListen)
+	setString(&c.Server.DataDir, DefaultDataDir)
+	setString(&c.Server.AccountID, DefaultAccountID)
+	setString(&c.Server.Region, DefaultRegion)
+	setString(&c.Console.Listen, DefaultConsoleListen)
+	setDuration(&c.Console.History, DefaultConsoleHistory)
+	c.Fleets = slices.Clone(c.Fleets)
+	for i := range c.Fleets {
+		c.Fleets[i] = c.Fleets[i].withDefaults(c.Server.Region)
+	}
+	return c
+}
+
+func (f Fleet) withDefaults(serverRegion string) Fleet {
+	// A queue named by URL keeps an empty region unless the file sets one:
+	// package sqsconn resolves it by the rule every qscale client follows
+	// (the URL's region, the AWS configuration chain's, DefaultRegion).
+	if f.Queue.URL == "" {
+		setString(&f.Queue.Region, serverRegion)
+	}
+	setString(&f.Name, f.Queue.QueueName())
+	setDuration(&f.Interval, DefaultInterval)
+	if f.History == 0 {
+		f.History = DefaultHistory
+	}
+	if w := f.Worker; w != nil {
+		w2 := *w
+		setDuration(&w2.StopGrace, DefaultStopGrace)
+		f.Worker = &w2
+	}
+	if l := f.Local; l != nil {
+		l2 := *l
+		if l2.MaxWorkers == 0 {
+			l2.MaxWorkers = max(f.MaxCapacity, 1)
+		}
+		setDuration(&l2.StartTimeout, DefaultStartTimeout)
+		setDuration(&l2.StopGrace, DefaultStopGrace)
+		setDuration(&l2.RestartBackoff, DefaultRestartBackoff)
+		setDuration(&l2.MaxRestartBackoff, DefaultMaxRestartBackoff)
+		f.Local = &l2
+	}
+	if k := f.Kubernetes; k != nil {
+		k2 := *k
+		if k2.StatusPort == 0 {
+			k2.StatusPort = DefaultKubernetesStatusPort
+		}
+		if k2.QPS == 0 {
+			k2.QPS = DefaultKubernetesQPS
+		}
+		f.Kubernetes = &k2
+	}
+	if e := f.ECS; e != nil {
+		e2 := *e
+		setDuration(&e2.ProtectionExpiry, DefaultProtectionExpiry)
+		f.ECS = &e2
+	}
+	if cw := f.CloudWatch; cw != nil {
+		c2 := *cw
+		setString(&c2.Namespace, DefaultCloudWatchNamespace)
+		setString(&c2.MetricName, DefaultCloudWatchMetric)
+		setString(&c2.Unit, DefaultCloudWatchUnit)
+		setString(&c2.Protocol, DefaultCloudWatchProtocol)
+		setDuration(&c2.Period, DefaultCloudWatchPeriod)
+		if c2.Dimensions == nil {
+			if name := f.Queue.QueueName(); name != "" {
+				c2.Dimensions = Dimensions{{Name: DefaultCloudWatchDimension, Value: name}}
+			}
+		}
+		f.CloudWatch = &c2
+	}
+	return f
+}
+
+func setString(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+func setDuration(d *policy.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = policy.Duration(def)
+	}
+}
+
+// Validate reports every problem of c (with its defaults applied) for use,
+// each as a *policy.FieldError naming the field's path.
+func (c *Config) Validate(use Use) error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	queues := map[string]bool{}
+	if use == ForUp {
+		if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+			add(fe("server.listen", "%q: want host:port", c.Server.Listen))
+		}
+		if c.Console.Listen != "off" {
+			host, _, err := net.SplitHostPort(c.Console.Listen)
+			switch {
+			case err != nil:
+				add(fe("console.listen", "%q: want host:port or off", c.Console.Listen))
+			case !isLoopback(host) && c.Console.Token == "":
+				add(fe("console.token", "is required when the console listens on %s, beyond this machine (or set QSCALE_CONSOLE_TOKEN)", c.Console.Listen))
+			}
+		}
+		if c.Console.History.D() < time.Minute {
+			add(fe("console.history", "must be at least 1m, got %s", c.Console.History))
+		}
+		for i, q := range c.Queues {
+			switch {
+			case q.Name == "":
+				add(fe(fmt.Sprintf("queues[%d].name", i), "is required"))
+			case queues[q.Name]:
+				add(fe(fmt.Sprintf("queues[%d].name", i), "%q is listed twice", q.Name))
+			}
+			queues[q.Name] = true
+		}
+	}
+	switch {
+	case len(c.Fleets) == 0:
+		add(fe("fleets", "needs a fleet: its queue, bounds, policies and where its workers run"))
+	case len(c.Fleets) > 1:
+		add(fe("fleets", "holds %d fleets; %s sizes one fleet per process today: run one per fleet", len(c.Fleets), use))
+	}
+	names := map[string]int{}
+	for i := range c.Fleets {
+		f := &c.Fleets[i]
+		p := fmt.Sprintf("fleets[%d]", i)
+		if j, dup := names[f.Name]; dup && f.Name != "" {
+			add(fe(p+".name", "%q is already the name of fleets[%d]", f.Name, j))
+		}
+		names[f.Name] = i
+		add(policy.Prefix(p, f.validate(use, queues)))
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks one fleet (defaults applied); paths are relative to it.
+func (f *Fleet) validate(use Use, queues map[string]bool) error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	q := f.Queue
+	switch use {
+	case ForUp:
+		switch {
+		case q.URL != "" || q.Endpoint != "":
+			add(fe("queue", "qscale up's fleets consume its own queues: give the queue's name (queue: jobs)"))
+		case q.Name == "":
+			add(fe("queue", "is required (the name of one of queues)"))
+		case !queues[q.Name]:
+			add(fe("queue", "%q is not one of queues", q.Name))
+		}
+	default:
+		switch {
+		case q.URL == "" && q.Name != "":
+			add(fe("queue", "qscale autoscale needs the queue's URL: queue: {url: https://sqs.REGION.amazonaws.com/ACCOUNT/%s}", q.Name))
+		case q.URL == "":
+			add(fe("queue.url", "is required (the queue URL, e.g. http://127.0.0.1:9324/000000000000/jobs)"))
+		default:
+			add(absoluteURL("queue.url", q.URL))
+		}
+		if q.Endpoint != "" {
+			add(absoluteURL("queue.endpoint", q.Endpoint))
+		}
+	}
+	if f.MinCapacity < 0 {
+		add(fe("minCapacity", "must be 0 or more, got %d", f.MinCapacity))
+	}
+	if f.MaxCapacity < 1 {
+		add(fe("maxCapacity", "must be 1 or more, got %d", f.MaxCapacity))
+	} else if f.MaxCapacity < f.MinCapacity {
+		add(fe("maxCapacity", "%d is below minCapacity %d", f.MaxCapacity, f.MinCapacity))
+	}
+	if f.Interval.D() < MinInterval {
+		add(fe("interval", "must be at least %s, got %s", MinInterval, f.Interval))
+	}
+	if f.History < 1 {
+		add(fe("history", "must be 1 or more, got %d", f.History))
+	}
+	add(validatePolicies(f.Policies))
+	if f.CloudWatch != nil {
+		add(policy.Prefix("cloudwatch", f.CloudWatch.validate()))
+	}
+
+	kinds := f.kinds()
+	allowed := Kinds[1:]
+	if use == ForUp {
+		allowed = []string{KindWorker, KindLocal, KindMemory}
+	}
+	switch {
+	case len(kinds) == 0:
+		add(fe("", "give where the workers run: one of %s", strings.Join(allowed, ", ")))
+	case len(kinds) > 1:
+		add(fe("", "give exactly one of %s; got %s", strings.Join(allowed, ", "), strings.Join(kinds, " and ")))
+	case !slices.Contains(allowed, kinds[0]):
+		if use == ForUp {
+			add(fe(kinds[0], "qscale up runs its workers on this machine (worker, local or memory); size a %s fleet with qscale autoscale", kinds[0]))
+		} else {
+			add(fe(kinds[0], "is qscale up's shorthand for workers on its own queues; qscale autoscale runs them with local: {command: [qscale, worker, ...]}"))
+		}
+	}
+	if f.Worker != nil {
+		add(policy.Prefix(KindWorker, f.Worker.validate()))
+	}
+	if f.Local != nil {
+		add(policy.Prefix(KindLocal, f.Local.validate()))
+	}
+	if f.Kubernetes != nil {
+		add(policy.Prefix(KindKubernetes, f.Kubernetes.validate()))
+	}
+	if f.ECS != nil {
+		add(policy.Prefix(KindECS, f.ECS.validate()))
+	}
+	if f.ASG != nil {
+		add(policy.Prefix(KindASG, f.ASG.validate()))
+	}
+	if f.Memory != nil && f.Memory.StartDelay < 0 {
+		add(fe("memory.startDelay", "must not be negative, got %s", f.Memory.StartDelay))
+	}
+	return joinRelative(errs)
+}
+
+// joinRelative joins errors whose paths may be empty (the fleet itself):
+// policy.Prefix then names the fleet alone.
+func joinRelative(errs []error) error {
+	out := make([]error, 0, len(errs))
+	for _, err := range errs {
+		var fe *policy.FieldError
+		if errors.As(err, &fe) && fe.Path == "" {
+			err = errors.New(fe.Msg)
+		}
+		out = append(out, err)
+	}
+	return errors.Join(out...)
+}
+
+func validatePolicies(ps []Policy) error {
+	var errs []error
+	if len(ps) == 0 {
+		errs = append(errs, fe("policies", "needs at least one policy"))
+	}
+	names := map[string]int{}
+	for i, p := range ps {
+		path := fmt.Sprintf("policies[%d]", i)
+		kinds := 0
+		for _, set := range []bool{p.TargetTracking != nil, p.StepScaling != nil, p.ScaleOnMetric != nil, p.Latency != nil, p.Queueing != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			errs = append(errs, fe(path, "give exactly one of targetTracking (or targetTrackingFile), stepScaling, scaleOnMetric, latency and queueing; got %d", kinds))
+			continue
+		}
+		name := p.name(i)
+		if j, dup := names[name]; dup {
+			errs = append(errs, fe(path+".name", "%q is already the name of policies[%d]", name, j))
+		}
+		names[name] = i
+		var err error
+		switch {
+		case p.TargetTracking != nil:
+			err = policy.Prefix(path+".targetTracking", p.TargetTracking.Validate())
+		case p.StepScaling != nil:
+			err = policy.Prefix(path+".stepScaling", p.StepScaling.Validate())
+		case p.ScaleOnMetric != nil:
+			_, _, e := p.ScaleOnMetric.Specs()
+			err = policy.Prefix(path+".scaleOnMetric", e)
+		case p.Latency != nil:
+			err = policy.Prefix(path+".latency", p.Latency.Validate())
+		case p.Queueing != nil:
+			err = policy.Prefix(path+".queueing", p.Queueing.Validate())
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// readPolicyFiles reads the targetTrackingFile of every policy that names
+// one (relative to dir) into its TargetTracking. field is the policies'
+// path, for the errors.
+func readPolicyFiles(ps []Policy, dir, field string) error {
+	var errs []error
+	for i := range ps {
+		p := &ps[i]
+		if p.TargetTrackingFile == "" {
+			continue
+		}
+		path := fmt.Sprintf("%s[%d].targetTrackingFile", field, i)
+		if p.TargetTracking != nil {
+			errs = append(errs, fe(path, "give targetTracking or targetTrackingFile, not both"))
+			continue
+		}
+		name := p.TargetTrackingFile
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			errs = append(errs, fe(path, "%v", err))
+			continue
+		}
+		tt, err := policy.ParseTargetTracking(b)
+		if err != nil {
+			errs = append(errs, policy.Prefix(fmt.Sprintf("%s(%s)", path, p.TargetTrackingFile), err))
+			continue
+		}
+		p.TargetTracking = &tt
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Worker) validate() error {
+	var errs []error
+	kinds := 0
+	for _, set := range []bool{len(w.Command) > 0, w.HTTP != "", w.Demo > 0} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		errs = append(errs, fe("", "give exactly one of command, http and demo"))
+	}
+	if w.HTTPStart != "" && w.HTTP == "" {
+		errs = append(errs, fe("httpStart", "needs http"))
+	}
+	if w.Demo < 0 {
+		errs = append(errs, fe("demo", "must not be negative"))
+	}
+	for _, fl := range w.Flags {
+		for _, own := range []string{"--queue-url", "-queue-url", "--endpoint-url", "-endpoint-url", "--status-addr", "-status-addr", "--status-file", "-status-file"} {
+			if fl == own || strings.HasPrefix(fl, own+"=") {
+				errs = append(errs, fe("flags", "%s is set by qscale up itself", own))
+			}
+		}
+	}
+	if w.StopGrace < 0 {
+		errs = append(errs, fe("stopGrace", "must not be negative"))
+	}
+	return joinRelative(errs)
+}
+
+func (l *Local) validate() error {
+	var errs []error
+	switch {
+	case l.Command == nil:
+		errs = append(errs, fe("command", "is required: the worker's argv, e.g. [qscale, worker, --queue-url, URL, --, handler]"))
+	case len(l.Command) == 0 || l.Command[0] == "":
+		errs = append(errs, fe("command", "must name a program"))
+	}
+	if l.MaxWorkers < 1 {
+		errs = append(errs, fe("maxWorkers", "must be at least 1, got %d", l.MaxWorkers))
+	}
+	for _, d := range []struct {
+		name string
+		v    policy.Duration
+	}{{"startTimeout", l.StartTimeout}, {"stopGrace", l.StopGrace}, {"restartBackoff", l.RestartBackoff}, {"maxRestartBackoff", l.MaxRestartBackoff}} {
+		if d.v <= 0 {
+			errs = append(errs, fe(d.name, "must be positive, got %s", d.v))
+		}
+	}
+	if l.MaxRestartBackoff < l.RestartBackoff {
+		errs = append(errs, fe("maxRestartBackoff", "%s is below restartBackoff %s", l.MaxRestartBackoff, l.RestartBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+func (k *Kubernetes) validate() error {
+	var errs []error
+	switch {
+	case k.Deployment != "" && k.StatefulSet != "":
+		errs = append(errs, fe("statefulset", "give deployment or statefulset, not both"))
+	case k.Deployment == "" && k.StatefulSet == "":
+		errs = append(errs, fe("deployment", "is required (or statefulset): the workload to scale"))
+	}
+	errs = append(errs, port("statusPort", k.StatusPort, false))
+	if !(k.QPS > 0 && k.QPS <= 10000) {
+		errs = append(errs, fe("qps", "want requests per second above 0 and at most 10000, got %v", k.QPS))
+	}
+	return errors.Join(errs...)
+}
+
+func (e *ECS) validate() error {
+	var errs []error
+	if e.Cluster == "" {
+		errs = append(errs, fe("cluster", "is required (the cluster's name or ARN)"))
+	}
+	if e.Service == "" {
+		errs = append(errs, fe("service", "is required (the service's name or ARN)"))
+	}
+	if e.Endpoint != "" {
+		errs = append(errs, absoluteURL("endpoint", e.Endpoint))
+	}
+	errs = append(errs, port("statusPort", e.StatusPort, true))
+	if d := e.ProtectionExpiry.D(); d < MinProtectionExpiry || d > MaxProtectionExpiry {
+		errs = append(errs, fe("protectionExpiry", "must be %s to %s, got %s", MinProtectionExpiry, MaxProtectionExpiry, d))
+	}
+	return errors.Join(errs...)
+}
+
+func (a *ASG) validate() error {
+	var errs []error
+	if a.GroupName == "" {
+		errs = append(errs, fe("groupName", "is required (the Auto Scaling group's name)"))
+	}
+	if a.Endpoint != "" {
+		errs = append(errs, absoluteURL("endpoint", a.Endpoint))
+	}
+	errs = append(errs, port("statusPort", a.StatusPort, true))
+	return errors.Join(errs...)
+}
+
+func (c *CloudWatch) validate() error {
+	var errs []error
+	if strings.HasPrefix(c.Namespace, "AWS/") {
+		errs = append(errs, fe("namespace", "%q: custom metrics cannot use the AWS/ namespaces", c.Namespace))
+	}
+	if c.Period.D() < time.Second {
+		errs = append(errs, fe("period", "must be at least 1s, got %s", c.Period))
+	}
+	if len(c.Dimensions) > 30 {
+		errs = append(errs, fe("dimensions", "%d dimensions: CloudWatch takes at most 30", len(c.Dimensions)))
+	}
+	for i, d := range c.Dimensions {
+		if d.Name == "" || d.Value == "" {
+			errs = append(errs, fe(fmt.Sprintf("dimensions[%d]", i), "Name and Value are required"))
+		}
+	}
+	switch c.Protocol {
+	case "cbor", "json", "query":
+	default:
+		errs = append(errs, fe("protocol", "%q: want cbor, json or query", c.Protocol))
+	}
+	if c.Endpoint != "" {
+		errs = append(errs, absoluteURL("endpoint", c.Endpoint))
+	}
+	return errors.Join(errs...)
+}
+
+func port(name string, p int, zeroOK bool) error {
+	if (p == 0 && zeroOK) || (p >= 1 && p <= 65535) {
+		return nil
+	}
+	return fe(name, "want a port number 1-65535, got %d", p)
+}
+
+func absoluteURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fe(name, "%q is not an absolute http(s) URL", raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"sync"
+)
+
+// DefaultMaxConnections is the largest default cap on open client
+// connections: room for tens of thousands of parked long polls (every
+// worker holds one or more), bounded so that a flood of slow connections
+// cannot exhaust memory. The cap actually used is lower when the process
+// may open fewer files (see defaultMaxConnections).
+const DefaultMaxConnections = 32768
+
+// fdReserve is the number of file descriptors kept back from client
+// connections for the store, the log and the admin listeners.
+const fdReserve = 512
+
+// defaultMaxConnections is the cap used when none is configured: the
+// process's open-file limit less a reserve, at most DefaultMaxConnections,
+// at least 64. Reaching the cap makes new clients wait; reaching the file
+// limit would make the listener fail, so the cap must stay below it.
+func defaultMaxConnections() int {
+	n := DefaultMaxConnections
+	if lim, ok := openFileLimit(); ok && lim-fdReserve < uint64(n) {
+		n = int(lim) - fdReserve
+	}
+	return max(n, 64)
+}
+
+// connLimiter is a listener that keeps at most cap(slots) connections open.
+// When all are taken, Accept first closes a connection that sits idle
+// between requests (keep-alive), then waits for a slot; connections still
+// reading a request are cut by their own deadlines (the header timeout, the
+// body's minimum rate), so a slow client cannot keep a slot for long.
+// While Accept waits, a new client waits in the kernel's backlog, holding no
+// file descriptor of ours.
+type connLimiter struct {
+	net.Listener
+	slots  chan struct{} // one element per open connection
+	idleCh chan struct{} // poked when a connection turns idle
+
+	mu   sync.Mutex            // guards idle
+	idle map[*limitedConn]bool // connections between requests
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func newConnLimiter(ln net.Listener, max int) *connLimiter {
+	return &connLimiter{
+		Listener: ln,
+		slots:    make(chan struct{}, max),
+		idleCh:   make(chan struct{}, 1),
+		idle:     map[*limitedConn]bool{},
+		closed:   make(chan struct{}),
+	}
+}
+
+// Accept waits for a free slot, then accepts.
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		select {
+		case l.slots <- struct{}{}:
+		default:
+			l.closeIdle()
+			select {
+			case l.slots <- struct{}{}:
+			case <-l.idleCh:
+				continue
+			case <-l.closed:
+				return nil, net.ErrClosed
+			}
+		}
+		break
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, l: l}, nil
+}
+
+// Close stops Accept and closes the listener.
+func (l *connLimiter) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// open returns the number of open connections.
+func (l *connLimiter) open() int { return len(l.slots) }
+
+// closeIdle closes one idle connection, if there is one.
+func (l *connLimiter) closeIdle() {
+	l.mu.Lock()
+	var victim *limitedConn
+	for c := range l.idle {
+		victim = c
+		delete(l.idle, c)
+		break
+	}
+	l.mu.Unlock()
+	if victim != nil {
+		victim.Close()
+	}
+}
+
+// connState is the http.Server's ConnState hook: it keeps the idle set.
+func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
+	lc, ok := c.(*limitedConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	if state == http.StateIdle {
+		l.idle[lc] = true
+	} else {
+		delete(l.idle, lc)
+	}
+	l.mu.Unlock()
+	if state == http.StateIdle {
+		select {
+		case l.idleCh <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// limitedConn gives its slot back when closed.
+type limitedConn struct {
+	net.Conn
+	l    *connLimiter
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.idle, c)
+		c.l.mu.Unlock()
+		<-c.l.slots
+	})
+	return err
+}
