@@ -2,6 +2,8 @@ package policy
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -175,5 +177,59 @@ func TestQueueingStateIsAValue(t *testing.T) {
 	p.Decide(Input{Now: t0.Add(2 * time.Second), Capacity: 5, Running: 5, Visible: 90000, ArrivalRate: 500}, st)
 	if len(before) != len(st.Queueing.Window) || before[0] != st.Queueing.Window[0] {
 		t.Fatalf("state changed: %v -> %v", before, st.Queueing.Window)
+	}
+}
+
+// TestGoldenQueueingDecisions records the queueing policy's proposals, with
+// their explanations, through a scripted minute: 100 msg/s from idle with a
+// 10 s start-up, then a stop. go test -update rewrites the file.
+func TestGoldenQueueingDecisions(t *testing.T) {
+	t.Parallel()
+	p := newQueueing(t, QueueingConfig{})
+	var st State
+	w := &world{}
+	var b strings.Builder
+	visible, oldest := 0, 0.0
+	for tick := 1; tick <= 60; tick++ {
+		now := t0.Add(time.Duration(tick) * time.Second)
+		rate := 100.0
+		if tick > 40 {
+			rate = 0
+		}
+		x := w.input(now, tick, visible)
+		x.InFlight = min(x.Running, visible)
+		// The queue: arrivals in, 10 per running worker out.
+		visible = max(0, visible+int(rate)-10*x.Running)
+		if visible > 0 {
+			oldest++
+		} else {
+			oldest = 0
+		}
+		x.Visible, x.OldestAge = visible, time.Duration(oldest*float64(time.Second))
+		x.ArrivalRate, x.ProcessingTime = rate, 100*time.Millisecond
+		if tick > 10 {
+			x.StartupTime = 10 * time.Second
+		}
+		prop, next := p.Decide(x, st)
+		st = next
+		if prop.Desired != x.Capacity {
+			st = st.Record(now, x.Capacity, prop.Desired)
+			w.set(prop.Desired, tick, 10)
+		}
+		fmt.Fprintf(&b, "t=%2ds visible=%4d capacity=%2d running=%2d -> %2d [%s] %s\n", tick, x.Visible, x.Capacity, x.Running, prop.Desired, prop.Rule, prop.Reason)
+	}
+	path := "testdata/queueing.golden"
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("decisions differ from %s (run go test -update after checking):\n%s", path, b.String())
 	}
 }
