@@ -3,9 +3,9 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"os"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
