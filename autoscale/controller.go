@@ -38,13 +38,20 @@ type Options struct {
 	OnDecision func(Decision)
 }
 
+// StartupTimer is a fleet that measures its own start-up time (the local
+// process fleet). The controller uses it until it has measured one itself.
+type StartupTimer interface {
+	StartupTime() time.Duration
+}
+
 // ErrStarted is returned by Start on a Controller that was started before.
 var ErrStarted = errors.New("autoscale: controller already started")
 
 // Controller runs the observe, decide, apply loop.
 //
 // Lock order: tickMu before ring.mu. tickMu serialises ticks (the background
-// loop and direct Tick calls) and guards set, seq, failures and retryAt.
+// loop and direct Tick calls) and guards set, seq, failures, retryAt,
+// lastErr and startup.
 type Controller struct {
 	o    Options
 	ring *ring
@@ -55,6 +62,7 @@ type Controller struct {
 	failures int
 	retryAt  time.Time
 	lastErr  string
+	startup  startupLearner
 
 	lifeMu  sync.Mutex // guards started, cancel and done
 	started bool
@@ -170,12 +178,20 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 		d.Reason = "cannot read the fleet; nothing changes"
 		return d
 	}
+	c.startup.observe(now, f)
+	startup := c.startup.estimate()
+	if startup == 0 {
+		if st, ok := c.o.Fleet.(StartupTimer); ok {
+			startup = st.StartupTime()
+		}
+	}
 	in := policy.Input{
 		Now: now, Capacity: f.Desired, Running: f.Running, Starting: f.Starting,
 		Visible: q.Visible, InFlight: q.InFlight, Delayed: q.Delayed, OldestAge: q.OldestAge,
 		ArrivalRate: q.ArrivalRate, CompletionRate: q.CompletionRate, ProcessingTime: q.ProcessingTime,
+		StartupTime: startup,
 	}
-	d.Observation = Observation{Queue: q, Fleet: f, BacklogPerWorker: in.BacklogPerWorker()}
+	d.Observation = Observation{Queue: q, Fleet: f, BacklogPerWorker: in.BacklogPerWorker(), StartupTime: startup}
 	d.From, d.To = f.Desired, f.Desired
 
 	if c.failures > 0 && now.Before(c.retryAt) {
@@ -209,6 +225,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	}
 	c.failures = 0
 	c.set.Commit(in, o, next, true)
+	c.startup.raised(now, f.Desired, o.Desired)
 	d.Applied = true
 	return d
 }
@@ -233,6 +250,7 @@ func (c *Controller) log(ctx context.Context, d Decision) {
 		slog.Group("queue", "visible", d.Observation.Queue.Visible, "inFlight", d.Observation.Queue.InFlight, "delayed", d.Observation.Queue.Delayed),
 		slog.Group("fleet", "desired", d.Observation.Fleet.Desired, "running", d.Observation.Fleet.Running, "starting", d.Observation.Fleet.Starting),
 		slog.Float64("backlogPerWorker", d.Observation.BacklogPerWorker),
+		slog.Duration("startupTime", d.Observation.StartupTime),
 	}
 	for _, p := range d.Proposals {
 		attrs = append(attrs, slog.Group("policy."+p.Policy, "desired", p.Desired, "rule", p.Rule, "reason", p.Reason))

@@ -14,6 +14,10 @@ type Observation struct {
 	// BacklogPerWorker is Queue.Visible / Fleet.Running, or Queue.Visible
 	// when nothing runs.
 	BacklogPerWorker float64 `json:"backlogPerWorker"`
+	// StartupTime is the fleet's start-up time (desired raised -> worker
+	// running) as the controller measured it over the last starts, 0 until
+	// one was seen.
+	StartupTime time.Duration `json:"startupTime,omitempty"`
 }
 
 // Decision is one tick of the controller, explained.

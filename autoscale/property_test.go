@@ -33,7 +33,7 @@ func (f *randomFleet) SetDesired(ctx context.Context, n int) error {
 }
 
 // TestControllerInvariantsRandomised drives the whole controller (target
-// tracking, latency and a step policy) with random backlogs, random
+// tracking, latency and a step policy; or the queueing policy alone) with random backlogs, random
 // orchestrator failures and random start-up delays, and checks every tick:
 // the fleet stays within bounds, every change is explained, and errors
 // surface in the decision.
@@ -56,7 +56,12 @@ func TestControllerInvariantsRandomised(t *testing.T) {
 			Configuration: policy.StepScalingConfig{AdjustmentType: policy.ExactCapacity, Cooldown: 30,
 				StepAdjustments: []policy.StepAdjustment{{MetricIntervalLowerBound: new(0.0), ScalingAdjustment: b.Max + 5}}},
 		})
-		c, err := autoscale.New(autoscale.Options{Source: src, Fleet: fleet, Policies: []policy.Policy{tt, lat, step}, Bounds: b, Clock: clk})
+		qp, _ := policy.NewQueueing("queueing", policy.QueueingConfig{AcceptableWait: policy.Duration(time.Duration(1+r.IntN(20)) * time.Second)})
+		ps := []policy.Policy{tt, lat, step}
+		if iter%2 == 1 {
+			ps = []policy.Policy{qp} // the default policy alone
+		}
+		c, err := autoscale.New(autoscale.Options{Source: src, Fleet: fleet, Policies: ps, Bounds: b, Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -160,6 +160,8 @@ type Policy struct {
 	ScaleOnMetric *policy.MetricSteps `yaml:"scaleOnMetric"`
 	// Latency is the latency objective.
 	Latency *policy.LatencyConfig `yaml:"latency"`
+	// Queueing is the queueing policy, qscale's default.
+	Queueing *policy.QueueingConfig `yaml:"queueing"`
 }
 
 func (p Policy) name(i int) string {
@@ -173,6 +175,8 @@ func (p Policy) name(i int) string {
 		return fmt.Sprintf("step-scaling-%d", i)
 	case p.ScaleOnMetric != nil:
 		return fmt.Sprintf("scale-on-metric-%d", i)
+	case p.Queueing != nil:
+		return fmt.Sprintf("queueing-%d", i)
 	}
 	return fmt.Sprintf("latency-%d", i)
 }
@@ -217,6 +221,12 @@ func (f *Fleet) BuildPolicies() ([]policy.Policy, error) {
 				return nil, err
 			}
 			ps = append(ps, l)
+		case p.Queueing != nil:
+			q, err := policy.NewQueueing(name, *p.Queueing)
+			if err != nil {
+				return nil, err
+			}
+			ps = append(ps, q)
 		}
 	}
 	return ps, nil

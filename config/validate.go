@@ -269,13 +269,13 @@ func validatePolicies(ps []Policy) error {
 	for i, p := range ps {
 		path := fmt.Sprintf("policies[%d]", i)
 		kinds := 0
-		for _, set := range []bool{p.TargetTracking != nil, p.StepScaling != nil, p.ScaleOnMetric != nil, p.Latency != nil} {
+		for _, set := range []bool{p.TargetTracking != nil, p.StepScaling != nil, p.ScaleOnMetric != nil, p.Latency != nil, p.Queueing != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			errs = append(errs, fe(path, "give exactly one of targetTracking (or targetTrackingFile), stepScaling, scaleOnMetric and latency; got %d", kinds))
+			errs = append(errs, fe(path, "give exactly one of targetTracking (or targetTrackingFile), stepScaling, scaleOnMetric, latency and queueing; got %d", kinds))
 			continue
 		}
 		name := p.name(i)
@@ -294,6 +294,8 @@ func validatePolicies(ps []Policy) error {
 			err = policy.Prefix(path+".scaleOnMetric", e)
 		case p.Latency != nil:
 			err = policy.Prefix(path+".latency", p.Latency.Validate())
+		case p.Queueing != nil:
+			err = policy.Prefix(path+".queueing", p.Queueing.Validate())
 		}
 		if err != nil {
 			errs = append(errs, err)

@@ -74,10 +74,10 @@ func (w Worker) Local(t WorkerTarget, maxCapacity int) *Local {
 
 // Quickstart is what qscale up runs without a file: the seeds' scenario.
 // One queue, demo, with a dead-letter queue; workers with the 10 ms demo
-// handler; zero to ten of them, one per 100 visible messages. Defaults are
+// handler; zero to ten of them, sized by the queueing policy to keep every
+// wait under 1 s (100 messages per worker at 10 ms each). Defaults are
 // applied and it is valid.
 func Quickstart() *Config {
-	zero, tol := 0, 0.1
 	c := Config{
 		Queues: []Queue{
 			{Name: "demo-dlq"},
@@ -92,13 +92,8 @@ func Quickstart() *Config {
 			MinCapacity: 0,
 			MaxCapacity: 10,
 			Policies: []Policy{{
-				Name: "backlog-per-worker",
-				TargetTracking: &policy.TargetTrackingConfig{
-					TargetValue:      100,
-					ScaleOutCooldown: &zero,
-					ScaleInCooldown:  &zero,
-					ScaleInTolerance: &tol,
-				},
+				Name:     "wait",
+				Queueing: &policy.QueueingConfig{AcceptableWait: policy.Duration(time.Second)},
 			}},
 		}},
 	}

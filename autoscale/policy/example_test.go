@@ -80,3 +80,21 @@ func ExampleLatency() {
 	fmt.Println(prop.Desired, p.Target(st))
 	// Output: 15 100
 }
+
+// The queueing policy from idle: 100 msg/s have been arriving for 3 s, the
+// fleet starts workers in 30 s. It sizes the fleet for the backlog forecast at
+// the workers' ready time: 3 + 30 s of arrivals, each starting within
+// (10 s + 30 s) / 2.
+func ExampleQueueing() {
+	p, err := policy.NewQueueing("wait", policy.QueueingConfig{AcceptableWait: policy.Duration(10 * time.Second)})
+	if err != nil {
+		panic(err)
+	}
+	in := policy.Input{
+		Now: time.Date(2026, 1, 1, 0, 0, 3, 0, time.UTC), Visible: 300, OldestAge: 3 * time.Second,
+		ArrivalRate: 100, ProcessingTime: 100 * time.Millisecond, StartupTime: 30 * time.Second,
+	}
+	prop, _ := p.Decide(in, policy.State{})
+	fmt.Println(prop.Desired, prop.Rule)
+	// Output: 17 backlog
+}

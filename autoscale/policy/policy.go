@@ -39,6 +39,10 @@ type Input struct {
 	// ProcessingTime is the measured mean time one worker spends on one
 	// message, 0 when unknown.
 	ProcessingTime time.Duration
+	// StartupTime is how long the fleet takes from a raised desired count
+	// to a running worker, as the controller measured it (0 when not yet
+	// measured).
+	StartupTime time.Duration
 }
 
 // BacklogPerWorker is visible messages / running workers, or the visible count
@@ -148,6 +152,9 @@ type State struct {
 	// ProcessingTime is the latency policy's smoothed processing time in
 	// seconds, 0 before the first measurement.
 	ProcessingTime float64
+
+	// Queueing is the queueing policy's memory.
+	Queueing QueueingState
 }
 
 // Record returns st with an applied change from..to at time at remembered,

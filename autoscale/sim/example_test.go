@@ -20,5 +20,5 @@ func ExampleRun() {
 	}
 	// Output:
 	// qscale: first scale-out after 1s, 10000 of 10000 messages done
-	// aws: first scale-out after 2m51s, 10000 of 10000 messages done
+	// aws: first scale-out after 3m50s, 10000 of 10000 messages done
 }

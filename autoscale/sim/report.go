@@ -24,7 +24,9 @@ func (r *Result) WriteReport(w io.Writer, actions bool) error {
 	if r.FirstScaleOut >= 0 {
 		first = r.FirstScaleOut.String() + " after the first arrival"
 	}
-	fmt.Fprintf(&b, "scaling    %d actions, %d direction reversals, first scale-out %s\n", len(r.Actions), r.Reversals, first)
+	fmt.Fprintf(&b, "oracle     %.0f worker-seconds, peak %d workers; cost %.2fx the oracle's\n", r.Oracle.WorkerSeconds, r.Oracle.Peak, r.OracleRatio())
+	fmt.Fprintf(&b, "scaling    %d actions, %d direction reversals (budget %d: %d arrival episodes, %s), first scale-out %s\n",
+		len(r.Actions), r.Reversals, r.AllowedReversals(), r.Episodes, r.Duration, first)
 	fmt.Fprintf(&b, "objective  oldest message waited over %s for %s\n", r.Objective, r.AboveObjective)
 	if actions {
 		for _, a := range r.Actions {

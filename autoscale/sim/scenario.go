@@ -48,6 +48,93 @@ func (r *Rate) Arrivals(at, step time.Duration) int {
 	return int(n)
 }
 
+// Poisson is a load of Poisson arrivals whose rate (messages per second)
+// changes over time; Seed makes it repeatable.
+type Poisson struct {
+	Fn   func(at time.Duration) float64
+	Seed uint64
+	rng  *rand.Rand
+}
+
+// Arrivals implements Load.
+func (p *Poisson) Arrivals(at, step time.Duration) int {
+	if p.rng == nil {
+		p.rng = rand.New(rand.NewPCG(p.Seed, 0x5eed))
+	}
+	return poisson(p.rng, p.Fn(at)*step.Seconds())
+}
+
+// poisson draws a Poisson count of mean m: by multiplying uniforms below
+// 30, by the normal approximation above.
+func poisson(r *rand.Rand, m float64) int {
+	if m <= 0 {
+		return 0
+	}
+	if m > 30 {
+		return max(0, int(math.Round(m+math.Sqrt(m)*r.NormFloat64())))
+	}
+	limit, k, prod := math.Exp(-m), 0, r.Float64()
+	for prod > limit {
+		k++
+		prod *= r.Float64()
+	}
+	return k
+}
+
+// Bursts are batches of messages arriving at once: at Every (plus a random
+// jitter of up to Jitter when set), or, with Every 0, at exponential
+// intervals of mean Mean; each of Size messages, or, with Alpha > 0, of a
+// Pareto size (shape Alpha, at least Size, at most Cap).
+type Bursts struct {
+	Every, Jitter, Mean time.Duration
+	Size, Cap           int
+	Alpha               float64
+	// Until ends the bursts (0: never).
+	Until time.Duration
+	Seed  uint64
+	rng   *rand.Rand
+	next  time.Duration
+}
+
+// Arrivals implements Load.
+func (b *Bursts) Arrivals(at, step time.Duration) int {
+	if b.rng == nil {
+		b.rng = rand.New(rand.NewPCG(b.Seed, 0xb0b))
+		b.next = b.gap()
+	}
+	n := 0
+	for b.next < at+step && (b.Until == 0 || b.next < b.Until) {
+		size := b.Size
+		if b.Alpha > 0 {
+			size = min(b.Cap, int(float64(b.Size)/math.Pow(1-b.rng.Float64(), 1/b.Alpha)))
+		}
+		n += size
+		b.next += b.gap()
+	}
+	return n
+}
+
+func (b *Bursts) gap() time.Duration {
+	if b.Every > 0 {
+		j := time.Duration(0)
+		if b.Jitter > 0 {
+			j = time.Duration(b.rng.Int64N(int64(b.Jitter)))
+		}
+		return b.Every + j
+	}
+	return time.Duration(b.rng.ExpFloat64() * float64(b.Mean))
+}
+
+// quietAfter is rate before end and 0 from then on: the built-in loads end
+// with a quiet spell, so a run shows the fleet going back to its minimum
+// and no message is left queued.
+func quietAfter(at, end time.Duration, rate float64) float64 {
+	if at >= end {
+		return 0
+	}
+	return rate
+}
+
 // Trace replays recorded arrivals: counts per second.
 type Trace struct {
 	PerSecond []int
@@ -180,13 +267,23 @@ type Scenario struct {
 }
 
 // Scenarios lists the built-in scenarios by name.
-var Scenarios = []string{"burst", "ramp", "daily", "stop"}
+var Scenarios = []string{"burst", "ramp", "daily", "stop", "steady", "bursts", "square", "drift", "heavy", "trickle"}
 
 // Builtin returns a built-in scenario with the seeds' numbers:
 //   - burst: 10,000 messages at once after 10 s (seed 003's test), 20 min;
 //   - ramp: 0 to 200 msg/s over an hour, held for 30 min, then 30 min quiet;
 //   - daily: 24 h of a daily cycle between 5 and 95 msg/s, peak at 14:00;
-//   - stop: 100 msg/s for 30 min, then nothing for 30 min (sudden stop).
+//   - stop: 100 msg/s for 30 min, then nothing for 30 min (sudden stop);
+//   - steady: Poisson arrivals at 100 msg/s for 55 min, then 5 min quiet;
+//   - bursts: 3,000 messages at once every 10 min, 1 h;
+//   - square: Poisson 100 msg/s for 5 min, then 5 min of nothing, 1 h;
+//   - drift: Poisson 20 -> 80 msg/s over 2 h, with a 2-minute spike to
+//     300 msg/s at 1 h, quiet for the last 5 min;
+//   - heavy: bursts at exponential intervals (mean 5 min) of Pareto sizes
+//     (shape 1.2, at least 200, at most 20,000 messages) for 110 min, then
+//     10 min quiet;
+//   - trickle: one message every 3 min on average (Poisson) for 115 min,
+//     then 5 min quiet.
 //
 // Each uses 100 ms per message and a 30 s worker start-up unless the caller
 // changes them.
@@ -220,6 +317,34 @@ func Builtin(name string) (Scenario, error) {
 			}
 			return 0
 		}}
+	case "steady":
+		s.Duration = time.Hour
+		s.Load = &Poisson{Seed: 1, Fn: func(at time.Duration) float64 { return quietAfter(at, 55*time.Minute, 100) }}
+	case "bursts":
+		s.Duration = time.Hour
+		s.Load = &Bursts{Every: 10 * time.Minute, Size: 3000, Seed: 2}
+	case "square":
+		s.Duration = time.Hour
+		s.Load = &Poisson{Seed: 3, Fn: func(at time.Duration) float64 {
+			if at%(10*time.Minute) < 5*time.Minute {
+				return 100
+			}
+			return 0
+		}}
+	case "drift":
+		s.Duration = 2 * time.Hour
+		s.Load = &Poisson{Seed: 4, Fn: func(at time.Duration) float64 {
+			if at >= time.Hour && at < time.Hour+2*time.Minute {
+				return 300
+			}
+			return quietAfter(at, 115*time.Minute, 20+60*at.Hours()/2)
+		}}
+	case "heavy":
+		s.Duration = 2 * time.Hour
+		s.Load = &Bursts{Mean: 5 * time.Minute, Size: 200, Cap: 20000, Alpha: 1.2, Until: 110 * time.Minute, Seed: 5}
+	case "trickle":
+		s.Duration = 2 * time.Hour
+		s.Load = &Poisson{Seed: 6, Fn: func(at time.Duration) float64 { return quietAfter(at, 115*time.Minute, 1.0/180) }}
 	default:
 		return s, fmt.Errorf("unknown scenario %q (built-in: %s)", name, strings.Join(Scenarios, ", "))
 	}

@@ -27,10 +27,12 @@ type Mode string
 const (
 	// QScale runs the given policies every Step, as qscale does.
 	QScale Mode = "qscale"
-	// AWS emulates Application Auto Scaling target tracking on a
-	// CloudWatch metric: one-minute datapoints, 3 of them above the target
-	// to scale out and 15 below it to scale in, never from zero (so the
-	// minimum is at least 1).
+	// AWS emulates the seeds' AWS set-up: a monitor publishes one snapshot
+	// of backlog per task (visible / running tasks, visible when none
+	// runs) to CloudWatch a minute; the target tracking alarms see a
+	// datapoint AlarmDelay after its minute and evaluate once a minute; 3
+	// datapoints above the target scale out, 15 below it scale in; never
+	// from zero (so the minimum is at least 1).
 	AWS Mode = "aws"
 )
 
@@ -38,7 +40,8 @@ const (
 type Options struct {
 	Scenario Scenario
 	Mode     Mode
-	// Policies for QScale mode; default: a latency objective of Objective.
+	// Policies for QScale mode; default: the queueing policy with an
+	// acceptable wait of Objective.
 	Policies []policy.Policy
 	Bounds   policy.Bounds
 	// Objective is the acceptable wait; the report counts the time the
@@ -47,6 +50,9 @@ type Options struct {
 	// AWSCooldown is the target tracking cooldown in AWS mode (both ways);
 	// default 60s (seed 000's config.json).
 	AWSCooldown time.Duration
+	// AlarmDelay is how long after its minute a published datapoint
+	// reaches the alarm in AWS mode; default 60s (see docs/autoscaling.md).
+	AlarmDelay time.Duration
 	// Step is the tick and the resolution of the simulation; default 1s.
 	Step time.Duration
 	// Seed for processing-time sampling.
@@ -97,7 +103,30 @@ type Result struct {
 	// FirstScaleOut is the time from the first arrival to the first
 	// scale-out (-1 if none).
 	FirstScaleOut time.Duration
-	Timeline      []Sample
+	// Episodes counts arrival episodes: runs of arrivals separated by at
+	// least EpisodeGap without any.
+	Episodes int
+	// Oracle is the cheapest clairvoyant schedule for the same arrivals.
+	Oracle   Oracle
+	Timeline []Sample
+}
+
+// EpisodeGap separates two arrival episodes.
+const EpisodeGap = 5 * time.Minute
+
+// AllowedReversals is the flapping budget of a run: 2 per arrival episode
+// plus 6 an hour.
+func (r *Result) AllowedReversals() int {
+	return 2*r.Episodes + int(math.Ceil(6*r.Duration.Hours()))
+}
+
+// OracleRatio is worker-seconds over the oracle's (0 when the oracle has
+// none).
+func (r *Result) OracleRatio() float64 {
+	if r.Oracle.WorkerSeconds == 0 {
+		return 0
+	}
+	return r.WorkerSeconds / r.Oracle.WorkerSeconds
 }
 
 // queue is a FIFO of arrival times (seconds from the start).
@@ -142,6 +171,57 @@ func (s *source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	}, ctx.Err()
 }
 
+// DefaultAlarmDelay is how long after its minute a published one-minute
+// datapoint reaches the target tracking alarm in AWS mode: the monitor
+// publishes at the end of the minute and CloudWatch evaluates alarms once a
+// minute, so the alarm acts on a datapoint one minute later.
+const DefaultAlarmDelay = time.Minute
+
+// published is AWS mode's view of the queue and the fleet: the monitor's
+// snapshots, one a minute, as CloudWatch holds them; the fleet's desired
+// and starting counts are the real ones (Application Auto Scaling reads the
+// service's capacity directly).
+type published struct {
+	*memfleet.Fleet
+	snaps []snapshot
+	use   snapshot
+}
+
+type snapshot struct {
+	at               time.Duration
+	visible, running int
+}
+
+func (p *published) publish(at time.Duration, visible, running int) {
+	p.snaps = append(p.snaps, snapshot{at, visible, running})
+}
+
+// ready selects the newest snapshot published at or before at, and reports
+// whether there is one.
+func (p *published) ready(at time.Duration) bool {
+	ok := false
+	for len(p.snaps) > 0 && p.snaps[0].at <= at {
+		p.use, ok = p.snaps[0], true
+		p.snaps = p.snaps[1:]
+	}
+	return ok
+}
+
+func (p *published) Observe(ctx context.Context) (autoscale.QueueStats, error) {
+	return autoscale.QueueStats{Visible: p.use.visible}, ctx.Err()
+}
+
+func (p *published) State(ctx context.Context) (autoscale.FleetState, error) {
+	s, err := p.Fleet.State(ctx)
+	s.Running = p.use.running
+	return s, err
+}
+
+func fleetDesired(ctx context.Context, f *memfleet.Fleet) int {
+	s, _ := f.State(ctx)
+	return s.Desired
+}
+
 // Run simulates o.Scenario.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	sc := o.Scenario
@@ -157,6 +237,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.AWSCooldown <= 0 {
 		o.AWSCooldown = 60 * time.Second
 	}
+	if o.AlarmDelay < 0 {
+		return nil, fmt.Errorf("sim: negative alarm delay %s", o.AlarmDelay)
+	}
+	if o.AlarmDelay == 0 {
+		o.AlarmDelay = DefaultAlarmDelay
+	}
 	if o.Bounds.Max == 0 {
 		o.Bounds = policy.Bounds{Min: 0, Max: 50}
 	}
@@ -170,11 +256,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	switch o.Mode {
 	case QScale:
 		if len(policies) == 0 {
-			lat, err := policy.NewLatency("latency", policy.LatencyConfig{AcceptableWait: policy.Duration(o.Objective)})
+			q, err := policy.NewQueueing("queueing", policy.QueueingConfig{AcceptableWait: policy.Duration(o.Objective)})
 			if err != nil {
 				return nil, err
 			}
-			policies = []policy.Policy{lat}
+			policies = []policy.Policy{q}
 		}
 	case AWS:
 		cd := int(o.AWSCooldown / time.Second)
@@ -182,7 +268,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		target := o.Objective.Seconds() / sc.Processing.Mean.Seconds()
 		tt, err := policy.NewTargetTracking("aws-target-tracking", policy.TargetTrackingConfig{
 			TargetValue: target, ScaleOutCooldown: &cd, ScaleInCooldown: &cd,
-			MetricPeriod: 60, ScaleOutDatapoints: 3, ScaleInDatapoints: 15,
+			ScaleOutDatapoints: 3, ScaleInDatapoints: 15,
 		})
 		if err != nil {
 			return nil, err
@@ -203,11 +289,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	clk.Advance(sc.StartupDelay) // initial workers are ready at the start
 	start = clk.Now()
 	src := &source{}
+	var ctrlSrc autoscale.QueueSource = src
+	var ctrlFleet autoscale.Fleet = fleet
+	pub := &published{Fleet: fleet}
+	if o.Mode == AWS {
+		ctrlSrc, ctrlFleet = pub, pub
+	}
 	res := &Result{Scenario: sc.Name, Mode: o.Mode, Duration: sc.Duration, Objective: o.Objective, Bounds: o.Bounds, FirstScaleOut: -1}
 	var lastAction policy.Direction
 	firstArrival := -1.0
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: src, Fleet: fleet, Policies: policies, Bounds: o.Bounds,
+		Source: ctrlSrc, Fleet: ctrlFleet, Policies: policies, Bounds: o.Bounds,
 		Interval: o.Step, Clock: clk, History: 16,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
@@ -224,6 +316,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var ptSum float64
 	var ptN int
 	steps := int(sc.Duration / o.Step)
+	arrivals := make([]int, steps)
+	lastArrival := -1
 	if o.KeepTimeline {
 		res.Timeline = make([]Sample, 0, steps)
 	}
@@ -240,8 +334,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			q.push(t + (float64(k)+0.5)*step/float64(n))
 		}
 		res.Arrived += n
+		arrivals[i] = n
 		if n > 0 && firstArrival < 0 {
 			firstArrival = t
+		}
+		if n > 0 {
+			if lastArrival < 0 || time.Duration(i-lastArrival)*o.Step >= EpisodeGap {
+				res.Episodes++
+			}
+			lastArrival = i
 		}
 		// The arrival rate over the last 10 steps (fewer at the start).
 		recent[i%len(recent)] = n
@@ -300,7 +401,26 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		// The controller ticks at the end of the step, on the same clock.
 		clk.Set(now.Add(o.Step))
-		d := ctrl.Tick(ctx)
+		var d autoscale.Decision
+		if o.Mode == AWS {
+			// The monitor publishes a snapshot at each minute; the alarm
+			// evaluates once a minute, AlarmDelay after a datapoint's
+			// minute, on the newest datapoint it has.
+			end := at + o.Step
+			if end%time.Minute == 0 {
+				pub.publish(end, src.visible, running)
+			}
+			if (end-o.AlarmDelay)%time.Minute != 0 || !pub.ready(end-o.AlarmDelay) {
+				if o.KeepTimeline {
+					res.Timeline = append(res.Timeline, Sample{At: end, Visible: src.visible, InFlight: src.inFlight,
+						Desired: fleetDesired(ctx, fleet), Running: running, Starting: starting})
+				}
+				continue
+			}
+			d = ctrl.Tick(ctx)
+		} else {
+			d = ctrl.Tick(ctx)
+		}
 		if d.Changed() {
 			res.Actions = append(res.Actions, Action{At: at + o.Step, From: d.From, To: d.To, Rule: d.Rule, Reason: d.Reason})
 			dir := policy.DirectionOf(d.From, d.To)
@@ -321,6 +441,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res.Remaining = q.size
+	res.Oracle = oracle(arrivals, step, sc.Processing.Mean.Seconds(), o.Objective.Seconds(), sc.StartupDelay.Seconds(), o.Bounds.Max)
 	res.WaitP50, res.WaitP95, res.WaitP99 = hist.quantile(0.50), hist.quantile(0.95), hist.quantile(0.99)
 	res.WaitMax = time.Duration(hist.max * float64(time.Second)).Round(time.Millisecond)
 	return res, nil

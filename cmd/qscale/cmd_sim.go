@@ -30,6 +30,7 @@ type simOptions struct {
 	actions    bool
 	seed       uint64
 	awsCool    time.Duration
+	alarmDelay time.Duration
 }
 
 func runSim(ctx context.Context, args []string) error {
@@ -44,12 +45,13 @@ func runSim(ctx context.Context, args []string) error {
 	fs.IntVar(&o.min, "min", -1, "minimum workers (default 0, or the config's)")
 	fs.IntVar(&o.max, "max", -1, "maximum workers (default 50, or the config's)")
 	fs.DurationVar(&o.objective, "objective", 10*time.Second, "acceptable wait: the latency objective's target and the report's threshold")
-	fs.StringVar(&o.mode, "mode", "both", "qscale, aws (Application Auto Scaling emulation: 1-minute metrics, 3/15 datapoints) or both")
-	fs.StringVar(&o.config, "config", "", "autoscaler config file whose policies and bounds qscale mode uses (default: a latency objective)")
+	fs.StringVar(&o.mode, "mode", "both", "qscale, aws (Application Auto Scaling emulation: one snapshot a minute, 3/15 datapoints) or both")
+	fs.StringVar(&o.config, "config", "", "autoscaler config file whose policies and bounds qscale mode uses (default: the queueing policy)")
 	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode also NAME-aws.svg); empty for none")
 	fs.BoolVar(&o.actions, "actions", false, "list every scaling action")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for processing times")
 	fs.DurationVar(&o.awsCool, "aws-cooldown", 60*time.Second, "ScaleOutCooldown and ScaleInCooldown in aws mode")
+	fs.DurationVar(&o.alarmDelay, "aws-alarm-delay", sim.DefaultAlarmDelay, "in aws mode, how long after its minute a published datapoint reaches the alarm")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -74,8 +76,8 @@ func runSim(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("-processing: %v", err)
 	}
-	if o.startup < 0 || o.workers < 0 || o.objective <= 0 || o.duration < 0 {
-		return usagef("-startup, -workers and -duration must not be negative and -objective must be positive")
+	if o.startup < 0 || o.workers < 0 || o.objective <= 0 || o.duration < 0 || o.alarmDelay <= 0 {
+		return usagef("-startup, -workers and -duration must not be negative; -objective and -aws-alarm-delay must be positive")
 	}
 	bounds := policy.Bounds{Min: 0, Max: 50}
 	var policies []policy.Policy
@@ -131,7 +133,7 @@ func runSim(ctx context.Context, args []string) error {
 		}
 		r, err := sim.Run(ctx, sim.Options{
 			Scenario: sc, Mode: m, Policies: policies, Bounds: bounds, Objective: o.objective,
-			AWSCooldown: o.awsCool, Seed: o.seed, KeepTimeline: o.svg != "",
+			AWSCooldown: o.awsCool, AlarmDelay: o.alarmDelay, Seed: o.seed, KeepTimeline: o.svg != "",
 		})
 		if err != nil {
 			return err
@@ -154,8 +156,9 @@ func runSim(ctx context.Context, args []string) error {
 	}
 	if len(results) == 2 {
 		q, a := results[0], results[1]
-		fmt.Printf("qscale vs AWS: p99 wait %s vs %s, %.2f vs %.2f worker-hours (%.0f%%), first scale-out after %s vs %s\n",
-			q.WaitP99, a.WaitP99, q.WorkerSeconds/3600, a.WorkerSeconds/3600, 100*q.WorkerSeconds/max(a.WorkerSeconds, 1), q.FirstScaleOut, a.FirstScaleOut)
+		fmt.Printf("qscale vs AWS vs oracle: p99 wait %s vs %s, %.2f vs %.2f vs %.2f worker-hours (%.2fx vs %.2fx the oracle's), reversals %d vs %d, first scale-out after %s vs %s\n",
+			q.WaitP99, a.WaitP99, q.WorkerSeconds/3600, a.WorkerSeconds/3600, q.Oracle.WorkerSeconds/3600, q.OracleRatio(), a.OracleRatio(),
+			q.Reversals, a.Reversals, q.FirstScaleOut, a.FirstScaleOut)
 	}
 	return nil
 }

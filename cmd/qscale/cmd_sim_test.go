@@ -23,6 +23,12 @@ func TestSimCommandWritesReportAndCharts(t *testing.T) {
 	if code := run([]string{"sim", "-mode", "sideways"}); code != 2 {
 		t.Fatalf("bad -mode exit code %d, want 2", code)
 	}
+	if code := run([]string{"sim", "-aws-alarm-delay", "0s", "-svg", ""}); code != 2 {
+		t.Fatalf("zero -aws-alarm-delay exit code %d, want 2", code)
+	}
+	if code := run([]string{"sim", "-scenario", "trickle", "-startup", "5s", "-processing", "exp:100ms", "-svg", "", "-mode", "qscale"}); code != 0 {
+		t.Fatalf("trickle scenario: exit code %d", code)
+	}
 }
 
 func TestAutoscaleCheckValidatesConfig(t *testing.T) {
