@@ -160,39 +160,6 @@ func toBatchError(id string, err error) batchError {
 	return batchError{Id: id, SenderFault: infoFor(we.Code).sender, Code: we.Code, Message: we.Message}
 }
 
-// checkBatch applies SQS's rules for batch requests to the entry ids.
-func checkBatch(entryName string, ids []string) error {
-	if len(ids) == 0 {
-		return &queue.Error{Code: queue.ErrEmptyBatchRequest, Message: "There should be at least one " + entryName + " in the request."}
-	}
-	if len(ids) > queue.MaxBatchEntries {
-		return &queue.Error{Code: queue.ErrTooManyEntriesInBatchRequest, Message: fmt.Sprintf("Maximum number of entries per request are %d. You have sent %d.", queue.MaxBatchEntries, len(ids))}
-	}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if !validBatchID(id) {
-			return &queue.Error{Code: queue.ErrInvalidBatchEntryID, Message: "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
-		}
-		if seen[id] {
-			return &queue.Error{Code: queue.ErrBatchEntryIdsNotDistinct, Message: "Id " + id + " repeated."}
-		}
-		seen[id] = true
-	}
-	return nil
-}
-
-func validBatchID(id string) bool {
-	if id == "" || len(id) > queue.MaxBatchEntryIDLen {
-		return false
-	}
-	for _, r := range id {
-		if !(r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
-			return false
-		}
-	}
-	return true
-}
-
 type sendMessageBatchInput struct {
 	QueueUrl string
 	Entries  []sendEntry
@@ -200,7 +167,11 @@ type sendMessageBatchInput struct {
 
 func sendMessageBatchQuery(f form, in *sendMessageBatchInput) error {
 	in.QueueUrl = f.str("QueueUrl")
-	for _, ef := range f.indexed("SendMessageBatchRequestEntry") {
+	entries, err := f.batchEntries("SendMessageBatchRequestEntry")
+	if err != nil {
+		return err
+	}
+	for _, ef := range entries {
 		var e sendEntry
 		if err := sendEntryQuery(ef, &e); err != nil {
 			return err
@@ -239,7 +210,7 @@ func sendMessageBatch(ctx context.Context, c *call, in *sendMessageBatchInput) (
 			}
 		}
 	}
-	if err := checkBatch("SendMessageBatchRequestEntry", ids); err != nil {
+	if err := queue.CheckBatch("SendMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
 	if total > queue.MaxMessageSize {
@@ -504,7 +475,11 @@ type deleteMessageBatchInput struct {
 
 func deleteMessageBatchQuery(f form, in *deleteMessageBatchInput) error {
 	in.QueueUrl = f.str("QueueUrl")
-	for _, ef := range f.indexed("DeleteMessageBatchRequestEntry") {
+	entries, err := f.batchEntries("DeleteMessageBatchRequestEntry")
+	if err != nil {
+		return err
+	}
+	for _, ef := range entries {
 		in.Entries = append(in.Entries, deleteEntry{Id: ef.str("Id"), ReceiptHandle: ef.str("ReceiptHandle")})
 	}
 	return nil
@@ -529,7 +504,7 @@ func deleteMessageBatch(ctx context.Context, c *call, in *deleteMessageBatchInpu
 	for i, e := range in.Entries {
 		ids[i], handles[i] = e.Id, e.ReceiptHandle
 	}
-	if err := checkBatch("DeleteMessageBatchRequestEntry", ids); err != nil {
+	if err := queue.CheckBatch("DeleteMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
 	out := &deleteMessageBatchOutput{Successful: []idEntry{}, Failed: []batchError{}}
@@ -585,7 +560,11 @@ type changeVisibilityBatchInput struct {
 
 func changeVisibilityBatchQuery(f form, in *changeVisibilityBatchInput) error {
 	in.QueueUrl = f.str("QueueUrl")
-	for _, ef := range f.indexed("ChangeMessageVisibilityBatchRequestEntry") {
+	entries, err := f.batchEntries("ChangeMessageVisibilityBatchRequestEntry")
+	if err != nil {
+		return err
+	}
+	for _, ef := range entries {
 		e := changeVisibilityEntry{Id: ef.str("Id"), ReceiptHandle: ef.str("ReceiptHandle")}
 		var err error
 		if e.VisibilityTimeout, err = ef.intp("VisibilityTimeout"); err != nil {
@@ -610,7 +589,7 @@ func changeVisibilityBatch(ctx context.Context, c *call, in *changeVisibilityBat
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	if err := checkBatch("ChangeMessageVisibilityBatchRequestEntry", ids); err != nil {
+	if err := queue.CheckBatch("ChangeMessageVisibilityBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
 	out := &changeVisibilityBatchOutput{Successful: []idEntry{}, Failed: []batchError{}}

@@ -44,22 +44,39 @@ func (f form) intp(name string) (*int, error) {
 }
 
 // indexed returns the sub-forms name.1., name.2., ... up to the first gap.
+// It reads the form's keys once, so decoding a form costs time linear in
+// its size however many entries it holds (a scan per entry made a large
+// form quadratic).
 func (f form) indexed(name string) []form {
-	var out []form
-	for i := 1; ; i++ {
-		p := f.prefix + name + "." + strconv.Itoa(i)
-		found := false
-		for k := range f.v {
-			if k == p || strings.HasPrefix(k, p+".") {
-				found = true
-				break
-			}
+	p := f.prefix + name + "."
+	present := map[int]bool{}
+	for k := range f.v {
+		rest, ok := strings.CutPrefix(k, p)
+		if !ok {
+			continue
 		}
-		if !found {
-			return out
+		num, _, _ := strings.Cut(rest, ".")
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 1 || strconv.Itoa(n) != num {
+			continue // not a canonical index: name.01, name.x
 		}
-		out = append(out, form{v: f.v, prefix: p + "."})
+		present[n] = true
 	}
+	var out []form
+	for i := 1; present[i]; i++ {
+		out = append(out, form{v: f.v, prefix: p + strconv.Itoa(i) + "."})
+	}
+	return out
+}
+
+// batchEntries returns the entries of a batch request, refusing more than
+// queue.MaxBatchEntries before any entry is decoded.
+func (f form) batchEntries(name string) ([]form, error) {
+	entries := f.indexed(name)
+	if len(entries) > queue.MaxBatchEntries {
+		return nil, queue.TooManyEntries(len(entries))
+	}
+	return entries, nil
 }
 
 // list returns the values of name.1, name.2, ...
