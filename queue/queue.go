@@ -200,8 +200,8 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 		if cfg.Fifo {
 			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "The request include parameter that is not valid for this queue type")
 		}
-		if *in.Delay < 0 || *in.Delay > MaxDelay {
-			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "DelaySeconds must be >= 0 and <= 900")
+		if err := DelaySecondsRange.checkDuration(*in.Delay); err != nil {
+			return nil, SendResult{}, err
 		}
 		delay = *in.Delay
 	}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/qscale/qscale/queue"
 )
@@ -60,7 +59,7 @@ func fromEngineAttrs(m map[string]queue.AttributeValue) map[string]jsonAttr {
 type sendEntry struct {
 	Id                      string
 	MessageBody             *string
-	DelaySeconds            *int
+	DelaySeconds            *number
 	MessageAttributes       map[string]jsonAttr
 	MessageSystemAttributes map[string]jsonAttr
 	MessageDeduplicationId  string
@@ -100,11 +99,10 @@ func (e *sendEntry) toInput(senderID string) (queue.SendInput, error) {
 		return in, missing("MessageBody")
 	}
 	in.Body = *e.MessageBody
-	if e.DelaySeconds != nil {
-		d := time.Duration(*e.DelaySeconds) * time.Second
-		in.Delay = &d
-	}
 	var err error
+	if in.Delay, err = e.DelaySeconds.seconds(queue.DelaySecondsRange); err != nil {
+		return in, err
+	}
 	if in.Attributes, err = toEngineAttrs(e.MessageAttributes); err != nil {
 		return in, err
 	}
@@ -246,9 +244,9 @@ type receiveMessageInput struct {
 	AttributeNames              []string
 	MessageSystemAttributeNames []string
 	MessageAttributeNames       []string
-	MaxNumberOfMessages         *int
-	VisibilityTimeout           *int
-	WaitTimeSeconds             *int
+	MaxNumberOfMessages         *number
+	VisibilityTimeout           *number
+	WaitTimeSeconds             *number
 	ReceiveRequestAttemptId     string
 }
 
@@ -388,18 +386,16 @@ func receiveMessage(ctx context.Context, c *call, in *receiveMessageInput) (any,
 	}
 	ri := queue.ReceiveInput{Max: 1}
 	if in.MaxNumberOfMessages != nil {
-		ri.Max = *in.MaxNumberOfMessages
-		if ri.Max < 1 || ri.Max > queue.MaxBatchEntries {
-			return nil, &queue.Error{Code: queue.ErrInvalidParameterValue, Message: fmt.Sprintf("Value %d for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.", ri.Max)}
+		ri.Max = in.MaxNumberOfMessages.int()
+		if ri.Max == 0 { // the engine reads 0 as unset; a client's 0 is refused
+			return nil, queue.MaxNumberOfMessagesRange.Check(0)
 		}
 	}
-	if in.VisibilityTimeout != nil {
-		d := time.Duration(*in.VisibilityTimeout) * time.Second
-		ri.Visibility = &d
+	if ri.Visibility, err = in.VisibilityTimeout.seconds(queue.ReceiveVisibilityRange); err != nil {
+		return nil, err
 	}
-	if in.WaitTimeSeconds != nil {
-		d := time.Duration(*in.WaitTimeSeconds) * time.Second
-		ri.Wait = &d
+	if ri.Wait, err = in.WaitTimeSeconds.seconds(queue.WaitTimeSecondsRange); err != nil {
+		return nil, err
 	}
 	ds, err := q.Receive(ctx, ri)
 	if err != nil {
@@ -523,7 +519,7 @@ func deleteMessageBatch(ctx context.Context, c *call, in *deleteMessageBatchInpu
 type changeVisibilityInput struct {
 	QueueUrl          string
 	ReceiptHandle     string
-	VisibilityTimeout *int
+	VisibilityTimeout *number
 }
 
 func changeVisibilityQuery(f form, in *changeVisibilityInput) (err error) {
@@ -544,13 +540,17 @@ func changeVisibility(ctx context.Context, c *call, in *changeVisibilityInput) (
 	if in.VisibilityTimeout == nil {
 		return nil, missing("VisibilityTimeout")
 	}
-	return nil, q.ChangeVisibility(ctx, queue.VisibilityChange{ReceiptHandle: in.ReceiptHandle, Timeout: time.Duration(*in.VisibilityTimeout) * time.Second})
+	timeout, err := in.VisibilityTimeout.seconds(queue.ChangeVisibilityRange)
+	if err != nil {
+		return nil, err
+	}
+	return nil, q.ChangeVisibility(ctx, queue.VisibilityChange{ReceiptHandle: in.ReceiptHandle, Timeout: *timeout})
 }
 
 type changeVisibilityEntry struct {
 	Id                string
 	ReceiptHandle     string
-	VisibilityTimeout *int
+	VisibilityTimeout *number
 }
 
 type changeVisibilityBatchInput struct {
@@ -600,7 +600,12 @@ func changeVisibilityBatch(ctx context.Context, c *call, in *changeVisibilityBat
 			out.Failed = append(out.Failed, toBatchError(e.Id, missing("VisibilityTimeout")))
 			continue
 		}
-		changes = append(changes, queue.VisibilityChange{ReceiptHandle: e.ReceiptHandle, Timeout: time.Duration(*e.VisibilityTimeout) * time.Second})
+		timeout, err := e.VisibilityTimeout.seconds(queue.ChangeVisibilityRange)
+		if err != nil {
+			out.Failed = append(out.Failed, toBatchError(e.Id, err))
+			continue
+		}
+		changes = append(changes, queue.VisibilityChange{ReceiptHandle: e.ReceiptHandle, Timeout: *timeout})
 		idx = append(idx, i)
 	}
 	for j, e := range q.ChangeVisibilityBatch(ctx, changes) {

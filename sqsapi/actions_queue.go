@@ -125,7 +125,7 @@ func getQueueURL(ctx context.Context, c *call, in *getQueueURLInput) (any, error
 type listQueuesInput struct {
 	QueueNamePrefix string
 	NextToken       string
-	MaxResults      *int
+	MaxResults      *number
 }
 
 func listQueuesQuery(f form, in *listQueuesInput) (err error) {
@@ -143,7 +143,7 @@ type listQueuesOutput struct {
 func listQueues(ctx context.Context, c *call, in *listQueuesInput) (any, error) {
 	max := 0
 	if in.MaxResults != nil {
-		max = *in.MaxResults
+		max = in.MaxResults.int()
 		if max < 1 || max > queue.MaxListQueuesResults {
 			return nil, &queue.Error{Code: queue.ErrInvalidParameterValue, Message: "Value " + strconv.Itoa(max) + " for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."}
 		}

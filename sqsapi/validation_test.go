@@ -1,6 +1,8 @@
 package sqsapi_test
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,16 +20,28 @@ func queryCall(h http.Handler, form string) *httptest.ResponseRecorder {
 	return rec
 }
 
-// wantQueryError asserts an XML ErrorResponse with code and, when msg is
-// not empty, that exact message.
+// wantQueryError asserts an XML ErrorResponse with status, code and, when
+// msg is not empty, that exact message.
 func wantQueryError(t *testing.T, rec *httptest.ResponseRecorder, status int, code, msg string) {
 	t.Helper()
-	body := rec.Body.String()
-	if rec.Code != status || !strings.Contains(body, "<Code>"+code+"</Code>") {
-		t.Fatalf("status %d, body %.300s; want %d %s", rec.Code, body, status, code)
+	var r struct {
+		Error struct{ Code, Message string }
 	}
-	if msg != "" && !strings.Contains(body, "<Message>"+msg+"</Message>") {
-		t.Fatalf("body %.300s; want message %q", body, msg)
+	if err := xml.Unmarshal(rec.Body.Bytes(), &r); err != nil || rec.Code != status || r.Error.Code != code || (msg != "" && r.Error.Message != msg) {
+		t.Fatalf("status %d, body %.300s (%v); want %d %s %q", rec.Code, rec.Body, err, status, code, msg)
+	}
+}
+
+// wantJSONError asserts a JSON error with status, the type
+// com.amazonaws.sqs#name and, when msg is not empty, that exact message.
+func wantJSONError(t *testing.T, rec *httptest.ResponseRecorder, status int, name, msg string) {
+	t.Helper()
+	var r struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || rec.Code != status || r.Type != "com.amazonaws.sqs#"+name || (msg != "" && r.Message != msg) {
+		t.Fatalf("status %d, body %.300s (%v); want %d %s %q", rec.Code, rec.Body, err, status, name, msg)
 	}
 }
 
@@ -88,4 +102,69 @@ func BenchmarkQueryBatchDecode(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
 		})
 	}
+}
+
+// Integers too large for the engine's durations (18446744074 s is 2^64 ns
+// and a little more: it used to wrap to a visibility of 0.3 s) and too
+// large for an int64 are refused as out of range, in both protocols, with
+// AWS's InvalidParameterValue and message.
+func TestOutOfRangeIntegersRefused(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	for _, body := range []string{`{"QueueName":"q"}`, `{"QueueName":"dlq"}`} {
+		if rec := jsonCall(h, "CreateQueue", body, -1); rec.Code != 200 {
+			t.Fatalf("CreateQueue: %d %s", rec.Code, rec.Body)
+		}
+	}
+	const q = `"QueueUrl":"/000000000000/q"`
+	const qf = "QueueUrl=%2F000000000000%2Fq"
+	for _, v := range []string{"18446744074", "9223372036854775807", "99999999999999999999", "-18446744074"} {
+		shown := v
+		switch v {
+		case "99999999999999999999":
+			shown = "9223372036854775807" // beyond int64: shown as the nearest int64
+		}
+		for _, c := range []struct {
+			action, json, query, message string
+		}{
+			{"SendMessage", `{` + q + `,"MessageBody":"x","DelaySeconds":` + v + `}`, qf + "&MessageBody=x&DelaySeconds=" + v,
+				"Value " + shown + " for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900."},
+			{"ReceiveMessage", `{` + q + `,"VisibilityTimeout":` + v + `}`, qf + "&VisibilityTimeout=" + v,
+				"Value " + shown + " for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided."},
+			{"ReceiveMessage", `{` + q + `,"WaitTimeSeconds":` + v + `}`, qf + "&WaitTimeSeconds=" + v,
+				"Value " + shown + " for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."},
+			{"ReceiveMessage", `{` + q + `,"MaxNumberOfMessages":` + v + `}`, qf + "&MaxNumberOfMessages=" + v,
+				"Value " + shown + " for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided."},
+			{"ChangeMessageVisibility", `{` + q + `,"ReceiptHandle":"x","VisibilityTimeout":` + v + `}`, qf + "&ReceiptHandle=x&VisibilityTimeout=" + v,
+				"Value " + shown + " for parameter VisibilityTimeout is invalid. Reason: VisibilityTimeout must be an integer between 0 and 43200."},
+			{"ListQueues", `{"MaxResults":` + v + `}`, "MaxResults=" + v,
+				"Value " + shown + " for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."},
+			{"SetQueueAttributes", `{` + q + `,"Attributes":{"VisibilityTimeout":"` + v + `"}}`, qf + "&Attribute.1.Name=VisibilityTimeout&Attribute.1.Value=" + v,
+				"Invalid value for the parameter VisibilityTimeout."},
+		} {
+			code := "InvalidParameterValue"
+			if c.action == "SetQueueAttributes" {
+				code = "InvalidAttributeValue"
+			}
+			wantJSONError(t, jsonCall(h, c.action, c.json, -1), 400, code, c.message)
+			wantQueryError(t, queryCall(h, "Action="+c.action+"&"+c.query), 400, code, c.message)
+		}
+		// In a batch, the entry fails and the others are sent.
+		rec := jsonCall(h, "SendMessageBatch", `{`+q+`,"Entries":[{"Id":"a","MessageBody":"x","DelaySeconds":`+v+`},{"Id":"b","MessageBody":"y"}]}`, -1)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"Id":"a","SenderFault":true,"Code":"InvalidParameterValue"`) ||
+			!strings.Contains(rec.Body.String(), `"Successful":[{"Id":"b"`) {
+			t.Errorf("SendMessageBatch with DelaySeconds %s: %d %s", v, rec.Code, rec.Body)
+		}
+		rec = queryCall(h, "Action=ChangeMessageVisibilityBatch&"+qf+"&ChangeMessageVisibilityBatchRequestEntry.1.Id=a&ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle=x&ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout="+v)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "<Code>InvalidParameterValue</Code>") {
+			t.Errorf("ChangeMessageVisibilityBatch with VisibilityTimeout %s: %d %s", v, rec.Code, rec.Body)
+		}
+	}
+	// Not integers at all: a JSON fraction is a serialization error, a query
+	// word is not an integer.
+	if rec := jsonCall(h, "ReceiveMessage", `{`+q+`,"WaitTimeSeconds":1.5}`, -1); rec.Code != 400 || !strings.Contains(rec.Body.String(), "SerializationException") {
+		t.Errorf("JSON fraction: %d %s", rec.Code, rec.Body)
+	}
+	wantQueryError(t, queryCall(h, "Action=ReceiveMessage&"+qf+"&WaitTimeSeconds=soon"), 400, "InvalidParameterValue",
+		"Value soon for parameter WaitTimeSeconds is invalid. Reason: Must be an integer.")
 }
