@@ -14,6 +14,8 @@ const (
 	DefaultRetention        = 4 * 24 * time.Hour
 	MaxDelay                = 15 * time.Minute
 	MaxMessageAttributes    = 10
+	MaxAttributeNameLen     = 256 // message attribute names, in bytes (they are ASCII)
+	MaxAttributeTypeLen     = 256 // message attribute data types, in characters
 	MaxInflightStandard     = 120_000
 	MaxInflightFIFO         = 120_000
 	DefaultVisibility       = 30 * time.Second

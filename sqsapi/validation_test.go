@@ -168,3 +168,32 @@ func TestOutOfRangeIntegersRefused(t *testing.T) {
 	wantQueryError(t, queryCall(h, "Action=ReceiveMessage&"+qf+"&WaitTimeSeconds=soon"), 400, "InvalidParameterValue",
 		"Value soon for parameter WaitTimeSeconds is invalid. Reason: Must be an integer.")
 }
+
+// A message attribute type that is not valid Unicode is refused at the
+// send: it used to be stored, then answered altered (U+FFFD in the XML),
+// so that clients checking MD5OfMessageAttributes failed on receive.
+func TestAttributeTypeInvalidUTF8Refused(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	if rec := jsonCall(h, "CreateQueue", `{"QueueName":"q"}`, -1); rec.Code != 200 {
+		t.Fatalf("CreateQueue: %d %s", rec.Code, rec.Body)
+	}
+	const msg = "Message attribute 'a' type contains invalid characters. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF."
+	attr := "&MessageAttribute.1.Name=a&MessageAttribute.1.Value.DataType=String.%FF&MessageAttribute.1.Value.StringValue=v"
+	wantQueryError(t, queryCall(h, "Action=SendMessage&QueueUrl=%2F000000000000%2Fq&MessageBody=x"+attr), 400, "InvalidParameterValue", msg)
+	rec := queryCall(h, "Action=SendMessageBatch&QueueUrl=%2F000000000000%2Fq&SendMessageBatchRequestEntry.1.Id=e&SendMessageBatchRequestEntry.1.MessageBody=x"+
+		strings.ReplaceAll(attr, "&M", "&SendMessageBatchRequestEntry.1.M"))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "<Code>InvalidParameterValue</Code>") || strings.Contains(rec.Body.String(), "<SendMessageBatchResultEntry>") {
+		t.Fatalf("batch: %d %s", rec.Code, rec.Body)
+	}
+	// In JSON, invalid UTF-8 anywhere in the body is a malformed request.
+	rec = jsonCall(h, "SendMessage", "{\"QueueUrl\":\"/000000000000/q\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":\"String.\xff\",\"StringValue\":\"v\"}}}", -1)
+	if rec.Code != 400 || rec.Header().Get("x-amzn-query-error") != "MalformedQueryString;Sender" {
+		t.Fatalf("JSON: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	// Nothing was stored.
+	rec = queryCall(h, "Action=ReceiveMessage&QueueUrl=%2F000000000000%2Fq")
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), "<Message>") {
+		t.Fatalf("receive: %d %s", rec.Code, rec.Body)
+	}
+}
