@@ -5,11 +5,8 @@ package queue
 // digits, hyphens or underscores, no id twice. entryName names an entry in
 // the messages, as AWS does ("SendMessageBatchRequestEntry").
 func CheckBatch(entryName string, ids []string) *Error {
-	if len(ids) == 0 {
-		return errorf(ErrEmptyBatchRequest, "There should be at least one %s in the request.", entryName)
-	}
-	if len(ids) > MaxBatchEntries {
-		return TooManyEntries(len(ids))
+	if err := CheckBatchCount(entryName, len(ids)); err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -20,6 +17,18 @@ func CheckBatch(entryName string, ids []string) *Error {
 			return errorf(ErrBatchEntryIdsNotDistinct, "Id %s repeated.", id)
 		}
 		seen[id] = true
+	}
+	return nil
+}
+
+// CheckBatchCount refuses a batch of n entries unless 1 <= n <=
+// MaxBatchEntries.
+func CheckBatchCount(entryName string, n int) *Error {
+	if n == 0 {
+		return errorf(ErrEmptyBatchRequest, "There should be at least one %s in the request.", entryName)
+	}
+	if n > MaxBatchEntries {
+		return TooManyEntries(n)
 	}
 	return nil
 }

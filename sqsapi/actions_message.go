@@ -3,7 +3,6 @@ package sqsapi
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,7 +154,7 @@ type batchError struct {
 
 func toBatchError(id string, err error) batchError {
 	we := toWire(err)
-	return batchError{Id: id, SenderFault: infoFor(we.Code).sender, Code: we.Code, Message: we.Message}
+	return batchError{Id: id, SenderFault: queue.Code(we.Code).Info().Sender, Code: we.Code, Message: we.Message}
 }
 
 type sendMessageBatchInput struct {
@@ -195,24 +194,11 @@ func sendMessageBatch(ctx context.Context, c *call, in *sendMessageBatchInput) (
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
-	total := 0
 	for i, e := range in.Entries {
 		ids[i] = e.Id
-		if e.MessageBody != nil {
-			total += len(*e.MessageBody)
-		}
-		for k, a := range e.MessageAttributes {
-			total += len(k) + len(a.DataType) + len(a.BinaryValue)
-			if a.StringValue != nil {
-				total += len(*a.StringValue)
-			}
-		}
 	}
 	if err := queue.CheckBatch("SendMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
-	}
-	if total > queue.MaxMessageSize {
-		return nil, &queue.Error{Code: queue.ErrBatchRequestTooLong, Message: fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", queue.MaxMessageSize, total)}
 	}
 	out := &sendMessageBatchOutput{Successful: []sendBatchResultEntry{}, Failed: []batchError{}}
 	var ins []queue.SendInput
@@ -225,6 +211,9 @@ func sendMessageBatch(ctx context.Context, c *call, in *sendMessageBatchInput) (
 		}
 		ins = append(ins, si)
 		idx = append(idx, i)
+	}
+	if err := queue.CheckBatchSize(ins); err != nil {
+		return nil, err
 	}
 	for j, o := range q.SendBatch(ctx, ins) {
 		id := in.Entries[idx[j]].Id
