@@ -47,6 +47,9 @@ var (
 	DelaySecondsRange        = Range{"DelaySeconds", 0, int64(MaxDelay / time.Second), "DelaySeconds must be >= 0 and <= 900"}
 	ReceiveVisibilityRange   = Range{"VisibilityTimeout", 0, int64(MaxVisibilityTimeout / time.Second), "Must be between 0 and 43200, if provided"}
 	WaitTimeSecondsRange     = Range{"WaitTimeSeconds", 0, int64(MaxWaitTime / time.Second), "Must be >= 0 and <= 20, if provided"}
+	ListQueuesResultsRange   = Range{"MaxResults", 1, MaxListQueuesResults, "MaxResults must be an integer between 1 and 1000"}
+	MoveTasksResultsRange    = Range{"MaxResults", 1, 10, "Must be between 1 and 10"}
+	MoveRateRange            = Range{"MaxNumberOfMessagesPerSecond", 1, 500, "Must be between 1 and 500"}
 	ChangeVisibilityRange    = Range{"VisibilityTimeout", 0, int64(MaxVisibilityTimeout / time.Second), "VisibilityTimeout must be an integer between 0 and 43200"}
 )
 

@@ -53,8 +53,8 @@ func listDLQSources(ctx context.Context, c *call, in *listDLQSourcesInput) (any,
 	max := queue.MaxListQueuesResults
 	if in.MaxResults != nil {
 		max = in.MaxResults.int()
-		if max < 1 || max > queue.MaxListQueuesResults {
-			return nil, &queue.Error{Code: queue.ErrInvalidParameterValue, Message: "Value for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."}
+		if err := queue.ListQueuesResultsRange.Check(int64(max)); err != nil {
+			return nil, err
 		}
 	}
 	after, err := decodeToken(in.NextToken)
@@ -111,8 +111,8 @@ func startMoveTask(ctx context.Context, c *call, in *startMoveTaskInput) (any, e
 	rate := 0
 	if in.MaxNumberOfMessagesPerSecond != nil {
 		rate = in.MaxNumberOfMessagesPerSecond.int()
-		if rate < 1 {
-			rate = -1 // rejected by the engine
+		if rate == 0 { // the engine reads 0 as unlimited; a client's 0 is refused
+			return nil, queue.MoveRateRange.Check(0)
 		}
 	}
 	h, err := c.h.e.StartMoveTask(ctx, in.SourceArn, in.DestinationArn, rate)
@@ -180,8 +180,8 @@ func listMoveTasks(ctx context.Context, c *call, in *listMoveTasksInput) (any, e
 	max := 0
 	if in.MaxResults != nil {
 		max = in.MaxResults.int()
-		if max == 0 {
-			max = -1
+		if max == 0 { // the engine reads 0 as unset; a client's 0 is refused
+			return nil, queue.MoveTasksResultsRange.Check(0)
 		}
 	}
 	tasks, err := c.h.e.ListMoveTasks(in.SourceArn, max)

@@ -197,3 +197,28 @@ func TestAttributeTypeInvalidUTF8Refused(t *testing.T) {
 		t.Fatalf("receive: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// Integer parameters whose 0 the engine reads as "not given" still refuse a
+// client's 0, with the value the client sent in the message.
+func TestZeroAndOutOfRangeListParameters(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	for _, body := range []string{`{"QueueName":"dlq"}`,
+		`{"QueueName":"src","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":2}"}}`} {
+		if rec := jsonCall(h, "CreateQueue", body, -1); rec.Code != 200 {
+			t.Fatalf("CreateQueue: %d %s", rec.Code, rec.Body)
+		}
+	}
+	const dlq = "arn:aws:sqs:us-east-1:000000000000:dlq"
+	for _, c := range []struct{ action, body, message string }{
+		{"ListQueues", `{"MaxResults":0}`, "Value 0 for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."},
+		{"ListDeadLetterSourceQueues", `{"QueueUrl":"/000000000000/dlq","MaxResults":0}`, "Value 0 for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."},
+		{"ListMessageMoveTasks", `{"SourceArn":"` + dlq + `","MaxResults":0}`, "Value 0 for parameter MaxResults is invalid. Reason: Must be between 1 and 10."},
+		{"ListMessageMoveTasks", `{"SourceArn":"` + dlq + `","MaxResults":-3}`, "Value -3 for parameter MaxResults is invalid. Reason: Must be between 1 and 10."},
+		{"StartMessageMoveTask", `{"SourceArn":"` + dlq + `","MaxNumberOfMessagesPerSecond":0}`, "Value 0 for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500."},
+		{"StartMessageMoveTask", `{"SourceArn":"` + dlq + `","MaxNumberOfMessagesPerSecond":18446744074}`, "Value 18446744074 for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500."},
+		{"ReceiveMessage", `{"QueueUrl":"/000000000000/dlq","MaxNumberOfMessages":0}`, "Value 0 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided."},
+	} {
+		wantJSONError(t, jsonCall(h, c.action, c.body, -1), 400, "InvalidParameterValue", c.message)
+	}
+}
