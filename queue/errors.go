@@ -99,7 +99,7 @@ var codeTable = map[Code]CodeInfo{
 	ErrQueueDeletedRecently:          {"AWS.SimpleQueueService.QueueDeletedRecently", 400, true, false, 404},
 	ErrQueueDoesNotExist:             {"AWS.SimpleQueueService.NonExistentQueue", 400, true, false, 404},
 	ErrQueueNameExists:               {"QueueAlreadyExists", 400, true, false, 409},
-	ErrReceiptHandleIsInvalid:        {"ReceiptHandleIsInvalid", 404, true, false, 400},
+	ErrReceiptHandleIsInvalid:        {"ReceiptHandleIsInvalid", 400, true, false, 400},
 	ErrRequestThrottled:              {"RequestThrottled", 403, true, false, 429},
 	ErrResourceNotFound:              {"ResourceNotFoundException", 404, true, false, 404},
 	ErrTooManyEntriesInBatchRequest:  {"AWS.SimpleQueueService.TooManyEntriesInBatchRequest", 400, true, false, 400},

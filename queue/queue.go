@@ -197,7 +197,7 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 	}
 	delay := cfg.Delay
 	if in.Delay != nil {
-		if cfg.Fifo {
+		if cfg.Fifo && *in.Delay != 0 { // FIFO queues take only the queue's delay; 0 is allowed
 			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "The request include parameter that is not valid for this queue type")
 		}
 		if err := DelaySecondsRange.checkDuration(*in.Delay); err != nil {
