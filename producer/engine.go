@@ -44,7 +44,7 @@ func (s *EngineSender) Send(ctx context.Context, name string, msgs []Message) ([
 		ins[i] = in
 	}
 	if len(ins) > 1 {
-		if err := queue.CheckBatchSize(ins); err != nil {
+		if err := q.CheckSendBatch(ins); err != nil {
 			return nil, engineError(err)
 		}
 	}

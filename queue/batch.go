@@ -54,6 +54,24 @@ func CheckBatchSize(ins []SendInput) *Error {
 	return nil
 }
 
+// CheckSendBatch applies the rules SQS checks on a SendMessageBatch as a
+// whole, before any entry is sent: the total size, and on a FIFO queue a
+// MessageGroupId on every entry (one missing fails the request, where a
+// single SendMessage answers MissingParameter).
+func (q *Queue) CheckSendBatch(ins []SendInput) *Error {
+	if err := CheckBatchSize(ins); err != nil {
+		return err
+	}
+	if q.IsFIFO() {
+		for i := range ins {
+			if ins[i].GroupID == "" {
+				return errorf(ErrInvalidParameterValue, "The request must contain the parameter MessageGroupId.")
+			}
+		}
+	}
+	return nil
+}
+
 func validBatchID(id string) bool {
 	if id == "" || len(id) > MaxBatchEntryIDLen {
 		return false

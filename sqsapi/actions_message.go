@@ -212,7 +212,7 @@ func sendMessageBatch(ctx context.Context, c *call, in *sendMessageBatchInput) (
 		ins = append(ins, si)
 		idx = append(idx, i)
 	}
-	if err := queue.CheckBatchSize(ins); err != nil {
+	if err := q.CheckSendBatch(ins); err != nil {
 		return nil, err
 	}
 	for j, o := range q.SendBatch(ctx, ins) {

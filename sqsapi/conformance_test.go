@@ -77,3 +77,18 @@ func TestFIFODelayZero(t *testing.T) {
 	wantJSONError(t, jsonCall(h, "SendMessage", `{"QueueUrl":"/000000000000/f.fifo","MessageBody":"c","MessageGroupId":"g","DelaySeconds":1}`, -1), 400,
 		"InvalidParameterValue", "Value 1 for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.")
 }
+
+// A FIFO SendMessageBatch is validated as a whole: an entry without a
+// MessageGroupId fails the request, and nothing is sent.
+func TestFIFOBatchWithoutGroup(t *testing.T) {
+	ctx, c := setup(t)
+	url := createQueue(t, ctx, c, "batch.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	_, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: []types.SendMessageBatchRequestEntry{
+		{Id: aws.String("a"), MessageBody: aws.String("x"), MessageGroupId: aws.String("g")},
+		{Id: aws.String("b"), MessageBody: aws.String("y")},
+	}})
+	wantError(t, err, "InvalidParameterValue", 400, "The request must contain the parameter MessageGroupId.")
+	if n := countMessages(t, ctx, c, url); n[0] != 0 {
+		t.Fatalf("a refused batch sent %d messages", n[0])
+	}
+}
