@@ -56,6 +56,7 @@ const (
 	ErrRequestExpired             Code = "RequestExpired"
 	ErrInvalidSecurity            Code = "InvalidSecurity"
 	ErrServiceUnavailable         Code = "ServiceUnavailable"
+	ErrRequestTimeout             Code = "RequestTimeout"
 	ErrThrottling                 Code = "ThrottlingException"
 	ErrUnsupportedMediaType       Code = "UnsupportedMediaType"
 	ErrMethodNotAllowed           Code = "MethodNotAllowed"
@@ -122,6 +123,7 @@ var codeTable = map[Code]CodeInfo{
 	ErrRequestExpired:                {"RequestExpired", 400, true, false, 400},
 	ErrInvalidSecurity:               {"InvalidSecurity", 403, true, false, 403},
 	ErrServiceUnavailable:            {"ServiceUnavailable", 503, false, false, 503},
+	ErrRequestTimeout:                {"RequestTimeout", 408, true, false, 408},
 	ErrThrottling:                    {"ThrottlingException", 400, true, false, 429},
 	ErrUnsupportedMediaType:          {"UnsupportedMediaType", 415, true, false, 415},
 	ErrMethodNotAllowed:              {"MethodNotAllowed", 405, true, false, 405},
