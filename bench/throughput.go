@@ -17,6 +17,7 @@ import (
 
 	"github.com/qscale/qscale/producer"
 	"github.com/qscale/qscale/producer/loadgen"
+	"github.com/qscale/qscale/queue"
 )
 
 // Config describes one throughput run.
@@ -95,14 +96,14 @@ func (c *Config) withDefaults() error {
 	switch {
 	case c.Messages < 1:
 		return fmt.Errorf("messages must be at least 1, not %d", c.Messages)
-	case c.Size < headerSize || c.Size > 1<<20:
-		return fmt.Errorf("size must be %d..1048576 bytes, not %d", headerSize, c.Size)
+	case c.Size < headerSize || c.Size > queue.MaxMessageSize:
+		return fmt.Errorf("size must be %d..%d bytes, not %d", headerSize, queue.MaxMessageSize, c.Size)
 	case c.Senders < 1 || c.Receivers < 1:
 		return fmt.Errorf("senders and receivers must be at least 1")
-	case c.Batch < 1 || c.Batch > 10:
-		return fmt.Errorf("batch must be 1..10, not %d", c.Batch)
-	case c.Wait > 20:
-		return fmt.Errorf("wait must be 0..20 seconds, not %d", c.Wait)
+	case c.Batch < 1 || c.Batch > queue.MaxBatchEntries:
+		return fmt.Errorf("batch must be 1..%d, not %d", queue.MaxBatchEntries, c.Batch)
+	case time.Duration(c.Wait)*time.Second > queue.MaxWaitTime:
+		return fmt.Errorf("wait must be 0..%d seconds, not %d", int(queue.MaxWaitTime/time.Second), c.Wait)
 	}
 	return nil
 }

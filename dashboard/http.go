@@ -295,17 +295,11 @@ func backendStatus(err error) int {
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	}
-	switch queue.CodeOf(err) {
-	case queue.ErrQueueDoesNotExist, queue.ErrResourceNotFound:
-		return http.StatusNotFound
-	case queue.ErrPurgeQueueInProgress:
-		return http.StatusConflict
-	case queue.ErrInternal:
-		return http.StatusBadGateway
-	case queue.ErrRequestThrottled, queue.ErrOverLimit:
-		return http.StatusTooManyRequests
+	var qe *queue.Error
+	if errors.As(err, &qe) {
+		return qe.HTTPStatus() // the queue engine's one error table
 	}
-	return http.StatusBadRequest // the engine refused the input
+	return http.StatusBadGateway
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

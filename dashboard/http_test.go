@@ -222,7 +222,7 @@ func TestBadInputIs4xx(t *testing.T) {
 		{"send: array", "POST", "/api/queues/jobs/send", `[1]`, ok, 400},
 		{"send: invalid UTF-8", "POST", "/api/queues/jobs/send", "{\"body\":\"\xff\"}", ok, 400},
 		{"send: characters SQS refuses", "POST", "/api/queues/jobs/send", `{"body":"\u0001"}`, ok, 400},
-		{"send: too large for SQS", "POST", "/api/queues/jobs/send", `{"body":"` + strings.Repeat("x", 1<<20+1) + `"}`, ok, 400},
+		{"send: too large for SQS", "POST", "/api/queues/jobs/send", `{"body":"` + strings.Repeat("x", 1<<20+1) + `"}`, ok, 413},
 		{"send: too large", "POST", "/api/queues/jobs/send", `{"body":"` + strings.Repeat("x", 9<<20) + `"}`, ok, 413},
 		{"send: form content type", "POST", "/api/queues/jobs/send", `{"body":"x"}`, []string{dashboard.CSRFHeader, "1", "Content-Type", "application/x-www-form-urlencoded"}, 415},
 		{"send: bad queue name", "POST", "/api/queues/j%20obs/send", `{"body":"x"}`, ok, 400},

@@ -6,24 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/qscale/qscale/queue"
 )
 
-// Limits the endpoint enforces before a message reaches the queue, as SQS
-// does.
+// SQS's limits, as the queue engine defines them, for callers that size
+// what they send.
 const (
-	MaxMessageSize = 1 << 20 // bytes: body plus attribute names, types and values
-	MaxBatch       = 10      // messages per request
-	MaxDelay       = 900     // seconds
-	// DefaultMaxRequestBytes bounds a request body: room for a 1 MiB batch
-	// whose JSON escaping doubled it, and then some.
-	DefaultMaxRequestBytes = 4 << 20
+	MaxMessageSize = queue.MaxMessageSize              // bytes: body plus attribute names, types and values
+	MaxBatch       = queue.MaxBatchEntries             // messages per request
+	MaxDelay       = int(queue.MaxDelay / time.Second) // seconds
 )
+
+// DefaultMaxRequestBytes bounds a request body: room for a 1 MiB batch
+// whose JSON escaping doubled it, and then some.
+const DefaultMaxRequestBytes = 4 << 20
 
 // jsonMessage is one message as the POST body spells it.
 type jsonMessage struct {
@@ -38,13 +43,19 @@ type jsonMessage struct {
 // query; body the request body (empty for GET). batch reports whether the
 // body was a JSON array, which is answered with one result per entry. The
 // error is always an *Error with a 4xx status.
+//
+// Decode only decodes: the queue validates each message (body, attributes,
+// size, FIFO ids) as it does for the SQS API, with the same messages. It
+// refuses itself what could not reach the queue intact: a body that is not
+// UTF-8, a delay that an SQS client's 32-bit field would truncate, and more
+// messages than a batch holds.
 func Decode(method, contentType string, query url.Values, body []byte) (msgs []Message, batch bool, err *Error) {
 	switch method {
 	case http.MethodGet:
 		return decodeGet(query)
 	case http.MethodPost:
 	default:
-		return nil, false, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+		return nil, false, newError(queue.ErrMethodNotAllowed,
 			fmt.Sprintf("Method %s is not allowed: use GET /queue/NAME?message=TEXT or POST /queue/NAME.", method))
 	}
 	mediaType, _, perr := mime.ParseMediaType(contentType)
@@ -65,7 +76,7 @@ func Decode(method, contentType string, query url.Values, body []byte) (msgs []M
 	case mediaType == "" || mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") || looksJSON(body):
 		return decodeJSON(body)
 	}
-	return nil, false, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+	return nil, false, newError(queue.ErrUnsupportedMediaType,
 		fmt.Sprintf("Content-Type %q is not supported: send JSON, or a raw body as text/plain.", contentType))
 }
 
@@ -76,7 +87,7 @@ func looksJSON(body []byte) bool {
 
 func decodeGet(query url.Values) ([]Message, bool, *Error) {
 	if !query.Has("message") {
-		return nil, false, errorf(400, CodeMissingParameter, "The request must contain the parameter message.")
+		return nil, false, newError(queue.ErrMissingParameter, "The request must contain the parameter message.")
 	}
 	m, err := fromQuery(query)
 	if err != nil {
@@ -96,8 +107,14 @@ func fromQuery(query url.Values) (Message, *Error) {
 	if query.Has("delaySeconds") {
 		v := query.Get("delaySeconds")
 		n, err := strconv.Atoi(v)
+		if errors.Is(err, strconv.ErrRange) {
+			n, err = math.MaxInt, nil // out of range: refused as such by check
+			if strings.HasPrefix(v, "-") {
+				n = math.MinInt
+			}
+		}
 		if err != nil {
-			return m, invalidValue("delaySeconds", v, "must be an integer from 0 to 900")
+			return m, newError(queue.ErrInvalidParameterValue, fmt.Sprintf("Value %s for parameter delaySeconds is invalid. Reason: Must be an integer.", clip(v)))
 		}
 		m.DelaySeconds = &n
 	}
@@ -109,7 +126,11 @@ func fromQuery(query url.Values) (Message, *Error) {
 func decodeJSON(body []byte) ([]Message, bool, *Error) {
 	b := bytes.TrimLeft(body, " \t\r\n")
 	if len(b) == 0 {
-		return nil, false, errorf(400, CodeMissingParameter, `The request body is empty: send {"body": "..."}, an array of up to 10 of those, or a text/plain body.`)
+		return nil, false, newError(queue.ErrMissingParameter, `The request body is empty: send {"body": "..."}, an array of up to 10 of those, or a text/plain body.`)
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD: refuse it instead.
+	if !utf8.Valid(b) {
+		return nil, false, newError(queue.ErrInvalidMessageContents, "The request body is not valid UTF-8.")
 	}
 	batch := b[0] == '['
 	var entries []jsonMessage
@@ -117,12 +138,8 @@ func decodeJSON(body []byte) ([]Message, bool, *Error) {
 		if err := strictUnmarshal(b, &entries); err != nil {
 			return nil, true, err
 		}
-		switch {
-		case len(entries) == 0:
-			return nil, true, errorf(400, CodeEmptyBatch, "There should be at least one message in the request.")
-		case len(entries) > MaxBatch:
-			return nil, true, errorf(400, CodeTooManyEntries,
-				fmt.Sprintf("Maximum number of entries per request are %d. You have sent %d.", MaxBatch, len(entries)))
+		if err := queue.CheckBatchCount("message", len(entries)); err != nil {
+			return nil, true, engineError(err)
 		}
 	} else {
 		var one jsonMessage
@@ -132,22 +149,16 @@ func decodeJSON(body []byte) ([]Message, bool, *Error) {
 		entries = []jsonMessage{one}
 	}
 	msgs := make([]Message, len(entries))
-	total := 0
 	for i, e := range entries {
-		if e.Body == nil {
-			return nil, batch, errorf(400, CodeMissingParameter, entryPrefix(batch, i)+`The message must contain the field "body".`)
-		}
-		msgs[i] = Message{Body: *e.Body, Attributes: e.Attributes, DelaySeconds: e.DelaySeconds,
+		msgs[i] = Message{Attributes: e.Attributes, DelaySeconds: e.DelaySeconds,
 			GroupID: e.MessageGroupID, DedupID: e.MessageDeduplicationID}
+		if e.Body != nil {
+			msgs[i].Body = *e.Body
+		}
 		if err := check(&msgs[i]); err != nil {
 			err.Message = entryPrefix(batch, i) + err.Message
 			return nil, batch, err
 		}
-		total += size(&msgs[i])
-	}
-	if batch && total > MaxMessageSize {
-		return nil, true, errorf(413, CodeBatchTooLong,
-			fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", MaxMessageSize, total))
 	}
 	return msgs, batch, nil
 }
@@ -164,10 +175,10 @@ func strictUnmarshal(b []byte, v any) *Error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errorf(400, CodeInvalidParameterValue, "The request body is not valid JSON for a message: "+jsonProblem(err))
+		return newError(queue.ErrInvalidParameterValue, "The request body is not valid JSON for a message: "+jsonProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errorf(400, CodeInvalidParameterValue, "The request body has data after its JSON value.")
+		return newError(queue.ErrInvalidParameterValue, "The request body has data after its JSON value.")
 	}
 	return nil
 }
@@ -180,36 +191,25 @@ func jsonProblem(err error) string {
 	return err.Error() + "."
 }
 
-// check validates what the endpoint checks itself; the queue checks the rest.
+// check refuses what could not reach a queue intact. The body's UTF-8 is
+// checked here because an SQS client would replace invalid bytes, and the
+// delay because an SQS client holds it in 32 bits; the queue checks the rest
+// (and these again) with the same rules.
 func check(m *Message) *Error {
-	if m.Body == "" {
-		return errorf(400, CodeMissingParameter, "The message body must not be empty.")
-	}
 	if !utf8.ValidString(m.Body) {
-		return errorf(400, "InvalidMessageContents", "The message body is not valid UTF-8.")
+		return newError(queue.ErrInvalidMessageContents, "The message body is not valid UTF-8.")
 	}
-	if m.DelaySeconds != nil && (*m.DelaySeconds < 0 || *m.DelaySeconds > MaxDelay) {
-		return invalidValue("delaySeconds", strconv.Itoa(*m.DelaySeconds), "must be an integer from 0 to 900")
-	}
-	if n := size(m); n > MaxMessageSize {
-		return errorf(413, CodeInvalidParameterValue,
-			fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes (it has %d).", MaxMessageSize, n))
+	if m.DelaySeconds != nil {
+		if err := queue.DelaySecondsRange.Check(int64(*m.DelaySeconds)); err != nil {
+			return engineError(err)
+		}
 	}
 	return nil
 }
 
-// size is what counts against the 1 MiB limit, as SQS counts it.
-func size(m *Message) int {
-	n := len(m.Body)
-	for name, a := range m.Attributes {
-		n += len(name) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
-	}
-	return n
-}
-
-func invalidValue(param, value, reason string) *Error {
+func clip(value string) string {
 	if len(value) > 64 {
-		value = value[:64] + "..."
+		return value[:64] + "..."
 	}
-	return errorf(400, CodeInvalidParameterValue, fmt.Sprintf("Value %q for parameter %s is invalid: %s.", value, param, reason))
+	return value
 }

@@ -2,8 +2,6 @@ package producer
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/qscale/qscale/queue"
 )
@@ -20,6 +18,9 @@ func NewEngineSender(e *queue.Engine) *EngineSender { return &EngineSender{engin
 
 // Send sends msgs to the queue called name as one durable batch.
 func (s *EngineSender) Send(ctx context.Context, name string, msgs []Message) ([]Result, error) {
+	if err := queue.CheckBatchCount("message", len(msgs)); err != nil {
+		return nil, engineError(err)
+	}
 	q, err := s.engine.Queue(name)
 	if err != nil {
 		return nil, engineError(err)
@@ -28,7 +29,10 @@ func (s *EngineSender) Send(ctx context.Context, name string, msgs []Message) ([
 	for i, m := range msgs {
 		in := queue.SendInput{Body: m.Body, GroupID: m.GroupID, DedupID: m.DedupID}
 		if m.DelaySeconds != nil {
-			d := time.Duration(*m.DelaySeconds) * time.Second
+			d, err := queue.DelaySecondsRange.Duration(int64(*m.DelaySeconds))
+			if err != nil {
+				return nil, engineError(err) // Decode refuses it first
+			}
 			in.Delay = &d
 		}
 		if len(m.Attributes) > 0 {
@@ -38,6 +42,11 @@ func (s *EngineSender) Send(ctx context.Context, name string, msgs []Message) ([
 			}
 		}
 		ins[i] = in
+	}
+	if len(ins) > 1 {
+		if err := q.CheckSendBatch(ins); err != nil {
+			return nil, engineError(err)
+		}
 	}
 	outs := q.SendBatch(ctx, ins)
 	results := make([]Result, len(outs))
@@ -49,13 +58,4 @@ func (s *EngineSender) Send(ctx context.Context, name string, msgs []Message) ([
 		results[i] = Result{MessageID: o.Result.MessageID, SequenceNumber: o.Result.SequenceNumber}
 	}
 	return results, nil
-}
-
-// engineError maps an engine error to the endpoint's answer.
-func engineError(err error) *Error {
-	var qe *queue.Error
-	if errors.As(err, &qe) {
-		return NewError(string(qe.Code), qe.Message, qe.Code == queue.ErrInternal)
-	}
-	return NewError(CodeInternal, "The queue failed to store the message.", true)
 }

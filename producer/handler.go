@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/qscale/qscale/queue"
 )
 
 // Options configure a Handler.
@@ -65,7 +67,7 @@ type EntryResult struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
-		writeError(w, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+		writeError(w, newError(queue.ErrMethodNotAllowed,
 			"Method "+r.Method+" is not allowed: use GET /queue/NAME?message=TEXT or POST /queue/NAME."))
 		return
 	}
@@ -80,11 +82,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeError(w, errorf(http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+			writeError(w, newError(queue.ErrRequestEntityTooLarge,
 				"The request body is larger than the endpoint accepts."))
 			return
 		case err != nil:
-			writeError(w, errorf(http.StatusBadRequest, CodeInvalidParameterValue, "Could not read the request body."))
+			writeError(w, newError(queue.ErrInvalidParameterValue, "Could not read the request body."))
 			return
 		}
 		body = b
@@ -96,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	results, err := h.sender.Send(r.Context(), name, msgs)
 	if err == nil && len(results) != len(msgs) {
-		err = errorf(http.StatusInternalServerError, CodeInternal, "The queue answered a different number of results than messages sent.")
+		err = newError(queue.ErrInternal, "The queue answered a different number of results than messages sent.")
 	}
 	if err != nil {
 		writeError(w, asError(r.Context(), err))
@@ -140,15 +142,15 @@ func (h *Handler) queueName(path string) (string, *Error) {
 		if path+"/" == h.prefix {
 			name, ok = "", true
 		} else {
-			return "", errorf(http.StatusNotFound, CodeNonExistentQueue, "The path does not name a queue: use "+h.prefix+"NAME.")
+			return "", newError(queue.ErrQueueDoesNotExist, "The path does not name a queue: use "+h.prefix+"NAME.")
 		}
 	}
 	name = strings.TrimSuffix(name, "/")
 	switch {
 	case name == "":
-		return "", errorf(http.StatusBadRequest, CodeMissingParameter, "The path must name a queue: "+h.prefix+"NAME.")
+		return "", newError(queue.ErrMissingParameter, "The path must name a queue: "+h.prefix+"NAME.")
 	case strings.Contains(name, "/"):
-		return "", errorf(http.StatusNotFound, CodeNonExistentQueue, "The specified queue does not exist.")
+		return "", newError(queue.ErrQueueDoesNotExist, "The specified queue does not exist.")
 	}
 	return name, nil
 }
@@ -160,9 +162,11 @@ func asError(ctx context.Context, err error) *Error {
 		return e
 	}
 	if ctx.Err() != nil {
-		return errorf(http.StatusServiceUnavailable, CodeServiceUnavailable, "The request was cancelled before the message was sent.")
+		return newError(queue.ErrServiceUnavailable, "The request was cancelled before the message was sent.")
 	}
-	return errorf(http.StatusBadGateway, CodeServiceUnavailable, "The queue could not be reached: "+err.Error())
+	e = newError(queue.ErrServiceUnavailable, "The queue could not be reached: "+err.Error())
+	e.Status = http.StatusBadGateway // the queue behind this endpoint failed, not the endpoint
+	return e
 }
 
 func writeError(w http.ResponseWriter, e *Error) {

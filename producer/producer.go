@@ -8,7 +8,9 @@ package producer
 
 import (
 	"context"
-	"strings"
+	"errors"
+
+	"github.com/qscale/qscale/queue"
 )
 
 // Message is one message to send.
@@ -56,84 +58,48 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // server-side failures.
 func (e *Error) Retryable() bool { return e.Status == 429 || e.Status >= 500 }
 
-// The codes the endpoint itself produces, as SQS spells them.
-const (
-	CodeNonExistentQueue      = "AWS.SimpleQueueService.NonExistentQueue"
-	CodeInvalidParameterValue = "InvalidParameterValue"
-	CodeMissingParameter      = "MissingParameter"
-	CodeTooManyEntries        = "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
-	CodeEmptyBatch            = "AWS.SimpleQueueService.EmptyBatchRequest"
-	CodeBatchTooLong          = "AWS.SimpleQueueService.BatchRequestTooLong"
-	CodeRequestTooLarge       = "RequestEntityTooLarge"
-	CodeUnsupportedMediaType  = "UnsupportedMediaType"
-	CodeMethodNotAllowed      = "MethodNotAllowed"
-	CodeInternal              = "InternalError"
-	CodeServiceUnavailable    = "ServiceUnavailable"
+// The codes the endpoint answers most, as SQS spells them (the query
+// protocol's codes, which the SDKs report). Every code, its spelling and its
+// status come from the queue engine's one error table (queue.Code.Info).
+var (
+	CodeNonExistentQueue      = queue.ErrQueueDoesNotExist.Info().QueryCode
+	CodeInvalidParameterValue = queue.ErrInvalidParameterValue.Info().QueryCode
+	CodeMissingParameter      = queue.ErrMissingParameter.Info().QueryCode
+	CodeTooManyEntries        = queue.ErrTooManyEntriesInBatchRequest.Info().QueryCode
+	CodeEmptyBatch            = queue.ErrEmptyBatchRequest.Info().QueryCode
+	CodeBatchTooLong          = queue.ErrBatchRequestTooLong.Info().QueryCode
+	CodeRequestTooLarge       = queue.ErrRequestEntityTooLarge.Info().QueryCode
+	CodeUnsupportedMediaType  = queue.ErrUnsupportedMediaType.Info().QueryCode
+	CodeMethodNotAllowed      = queue.ErrMethodNotAllowed.Info().QueryCode
+	CodeInternal              = queue.ErrInternal.Info().QueryCode
+	CodeServiceUnavailable    = queue.ErrServiceUnavailable.Info().QueryCode
 )
 
-// errorCode is one row of the error table.
-type errorCode struct {
-	engine string // the engine's (and the JSON protocol's) name
-	wire   string // the query protocol's code, which the SDKs report
-	status int    // what this endpoint answers
-}
-
-// errorTable is the one place that maps SQS error codes to this endpoint's
-// HTTP statuses. Codes not listed are client errors (400) unless the SQS
-// endpoint called them its own fault.
-var errorTable = []errorCode{
-	{"QueueDoesNotExist", CodeNonExistentQueue, 404},
-	{"QueueDeletedRecently", "AWS.SimpleQueueService.QueueDeletedRecently", 404},
-	{"InvalidParameterValue", CodeInvalidParameterValue, 400},
-	{"MissingParameter", CodeMissingParameter, 400},
-	{"InvalidMessageContents", "InvalidMessageContents", 400},
-	{"InvalidAttributeName", "InvalidAttributeName", 400},
-	{"InvalidAttributeValue", "InvalidAttributeValue", 400},
-	{"TooManyEntriesInBatchRequest", CodeTooManyEntries, 400},
-	{"EmptyBatchRequest", CodeEmptyBatch, 400},
-	{"BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400},
-	{"InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId", 400},
-	{"BatchRequestTooLong", CodeBatchTooLong, 413},
-	{"RequestEntityTooLarge", CodeRequestTooLarge, 413},
-	{"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", 400},
-	{"RequestThrottled", "RequestThrottled", 429},
-	{"ThrottlingException", "ThrottlingException", 429},
-	{"OverLimit", "OverLimit", 429},
-	{"KmsAccessDenied", "KMS.AccessDeniedException", 403},
-	{"AccessDenied", "AccessDenied", 403},
-	{"InvalidClientTokenId", "InvalidClientTokenId", 403},
-	{"SignatureDoesNotMatch", "SignatureDoesNotMatch", 403},
-	{"InternalError", CodeInternal, 500},
-	{"ServiceUnavailable", CodeServiceUnavailable, 503},
-}
-
-// lookupCode finds code, spelled either way, in the table.
-func lookupCode(code string) (errorCode, bool) {
-	for _, c := range errorTable {
-		if c.engine == code || c.wire == code {
-			return c, true
-		}
-	}
-	return errorCode{}, false
-}
-
 // NewError returns the Error for an SQS error code (either spelling) and
-// message. serverFault marks a code not in the table as the endpoint's own
-// failure (502) rather than the caller's (400).
+// message, with the status of the engine's error table. serverFault marks
+// a code not in the table as the SQS endpoint's own failure (502) rather
+// than the caller's (400).
 func NewError(code, message string, serverFault bool) *Error {
-	e := &Error{Code: code, Message: message, Status: 400}
-	if c, ok := lookupCode(code); ok {
-		e.Code, e.Status = c.wire, c.status
-	} else if serverFault {
-		e.Status = 502
+	if c, ok := queue.ParseCode(code); ok {
+		return newError(c, message)
 	}
-	// SQS refuses an oversize message as InvalidParameterValue.
-	if e.Code == CodeInvalidParameterValue && strings.Contains(message, "must be shorter than") {
-		e.Status = 413
+	e := &Error{Code: code, Message: message, Status: 400}
+	if serverFault {
+		e.Status = 502
 	}
 	return e
 }
 
-func errorf(status int, code, message string) *Error {
-	return &Error{Status: status, Code: code, Message: message}
+// newError returns the Error for an engine code.
+func newError(c queue.Code, message string) *Error {
+	return &Error{Status: queue.HTTPStatus(c, message), Code: c.Info().QueryCode, Message: message}
+}
+
+// engineError maps an error of the queue engine to the endpoint's answer.
+func engineError(err error) *Error {
+	var qe *queue.Error
+	if errors.As(err, &qe) {
+		return newError(qe.Code, qe.Message)
+	}
+	return newError(queue.ErrInternal, "The queue failed to store the message.")
 }

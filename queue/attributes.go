@@ -194,13 +194,15 @@ func (c *Config) apply(attrs map[string]string, creating bool, lookupArn func(ar
 			if !ok {
 				return invalid()
 			}
-			if !creating {
-				if b != c.Fifo {
-					return errorf(ErrInvalidAttributeName, "Unknown Attribute FifoQueue.")
-				}
-				continue
+			// FifoQueue is an attribute of FIFO queues only: on a standard
+			// queue, even "false", it is unknown, as in SQS.
+			switch {
+			case !b && (creating || !c.Fifo), b && !creating && !c.Fifo:
+				return errorf(ErrInvalidAttributeName, "Unknown Attribute FifoQueue.")
+			case !b:
+				return errorf(ErrInvalidAttributeValue, "Modifying queue type is not supported.")
 			}
-			c.Fifo = b
+			c.Fifo = true
 		case AttrContentBasedDeduplication, AttrDeduplicationScope, AttrFifoThroughputLimit:
 			if !c.Fifo && !(creating && strings.EqualFold(attrs[AttrFifoQueue], "true")) {
 				return errorf(ErrInvalidAttributeName, "Unknown Attribute %s.", name)

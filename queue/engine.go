@@ -414,8 +414,10 @@ func (e *Engine) Queues() []*Queue {
 // (1..1000) after the name token, and the token for the next page ("" when
 // there is none).
 func (e *Engine) ListQueues(prefix string, max int, token string) ([]*Queue, string, error) {
-	if max < 0 || max > MaxListQueuesResults {
-		return nil, "", invalidParam("MaxResults", max, "MaxResults must be an integer between 1 and 1000")
+	if max != 0 { // 0: not paged
+		if err := ListQueuesResultsRange.Check(int64(max)); err != nil {
+			return nil, "", err
+		}
 	}
 	paged := max > 0
 	var out []*Queue

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -157,8 +158,14 @@ func validateAttributes(attrs map[string]AttributeValue, system bool) *Error {
 		if v.DataType == "" {
 			return errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute type.", name)
 		}
-		if len(v.DataType) > 256 {
-			return errorf(ErrInvalidParameterValue, "Message attribute '%s' type must be less than 256 characters.", name)
+		if utf8.RuneCountInString(v.DataType) > MaxAttributeTypeLen {
+			return errorf(ErrInvalidParameterValue, "Message attribute '%s' type must be less than %d characters.", name, MaxAttributeTypeLen)
+		}
+		if !validBody(v.DataType) {
+			// A type is sent back as it came and is part of the MD5 of the
+			// attributes: one a client could not read back intact (invalid
+			// UTF-8, control characters) would fail its checksum on receive.
+			return errorf(ErrInvalidParameterValue, "Message attribute '%s' type contains invalid characters. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.", name)
 		}
 		switch baseType(v.DataType) {
 		case "String":
@@ -193,8 +200,8 @@ func attributeNameProblem(name string) string {
 	switch {
 	case name == "":
 		return "Attribute name must not be empty."
-	case len(name) > 256:
-		return "Message attribute name must be at most 256 characters long."
+	case len(name) > MaxAttributeNameLen:
+		return fmt.Sprintf("Message attribute name must be at most %d characters long.", MaxAttributeNameLen)
 	case strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon."):
 		return "You can't use message attribute names beginning with 'AWS.' or 'Amazon.'. These strings are reserved for internal use."
 	case name[0] == '.' || name[len(name)-1] == '.':

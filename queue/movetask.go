@@ -68,8 +68,10 @@ func (e *Engine) StartMoveTask(ctx context.Context, sourceARN, destARN string, m
 			return "", invalidParam("DestinationArn", destARN, "The source queue and destination queue must be of the same queue type")
 		}
 	}
-	if maxPerSecond < 0 || maxPerSecond > 500 {
-		return "", invalidParam("MaxNumberOfMessagesPerSecond", maxPerSecond, "Must be between 1 and 500")
+	if maxPerSecond != 0 { // 0: as fast as possible
+		if err := MoveRateRange.Check(int64(maxPerSecond)); err != nil {
+			return "", err
+		}
 	}
 	id := fmt.Sprintf("%016x", rand.Uint64())
 	raw, _ := json.Marshal(map[string]string{"taskId": id, "sourceArn": sourceARN})
@@ -123,8 +125,8 @@ func (e *Engine) ListMoveTasks(sourceARN string, max int) ([]MoveTaskInfo, error
 	if max == 0 {
 		max = 1
 	}
-	if max < 1 || max > 10 {
-		return nil, invalidParam("MaxResults", max, "Must be between 1 and 10")
+	if err := MoveTasksResultsRange.Check(int64(max)); err != nil {
+		return nil, err
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()

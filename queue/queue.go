@@ -193,15 +193,15 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 		return nil, SendResult{}, err
 	}
 	if size := messageSize(in.Body, in.Attributes); size > cfg.MaximumMessageSize {
-		return nil, SendResult{}, errorf(ErrInvalidParameterValue, "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", cfg.MaximumMessageSize)
+		return nil, SendResult{}, errorf(ErrInvalidParameterValue, "One or more parameters are invalid. Reason: "+tooLongReason+" %d bytes.", cfg.MaximumMessageSize)
 	}
 	delay := cfg.Delay
 	if in.Delay != nil {
-		if cfg.Fifo {
+		if cfg.Fifo && *in.Delay != 0 { // FIFO queues take only the queue's delay; 0 is allowed
 			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "The request include parameter that is not valid for this queue type")
 		}
-		if *in.Delay < 0 || *in.Delay > MaxDelay {
-			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "DelaySeconds must be >= 0 and <= 900")
+		if err := DelaySecondsRange.checkDuration(*in.Delay); err != nil {
+			return nil, SendResult{}, err
 		}
 		delay = *in.Delay
 	}

@@ -29,14 +29,18 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 	if in.Max == 0 {
 		in.Max = 1
 	}
-	if in.Max < 1 || in.Max > MaxBatchEntries {
-		return nil, invalidParam("MaxNumberOfMessages", in.Max, "Must be between 1 and 10, if provided")
+	if err := MaxNumberOfMessagesRange.Check(int64(in.Max)); err != nil {
+		return nil, err
 	}
-	if in.Visibility != nil && (*in.Visibility < 0 || *in.Visibility > MaxVisibilityTimeout) {
-		return nil, invalidParam("VisibilityTimeout", int64(*in.Visibility/time.Second), "Must be between 0 and 43200, if provided")
+	if in.Visibility != nil {
+		if err := ReceiveVisibilityRange.checkDuration(*in.Visibility); err != nil {
+			return nil, err
+		}
 	}
-	if in.Wait != nil && (*in.Wait < 0 || *in.Wait > MaxWaitTime) {
-		return nil, invalidParam("WaitTimeSeconds", int64(*in.Wait/time.Second), "Must be >= 0 and <= 20, if provided")
+	if in.Wait != nil {
+		if err := WaitTimeSecondsRange.checkDuration(*in.Wait); err != nil {
+			return nil, err
+		}
 	}
 	var deadline time.Time
 	var w *waiter
@@ -321,8 +325,8 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 	}
 	q.promoteLocked(now)
 	for i, c := range cs {
-		if c.Timeout < 0 || c.Timeout > MaxVisibilityTimeout {
-			errs[i] = invalidParam("VisibilityTimeout", int64(c.Timeout/time.Second), "VisibilityTimeout must be an integer between 0 and 43200")
+		if err := ChangeVisibilityRange.checkDuration(c.Timeout); err != nil {
+			errs[i] = err
 			continue
 		}
 		qid, seq, nonce, ok := parseReceipt(c.ReceiptHandle)

@@ -30,7 +30,7 @@ func decodeToken(tok string) (string, error) {
 type listDLQSourcesInput struct {
 	QueueUrl   string
 	NextToken  string
-	MaxResults *int
+	MaxResults *number
 }
 
 func listDLQSourcesQuery(f form, in *listDLQSourcesInput) (err error) {
@@ -52,9 +52,9 @@ func listDLQSources(ctx context.Context, c *call, in *listDLQSourcesInput) (any,
 	}
 	max := queue.MaxListQueuesResults
 	if in.MaxResults != nil {
-		max = *in.MaxResults
-		if max < 1 || max > queue.MaxListQueuesResults {
-			return nil, &queue.Error{Code: queue.ErrInvalidParameterValue, Message: "Value for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."}
+		max = in.MaxResults.int()
+		if err := queue.ListQueuesResultsRange.Check(int64(max)); err != nil {
+			return nil, err
 		}
 	}
 	after, err := decodeToken(in.NextToken)
@@ -90,7 +90,7 @@ func lastName(urls []string) string {
 type startMoveTaskInput struct {
 	SourceArn                    string
 	DestinationArn               string
-	MaxNumberOfMessagesPerSecond *int
+	MaxNumberOfMessagesPerSecond *number
 }
 
 func startMoveTaskQuery(f form, in *startMoveTaskInput) (err error) {
@@ -110,9 +110,9 @@ func startMoveTask(ctx context.Context, c *call, in *startMoveTaskInput) (any, e
 	}
 	rate := 0
 	if in.MaxNumberOfMessagesPerSecond != nil {
-		rate = *in.MaxNumberOfMessagesPerSecond
-		if rate < 1 {
-			rate = -1 // rejected by the engine
+		rate = in.MaxNumberOfMessagesPerSecond.int()
+		if rate == 0 { // the engine reads 0 as unlimited; a client's 0 is refused
+			return nil, queue.MoveRateRange.Check(0)
 		}
 	}
 	h, err := c.h.e.StartMoveTask(ctx, in.SourceArn, in.DestinationArn, rate)
@@ -148,7 +148,7 @@ func cancelMoveTask(ctx context.Context, c *call, in *cancelMoveTaskInput) (any,
 
 type listMoveTasksInput struct {
 	SourceArn  string
-	MaxResults *int
+	MaxResults *number
 }
 
 func listMoveTasksQuery(f form, in *listMoveTasksInput) (err error) {
@@ -179,9 +179,9 @@ func listMoveTasks(ctx context.Context, c *call, in *listMoveTasksInput) (any, e
 	}
 	max := 0
 	if in.MaxResults != nil {
-		max = *in.MaxResults
-		if max == 0 {
-			max = -1
+		max = in.MaxResults.int()
+		if max == 0 { // the engine reads 0 as unset; a client's 0 is refused
+			return nil, queue.MoveTasksResultsRange.Check(0)
 		}
 	}
 	tasks, err := c.h.e.ListMoveTasks(in.SourceArn, max)

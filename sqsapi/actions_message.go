@@ -3,11 +3,9 @@ package sqsapi
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/qscale/qscale/queue"
 )
@@ -60,7 +58,7 @@ func fromEngineAttrs(m map[string]queue.AttributeValue) map[string]jsonAttr {
 type sendEntry struct {
 	Id                      string
 	MessageBody             *string
-	DelaySeconds            *int
+	DelaySeconds            *number
 	MessageAttributes       map[string]jsonAttr
 	MessageSystemAttributes map[string]jsonAttr
 	MessageDeduplicationId  string
@@ -100,11 +98,10 @@ func (e *sendEntry) toInput(senderID string) (queue.SendInput, error) {
 		return in, missing("MessageBody")
 	}
 	in.Body = *e.MessageBody
-	if e.DelaySeconds != nil {
-		d := time.Duration(*e.DelaySeconds) * time.Second
-		in.Delay = &d
-	}
 	var err error
+	if in.Delay, err = e.DelaySeconds.seconds(queue.DelaySecondsRange); err != nil {
+		return in, err
+	}
 	if in.Attributes, err = toEngineAttrs(e.MessageAttributes); err != nil {
 		return in, err
 	}
@@ -157,40 +154,7 @@ type batchError struct {
 
 func toBatchError(id string, err error) batchError {
 	we := toWire(err)
-	return batchError{Id: id, SenderFault: infoFor(we.Code).sender, Code: we.Code, Message: we.Message}
-}
-
-// checkBatch applies SQS's rules for batch requests to the entry ids.
-func checkBatch(entryName string, ids []string) error {
-	if len(ids) == 0 {
-		return &queue.Error{Code: queue.ErrEmptyBatchRequest, Message: "There should be at least one " + entryName + " in the request."}
-	}
-	if len(ids) > queue.MaxBatchEntries {
-		return &queue.Error{Code: queue.ErrTooManyEntriesInBatchRequest, Message: fmt.Sprintf("Maximum number of entries per request are %d. You have sent %d.", queue.MaxBatchEntries, len(ids))}
-	}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if !validBatchID(id) {
-			return &queue.Error{Code: queue.ErrInvalidBatchEntryID, Message: "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
-		}
-		if seen[id] {
-			return &queue.Error{Code: queue.ErrBatchEntryIdsNotDistinct, Message: "Id " + id + " repeated."}
-		}
-		seen[id] = true
-	}
-	return nil
-}
-
-func validBatchID(id string) bool {
-	if id == "" || len(id) > queue.MaxBatchEntryIDLen {
-		return false
-	}
-	for _, r := range id {
-		if !(r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
-			return false
-		}
-	}
-	return true
+	return batchError{Id: id, SenderFault: queue.Code(we.Code).Info().Sender, Code: we.Code, Message: we.Message}
 }
 
 type sendMessageBatchInput struct {
@@ -200,7 +164,11 @@ type sendMessageBatchInput struct {
 
 func sendMessageBatchQuery(f form, in *sendMessageBatchInput) error {
 	in.QueueUrl = f.str("QueueUrl")
-	for _, ef := range f.indexed("SendMessageBatchRequestEntry") {
+	entries, err := f.batchEntries("SendMessageBatchRequestEntry")
+	if err != nil {
+		return err
+	}
+	for _, ef := range entries {
 		var e sendEntry
 		if err := sendEntryQuery(ef, &e); err != nil {
 			return err
@@ -226,24 +194,11 @@ func sendMessageBatch(ctx context.Context, c *call, in *sendMessageBatchInput) (
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
-	total := 0
 	for i, e := range in.Entries {
 		ids[i] = e.Id
-		if e.MessageBody != nil {
-			total += len(*e.MessageBody)
-		}
-		for k, a := range e.MessageAttributes {
-			total += len(k) + len(a.DataType) + len(a.BinaryValue)
-			if a.StringValue != nil {
-				total += len(*a.StringValue)
-			}
-		}
 	}
-	if err := checkBatch("SendMessageBatchRequestEntry", ids); err != nil {
+	if err := queue.CheckBatch("SendMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
-	}
-	if total > queue.MaxMessageSize {
-		return nil, &queue.Error{Code: queue.ErrBatchRequestTooLong, Message: fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", queue.MaxMessageSize, total)}
 	}
 	out := &sendMessageBatchOutput{Successful: []sendBatchResultEntry{}, Failed: []batchError{}}
 	var ins []queue.SendInput
@@ -256,6 +211,9 @@ func sendMessageBatch(ctx context.Context, c *call, in *sendMessageBatchInput) (
 		}
 		ins = append(ins, si)
 		idx = append(idx, i)
+	}
+	if err := q.CheckSendBatch(ins); err != nil {
+		return nil, err
 	}
 	for j, o := range q.SendBatch(ctx, ins) {
 		id := in.Entries[idx[j]].Id
@@ -275,9 +233,9 @@ type receiveMessageInput struct {
 	AttributeNames              []string
 	MessageSystemAttributeNames []string
 	MessageAttributeNames       []string
-	MaxNumberOfMessages         *int
-	VisibilityTimeout           *int
-	WaitTimeSeconds             *int
+	MaxNumberOfMessages         *number
+	VisibilityTimeout           *number
+	WaitTimeSeconds             *number
 	ReceiveRequestAttemptId     string
 }
 
@@ -417,18 +375,16 @@ func receiveMessage(ctx context.Context, c *call, in *receiveMessageInput) (any,
 	}
 	ri := queue.ReceiveInput{Max: 1}
 	if in.MaxNumberOfMessages != nil {
-		ri.Max = *in.MaxNumberOfMessages
-		if ri.Max < 1 || ri.Max > queue.MaxBatchEntries {
-			return nil, &queue.Error{Code: queue.ErrInvalidParameterValue, Message: fmt.Sprintf("Value %d for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.", ri.Max)}
+		ri.Max = in.MaxNumberOfMessages.int()
+		if ri.Max == 0 { // the engine reads 0 as unset; a client's 0 is refused
+			return nil, queue.MaxNumberOfMessagesRange.Check(0)
 		}
 	}
-	if in.VisibilityTimeout != nil {
-		d := time.Duration(*in.VisibilityTimeout) * time.Second
-		ri.Visibility = &d
+	if ri.Visibility, err = in.VisibilityTimeout.seconds(queue.ReceiveVisibilityRange); err != nil {
+		return nil, err
 	}
-	if in.WaitTimeSeconds != nil {
-		d := time.Duration(*in.WaitTimeSeconds) * time.Second
-		ri.Wait = &d
+	if ri.Wait, err = in.WaitTimeSeconds.seconds(queue.WaitTimeSecondsRange); err != nil {
+		return nil, err
 	}
 	ds, err := q.Receive(ctx, ri)
 	if err != nil {
@@ -504,7 +460,11 @@ type deleteMessageBatchInput struct {
 
 func deleteMessageBatchQuery(f form, in *deleteMessageBatchInput) error {
 	in.QueueUrl = f.str("QueueUrl")
-	for _, ef := range f.indexed("DeleteMessageBatchRequestEntry") {
+	entries, err := f.batchEntries("DeleteMessageBatchRequestEntry")
+	if err != nil {
+		return err
+	}
+	for _, ef := range entries {
 		in.Entries = append(in.Entries, deleteEntry{Id: ef.str("Id"), ReceiptHandle: ef.str("ReceiptHandle")})
 	}
 	return nil
@@ -529,7 +489,7 @@ func deleteMessageBatch(ctx context.Context, c *call, in *deleteMessageBatchInpu
 	for i, e := range in.Entries {
 		ids[i], handles[i] = e.Id, e.ReceiptHandle
 	}
-	if err := checkBatch("DeleteMessageBatchRequestEntry", ids); err != nil {
+	if err := queue.CheckBatch("DeleteMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
 	out := &deleteMessageBatchOutput{Successful: []idEntry{}, Failed: []batchError{}}
@@ -548,7 +508,7 @@ func deleteMessageBatch(ctx context.Context, c *call, in *deleteMessageBatchInpu
 type changeVisibilityInput struct {
 	QueueUrl          string
 	ReceiptHandle     string
-	VisibilityTimeout *int
+	VisibilityTimeout *number
 }
 
 func changeVisibilityQuery(f form, in *changeVisibilityInput) (err error) {
@@ -569,13 +529,17 @@ func changeVisibility(ctx context.Context, c *call, in *changeVisibilityInput) (
 	if in.VisibilityTimeout == nil {
 		return nil, missing("VisibilityTimeout")
 	}
-	return nil, q.ChangeVisibility(ctx, queue.VisibilityChange{ReceiptHandle: in.ReceiptHandle, Timeout: time.Duration(*in.VisibilityTimeout) * time.Second})
+	timeout, err := in.VisibilityTimeout.seconds(queue.ChangeVisibilityRange)
+	if err != nil {
+		return nil, err
+	}
+	return nil, q.ChangeVisibility(ctx, queue.VisibilityChange{ReceiptHandle: in.ReceiptHandle, Timeout: *timeout})
 }
 
 type changeVisibilityEntry struct {
 	Id                string
 	ReceiptHandle     string
-	VisibilityTimeout *int
+	VisibilityTimeout *number
 }
 
 type changeVisibilityBatchInput struct {
@@ -585,7 +549,11 @@ type changeVisibilityBatchInput struct {
 
 func changeVisibilityBatchQuery(f form, in *changeVisibilityBatchInput) error {
 	in.QueueUrl = f.str("QueueUrl")
-	for _, ef := range f.indexed("ChangeMessageVisibilityBatchRequestEntry") {
+	entries, err := f.batchEntries("ChangeMessageVisibilityBatchRequestEntry")
+	if err != nil {
+		return err
+	}
+	for _, ef := range entries {
 		e := changeVisibilityEntry{Id: ef.str("Id"), ReceiptHandle: ef.str("ReceiptHandle")}
 		var err error
 		if e.VisibilityTimeout, err = ef.intp("VisibilityTimeout"); err != nil {
@@ -610,7 +578,7 @@ func changeVisibilityBatch(ctx context.Context, c *call, in *changeVisibilityBat
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	if err := checkBatch("ChangeMessageVisibilityBatchRequestEntry", ids); err != nil {
+	if err := queue.CheckBatch("ChangeMessageVisibilityBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
 	out := &changeVisibilityBatchOutput{Successful: []idEntry{}, Failed: []batchError{}}
@@ -621,7 +589,12 @@ func changeVisibilityBatch(ctx context.Context, c *call, in *changeVisibilityBat
 			out.Failed = append(out.Failed, toBatchError(e.Id, missing("VisibilityTimeout")))
 			continue
 		}
-		changes = append(changes, queue.VisibilityChange{ReceiptHandle: e.ReceiptHandle, Timeout: time.Duration(*e.VisibilityTimeout) * time.Second})
+		timeout, err := e.VisibilityTimeout.seconds(queue.ChangeVisibilityRange)
+		if err != nil {
+			out.Failed = append(out.Failed, toBatchError(e.Id, err))
+			continue
+		}
+		changes = append(changes, queue.VisibilityChange{ReceiptHandle: e.ReceiptHandle, Timeout: *timeout})
 		idx = append(idx, i)
 	}
 	for j, e := range q.ChangeVisibilityBatch(ctx, changes) {

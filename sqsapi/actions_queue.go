@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"sort"
-	"strconv"
 
 	"github.com/qscale/qscale/queue"
 )
@@ -125,7 +124,7 @@ func getQueueURL(ctx context.Context, c *call, in *getQueueURLInput) (any, error
 type listQueuesInput struct {
 	QueueNamePrefix string
 	NextToken       string
-	MaxResults      *int
+	MaxResults      *number
 }
 
 func listQueuesQuery(f form, in *listQueuesInput) (err error) {
@@ -143,9 +142,9 @@ type listQueuesOutput struct {
 func listQueues(ctx context.Context, c *call, in *listQueuesInput) (any, error) {
 	max := 0
 	if in.MaxResults != nil {
-		max = *in.MaxResults
-		if max < 1 || max > queue.MaxListQueuesResults {
-			return nil, &queue.Error{Code: queue.ErrInvalidParameterValue, Message: "Value " + strconv.Itoa(max) + " for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."}
+		max = in.MaxResults.int()
+		if max == 0 { // the engine reads 0 as not paged; a client's 0 is refused
+			return nil, queue.ListQueuesResultsRange.Check(0)
 		}
 	}
 	if in.NextToken != "" && max == 0 {

@@ -10,7 +10,7 @@ import (
 
 // wireError is an error as it goes on the wire.
 type wireError struct {
-	Code    string // the key of errorTable; the JSON shape name unless jsonCode is set
+	Code    string // a queue.Code: its row of the error table gives the wire form
 	Message string
 	// Overrides of the table, for errors that carry their own wire form.
 	status    int
@@ -18,87 +18,33 @@ type wireError struct {
 	namespace string
 }
 
-// resolve returns how we is sent.
-func (we *wireError) resolve() (info errorInfo, jsonType string) {
-	info = infoFor(we.Code)
+// resolve returns how we is sent: its row of queue's error table with the
+// overrides applied, and the JSON __type.
+func (we *wireError) resolve() (info queue.CodeInfo, jsonType string) {
+	info = queue.Code(we.Code).Info()
 	if we.status != 0 {
-		info.status = we.status
+		info.Status = we.status
+	}
+	namespace := nsSQS
+	if info.Coral {
+		namespace = nsCoral
 	}
 	if we.namespace != "" {
-		info.namespace = we.namespace
+		namespace = we.namespace
 	}
 	name := we.Code
 	if we.jsonCode != "" {
 		name = we.jsonCode
 	}
-	return info, info.namespace + "#" + name
+	return info, namespace + "#" + name
 }
 
 func (e *wireError) Error() string { return e.Code + ": " + e.Message }
-
-// errorInfo is how one error code is sent: its HTTP status, the code the
-// query protocol (and the x-amzn-query-error header) uses, and whose fault.
-type errorInfo struct {
-	status    int
-	queryCode string
-	sender    bool
-	namespace string // JSON __type namespace
-}
-
-// errorTable is the one place that maps SQS error codes to their wire form.
-// Statuses and query codes are those of the SQS service model.
-var errorTable = map[string]errorInfo{
-	string(queue.ErrBatchEntryIdsNotDistinct):     {400, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", true, nsSQS},
-	string(queue.ErrBatchRequestTooLong):          {400, "AWS.SimpleQueueService.BatchRequestTooLong", true, nsSQS},
-	string(queue.ErrEmptyBatchRequest):            {400, "AWS.SimpleQueueService.EmptyBatchRequest", true, nsSQS},
-	string(queue.ErrInvalidAddress):               {404, "InvalidAddress", true, nsSQS},
-	string(queue.ErrInvalidAttributeName):         {400, "InvalidAttributeName", true, nsSQS},
-	string(queue.ErrInvalidAttributeValue):        {400, "InvalidAttributeValue", true, nsSQS},
-	string(queue.ErrInvalidBatchEntryID):          {400, "AWS.SimpleQueueService.InvalidBatchEntryId", true, nsSQS},
-	string(queue.ErrInvalidIDFormat):              {400, "InvalidIdFormat", true, nsSQS},
-	string(queue.ErrInvalidMessageContents):       {400, "InvalidMessageContents", true, nsSQS},
-	string(queue.ErrMessageNotInflight):           {400, "AWS.SimpleQueueService.MessageNotInflight", true, nsSQS},
-	string(queue.ErrOverLimit):                    {403, "OverLimit", true, nsSQS},
-	string(queue.ErrPurgeQueueInProgress):         {403, "AWS.SimpleQueueService.PurgeQueueInProgress", true, nsSQS},
-	string(queue.ErrQueueDeletedRecently):         {400, "AWS.SimpleQueueService.QueueDeletedRecently", true, nsSQS},
-	string(queue.ErrQueueDoesNotExist):            {400, "AWS.SimpleQueueService.NonExistentQueue", true, nsSQS},
-	string(queue.ErrQueueNameExists):              {400, "QueueAlreadyExists", true, nsSQS},
-	string(queue.ErrReceiptHandleIsInvalid):       {404, "ReceiptHandleIsInvalid", true, nsSQS},
-	string(queue.ErrRequestThrottled):             {403, "RequestThrottled", true, nsSQS},
-	string(queue.ErrResourceNotFound):             {404, "ResourceNotFoundException", true, nsSQS},
-	string(queue.ErrTooManyEntriesInBatchRequest): {400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", true, nsSQS},
-	string(queue.ErrUnsupportedOperation):         {400, "AWS.SimpleQueueService.UnsupportedOperation", true, nsSQS},
-	string(queue.ErrKmsAccessDenied):              {400, "KMS.AccessDeniedException", true, nsSQS},
-	// Common errors of every AWS query service.
-	string(queue.ErrInvalidParameterValue): {400, "InvalidParameterValue", true, nsSQS},
-	string(queue.ErrMissingParameter):      {400, "MissingParameter", true, nsSQS},
-	"InvalidAction":                        {400, "InvalidAction", true, nsSQS},
-	"UnknownOperationException":            {400, "InvalidAction", true, nsCoral},
-	"SerializationException":               {400, "MalformedQueryString", true, nsCoral},
-	"MalformedQueryString":                 {400, "MalformedQueryString", true, nsSQS},
-	"RequestEntityTooLarge":                {413, "RequestEntityTooLarge", true, nsSQS},
-	"AccessDenied":                         {403, "AccessDenied", true, nsSQS},
-	"InvalidClientTokenId":                 {403, "InvalidClientTokenId", true, nsSQS},
-	"SignatureDoesNotMatch":                {403, "SignatureDoesNotMatch", true, nsSQS},
-	"IncompleteSignature":                  {400, "IncompleteSignature", true, nsSQS},
-	"MissingAuthenticationToken":           {403, "MissingAuthenticationToken", true, nsSQS},
-	"RequestExpired":                       {400, "RequestExpired", true, nsSQS},
-	"InvalidSecurity":                      {403, "InvalidSecurity", true, nsSQS},
-	"ServiceUnavailable":                   {503, "ServiceUnavailable", false, nsSQS},
-	string(queue.ErrInternal):              {500, "InternalError", false, nsSQS},
-}
 
 const (
 	nsSQS   = "com.amazonaws.sqs"
 	nsCoral = "com.amazon.coral.service"
 )
-
-func infoFor(code string) errorInfo {
-	if i, ok := errorTable[code]; ok {
-		return i
-	}
-	return errorInfo{400, code, true, nsSQS}
-}
 
 // toWire turns any error into its wire form. Engine errors keep their code;
 // anything else is an internal error whose detail is not leaked.
@@ -124,8 +70,8 @@ func writeJSONError(w http.ResponseWriter, reqID string, we *wireError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/x-amz-json-1.0")
 	h.Set("x-amzn-RequestId", reqID)
-	h.Set("x-amzn-query-error", info.queryCode+";"+fault(info.sender))
-	w.WriteHeader(info.status)
+	h.Set("x-amzn-query-error", info.QueryCode+";"+fault(info.Sender))
+	w.WriteHeader(info.Status)
 	body, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
@@ -149,14 +95,14 @@ func writeXMLError(w http.ResponseWriter, reqID string, we *wireError) {
 	info, _ := we.resolve()
 	var r xmlErrorResponse
 	r.Xmlns = xmlns
-	r.Error.Type = fault(info.sender)
-	r.Error.Code = info.queryCode
+	r.Error.Type = fault(info.Sender)
+	r.Error.Code = info.QueryCode
 	r.Error.Message = we.Message
 	r.RequestID = reqID
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
 	h.Set("x-amzn-RequestId", reqID)
-	w.WriteHeader(info.status)
+	w.WriteHeader(info.Status)
 	w.Write([]byte(xml.Header))
 	xml.NewEncoder(w).Encode(r)
 }

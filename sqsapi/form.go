@@ -2,9 +2,14 @@ package sqsapi
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/qscale/qscale/queue"
 )
@@ -31,35 +36,100 @@ func (f form) strp(name string) *string {
 	return &s
 }
 
-func (f form) intp(name string) (*int, error) {
+// intp reads an integer parameter; nil when it is absent.
+func (f form) intp(name string) (*number, error) {
 	if !f.has(name) {
 		return nil, nil
 	}
 	s := f.str(name)
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
-		return nil, &wireError{Code: string(queue.ErrInvalidParameterValue), Message: "Value " + s + " for parameter " + name + " is invalid. Reason: Must be an integer."}
+	n, ok := parseNumber(strings.TrimSpace(s))
+	if !ok {
+		return nil, &queue.Error{Code: queue.ErrInvalidParameterValue, Message: "Value " + s + " for parameter " + name + " is invalid. Reason: Must be an integer."}
 	}
 	return &n, nil
 }
 
-// indexed returns the sub-forms name.1., name.2., ... up to the first gap.
-func (f form) indexed(name string) []form {
-	var out []form
-	for i := 1; ; i++ {
-		p := f.prefix + name + "." + strconv.Itoa(i)
-		found := false
-		for k := range f.v {
-			if k == p || strings.HasPrefix(k, p+".") {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return out
-		}
-		out = append(out, form{v: f.v, prefix: p + "."})
+// number is an integer parameter as a client sent it, in either protocol.
+// A value beyond the int64 range is kept as the nearest int64, which is out
+// of every range the engine accepts, so it is refused as out of range and
+// never wraps into one.
+type number int64
+
+// parseNumber reads an optionally signed decimal integer of any length.
+func parseNumber(s string) (number, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err == nil {
+		return number(n), true
 	}
+	if errors.Is(err, strconv.ErrRange) {
+		if s[0] == '-' {
+			return math.MinInt64, true
+		}
+		return math.MaxInt64, true
+	}
+	return 0, false
+}
+
+// UnmarshalJSON reads a JSON integer; a fraction, an exponent or a string
+// is a serialization error, as for any JSON integer member.
+func (x *number) UnmarshalJSON(b []byte) error {
+	n, ok := parseNumber(string(b))
+	if !ok {
+		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[int32]()}
+	}
+	*x = n
+	return nil
+}
+
+// int returns x for an engine parameter of type int.
+func (x number) int() int { return int(x) }
+
+// seconds returns x as a duration under rule r; nil when x is absent.
+func (x *number) seconds(r queue.Range) (*time.Duration, error) {
+	if x == nil {
+		return nil, nil
+	}
+	d, err := r.Duration(int64(*x))
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// indexed returns the sub-forms name.1., name.2., ... up to the first gap.
+// It reads the form's keys once, so decoding a form costs time linear in
+// its size however many entries it holds (a scan per entry made a large
+// form quadratic).
+func (f form) indexed(name string) []form {
+	p := f.prefix + name + "."
+	present := map[int]bool{}
+	for k := range f.v {
+		rest, ok := strings.CutPrefix(k, p)
+		if !ok {
+			continue
+		}
+		num, _, _ := strings.Cut(rest, ".")
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 1 || strconv.Itoa(n) != num {
+			continue // not a canonical index: name.01, name.x
+		}
+		present[n] = true
+	}
+	var out []form
+	for i := 1; present[i]; i++ {
+		out = append(out, form{v: f.v, prefix: p + strconv.Itoa(i) + "."})
+	}
+	return out
+}
+
+// batchEntries returns the entries of a batch request, refusing more than
+// queue.MaxBatchEntries before any entry is decoded.
+func (f form) batchEntries(name string) ([]form, error) {
+	entries := f.indexed(name)
+	if len(entries) > queue.MaxBatchEntries {
+		return nil, queue.TooManyEntries(len(entries))
+	}
+	return entries, nil
 }
 
 // list returns the values of name.1, name.2, ...

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qscale/qscale/internal/sigv4"
 	"github.com/qscale/qscale/queue"
@@ -265,6 +266,11 @@ func handle[I any](fromQuery func(f form, in *I) error, run func(ctx context.Con
 		in := new(I)
 		if c.proto == protoJSON {
 			if len(c.body) > 0 {
+				// encoding/json would turn invalid UTF-8 into U+FFFD, and
+				// the MD5s answered would not be those the client computed.
+				if !utf8.Valid(c.body) {
+					return nil, &wireError{Code: "SerializationException", Message: "The request body of " + c.action + " is not valid UTF-8."}
+				}
 				if err := json.Unmarshal(c.body, in); err != nil {
 					return nil, &wireError{Code: "SerializationException", Message: "The request body could not be parsed as the JSON input of " + c.action + ": " + jsonProblem(err)}
 				}

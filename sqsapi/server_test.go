@@ -13,7 +13,7 @@ import (
 	"github.com/qscale/qscale/sqsapi"
 )
 
-func newHandler(t *testing.T) http.Handler {
+func newHandler(t testing.TB) http.Handler {
 	t.Helper()
 	e, err := queue.Open(context.Background(), queue.Options{DeletedQueueCooldown: -1})
 	if err != nil {

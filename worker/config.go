@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/queue"
 )
 
 // Handler processes one message. Returning nil deletes the message; an
@@ -90,10 +91,11 @@ func ExponentialBackoff(base, max time.Duration) func(int) time.Duration {
 	}
 }
 
+// SQS's limits, as the queue engine defines them.
 const (
-	maxBatch      = 10
-	maxWait       = 20 * time.Second
-	maxVisibility = 12 * time.Hour
+	maxBatch      = queue.MaxBatchEntries
+	maxWait       = queue.MaxWaitTime
+	maxVisibility = queue.MaxVisibilityTimeout
 	maxPollers    = 16
 )
 
@@ -144,16 +146,16 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("worker: prefetch %d: must not be negative", c.Prefetch))
 	}
 	if c.BatchSize < 1 || c.BatchSize > maxBatch {
-		errs = append(errs, fmt.Errorf("worker: batch size %d: must be 1..10", c.BatchSize))
+		errs = append(errs, fmt.Errorf("worker: batch size %d: must be 1..%d", c.BatchSize, maxBatch))
 	}
 	if c.Pollers < 1 || c.Pollers > maxPollers {
 		errs = append(errs, fmt.Errorf("worker: pollers %d: must be 1..%d", c.Pollers, maxPollers))
 	}
 	if c.Wait < 0 || c.Wait > maxWait {
-		errs = append(errs, fmt.Errorf("worker: wait %v: must be 0..20s", c.Wait))
+		errs = append(errs, fmt.Errorf("worker: wait %v: must be 0..%v", c.Wait, maxWait))
 	}
 	if c.VisibilityTimeout < time.Second || c.VisibilityTimeout > maxVisibility {
-		errs = append(errs, fmt.Errorf("worker: visibility timeout %v: must be 1s..12h", c.VisibilityTimeout))
+		errs = append(errs, fmt.Errorf("worker: visibility timeout %v: must be 1s..%v", c.VisibilityTimeout, maxVisibility))
 	}
 	if c.HeartbeatInterval <= 0 || c.HeartbeatInterval >= c.VisibilityTimeout {
 		errs = append(errs, fmt.Errorf("worker: heartbeat interval %v: must be above 0 and below the visibility timeout %v", c.HeartbeatInterval, c.VisibilityTimeout))

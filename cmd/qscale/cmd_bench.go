@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qscale/qscale/bench"
+	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/sqsconn"
 )
 
@@ -69,18 +70,18 @@ func benchCommand(ctx context.Context, args []string, bio benchIO) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if *wait < 0 || *wait > 20 {
-		return usagef("--wait must be 0..20, not %d", *wait)
+	if maxWait := int(queue.MaxWaitTime / time.Second); *wait < 0 || *wait > maxWait {
+		return usagef("--wait must be 0..%d, not %d", maxWait, *wait)
 	}
 	o.cfg.Wait = int32(*wait)
 	if o.cfg.Wait == 0 {
 		o.cfg.Wait = -1
 	}
-	if o.cfg.Batch < 1 || o.cfg.Batch > 10 {
-		return usagef("--batch must be 1..10, not %d", o.cfg.Batch)
+	if o.cfg.Batch < 1 || o.cfg.Batch > queue.MaxBatchEntries {
+		return usagef("--batch must be 1..%d, not %d", queue.MaxBatchEntries, o.cfg.Batch)
 	}
-	if o.cfg.Size < 32 || o.cfg.Size > 1<<20 {
-		return usagef("--size must be 32..1048576, not %d", o.cfg.Size)
+	if o.cfg.Size < 32 || o.cfg.Size > queue.MaxMessageSize {
+		return usagef("--size must be 32..%d, not %d", queue.MaxMessageSize, o.cfg.Size)
 	}
 	if o.cfg.Messages < 1 || o.cfg.Senders < 1 || o.cfg.Receivers < 1 || o.samples < 1 {
 		return usagef("--messages, --senders, --receivers and --samples must be at least 1")

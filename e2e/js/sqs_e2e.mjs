@@ -163,7 +163,7 @@ await check(async function messagesWithAttributes() {
   await expectError(send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x".repeat(1048577) })),
     { name: "InvalidParameterValue", code: "InvalidParameterValue", status: 400 });
   await expectError(send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: "garbage" })),
-    { name: "ReceiptHandleIsInvalid", code: "ReceiptHandleIsInvalid", status: 404 });
+    { name: "ReceiptHandleIsInvalid", code: "ReceiptHandleIsInvalid", status: 400 });
 });
 
 await check(async function batches() {
