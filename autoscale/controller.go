@@ -134,17 +134,23 @@ func (c *Controller) loop(ctx context.Context, done chan struct{}) {
 	}
 }
 
-// Stop ends the loop and waits for a tick in progress to finish (its I/O is
-// cancelled). It is safe to call more than once, and before Start.
-func (c *Controller) Stop() {
+// Stop ends the loop and waits, within ctx, for a tick in progress to
+// finish (its I/O is cancelled). It is safe to call more than once, and
+// before Start.
+func (c *Controller) Stop(ctx context.Context) error {
 	c.lifeMu.Lock()
 	cancel, done := c.cancel, c.done
 	c.lifeMu.Unlock()
 	if cancel == nil {
-		return
+		return nil
 	}
 	cancel()
-	<-done
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("autoscale: stop: a tick is still running: %w", ctx.Err())
+	}
 }
 
 // Decisions returns up to n recent decisions, oldest first.

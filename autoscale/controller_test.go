@@ -232,8 +232,8 @@ func TestStartTicksEveryIntervalAndStops(t *testing.T) {
 		t.Fatalf("second tick seq %d", d.Seq)
 	}
 	<-created
-	c.Stop()
-	c.Stop()
+	c.Stop(context.Background())
+	c.Stop(context.Background())
 	fx.clk.Advance(time.Minute)
 	select {
 	case d := <-ticks:

@@ -56,7 +56,7 @@ func ExampleController_Start() {
 		panic(err)
 	}
 	<-ticked
-	c.Stop()
+	c.Stop(context.Background())
 	for _, d := range c.Decisions(10) {
 		fmt.Println(d.From, "->", d.To, d.Rule)
 	}

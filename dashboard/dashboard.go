@@ -148,17 +148,23 @@ func (d *Dashboard) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the sampler, waits for it, and closes every open event stream.
-// It is safe to call more than once, and before Start.
-func (d *Dashboard) Stop() {
+// Stop ends the sampler, waits for it within ctx, and closes every open
+// event stream. It is safe to call more than once, and before Start.
+func (d *Dashboard) Stop(ctx context.Context) error {
 	d.lifeMu.Lock()
 	cancel, done := d.cancel, d.done
 	d.lifeMu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
 	d.hub.close()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("dashboard: stop: the sampler is still running: %w", ctx.Err())
+	}
 }
 
 func (d *Dashboard) loop(ctx context.Context, done chan struct{}) {

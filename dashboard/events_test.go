@@ -185,7 +185,7 @@ func TestEventStream(t *testing.T) {
 	}
 
 	// Stop ends every stream, and no new one opens.
-	s.dash.Stop()
+	s.dash.Stop(t.Context())
 	if _, err := readEvent(t, r); !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("after Stop: %v, want the stream to end", err)
 	}

@@ -21,7 +21,7 @@ func Example() {
 	backend, _ := enginebackend.New(enginebackend.Config{Engine: engine, Queue: "jobs"})
 	d, _ := dashboard.New(dashboard.Options{Backend: backend, Token: "s3cret"})
 	d.Start(ctx) // samples once a second
-	defer d.Stop()
+	defer d.Stop(context.Background())
 
 	mux := http.NewServeMux()
 	mux.Handle("/dashboard/", http.StripPrefix("/dashboard", d))

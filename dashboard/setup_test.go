@@ -118,9 +118,9 @@ func setup(t testing.TB, o setupOptions) *system {
 		}
 	}
 	t.Cleanup(func() {
-		d.Stop()
+		d.Stop(context.Background())
 		srv.Close()
-		ctl.Stop()
+		ctl.Stop(context.Background())
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := e.Stop(sctx); err != nil {

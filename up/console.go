@@ -2,6 +2,7 @@ package up
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -22,11 +23,10 @@ func (s *System) startConsole(ctx context.Context) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	dash, stop, err := s.newDashboard(ctx)
+	dash, err := s.newDashboard()
 	if err != nil {
 		return err
 	}
-	s.stopConsole = stop
 	mux.Handle("/", dash)
 
 	ln, err := net.Listen("tcp", s.cfg.Console.Listen)
@@ -39,6 +39,22 @@ func (s *System) startConsole(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: the dashboard's event stream stays open.
+	}
+	// The dashboard stops before the listener (the reverse order): it ends
+	// its event streams, which Shutdown would otherwise wait for.
+	if err := s.parts.Defer("console", func(ctx context.Context) error {
+		err := s.console.Shutdown(ctx)
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		return err
+	}); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := s.parts.Start(ctx, "dashboard", dash); err != nil {
+		ln.Close()
+		return err
 	}
 	go func() {
 		if err := s.console.Serve(ln); err != nil && err != http.ErrServerClosed {

@@ -1,16 +1,13 @@
 package up
 
 import (
-	"context"
-	"net/http"
-
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/dashboard/enginebackend"
 )
 
 // newDashboard builds the dashboard over the engine, the controller and the
-// local fleet, and starts its sampler.
-func (s *System) newDashboard(ctx context.Context) (http.Handler, func(context.Context) error, error) {
+// local fleet; Start runs its sampler.
+func (s *System) newDashboard() (*dashboard.Dashboard, error) {
 	be, err := enginebackend.New(enginebackend.Config{
 		Engine:    s.srv.Engine,
 		Queue:     s.cfg.Fleets[0].Queue.Name,
@@ -31,17 +28,14 @@ func (s *System) newDashboard(ctx context.Context) (http.Handler, func(context.C
 		QueueURL: s.QueueURL,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	d, err := dashboard.New(dashboard.Options{
 		Backend: be, Clock: s.opts.Clock, Token: s.cfg.Console.Token,
 		History: s.cfg.Console.History.D(), Logger: s.log.With("part", "dashboard"),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := d.Start(ctx); err != nil {
-		return nil, nil, err
-	}
-	return d, func(context.Context) error { d.Stop(); return nil }, nil
+	return d, nil
 }

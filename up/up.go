@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +25,7 @@ import (
 	"github.com/qscale/qscale/autoscale/fleets"
 	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/service"
 	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/server"
 )
@@ -65,12 +65,11 @@ type System struct {
 	metrics *metrics
 	narr    *narrator
 
-	console     *http.Server
-	consoleLn   net.Listener
-	stopConsole func(context.Context) error // stops what the console runs (the dashboard)
+	console   *http.Server
+	consoleLn net.Listener
 
-	stopOnce sync.Once
-	stopErr  error
+	// parts stops, in reverse start order, everything Start started.
+	parts service.Stack
 }
 
 // Start brings everything up in order: the server, the queues, the fleet,
@@ -111,6 +110,9 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue server: %w", err)
 	}
+	if err := s.parts.Defer("queue server", s.srv.Stop); err != nil {
+		return nil, err
+	}
 	if err := s.ensureQueues(ctx); err != nil {
 		return nil, err
 	}
@@ -127,8 +129,8 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
-	if err := s.fleet.Start(ctx); err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
+	if err := s.parts.Start(ctx, "fleet", s.fleet); err != nil {
+		return nil, err
 	}
 
 	s.reg = prometheus.NewRegistry()
@@ -144,7 +146,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ctrl.Start(ctx); err != nil {
+	if err := s.parts.Start(ctx, "autoscaler", s.ctrl); err != nil {
 		return nil, err
 	}
 	if cfg.Console.Listen != "off" {
@@ -214,38 +216,10 @@ func (s *System) ConsoleURL() string {
 	return "http://" + s.consoleLn.Addr().String()
 }
 
-// Stop stops the autoscaler, then the fleet (every worker finishes or
-// releases what it holds), then the console and the server. It is safe to
-// call more than once.
+// Stop stops what Start started, in reverse: the console (the dashboard's
+// event streams first), the autoscaler, the fleet (every worker finishes or
+// releases what it holds), then the server. It is safe to call more than
+// once.
 func (s *System) Stop(ctx context.Context) error {
-	s.stopOnce.Do(func() {
-		var errs []error
-		if s.ctrl != nil {
-			s.ctrl.Stop()
-		}
-		if s.fleet != nil {
-			if err := s.fleet.Stop(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("stop fleet: %w", err))
-			}
-		}
-		// The dashboard first: it ends its event streams, which the
-		// console's Shutdown would otherwise wait for.
-		if s.stopConsole != nil {
-			if err := s.stopConsole(ctx); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if s.console != nil {
-			if err := s.console.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("stop console: %w", err))
-			}
-		}
-		if s.srv != nil {
-			if err := s.srv.Stop(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("stop server: %w", err))
-			}
-		}
-		s.stopErr = errors.Join(errs...)
-	})
-	return s.stopErr
+	return s.parts.Stop(ctx)
 }

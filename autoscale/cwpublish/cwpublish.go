@@ -372,20 +372,24 @@ func (p *Publisher) loop(ctx context.Context, done chan struct{}) {
 // StopTimeout bounds the last publication Stop makes.
 const StopTimeout = 10 * time.Second
 
-// Stop ends the loop and publishes what is left, within StopTimeout, even
-// when the context Start was given has ended. It is idempotent and safe to
-// call before Start (then it does nothing). It returns the last
-// publication's error.
-func (p *Publisher) Stop() error {
+// Stop ends the loop and publishes what is left, within ctx and at most
+// StopTimeout, even when the context Start was given has ended. It is
+// idempotent and safe to call before Start (then it does nothing). It
+// returns the last publication's error.
+func (p *Publisher) Stop(ctx context.Context) error {
 	p.lifeMu.Lock()
 	defer p.lifeMu.Unlock()
 	if p.cancel == nil {
 		return nil
 	}
 	p.cancel()
-	<-p.done
 	p.cancel = func() {}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), StopTimeout)
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return fmt.Errorf("cwpublish: stop: %w", ctx.Err())
+	}
+	ctx, cancel := context.WithTimeout(ctx, StopTimeout)
 	defer cancel()
 	return p.Flush(ctx)
 }

@@ -309,7 +309,7 @@ func TestLoopPeriodsRetryAndStop(t *testing.T) {
 	// An empty period sends nothing; Stop sends what is left.
 	advance(false)
 	p.Record(obs(5, 5, 1))
-	if err := p.Stop(); err != nil {
+	if err := p.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	<-api.calls
@@ -319,7 +319,7 @@ func TestLoopPeriodsRetryAndStop(t *testing.T) {
 	if n != 2 || aws.ToFloat64(set(api.last(), "backlogpertask").Sum) != 5 {
 		t.Fatalf("%d calls, last %+v; want 2, the second with Stop's sample", n, api.last())
 	}
-	if err := p.Stop(); err != nil {
+	if err := p.Stop(t.Context()); err != nil {
 		t.Fatalf("second Stop: %v", err)
 	}
 }
@@ -339,7 +339,7 @@ func TestStopAfterContextEnds(t *testing.T) {
 	}
 	p.Record(obs(7, 7, 1))
 	cancel()
-	if err := p.Stop(); err != nil {
+	if err := p.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if in := api.last(); in == nil || aws.ToFloat64(set(in, "backlogpertask").Sum) != 7 || in.MetricData[0].StorageResolution != nil {

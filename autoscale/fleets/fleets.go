@@ -10,11 +10,13 @@ package fleets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"slices"
+	"sync/atomic"
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/asgfleet"
@@ -81,6 +83,8 @@ type Fleet struct {
 	autoscale.Fleet
 	// Kind is the configuration's kind (config.KindLocal, ...).
 	Kind string
+
+	started atomic.Bool
 }
 
 // lifecycle is implemented by fleets that run something of their own (the
@@ -92,9 +96,15 @@ type lifecycle interface {
 
 var _ lifecycle = (*localfleet.Fleet)(nil)
 
+// ErrStarted is returned by a second Start.
+var ErrStarted = errors.New("fleets: fleet already started")
+
 // Start starts a fleet that has a lifecycle (the local one); others need
 // none. Call it once, before the controller's first tick.
 func (f *Fleet) Start(ctx context.Context) error {
+	if f.started.Swap(true) {
+		return ErrStarted
+	}
 	if lf, ok := f.Fleet.(lifecycle); ok {
 		return lf.Start(ctx)
 	}

@@ -85,7 +85,7 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 	if err := ctrl.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(ctrl.Stop)
+	t.Cleanup(func() { ctrl.Stop(context.Background()) })
 
 	waitState := func(what string, want func(autoscale.FleetState) bool) (autoscale.FleetState, time.Duration) {
 		t.Helper()
@@ -130,7 +130,7 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 		return err == nil && len(pods) == 0, err
 	})
 	t.Logf("%d -> 0: desired and ready 0 after %s, every pod deleted after %s", s.Desired, toZero.Round(10*time.Millisecond), time.Since(zeroAt).Round(10*time.Millisecond))
-	ctrl.Stop()
+	ctrl.Stop(t.Context())
 	close(decisions)
 	for d := range decisions {
 		if d.To > n || d.To < 0 {

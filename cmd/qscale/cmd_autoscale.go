@@ -17,6 +17,7 @@ import (
 	"github.com/qscale/qscale/autoscale/sqssource"
 	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/service"
 )
 
 // autoscaleOptions are qscale autoscale's flags.
@@ -139,35 +140,28 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 // ends stops them in the reverse order: the controller, the publisher
 // (which publishes what is left), then the fleet, whose local workers
 // finish what they hold before qscale exits.
-func (a *autoscaler) run(ctx context.Context) error {
-	if err := a.fleet.Start(ctx); err != nil {
-		return err
-	}
+func (a *autoscaler) run(ctx context.Context) (err error) {
+	var parts service.Stack
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
-		if err := a.fleet.Stop(sctx); err != nil {
-			a.log.Error("stopping the fleet", "err", err)
-		}
+		err = errors.Join(err, parts.Stop(sctx))
+		a.log.Info("autoscale stopped")
 	}()
+	if err := parts.Start(ctx, "fleet", a.fleet); err != nil {
+		return err
+	}
 	if a.pub != nil {
-		if err := a.pub.Start(ctx); err != nil {
+		if err := parts.Start(ctx, "CloudWatch publisher", a.pub); err != nil {
 			return err
 		}
-		defer func() {
-			if err := a.pub.Stop(); err != nil {
-				a.log.Error("publishing to CloudWatch", "err", err)
-			}
-		}()
 	}
-	if err := a.ctrl.Start(ctx); err != nil {
+	if err := parts.Start(ctx, "autoscaler", a.ctrl); err != nil {
 		return err
 	}
 	f := a.cfg
 	a.log.Info("autoscale started", "fleet", f.Name, "kind", a.fleet.Kind, "queue", f.Queue.URL, "min", f.MinCapacity, "max", f.MaxCapacity,
 		"interval", f.Interval.String(), "dryRun", a.dryRun, "cloudwatch", a.pub != nil)
 	<-ctx.Done()
-	a.ctrl.Stop()
-	a.log.Info("autoscale stopped")
 	return nil
 }
