@@ -156,7 +156,7 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 		}
 		q.mu.Unlock()
 		for _, i := range freshIdx {
-			out[i] = SendOutcome{Err: errorf(ErrInternal, "Could not store the message: %v", err)}
+			out[i] = SendOutcome{Err: storeFailure(err)}
 		}
 		return out
 	}

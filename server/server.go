@@ -60,7 +60,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if cfg.DataDir == "" {
 			return nil, errors.New("a data directory is required unless the server runs in memory")
 		}
-		ps, err := pebblestore.Open(cfg.DataDir)
+		ps, err := pebblestore.Open(cfg.DataDir, pebblestore.Options{Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
 		}
