@@ -310,7 +310,7 @@ func nextReadable(src *pebble.DB, start []byte) ([]byte, bool) {
 	base := toInt(start)
 	one := big.NewInt(1)
 	lo := new(big.Int).Set(base) // unreadable
-	var hi *big.Int               // readable
+	var hi *big.Int              // readable
 	for shift := uint(0); shift <= 8*width; shift++ {
 		c := new(big.Int).Add(base, new(big.Int).Lsh(one, shift))
 		k := toKey(c)
