@@ -38,6 +38,12 @@ func runServer(ctx context.Context, args []string) error {
 	})
 	fs.StringVar(&o.keysFile, "access-keys-file", "", "file of access keys, one ID:SECRET per line")
 	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound address to this file once listening")
+	fs.BoolVar(&o.cfg.Repair, "repair", false, "rebuild a damaged data directory from what can be read, log what was lost, keep the damaged files beside it")
+	fs.Func("min-free", "free space to keep in the data directory's file system, in bytes (256MiB, 2GiB) or percent (1%); new messages are refused below it; 0 turns it off (default 256MiB)", func(v string) error {
+		b, pct, err := parseMinFree(v)
+		o.cfg.MinFreeBytes, o.cfg.MinFreePercent = b, pct
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ type logger struct {
 // fatalError is what a dead instance reports.
 type fatalError struct{ msg string }
 
-func (f fatalError) Error() string { return "pebble: " + f.msg }
+func (f fatalError) Error() string { return f.msg }
 
 func (l logger) Infof(format string, args ...any) {
 	if l.quiet != nil && l.quiet() {
