@@ -208,41 +208,6 @@ func (e *Engine) Quiesce() {
 	})
 }
 
-func (e *Engine) sweepLoop() {
-	defer e.wg.Done()
-	for {
-		t := e.clk.NewTimer(e.sweepInt)
-		select {
-		case <-e.stopping:
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		e.Sweep(context.Background())
-	}
-}
-
-// Sweep drops every message past its queue's retention period.
-func (e *Engine) Sweep(ctx context.Context) {
-	now := e.clk.Now()
-	for _, q := range e.Queues() {
-		var ops []Op
-		q.mu.Lock()
-		for _, m := range q.bySeq {
-			if !m.inflight && q.expiredLocked(m, now) {
-				ops = append(ops, q.removeLocked(m))
-				q.stats.Expired++
-			}
-		}
-		q.mu.Unlock()
-		if len(ops) > 0 {
-			if err := e.store.Commit(ctx, ops, false); err != nil {
-				e.logStoreError(err)
-			}
-		}
-	}
-}
-
 func (e *Engine) logStoreError(err error) {
 	e.log.Error("store commit failed", "err", err)
 }
@@ -582,12 +547,15 @@ func (q *Queue) Purge(ctx context.Context) error {
 		m.deleted = true
 		m.heapIndex = -1
 		m.agePos = 0
+		m.expPos = 0
 	}
 	clear(q.bySeq)
 	clear(q.timing)
 	q.timing = q.timing[:0]
 	clear(q.age)
 	q.age = q.age[:0]
+	clear(q.expiry)
+	q.expiry = q.expiry[:0]
 	q.ready = deque{}
 	clear(q.groups)
 	q.groupOrder = nil
