@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 )
 
@@ -11,11 +12,13 @@ import (
 // informational lines at Debug (they narrate flushes and compactions),
 // errors at Error. Fatalf means Pebble cannot go on with this database
 // instance (for example a write-ahead log write failed on a full disk, and
-// its commit pipeline is wedged): it is logged, the instance is marked dead,
-// and the calling goroutine parks for good. Pebble must not continue past a
-// Fatalf, and a panic on one of its own goroutines would end the process;
-// the store never waits on a dead instance (see instance), so a parked
-// goroutine holds up no request.
+// its commit pipeline is wedged): it is logged and the instance is marked
+// dead. Pebble must not continue past a Fatalf, so it never returns: on a
+// goroutine committing through instance.commitBatch it panics with a
+// fatalError, which commitBatch recovers into an error for the request;
+// on one of Pebble's own goroutines it parks that goroutine for good (a
+// panic there would end the process), and the store, which stops using a
+// dead instance at once, never waits on it.
 type logger struct {
 	log    *slog.Logger
 	failed func(error) // marks the instance dead
@@ -46,8 +49,28 @@ func (l logger) Fatalf(format string, args ...any) {
 	if l.quiet == nil || !l.quiet() {
 		l.log.Log(context.Background(), slog.LevelError, "pebble: fatal: "+msg, "component", "store")
 	}
+	f := fatalError{msg: msg}
 	if l.failed != nil {
-		l.failed(fatalError{msg: msg})
+		l.failed(f)
+	}
+	if onCommitPath() {
+		panic(f)
 	}
 	select {} // never return into Pebble
+}
+
+// onCommitPath reports whether the calling goroutine is inside
+// instance.commitBatch, which recovers a fatalError panic.
+func onCommitPath() bool {
+	var pcs [64]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs[:])])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, "pebblestore.(*instance).commitBatch") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }

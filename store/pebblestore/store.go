@@ -71,10 +71,12 @@ type Store struct {
 	expected int64
 	loaded   atomic.Bool // Load succeeded
 
-	instMu   sync.Mutex // guards inst and refused
-	inst     *instance  // nil after a failed reopen
-	refused  int        // commits refused since the instance died
-	lastFail error      // why the last instance died or the last reopen failed
+	cur      atomic.Pointer[instance] // the live instance, for commits' fast path; written under instMu
+	instMu   sync.Mutex               // guards inst, refused and lastFail
+	inst     *instance                // nil after a failed reopen
+	shut     bool                     // Close began: never reopen
+	refused  int                      // commits refused since the instance died
+	lastFail error                    // why the last instance died or the last reopen failed
 
 	mu        sync.Mutex    // guards the fields below; held while lazy is committed, so lazy batches apply in order
 	lazy      *pebble.Batch // lazy ops not yet committed, or nil
@@ -126,8 +128,31 @@ func (in *instance) isDead() bool {
 	}
 }
 
+// commitBatch commits b on the calling goroutine (no hand-off on the send
+// path). A Pebble Fatalf during the commit panics with a fatalError (see
+// logger), recovered here into an error; b then stays with the dead
+// instance and is not closed.
+func (in *instance) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
+	if in.isDead() {
+		return unavailable(in.err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(fatalError)
+			if !ok {
+				panic(r)
+			}
+			err = unavailable(f)
+		}
+	}()
+	err = b.Commit(o)
+	b.Close()
+	return err
+}
+
 // run calls f, which uses the instance's database, and waits for it unless
-// the instance dies first: a call into a dead Pebble may never return.
+// the instance dies first: a call into a dead Pebble may never return. For
+// the rare calls (open, load, close); commits use commitBatch.
 func (in *instance) run(f func() error) error {
 	if in.isDead() {
 		return unavailable(in.err)
@@ -195,6 +220,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return fail(err)
 	}
 	s.inst = in
+	s.cur.Store(in)
 	return s, nil
 }
 
@@ -228,14 +254,21 @@ func (s *Store) openInstance() (*instance, error) {
 // current returns the live instance, reopening the database when the last
 // one died and the disk has room.
 func (s *Store) current() (*instance, error) {
+	if in := s.cur.Load(); in != nil && !in.isDead() {
+		return in, nil
+	}
 	s.instMu.Lock()
 	defer s.instMu.Unlock()
+	if s.shut {
+		return nil, pebble.ErrClosed
+	}
 	if in := s.inst; in != nil {
 		if !in.isDead() {
 			return in, nil
 		}
 		in.fs.fence()
 		s.inst, s.lastFail, s.refused = nil, in.err, 0
+		s.cur.Store(nil)
 		s.log.Error("store failed: refusing writes until it is reopened", "dir", s.dir, "err", in.err)
 	}
 	s.refused++
@@ -248,6 +281,7 @@ func (s *Store) current() (*instance, error) {
 		return nil, unavailable(err)
 	}
 	s.inst, s.refused = in, 0
+	s.cur.Store(in)
 	s.log.Warn("store reopened after a failure; writes accepted again", "dir", s.dir)
 	return in, nil
 }
@@ -295,11 +329,7 @@ func (s *Store) Commit(ctx context.Context, ops []queue.Op, durable bool) error 
 		return err
 	}
 	delta -= s.countRemoved(in, ops)
-	err = in.run(func() error {
-		defer b.Close()
-		return b.Commit(pebble.Sync)
-	})
-	if err != nil {
+	if err := in.commitBatch(b, pebble.Sync); err != nil {
 		return s.commitFailed(in, err)
 	}
 	s.msgs.Add(delta)
@@ -416,11 +446,7 @@ func (s *Store) flushLazyLocked() error {
 		return nil
 	}
 	s.lazy, s.lazyInst, s.lazyN, s.lazyDelta = nil, nil, 0, 0
-	err := in.run(func() error {
-		defer b.Close()
-		return b.Commit(pebble.NoSync)
-	})
-	if err != nil {
+	if err := in.commitBatch(b, pebble.NoSync); err != nil {
 		return s.commitFailed(in, err)
 	}
 	s.msgs.Add(delta)
@@ -588,7 +614,8 @@ func (s *Store) Close() error {
 
 	s.instMu.Lock()
 	in := s.inst
-	s.inst = nil
+	s.inst, s.shut = nil, true
+	s.cur.Store(nil)
 	s.instMu.Unlock()
 	defer s.lock.Close()
 	if in == nil {
