@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,8 +86,8 @@ func sendWithin(t *testing.T, q *queue.Queue, i int) error {
 	case err := <-done:
 		return err
 	case <-time.After(10 * time.Second):
-		t.Fatalf("send %d hung", i)
-		return nil
+		t.Errorf("send %d hung", i)
+		return errors.New("hung")
 	}
 }
 
@@ -94,7 +95,7 @@ func wantUnavailable(t *testing.T, err error, want *queue.Error) {
 	t.Helper()
 	var qe *queue.Error
 	if !errors.As(err, &qe) || qe.Code != queue.ErrServiceUnavailable || qe != want {
-		t.Fatalf("send on a full disk: %v; want %s: %s", err, queue.ErrServiceUnavailable, want.Message)
+		t.Errorf("send on a full disk: %v; want %s: %s", err, queue.ErrServiceUnavailable, want.Message)
 	}
 }
 
@@ -189,16 +190,29 @@ func TestFullDisk(t *testing.T) {
 		}
 	}
 	filler := fill(t, disk)
+	// Eight senders at once, so that several commits are in Pebble's
+	// pipeline when the write fails.
+	var mu sync.Mutex
 	refused := 0
-	for i := 0; i < 200; i++ {
-		err := sendWithin(t, q, acked)
-		if err == nil {
-			acked++ // written into space Pebble had already taken
-			continue
-		}
-		wantUnavailable(t, err, queue.ErrStoreUnavailable)
-		refused++
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				err := sendWithin(t, q, 1000*(g+1)+i)
+				mu.Lock()
+				if err == nil {
+					acked++ // written into space Pebble had already taken
+				} else {
+					wantUnavailable(t, err, queue.ErrStoreUnavailable)
+					refused++
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	if refused == 0 {
 		t.Fatal("no send was refused on a full disk")
 	}
@@ -235,8 +249,11 @@ func TestFullDisk(t *testing.T) {
 	if err := e.Stop(stopCtx); err != nil {
 		t.Fatalf("stop after recovery: %v", err)
 	}
+	// A refused send may still have reached the log before the failure
+	// (the client, told to retry, then sends a duplicate, which
+	// at-least-once delivery allows); an acknowledged one is never lost.
 	n, _, err := reopen(t, dir, pebblestore.Options{})
-	if err != nil || n != acked {
-		t.Fatalf("after reopen: %d messages, %v; want the %d acknowledged", n, err, acked)
+	if err != nil || n < acked || n > acked+refused {
+		t.Fatalf("after reopen: %d messages, %v; want the %d acknowledged (and at most %d refused)", n, err, acked, refused)
 	}
 }

@@ -60,12 +60,13 @@ type Options struct {
 //
 // Lock order: mu, then instMu.
 type Store struct {
-	dir    string
-	log    *slog.Logger
-	lock   io.Closer // the directory's lock, held for the store's life
-	space  *spaceGuard
-	msgs   atomic.Int64 // messages stored, as far as the store can tell
-	repair *RepairReport
+	dir        string
+	log        *slog.Logger
+	committers *committers
+	lock       io.Closer // the directory's lock, held for the store's life
+	space      *spaceGuard
+	msgs       atomic.Int64 // messages stored, as far as the store can tell
+	repair     *RepairReport
 	// expected is the message count of the last clean shutdown (-1:
 	// unknown), kept for the next repair when Load fails.
 	expected int64
@@ -128,31 +129,9 @@ func (in *instance) isDead() bool {
 	}
 }
 
-// commitBatch commits b on the calling goroutine (no hand-off on the send
-// path). A Pebble Fatalf during the commit panics with a fatalError (see
-// logger), recovered here into an error; b then stays with the dead
-// instance and is not closed.
-func (in *instance) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
-	if in.isDead() {
-		return unavailable(in.err)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(fatalError)
-			if !ok {
-				panic(r)
-			}
-			err = unavailable(f)
-		}
-	}()
-	err = b.Commit(o)
-	b.Close()
-	return err
-}
-
 // run calls f, which uses the instance's database, and waits for it unless
 // the instance dies first: a call into a dead Pebble may never return. For
-// the rare calls (open, load, close); commits use commitBatch.
+// the rare calls (open, load, close); commits use committers.
 func (in *instance) run(f func() error) error {
 	if in.isDead() {
 		return unavailable(in.err)
@@ -176,7 +155,7 @@ func unavailable(cause error) error {
 // damaged store fails to open with an error wrapping ErrDamaged, unless
 // opts.Repair is set.
 func Open(dir string, opts Options) (*Store, error) {
-	s := &Store{dir: dir, log: opts.Logger, expected: -1}
+	s := &Store{dir: dir, log: opts.Logger, expected: -1, committers: newCommitters()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -190,6 +169,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.lock = lock
 	s.space = newSpaceGuard(dir, s.log, opts.MinFreeBytes, opts.MinFreePercent)
 	fail := func(err error) (*Store, error) {
+		s.committers.close()
 		s.lock.Close()
 		return nil, err
 	}
@@ -329,7 +309,7 @@ func (s *Store) Commit(ctx context.Context, ops []queue.Op, durable bool) error 
 		return err
 	}
 	delta -= s.countRemoved(in, ops)
-	if err := in.commitBatch(b, pebble.Sync); err != nil {
+	if err := s.committers.commit(in, b, pebble.Sync); err != nil {
 		return s.commitFailed(in, err)
 	}
 	s.msgs.Add(delta)
@@ -446,7 +426,7 @@ func (s *Store) flushLazyLocked() error {
 		return nil
 	}
 	s.lazy, s.lazyInst, s.lazyN, s.lazyDelta = nil, nil, 0, 0
-	if err := in.commitBatch(b, pebble.NoSync); err != nil {
+	if err := s.committers.commit(in, b, pebble.NoSync); err != nil {
 		return s.commitFailed(in, err)
 	}
 	s.msgs.Add(delta)
@@ -618,6 +598,7 @@ func (s *Store) Close() error {
 	s.cur.Store(nil)
 	s.instMu.Unlock()
 	defer s.lock.Close()
+	defer s.committers.close()
 	if in == nil {
 		return errors.Join(err, unavailable(s.lastFail))
 	}
