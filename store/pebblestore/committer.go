@@ -6,42 +6,45 @@ import (
 	"github.com/cockroachdb/pebble"
 )
 
-// committers run Pebble commits for callers that wait for the result or
-// for their instance to die, whichever comes first. A commit that is in
-// Pebble's pipeline when the instance fails may never return (Pebble
-// panics with the pipeline's mutex held, or leaves a failed batch at the
-// head of its queue); its caller must not hang with it. The goroutines are
-// kept and reused, so a commit costs a channel hand-off, not a new
-// goroutine and its stack growth; one stuck in a dead instance is simply
-// replaced.
-type committers struct {
-	jobs chan commitJob // unbuffered: a send succeeds only when a committer is idle
-	stop chan struct{}  // closed by Close: idle committers exit
-}
+// Each instance has one committer goroutine, the only one that calls into
+// Pebble to commit. Callers queue their batch and wait for the result or
+// for the instance to die, whichever comes first: a commit in Pebble's
+// pipeline when the instance fails may never return (Pebble panics with
+// the pipeline's mutex held), and no caller may hang with it. The
+// committer takes every batch waiting when it is free and commits them as
+// one (group commit: one write and one fsync for all of them), synced if
+// any of them must be; the queue keeps the order the batches were made.
+// A synced group is written and applied, then handed to the syncer, which
+// waits for its fsync and answers it, while the committer goes on with the
+// next group: writes of one group overlap the fsync of the previous, as in
+// Pebble's own commit pipeline.
 
 type commitJob struct {
-	in   *instance
 	b    *pebble.Batch
-	o    *pebble.WriteOptions
+	sync bool
 	done chan error // buffered 1
 }
 
-func newCommitters() *committers {
-	return &committers{jobs: make(chan commitJob), stop: make(chan struct{})}
+// enqueue queues b for the committer; wait returns its result.
+func (in *instance) enqueue(b *pebble.Batch, sync bool) *commitJob {
+	j := &commitJob{b: b, sync: sync, done: make(chan error, 1)}
+	if in.isDead() {
+		b.Close()
+		j.done <- unavailable(in.err)
+		return j
+	}
+	in.qmu.Lock()
+	in.queue = append(in.queue, j)
+	in.qmu.Unlock()
+	select {
+	case in.kick <- struct{}{}:
+	default: // the committer is already kicked
+	}
+	return j
 }
 
-// commit commits b to in and returns its error, or ErrStoreUnavailable as
-// soon as in dies.
-func (c *committers) commit(in *instance, b *pebble.Batch, o *pebble.WriteOptions) error {
-	if in.isDead() {
-		return unavailable(in.err)
-	}
-	j := commitJob{in: in, b: b, o: o, done: make(chan error, 1)}
-	select {
-	case c.jobs <- j:
-	default:
-		go c.run(j)
-	}
+// wait waits for j's result, or for the instance to die.
+func (in *instance) wait(j *commitJob) error {
 	select {
 	case err := <-j.done:
 		return err
@@ -50,18 +53,117 @@ func (c *committers) commit(in *instance, b *pebble.Batch, o *pebble.WriteOption
 	}
 }
 
-func (c *committers) run(j commitJob) {
+// syncGroup is a group written to the log, waiting for its fsync.
+type syncGroup struct {
+	b    *pebble.Batch
+	jobs []*commitJob
+}
+
+// committer runs until stop is closed.
+func (in *instance) committer() {
+	var jobs []*commitJob
 	for {
-		j.done <- j.in.commitBatch(j.b, j.o)
 		select {
-		case j = <-c.jobs:
-		case <-c.stop:
+		case <-in.kick:
+		case <-in.stop:
+			return
+		}
+		for {
+			in.qmu.Lock()
+			jobs, in.queue = in.queue, nil
+			in.qmu.Unlock()
+			if len(jobs) == 0 {
+				break
+			}
+			b, sync, err := in.merge(jobs)
+			switch {
+			case err != nil:
+			case !sync:
+				err = in.commitBatch(b, pebble.NoSync)
+			default:
+				if err = in.commitBatchNoSyncWait(b); err == nil {
+					select {
+					case in.syncq <- syncGroup{b: b, jobs: jobs}:
+					case <-in.dead:
+						err = unavailable(in.err)
+					}
+					continue
+				}
+			}
+			answer(jobs, err)
+		}
+	}
+}
+
+// syncer answers each written group once its fsync is done.
+func (in *instance) syncer() {
+	for {
+		select {
+		case g := <-in.syncq:
+			err := g.b.SyncWait()
+			if err != nil {
+				in.fail(fatalError{msg: err.Error()})
+				err = unavailable(err)
+			} else {
+				g.b.Close()
+			}
+			answer(g.jobs, err)
+		case <-in.stop:
 			return
 		}
 	}
 }
 
-func (c *committers) close() { close(c.stop) }
+func answer(jobs []*commitJob, err error) {
+	for _, j := range jobs {
+		j.done <- err
+	}
+}
+
+// merge returns one batch holding jobs' batches, and whether any must be
+// synced.
+func (in *instance) merge(jobs []*commitJob) (*pebble.Batch, bool, error) {
+	sync := false
+	for _, j := range jobs {
+		sync = sync || j.sync
+	}
+	if len(jobs) == 1 {
+		return jobs[0].b, sync, nil
+	}
+	merged := in.db.NewBatch()
+	for _, j := range jobs {
+		err := merged.Apply(j.b, nil)
+		j.b.Close()
+		if err != nil {
+			merged.Close()
+			return nil, false, fmt.Errorf("pebblestore: %w", err)
+		}
+	}
+	return merged, sync, nil
+}
+
+// commitBatchNoSyncWait writes and applies b, synced, without waiting for
+// the fsync (the syncer does), recovering Pebble's panics as commitBatch.
+func (in *instance) commitBatchNoSyncWait(b *pebble.Batch) (err error) {
+	if in.isDead() {
+		return unavailable(in.err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = in.recovered(r)
+		}
+	}()
+	return in.db.ApplyNoSyncWait(b, pebble.Sync)
+}
+
+func (in *instance) recovered(r any) error {
+	f, ok := r.(fatalError)
+	if !ok {
+		f = fatalError{msg: fmt.Sprintf("pebble commit panicked: %v", r)}
+	}
+	in.fail(f)
+	return unavailable(f)
+}
 
 // commitBatch commits b. A Pebble Fatalf during the commit panics with a
 // fatalError (see logger), and Pebble itself panics when its log writer
@@ -73,12 +175,7 @@ func (in *instance) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err er
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			f, ok := r.(fatalError)
-			if !ok {
-				f = fatalError{msg: fmt.Sprintf("pebble commit panicked: %v", r)}
-			}
-			in.fail(f)
-			err = unavailable(f)
+			err = in.recovered(r)
 		}
 	}()
 	err = b.Commit(o)

@@ -60,13 +60,12 @@ type Options struct {
 //
 // Lock order: mu, then instMu.
 type Store struct {
-	dir        string
-	log        *slog.Logger
-	committers *committers
-	lock       io.Closer // the directory's lock, held for the store's life
-	space      *spaceGuard
-	msgs       atomic.Int64 // messages stored, as far as the store can tell
-	repair     *RepairReport
+	dir    string
+	log    *slog.Logger
+	lock   io.Closer // the directory's lock, held for the store's life
+	space  *spaceGuard
+	msgs   atomic.Int64 // messages stored, as far as the store can tell
+	repair *RepairReport
 	// expected is the message count of the last clean shutdown (-1:
 	// unknown), kept for the next repair when Load fails.
 	expected int64
@@ -111,6 +110,12 @@ type instance struct {
 	dead chan struct{} // closed when Pebble reported a fatal error
 	once sync.Once
 	err  error // why it died; written before dead is closed
+
+	kick  chan struct{}  // buffered 1: batches wait in queue
+	stop  chan struct{}  // closed when the instance is closed: the committer ends
+	qmu   sync.Mutex     // guards queue
+	queue []*commitJob   // batches waiting for the committer, in order
+	syncq chan syncGroup // groups written, waiting for their fsync
 }
 
 func (in *instance) fail(err error) {
@@ -155,7 +160,7 @@ func unavailable(cause error) error {
 // damaged store fails to open with an error wrapping ErrDamaged, unless
 // opts.Repair is set.
 func Open(dir string, opts Options) (*Store, error) {
-	s := &Store{dir: dir, log: opts.Logger, expected: -1, committers: newCommitters()}
+	s := &Store{dir: dir, log: opts.Logger, expected: -1}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -169,7 +174,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.lock = lock
 	s.space = newSpaceGuard(dir, s.log, opts.MinFreeBytes, opts.MinFreePercent)
 	fail := func(err error) (*Store, error) {
-		s.committers.close()
 		s.lock.Close()
 		return nil, err
 	}
@@ -206,7 +210,7 @@ func Open(dir string, opts Options) (*Store, error) {
 
 // openInstance opens Pebble over the store's directory.
 func (s *Store) openInstance() (*instance, error) {
-	in := &instance{fs: &fenceFS{FS: vfs.Default}, dead: make(chan struct{})}
+	in := &instance{fs: &fenceFS{FS: vfs.Default}, dead: make(chan struct{}), kick: make(chan struct{}, 1), stop: make(chan struct{}), syncq: make(chan syncGroup, 64)}
 	l := logger{log: s.log, failed: in.fail, quiet: in.fs.fenced.Load}
 	el := pebble.MakeLoggingEventListener(l)
 	el.BackgroundError = func(err error) { l.Errorf("background error: %v", err) }
@@ -228,6 +232,8 @@ func (s *Store) openInstance() (*instance, error) {
 		in.fs.fence()
 		return nil, fmt.Errorf("open store in %s: %w", s.dir, err)
 	}
+	go in.committer()
+	go in.syncer()
 	return in, nil
 }
 
@@ -247,6 +253,7 @@ func (s *Store) current() (*instance, error) {
 			return in, nil
 		}
 		in.fs.fence()
+		close(in.stop)
 		s.inst, s.lastFail, s.refused = nil, in.err, 0
 		s.cur.Store(nil)
 		s.log.Error("store failed: refusing writes until it is reopened", "dir", s.dir, "err", in.err)
@@ -303,21 +310,40 @@ func (s *Store) Commit(ctx context.Context, ops []queue.Op, durable bool) error 
 			return err
 		}
 	}
-	// Lazy ops made before this commit apply before it.
-	if err := s.flushLazy(); err != nil {
-		b.Close()
+	delta -= s.countRemoved(in, ops)
+	// Lazy ops made before this commit apply before it: both are queued
+	// in that order, then waited for without holding mu.
+	s.mu.Lock()
+	lazy := s.queueLazyLocked()
+	job := queued{in: in, job: in.enqueue(b, true)}
+	s.mu.Unlock()
+	if err := s.wait(lazy); err != nil {
 		return err
 	}
-	delta -= s.countRemoved(in, ops)
-	if err := s.committers.commit(in, b, pebble.Sync); err != nil {
-		return s.commitFailed(in, err)
+	if err := s.wait(job); err != nil {
+		return err
 	}
 	s.msgs.Add(delta)
 	return nil
 }
 
-// commitFailed handles a failed Pebble commit. Pebble's commit pipeline
-// cannot go on after one, so the instance is dead either way.
+// queued is a batch waiting for its instance's committer.
+type queued struct {
+	in  *instance
+	job *commitJob
+}
+
+// wait waits for q (nothing when q.job is nil).
+func (s *Store) wait(q queued) error {
+	if q.job == nil {
+		return nil
+	}
+	if err := q.in.wait(q.job); err != nil {
+		return s.commitFailed(q.in, err)
+	}
+	return nil
+}
+
 func (s *Store) commitFailed(in *instance, err error) error {
 	if errors.Is(err, queue.ErrStoreUnavailable) {
 		return err
@@ -397,7 +423,10 @@ func (s *Store) commitLazy(ops []queue.Op) error {
 	s.lazyN += len(ops)
 	s.lazyDelta += delta
 	if s.lazyN >= LazyOps {
-		return s.flushLazyLocked()
+		// Queued now, in order; its result is not awaited (a lazy batch
+		// needs no answer), a failure shows in the next commit.
+		s.queueLazyLocked()
+		return nil
 	}
 	if s.timer == nil {
 		s.timer = time.AfterFunc(LazyDelay, func() {
@@ -409,28 +438,28 @@ func (s *Store) commitLazy(ops []queue.Op) error {
 	return nil
 }
 
-// flushLazy commits the waiting lazy ops.
+// flushLazy commits the waiting lazy ops and waits for them.
 func (s *Store) flushLazy() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flushLazyLocked()
+	q := s.queueLazyLocked()
+	s.mu.Unlock()
+	return s.wait(q)
 }
 
-func (s *Store) flushLazyLocked() error {
+// queueLazyLocked queues the waiting lazy ops for their instance's
+// committer.
+func (s *Store) queueLazyLocked() queued {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
 	}
 	b, in, delta := s.lazy, s.lazyInst, s.lazyDelta
 	if b == nil {
-		return nil
+		return queued{}
 	}
 	s.lazy, s.lazyInst, s.lazyN, s.lazyDelta = nil, nil, 0, 0
-	if err := s.committers.commit(in, b, pebble.NoSync); err != nil {
-		return s.commitFailed(in, err)
-	}
-	s.msgs.Add(delta)
-	return nil
+	s.msgs.Add(delta) // counted when queued: the count is an estimate
+	return queued{in: in, job: in.enqueue(b, false)}
 }
 
 // encodeOps adds ops to b and returns how many messages they add (puts
@@ -588,9 +617,10 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		return nil
 	}
-	err := s.flushLazyLocked()
+	q := s.queueLazyLocked()
 	s.closed = true
 	s.mu.Unlock()
+	err := s.wait(q)
 
 	s.instMu.Lock()
 	in := s.inst
@@ -598,7 +628,6 @@ func (s *Store) Close() error {
 	s.cur.Store(nil)
 	s.instMu.Unlock()
 	defer s.lock.Close()
-	defer s.committers.close()
 	if in == nil {
 		return errors.Join(err, unavailable(s.lastFail))
 	}
@@ -612,6 +641,7 @@ func (s *Store) Close() error {
 		}
 		return in.db.Close()
 	})
+	close(in.stop)
 	in.fs.fence()
 	switch {
 	case err != nil || cerr != nil:
