@@ -289,7 +289,7 @@ func (e *Engine) CreateQueue(ctx context.Context, name string, attrs map[string]
 	// Durable before the answer. Concurrent creates of one name both reach
 	// here; the second insert below loses and returns the first queue.
 	if err := e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: rec.ID, Queue: &rec}}, true); err != nil {
-		return nil, fmt.Errorf("store queue: %w", err)
+		return nil, storeError("store queue", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -416,7 +416,7 @@ func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
 	q.wakeAllLocked()
 	q.mu.Unlock()
 	if err := e.store.Commit(ctx, []Op{{Kind: OpDeleteQueue, QueueID: q.id}}, true); err != nil {
-		return fmt.Errorf("store queue deletion: %w", err)
+		return storeError("store queue deletion", err)
 	}
 	return nil
 }
@@ -444,7 +444,7 @@ func (q *Queue) SetAttributes(ctx context.Context, attrs map[string]string) erro
 	q.modifiedAt = q.e.clk.Now()
 	rec := q.recordLocked()
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true)
+	return storeError("store queue", q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true))
 }
 
 func (q *Queue) recordLocked() QueueRecord {
@@ -519,7 +519,7 @@ func (q *Queue) Tag(ctx context.Context, tags map[string]string) error {
 	}
 	rec := q.recordLocked()
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true)
+	return storeError("store queue", q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true))
 }
 
 // Untag removes tags.
@@ -530,7 +530,7 @@ func (q *Queue) Untag(ctx context.Context, keys []string) error {
 	}
 	rec := q.recordLocked()
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true)
+	return storeError("store queue", q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true))
 }
 
 // Purge deletes every message in the queue. SQS allows one purge a minute.
@@ -562,7 +562,7 @@ func (q *Queue) Purge(ctx context.Context) error {
 	q.numInflight, q.numDelayed = 0, 0
 	seq := q.purgedBelow
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPurge, QueueID: q.id, Seq: seq}}, true)
+	return storeError("store purge", q.e.store.Commit(ctx, []Op{{Kind: OpPurge, QueueID: q.id, Seq: seq}}, true))
 }
 
 // DeadLetterSources lists the queues whose redrive policy names q.

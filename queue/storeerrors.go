@@ -1,6 +1,9 @@
 package queue
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrServiceUnavailable is AWS's code for a request the service cannot
 // handle now but may later (HTTP 503; SDKs retry it).
@@ -26,4 +29,19 @@ func storeFailure(err error) *Error {
 		return e
 	}
 	return errorf(ErrInternal, "Could not store the message: %v", err)
+}
+
+// storeError is the error of a request whose store commit failed: the
+// store's own SQS error when it has one (ServiceUnavailable on a full
+// disk), so the wire layer answers with its code; else err wrapped with
+// what was being stored.
+func storeError(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

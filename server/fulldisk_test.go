@@ -64,6 +64,10 @@ func TestFullDiskAnswersServiceUnavailable(t *testing.T) {
 	if code := httpStatus(refusal); code != 503 {
 		t.Fatalf("status %d, want 503", code)
 	}
+	_, err = c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("another")})
+	if !errors.As(err, &api) || api.ErrorCode() != "ServiceUnavailable" || httpStatus(err) != 503 {
+		t.Fatalf("CreateQueue on a full disk: %v; want 503 ServiceUnavailable", err)
+	}
 	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10})
 	if err != nil || len(out.Messages) == 0 {
 		t.Fatalf("receive on a full disk: %v", err)
