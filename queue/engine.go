@@ -209,6 +209,9 @@ func (e *Engine) Quiesce() {
 }
 
 func (e *Engine) logStoreError(err error) {
+	if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrStoreFull) {
+		return // the store logged the outage once; each lost lazy op is a redelivery
+	}
 	e.log.Error("store commit failed", "err", err)
 }
 
