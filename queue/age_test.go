@@ -8,44 +8,46 @@ import (
 )
 
 func TestOldestAge(t *testing.T) {
-	ctx, e, clk := setup(t)
-	q := mustQueue(t, e, "age", map[string]string{"VisibilityTimeout": "30"})
-	if got := q.OldestAge(); got != 0 {
-		t.Fatalf("empty queue: OldestAge = %v", got)
-	}
-	send(t, q, SendInput{Body: "first"})
-	clk.Advance(10 * time.Second)
-	send(t, q, SendInput{Body: "second"})
-	clk.Advance(5 * time.Second)
-	if got := q.OldestAge(); got != 15*time.Second {
-		t.Fatalf("OldestAge = %v, want 15s", got)
-	}
-	first := receive(t, q, 1)
-	if got := q.OldestAge(); got != 5*time.Second {
-		t.Fatalf("with the first in flight: OldestAge = %v, want 5s", got)
-	}
-	delay := 100 * time.Second
-	send(t, q, SendInput{Body: "delayed", Delay: &delay})
-	second := receive(t, q, 1)
-	if got := q.OldestAge(); got != 0 {
-		t.Fatalf("only a delayed message sent now: OldestAge = %v, want 0", got)
-	}
-	if err := q.Delete(ctx, second[0].ReceiptHandle); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(31 * time.Second) // the first is visible again
-	if got := q.OldestAge(); got != 46*time.Second {
-		t.Fatalf("first visible again: OldestAge = %v, want 46s", got)
-	}
-	if err := q.ChangeVisibility(ctx, VisibilityChange{ReceiptHandle: first[0].ReceiptHandle, Timeout: 0}); err == nil {
-		t.Fatal("changed the visibility of a message no longer in flight")
-	}
-	if err := q.Purge(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := q.OldestAge(); got != 0 {
-		t.Fatalf("after purge: OldestAge = %v", got)
-	}
+	forEachStore(t, func(t *testing.T, setup setupFunc) {
+		ctx, e, clk := setup(t)
+		q := mustQueue(t, e, "age", map[string]string{"VisibilityTimeout": "30"})
+		if got := q.OldestAge(); got != 0 {
+			t.Fatalf("empty queue: OldestAge = %v", got)
+		}
+		send(t, q, SendInput{Body: "first"})
+		clk.Advance(10 * time.Second)
+		send(t, q, SendInput{Body: "second"})
+		clk.Advance(5 * time.Second)
+		if got := q.OldestAge(); got != 15*time.Second {
+			t.Fatalf("OldestAge = %v, want 15s", got)
+		}
+		first := receive(t, q, 1)
+		if got := q.OldestAge(); got != 5*time.Second {
+			t.Fatalf("with the first in flight: OldestAge = %v, want 5s", got)
+		}
+		delay := 100 * time.Second
+		send(t, q, SendInput{Body: "delayed", Delay: &delay})
+		second := receive(t, q, 1)
+		if got := q.OldestAge(); got != 0 {
+			t.Fatalf("only a delayed message sent now: OldestAge = %v, want 0", got)
+		}
+		if err := q.Delete(ctx, second[0].ReceiptHandle); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(31 * time.Second) // the first is visible again
+		if got := q.OldestAge(); got != 46*time.Second {
+			t.Fatalf("first visible again: OldestAge = %v, want 46s", got)
+		}
+		if err := q.ChangeVisibility(ctx, VisibilityChange{ReceiptHandle: first[0].ReceiptHandle, Timeout: 0}); err == nil {
+			t.Fatal("changed the visibility of a message no longer in flight")
+		}
+		if err := q.Purge(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := q.OldestAge(); got != 0 {
+			t.Fatalf("after purge: OldestAge = %v", got)
+		}
+	})
 }
 
 // TestOldestAgeMatchesScan drives a queue through random sends, receives,

@@ -208,42 +208,10 @@ func (e *Engine) Quiesce() {
 	})
 }
 
-func (e *Engine) sweepLoop() {
-	defer e.wg.Done()
-	for {
-		t := e.clk.NewTimer(e.sweepInt)
-		select {
-		case <-e.stopping:
-			t.Stop()
-			return
-		case <-t.C():
-		}
-		e.Sweep(context.Background())
-	}
-}
-
-// Sweep drops every message past its queue's retention period.
-func (e *Engine) Sweep(ctx context.Context) {
-	now := e.clk.Now()
-	for _, q := range e.Queues() {
-		var ops []Op
-		q.mu.Lock()
-		for _, m := range q.bySeq {
-			if !m.inflight && q.expiredLocked(m, now) {
-				ops = append(ops, q.removeLocked(m))
-				q.stats.Expired++
-			}
-		}
-		q.mu.Unlock()
-		if len(ops) > 0 {
-			if err := e.store.Commit(ctx, ops, false); err != nil {
-				e.logStoreError(err)
-			}
-		}
-	}
-}
-
 func (e *Engine) logStoreError(err error) {
+	if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrStoreFull) {
+		return // the store logged the outage once; each lost lazy op is a redelivery
+	}
 	e.log.Error("store commit failed", "err", err)
 }
 
@@ -324,7 +292,7 @@ func (e *Engine) CreateQueue(ctx context.Context, name string, attrs map[string]
 	// Durable before the answer. Concurrent creates of one name both reach
 	// here; the second insert below loses and returns the first queue.
 	if err := e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: rec.ID, Queue: &rec}}, true); err != nil {
-		return nil, fmt.Errorf("store queue: %w", err)
+		return nil, storeError("store queue", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -453,7 +421,7 @@ func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
 	q.wakeAllLocked()
 	q.mu.Unlock()
 	if err := e.store.Commit(ctx, []Op{{Kind: OpDeleteQueue, QueueID: q.id}}, true); err != nil {
-		return fmt.Errorf("store queue deletion: %w", err)
+		return storeError("store queue deletion", err)
 	}
 	return nil
 }
@@ -481,7 +449,7 @@ func (q *Queue) SetAttributes(ctx context.Context, attrs map[string]string) erro
 	q.modifiedAt = q.e.clk.Now()
 	rec := q.recordLocked()
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true)
+	return storeError("store queue", q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true))
 }
 
 func (q *Queue) recordLocked() QueueRecord {
@@ -556,7 +524,7 @@ func (q *Queue) Tag(ctx context.Context, tags map[string]string) error {
 	}
 	rec := q.recordLocked()
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true)
+	return storeError("store queue", q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true))
 }
 
 // Untag removes tags.
@@ -567,7 +535,7 @@ func (q *Queue) Untag(ctx context.Context, keys []string) error {
 	}
 	rec := q.recordLocked()
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true)
+	return storeError("store queue", q.e.store.Commit(ctx, []Op{{Kind: OpPutQueue, QueueID: q.id, Queue: &rec}}, true))
 }
 
 // Purge deletes every message in the queue. SQS allows one purge a minute.
@@ -584,19 +552,22 @@ func (q *Queue) Purge(ctx context.Context) error {
 		m.deleted = true
 		m.heapIndex = -1
 		m.agePos = 0
+		m.expPos = 0
 	}
 	clear(q.bySeq)
 	clear(q.timing)
 	q.timing = q.timing[:0]
 	clear(q.age)
 	q.age = q.age[:0]
+	clear(q.expiry)
+	q.expiry = q.expiry[:0]
 	q.ready = deque{}
 	clear(q.groups)
 	q.groupOrder = nil
 	q.numInflight, q.numDelayed = 0, 0
 	seq := q.purgedBelow
 	q.mu.Unlock()
-	return q.e.store.Commit(ctx, []Op{{Kind: OpPurge, QueueID: q.id, Seq: seq}}, true)
+	return storeError("store purge", q.e.store.Commit(ctx, []Op{{Kind: OpPurge, QueueID: q.id, Seq: seq}}, true))
 }
 
 // DeadLetterSources lists the queues whose redrive policy names q.

@@ -54,6 +54,7 @@ type Message struct {
 	// engine bookkeeping, guarded by the owning queue's mu
 	heapIndex int  // position in the timing heap, -1 when absent
 	agePos    int  // position in the age heap plus one, 0 when absent
+	expPos    int  // position in the expiry heap plus one, 0 when absent
 	deleted   bool // removed; skipped when met in a list
 	inflight  bool // received and not yet visible again
 	delayed   bool // never received and not yet visible (DelaySeconds)

@@ -31,6 +31,7 @@ type Queue struct {
 	groupOrder  []*group          // FIFO: groups in the order they got their first message
 	timing      timingHeap        // delayed and in-flight messages by VisibleAt
 	age         ageHeap           // messages not in flight, by SentAt (OldestAge)
+	expiry      expiryHeap        // messages by OriginalEnqueueAt (retention sweeps)
 	numInflight int
 	numDelayed  int
 	dedup       map[string]dedupEntry
@@ -156,7 +157,7 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 		}
 		q.mu.Unlock()
 		for _, i := range freshIdx {
-			out[i] = SendOutcome{Err: errorf(ErrInternal, "Could not store the message: %v", err)}
+			out[i] = SendOutcome{Err: storeFailure(err)}
 		}
 		return out
 	}
@@ -312,6 +313,8 @@ func (q *Queue) forgetDedupLocked(m *Message) {
 // insertLocked adds a stored message to the in-memory structures.
 func (q *Queue) insertLocked(m *Message, now time.Time) {
 	q.bySeq[m.Seq] = m
+	m.expPos = 0 // a revived copy may carry its original's
+	q.expiry.push(m)
 	if q.cfg.Fifo {
 		g := q.groups[m.GroupID]
 		if g == nil {
@@ -354,6 +357,7 @@ func (q *Queue) promoteLocked(now time.Time) {
 
 func (q *Queue) becameVisibleLocked(m *Message) {
 	q.age.push(m)
+	q.expiry.push(m) // back, if a sweep took it out while it was in flight
 	if m.inflight {
 		m.inflight = false
 		q.numInflight--
@@ -377,6 +381,7 @@ func (q *Queue) removeLocked(m *Message) Op {
 		q.timing.remove(m.heapIndex)
 	}
 	q.age.remove(m)
+	q.expiry.remove(m)
 	if m.inflight {
 		q.numInflight--
 		if q.cfg.Fifo {

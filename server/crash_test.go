@@ -140,6 +140,159 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 	}
 }
 
+// TestKill9WithReceiversAndDeleters kills the server with SIGKILL five
+// times while clients send, receive and delete at once, restarting it on
+// the same data directory each time. Every acknowledged send must end up
+// either deleted (a DeleteMessage answered) or still in the queue after the
+// last restart: deletes and receives are made durable lazily, so a kill may
+// bring a deleted message back (a redelivery), but it may never lose one.
+func TestKill9WithReceiversAndDeleters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills server processes")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	bin := qscalebin.Path(t)
+	data := filepath.Join(dir, "data")
+	var acked, deleted sync.Map // body -> true
+	var nAcked, nDeleted atomic.Int64
+	rng := rand.New(rand.NewPCG(3, 4))
+
+	const rounds = 5
+	for round := 0; round < rounds; round++ {
+		srv, endpoint := startServer(t, bin, data, dir)
+		c := newClient(endpoint)
+		ctx, stop := context.WithCancel(context.Background())
+		if round == 0 {
+			if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("churn")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		url := endpoint + "/000000000000/churn"
+		killAt := nAcked.Load() + int64(300+rng.IntN(1500))
+		reached := make(chan struct{})
+		var once sync.Once
+		var wg sync.WaitGroup
+		for w := 0; w < 3; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					var entries []types.SendMessageBatchRequestEntry
+					for j := 0; j < 10; j++ {
+						b := fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j)
+						entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(b)})
+					}
+					out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
+					if err != nil {
+						return // the server is gone
+					}
+					failed := map[string]bool{}
+					for _, f := range out.Failed {
+						failed[*f.Id] = true
+					}
+					for _, e := range entries {
+						if !failed[*e.Id] {
+							acked.Store(*e.MessageBody, true)
+							nAcked.Add(1)
+						}
+					}
+					if nAcked.Load() >= killAt {
+						once.Do(func() { close(reached) })
+					}
+				}
+			}(w)
+		}
+		for r := 0; r < 3; r++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, VisibilityTimeout: 1, WaitTimeSeconds: 1})
+					if err != nil {
+						return
+					}
+					if len(out.Messages) == 0 {
+						continue
+					}
+					var entries []types.DeleteMessageBatchRequestEntry
+					bodies := map[string]string{}
+					for i, m := range out.Messages {
+						id := fmt.Sprint(i)
+						bodies[id] = *m.Body
+						entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: &id, ReceiptHandle: m.ReceiptHandle})
+					}
+					del, err := c.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &url, Entries: entries})
+					if err != nil {
+						return
+					}
+					for _, s := range del.Successful {
+						deleted.Store(bodies[*s.Id], true)
+						nDeleted.Add(1)
+					}
+				}
+			}()
+		}
+		select {
+		case <-reached:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("round %d: clients stalled at %d acknowledged", round, nAcked.Load())
+		}
+		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		srv.Wait()
+		stop()
+		wg.Wait()
+	}
+
+	srv, endpoint := startServer(t, bin, data, dir)
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	c := newClient(endpoint)
+	url := endpoint + "/000000000000/churn"
+	ctx := context.Background()
+	seen := map[string]bool{}
+	// Messages received before a kill may still be in flight for their 1 s
+	// visibility timeout: drain until the queue is empty of all of them.
+	for {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			seen[*m.Body] = true
+		}
+		if len(out.Messages) > 0 {
+			continue
+		}
+		attrs, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if attrs.Attributes["ApproximateNumberOfMessages"] == "0" && attrs.Attributes["ApproximateNumberOfMessagesNotVisible"] == fmt.Sprint(len(seen)) {
+			break
+		}
+	}
+	lost := 0
+	acked.Range(func(k, _ any) bool {
+		_, del := deleted.Load(k)
+		if !del && !seen[k.(string)] {
+			lost++
+			if lost <= 5 {
+				t.Errorf("acknowledged message %s neither deleted nor in the queue", k)
+			}
+		}
+		return true
+	})
+	t.Logf("%d acknowledged sends, %d acknowledged deletes over %d kills; %d left in the queue, %d lost", nAcked.Load(), nDeleted.Load(), rounds, len(seen), lost)
+	if lost > 0 {
+		t.Fatalf("%d acknowledged messages lost", lost)
+	}
+	if nAcked.Load() == 0 || nDeleted.Load() == 0 {
+		t.Fatal("nothing was both sent and deleted: the test proved nothing")
+	}
+}
+
 func newClient(endpoint string) *sqs.Client {
 	return sqs.New(sqs.Options{
 		Region:       "us-east-1",

@@ -56,6 +56,14 @@ type Config struct {
 	// DeletedQueueCooldown overrides SQS's 60 s wait before a deleted
 	// queue's name can be used again (negative: no wait).
 	DeletedQueueCooldown time.Duration
+	// Repair rebuilds a damaged store from what can be read instead of
+	// refusing to start, and logs what was lost (see pebblestore.Options).
+	Repair bool
+	// MinFreeBytes and MinFreePercent: new messages are refused with
+	// ServiceUnavailable while the data directory's file system has less
+	// free space (0: pebblestore.DefaultMinFreeBytes; negative: none).
+	MinFreeBytes   int64
+	MinFreePercent float64
 }
 
 // Server is a running queue server.
@@ -93,7 +101,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if cfg.DataDir == "" {
 			return nil, errors.New("a data directory is required unless the server runs in memory")
 		}
-		ps, err := pebblestore.Open(cfg.DataDir)
+		ps, err := pebblestore.Open(cfg.DataDir, pebblestore.Options{
+			Logger: cfg.Logger, Repair: cfg.Repair,
+			MinFreeBytes: cfg.MinFreeBytes, MinFreePercent: cfg.MinFreePercent,
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -188,16 +199,27 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Handler returns the SQS API handler, for mounting elsewhere.
 func (s *Server) Handler() http.Handler { return s.http.Handler }
 
-// Stop answers waiting long polls, lets requests in flight finish (until
-// ctx ends), then closes the store.
+// Stop answers waiting long polls, lets requests in flight finish, then
+// closes the store. It returns when ctx ends even if that is not done: the
+// store then keeps closing in the background (everything acknowledged is
+// already durable).
 func (s *Server) Stop(ctx context.Context) error {
 	s.Engine.Quiesce()
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
 	}
-	if serr := s.Engine.Stop(ctx); serr != nil && err == nil {
-		err = serr
+	done := make(chan error, 1)
+	go func() { done <- s.Engine.Stop(ctx) }()
+	select {
+	case serr := <-done:
+		if err == nil {
+			err = serr
+		}
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("stop: store still closing: %w", ctx.Err())
+		}
 	}
 	return err
 }

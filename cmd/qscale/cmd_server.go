@@ -39,6 +39,12 @@ func runServer(ctx context.Context, args []string) error {
 	fs.IntVar(&o.cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait (0: the open-file limit less 512, at most 32768; -1: no cap)")
 	fs.DurationVar(&o.cfg.BodyTimeout, "body-timeout", sqsapi.DefaultBodyTimeout, "longest a client may take to send each 64 KiB of a request body")
 	fs.Int64Var(&o.cfg.MaxBodyMemory, "max-body-memory", sqsapi.DefaultMaxBodyMemory, "bytes all request bodies may hold at once; beyond, requests get ServiceUnavailable")
+	fs.BoolVar(&o.cfg.Repair, "repair", false, "rebuild a damaged data directory from what can be read, log what was lost, keep the damaged files beside it")
+	fs.Func("min-free", "free space to keep in the data directory's file system, in bytes (256MiB, 2GiB) or percent (1%); new messages are refused below it; 0 turns it off (default 256MiB)", func(v string) error {
+		b, pct, err := parseMinFree(v)
+		o.cfg.MinFreeBytes, o.cfg.MinFreePercent = b, pct
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

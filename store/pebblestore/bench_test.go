@@ -30,7 +30,7 @@ func BenchmarkCycle(b *testing.B) {
 				defer os.RemoveAll(d)
 				dir = d
 			}
-			st, err := pebblestore.Open(dir)
+			st, err := pebblestore.Open(dir, pebblestore.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

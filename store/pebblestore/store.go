@@ -5,6 +5,10 @@
 //
 // Keys: 'q'+queueID -> queue record (JSON); 'm'+queueID+seq -> message;
 // 's'+queueID+seq -> the message's latest state, once it changes.
+//
+// The store refuses to open a damaged database (see Open and docs/storage.md)
+// instead of serving part of it, refuses new messages before its disk is
+// full, and survives a failed write by reopening the database.
 package pebblestore
 
 import (
@@ -13,14 +17,36 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/qscale/qscale/queue"
 )
+
+// Options configure a Store.
+type Options struct {
+	// Logger receives Pebble's messages and the store's own (default: none).
+	Logger *slog.Logger
+	// Repair rebuilds a damaged store from what can still be read, instead
+	// of refusing to open it, and reports what was lost (Store.Repair). The
+	// damaged files are kept beside the store.
+	Repair bool
+	// MinFreeBytes is the free space the store keeps on its file system:
+	// below it, new messages and queues are refused with
+	// queue.ErrStoreFull. 0 means DefaultMinFreeBytes; negative, none.
+	MinFreeBytes int64
+	// MinFreePercent is the same watermark as a percentage of the file
+	// system's size; the larger of the two applies.
+	MinFreePercent float64
+}
 
 // Store is a queue.Store over Pebble.
 //
@@ -31,14 +57,34 @@ import (
 // of one each. They are applied in the order their Commit calls made them;
 // a crash of the process may lose the last LazyDelay of them, which
 // at-least-once delivery allows (the messages are delivered again).
+//
+// Lock order: mu, then instMu.
 type Store struct {
-	db *pebble.DB
+	dir    string
+	log    *slog.Logger
+	lock   io.Closer // the directory's lock, held for the store's life
+	space  *spaceGuard
+	msgs   atomic.Int64 // messages stored, as far as the store can tell
+	repair *RepairReport
+	// expected is the message count of the last clean shutdown (-1:
+	// unknown), kept for the next repair when Load fails.
+	expected int64
+	loaded   atomic.Bool // Load succeeded
 
-	mu     sync.Mutex    // guards the fields below; held while lazy is committed, so lazy batches apply in order
-	lazy   *pebble.Batch // lazy ops not yet committed, or nil
-	lazyN  int           // ops in lazy
-	timer  *time.Timer   // commits lazy after LazyDelay; nil when none is set
-	closed bool
+	cur      atomic.Pointer[instance] // the live instance, for commits' fast path; written under instMu
+	instMu   sync.Mutex               // guards inst, refused and lastFail
+	inst     *instance                // nil after a failed reopen
+	shut     bool                     // Close began: never reopen
+	refused  int                      // commits refused since the instance died
+	lastFail error                    // why the last instance died or the last reopen failed
+
+	mu        sync.Mutex    // guards the fields below; held while lazy is committed, so lazy batches apply in order
+	lazy      *pebble.Batch // lazy ops not yet committed, or nil
+	lazyInst  *instance     // the instance lazy was made for
+	lazyN     int           // ops in lazy
+	lazyDelta int64         // messages lazy adds (puts less deletes)
+	timer     *time.Timer   // commits lazy after LazyDelay; nil when none is set
+	closed    bool
 }
 
 // Lazy batches wait at most LazyDelay, or until LazyOps operations are
@@ -48,27 +94,183 @@ const (
 	LazyOps   = 1024
 )
 
+// reopenEvery is how many refused commits pass between two attempts to
+// reopen a database that failed, when the disk has room.
+const reopenEvery = 16
+
 var _ queue.Store = (*Store)(nil)
 
-// Open opens or creates the store in dir.
-func Open(dir string) (*Store, error) {
-	opts := &pebble.Options{
-		Logger:       quietLogger{},
-		MemTableSize: 32 << 20,
-	}
-	db, err := pebble.Open(dir, opts)
-	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", dir, err)
-	}
-	return &Store{db: db}, nil
+// instance is one open Pebble database over the store's directory. When
+// Pebble reports a fatal error the instance is dead: the store stops using
+// it at once (its commit pipeline may be wedged), fences its files, and
+// opens a new instance on the next write.
+type instance struct {
+	db   *pebble.DB
+	fs   *fenceFS
+	dead chan struct{} // closed when Pebble reported a fatal error
+	once sync.Once
+	err  error // why it died; written before dead is closed
+
+	kick  chan struct{}  // buffered 1: batches wait in queue
+	stop  chan struct{}  // closed when the instance is closed: the committer ends
+	qmu   sync.Mutex     // guards queue
+	queue []*commitJob   // batches waiting for the committer, in order
+	syncq chan syncGroup // groups written, waiting for their fsync
 }
 
-type quietLogger struct{}
+func (in *instance) fail(err error) {
+	in.once.Do(func() {
+		in.err = err
+		close(in.dead)
+	})
+}
 
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebblestore: "+format, args...))
+func (in *instance) isDead() bool {
+	select {
+	case <-in.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// run calls f, which uses the instance's database, and waits for it unless
+// the instance dies first: a call into a dead Pebble may never return. For
+// the rare calls (open, load, close); commits use committers.
+func (in *instance) run(f func() error) error {
+	if in.isDead() {
+		return unavailable(in.err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-in.dead:
+		return unavailable(in.err)
+	}
+}
+
+func unavailable(cause error) error {
+	return fmt.Errorf("pebblestore: %w (%v)", queue.ErrStoreUnavailable, cause)
+}
+
+// Open opens or creates the store in dir. It checks the directory for
+// damage first (see checkDir) and reads every record once (Load), so a
+// damaged store fails to open with an error wrapping ErrDamaged, unless
+// opts.Repair is set.
+func Open(dir string, opts Options) (*Store, error) {
+	s := &Store{dir: dir, log: opts.Logger, expected: -1}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := vfs.Default.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	lock, err := vfs.Default.Lock(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: another process uses it: %w", dir, err)
+	}
+	s.lock = lock
+	s.space = newSpaceGuard(dir, s.log, opts.MinFreeBytes, opts.MinFreePercent)
+	fail := func(err error) (*Store, error) {
+		s.lock.Close()
+		return nil, err
+	}
+	found, err := checkDir(dir)
+	if err != nil {
+		return fail(err)
+	}
+	if len(found.lines) > 0 && !opts.Repair {
+		return fail(damagedError(dir, found.lines))
+	}
+	if opts.Repair {
+		rep, err := s.repairDir(found)
+		if err != nil {
+			return fail(err)
+		}
+		s.repair = rep
+	}
+	// The record describes the files as they were at the last clean
+	// shutdown; Pebble changes them from now on.
+	if rec, err := readCleanRecord(dir); err == nil && rec != nil {
+		s.expected = rec.Messages
+	}
+	if err := forgetCleanRecord(dir); err != nil {
+		return fail(err)
+	}
+	in, err := s.openInstance()
+	if err != nil {
+		return fail(err)
+	}
+	s.inst = in
+	s.cur.Store(in)
+	return s, nil
+}
+
+// openInstance opens Pebble over the store's directory.
+func (s *Store) openInstance() (*instance, error) {
+	in := &instance{fs: &fenceFS{FS: vfs.Default}, dead: make(chan struct{}), kick: make(chan struct{}, 1), stop: make(chan struct{}), syncq: make(chan syncGroup, 64)}
+	l := logger{log: s.log, failed: in.fail, quiet: in.fs.fenced.Load}
+	el := pebble.MakeLoggingEventListener(l)
+	el.BackgroundError = func(err error) { l.Errorf("background error: %v", err) }
+	el.DiskSlow = func(info pebble.DiskSlowInfo) {
+		s.log.Warn("store disk slow", "op", info.OpType.String(), "path", info.Path, "duration", info.Duration)
+	}
+	popts := &pebble.Options{
+		FS:            in.fs,
+		Logger:        l,
+		EventListener: &el,
+		MemTableSize:  32 << 20,
+	}
+	err := in.run(func() error {
+		db, err := pebble.Open(s.dir, popts)
+		in.db = db
+		return err
+	})
+	if err != nil {
+		in.fs.fence()
+		return nil, fmt.Errorf("open store in %s: %w", s.dir, err)
+	}
+	go in.committer()
+	go in.syncer()
+	return in, nil
+}
+
+// current returns the live instance, reopening the database when the last
+// one died and the disk has room.
+func (s *Store) current() (*instance, error) {
+	if in := s.cur.Load(); in != nil && !in.isDead() {
+		return in, nil
+	}
+	s.instMu.Lock()
+	defer s.instMu.Unlock()
+	if s.shut {
+		return nil, pebble.ErrClosed
+	}
+	if in := s.inst; in != nil {
+		if !in.isDead() {
+			return in, nil
+		}
+		in.fs.fence()
+		close(in.stop)
+		s.inst, s.lastFail, s.refused = nil, in.err, 0
+		s.cur.Store(nil)
+		s.log.Error("store failed: refusing writes until it is reopened", "dir", s.dir, "err", in.err)
+	}
+	s.refused++
+	if s.refused%reopenEvery != 1 || !s.space.enough() {
+		return nil, unavailable(s.lastFail)
+	}
+	in, err := s.openInstance()
+	if err != nil {
+		s.lastFail = err
+		return nil, unavailable(err)
+	}
+	s.inst, s.refused = in, 0
+	s.cur.Store(in)
+	s.log.Warn("store reopened after a failure; writes accepted again", "dir", s.dir)
+	return in, nil
 }
 
 func queueKey(id uint64) []byte {
@@ -84,24 +286,109 @@ func msgKey(kind byte, qid, seq uint64) []byte {
 }
 
 // Commit applies ops in one atomic batch: durable ones before Commit
-// returns, lazy ones within LazyDelay.
+// returns, lazy ones within LazyDelay. A durable batch that adds messages
+// or queues is refused with queue.ErrStoreFull while the disk is below the
+// watermark; any batch is refused with queue.ErrStoreUnavailable while the
+// database is being reopened after a failure.
 func (s *Store) Commit(ctx context.Context, ops []queue.Op, durable bool) error {
 	if !durable {
 		return s.commitLazy(ops)
 	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	if err := encodeOps(b, ops); err != nil {
+	in, err := s.current()
+	if err != nil {
 		return err
 	}
-	// Lazy ops made before this commit apply before it.
-	if err := s.flushLazy(); err != nil {
+	b := in.db.NewBatch()
+	delta, err := encodeOps(b, ops)
+	if err != nil {
+		b.Close()
 		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("pebblestore commit: %w", err)
+	if adds(ops) {
+		if err := s.space.allow(b.Len()); err != nil {
+			b.Close()
+			return err
+		}
+	}
+	delta -= s.countRemoved(in, ops)
+	// Lazy ops made before this commit apply before it: both are queued
+	// in that order, then waited for without holding mu.
+	s.mu.Lock()
+	lazy := s.queueLazyLocked()
+	job := queued{in: in, job: in.enqueue(b, true)}
+	s.mu.Unlock()
+	if err := s.wait(lazy); err != nil {
+		return err
+	}
+	if err := s.wait(job); err != nil {
+		return err
+	}
+	s.msgs.Add(delta)
+	return nil
+}
+
+// queued is a batch waiting for its instance's committer.
+type queued struct {
+	in  *instance
+	job *commitJob
+}
+
+// wait waits for q (nothing when q.job is nil).
+func (s *Store) wait(q queued) error {
+	if q.job == nil {
+		return nil
+	}
+	if err := q.in.wait(q.job); err != nil {
+		return s.commitFailed(q.in, err)
 	}
 	return nil
+}
+
+func (s *Store) commitFailed(in *instance, err error) error {
+	if errors.Is(err, queue.ErrStoreUnavailable) {
+		return err
+	}
+	in.fail(err)
+	return unavailable(err)
+}
+
+// adds reports whether ops add messages or queues: what the space
+// watermark refuses.
+func adds(ops []queue.Op) bool {
+	for _, op := range ops {
+		if op.Kind == queue.OpPutMessage || op.Kind == queue.OpPutQueue {
+			return true
+		}
+	}
+	return false
+}
+
+// countRemoved counts the stored messages that ops' range deletions
+// (queue deletion, purge) remove, to keep the store's message count.
+func (s *Store) countRemoved(in *instance, ops []queue.Op) int64 {
+	var n int64
+	for _, op := range ops {
+		var hi uint64
+		switch op.Kind {
+		case queue.OpDeleteQueue:
+			hi = math.MaxUint64
+		case queue.OpPurge:
+			hi = op.Seq
+		default:
+			continue
+		}
+		_ = in.run(func() error {
+			it, err := in.db.NewIter(&pebble.IterOptions{LowerBound: msgKey('m', op.QueueID, 0), UpperBound: msgKey('m', op.QueueID, hi)})
+			if err != nil {
+				return err
+			}
+			for it.First(); it.Valid(); it.Next() {
+				n++
+			}
+			return it.Close()
+		})
+	}
+	return n
 }
 
 func (s *Store) commitLazy(ops []queue.Op) error {
@@ -110,60 +397,76 @@ func (s *Store) commitLazy(ops []queue.Op) error {
 	if s.closed {
 		return pebble.ErrClosed
 	}
+	in, err := s.current()
+	if err != nil {
+		return err
+	}
+	if s.lazy != nil && s.lazyInst != in {
+		// Made for an instance that died: those ops are lost, which only
+		// means redelivery.
+		s.lazy, s.lazyInst, s.lazyN, s.lazyDelta = nil, nil, 0, 0
+	}
 	if s.lazy == nil {
-		s.lazy = s.db.NewBatch()
+		s.lazy, s.lazyInst = in.db.NewBatch(), in
 	}
 	// A batch is atomic: encode into a scratch batch first, so a bad op
 	// leaves nothing half-applied in the shared one.
-	b := s.db.NewBatch()
+	b := in.db.NewBatch()
 	defer b.Close()
-	if err := encodeOps(b, ops); err != nil {
+	delta, err := encodeOps(b, ops)
+	if err != nil {
 		return err
 	}
 	if err := s.lazy.Apply(b, nil); err != nil {
 		return fmt.Errorf("pebblestore: %w", err)
 	}
 	s.lazyN += len(ops)
+	s.lazyDelta += delta
 	if s.lazyN >= LazyOps {
-		return s.flushLazyLocked()
+		// Queued now, in order; its result is not awaited (a lazy batch
+		// needs no answer), a failure shows in the next commit.
+		s.queueLazyLocked()
+		return nil
 	}
 	if s.timer == nil {
 		s.timer = time.AfterFunc(LazyDelay, func() {
-			if err := s.flushLazy(); err != nil && !errors.Is(err, pebble.ErrClosed) {
-				quietLogger{}.Errorf("lazy commit: %v", err)
+			if err := s.flushLazy(); err != nil && !errors.Is(err, pebble.ErrClosed) && !errors.Is(err, queue.ErrStoreUnavailable) {
+				s.log.Error("store lazy commit failed", "err", err)
 			}
 		})
 	}
 	return nil
 }
 
-// flushLazy commits the waiting lazy ops.
+// flushLazy commits the waiting lazy ops and waits for them.
 func (s *Store) flushLazy() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flushLazyLocked()
+	q := s.queueLazyLocked()
+	s.mu.Unlock()
+	return s.wait(q)
 }
 
-func (s *Store) flushLazyLocked() error {
+// queueLazyLocked queues the waiting lazy ops for their instance's
+// committer.
+func (s *Store) queueLazyLocked() queued {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	b := s.lazy
+	b, in, delta := s.lazy, s.lazyInst, s.lazyDelta
 	if b == nil {
-		return nil
+		return queued{}
 	}
-	s.lazy, s.lazyN = nil, 0
-	defer b.Close()
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return fmt.Errorf("pebblestore lazy commit: %w", err)
-	}
-	return nil
+	s.lazy, s.lazyInst, s.lazyN, s.lazyDelta = nil, nil, 0, 0
+	s.msgs.Add(delta) // counted when queued: the count is an estimate
+	return queued{in: in, job: in.enqueue(b, false)}
 }
 
-// encodeOps adds ops to b.
-func encodeOps(b *pebble.Batch, ops []queue.Op) error {
+// encodeOps adds ops to b and returns how many messages they add (puts
+// less single deletes).
+func encodeOps(b *pebble.Batch, ops []queue.Op) (int64, error) {
 	var buf []byte
+	var delta int64
 	for _, op := range ops {
 		var err error
 		switch op.Kind {
@@ -186,6 +489,7 @@ func encodeOps(b *pebble.Batch, ops []queue.Op) error {
 		case queue.OpPutMessage:
 			buf = encodeMessage(buf[:0], op.Message, op.State)
 			err = b.Set(msgKey('m', op.QueueID, op.Message.Seq), buf, nil)
+			delta++
 		case queue.OpUpdateMessage:
 			buf = encodeState(buf[:0], op.State)
 			err = b.Set(msgKey('s', op.QueueID, op.Message.Seq), buf, nil)
@@ -194,6 +498,7 @@ func encodeOps(b *pebble.Batch, ops []queue.Op) error {
 			if err == nil {
 				err = b.Delete(msgKey('s', op.QueueID, op.Seq), nil)
 			}
+			delta--
 		case queue.OpPurge:
 			for _, kind := range []byte{'m', 's'} {
 				if err == nil {
@@ -204,97 +509,147 @@ func encodeOps(b *pebble.Batch, ops []queue.Op) error {
 			err = fmt.Errorf("unknown op kind %d", op.Kind)
 		}
 		if err != nil {
-			return fmt.Errorf("pebblestore: %w", err)
+			return 0, fmt.Errorf("pebblestore: %w", err)
 		}
 	}
-	return nil
+	return delta, nil
 }
 
-// Load replays every queue, then every message with its latest state.
+// Load replays every queue, then every message with its latest state. A
+// record that cannot be read (a damaged table) fails the load with an error
+// wrapping ErrDamaged: the store never passes part of its data as all of it.
 func (s *Store) Load(ctx context.Context, queues func(queue.QueueRecord) error, messages func(uint64, *queue.Message, queue.MessageState) error) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'q'}, UpperBound: []byte{'r'}})
+	in, err := s.current()
 	if err != nil {
 		return err
 	}
-	for it.First(); it.Valid(); it.Next() {
-		var r queue.QueueRecord
-		if err := json.Unmarshal(it.Value(), &r); err != nil {
-			it.Close()
-			return fmt.Errorf("pebblestore: queue record %x: %w", it.Key(), err)
-		}
-		if err := queues(r); err != nil {
-			it.Close()
-			return err
-		}
+	err = in.run(func() error { return s.load(ctx, in.db, queues, messages) })
+	if err != nil && pebble.IsCorruptionError(err) {
+		return damagedError(s.dir, []string{err.Error()})
 	}
-	if err := it.Close(); err != nil {
+	return err
+}
+
+func (s *Store) load(ctx context.Context, db *pebble.DB, queues func(queue.QueueRecord) error, messages func(uint64, *queue.Message, queue.MessageState) error) error {
+	err := scan(db, 'q', func(k, v []byte) error {
+		var r queue.QueueRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("pebblestore: queue record %x: %w", k, err)
+		}
+		return queues(r)
+	})
+	if err != nil {
 		return err
 	}
 
 	// States are few (received messages only) and small: read them first.
 	type key struct{ qid, seq uint64 }
 	states := map[key]queue.MessageState{}
-	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'t'}})
-	if err != nil {
-		return err
-	}
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
+	err = scan(db, 's', func(k, v []byte) error {
 		if len(k) != 17 {
-			continue
+			return nil
 		}
-		st, err := decodeState(it.Value())
+		st, err := decodeState(v)
 		if err != nil {
-			it.Close()
 			return fmt.Errorf("pebblestore: state %x: %w", k, err)
 		}
 		states[key{binary.BigEndian.Uint64(k[1:]), binary.BigEndian.Uint64(k[9:])}] = st
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-
-	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'m'}, UpperBound: []byte{'n'}})
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
+
+	var n int64
+	err = scan(db, 'm', func(k, v []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		k := it.Key()
 		if len(k) != 17 {
-			continue
+			return nil
 		}
+		n++
 		qid, seq := binary.BigEndian.Uint64(k[1:]), binary.BigEndian.Uint64(k[9:])
-		m, st, err := decodeMessage(it.Value(), seq)
+		m, st, err := decodeMessage(v, seq)
 		if err != nil {
 			return fmt.Errorf("pebblestore: message %x: %w", k, err)
 		}
 		if s2, ok := states[key{qid, seq}]; ok {
 			st = s2
 		}
-		if err := messages(qid, m, st); err != nil {
+		return messages(qid, m, st)
+	})
+	if err != nil {
+		return err
+	}
+	s.msgs.Store(n)
+	s.loaded.Store(true)
+	return nil
+}
+
+// scan calls f with every key starting with prefix, and fails when the
+// iterator does: a read error ends the scan as an error, never as the end
+// of the data.
+func scan(db *pebble.DB, prefix byte, f func(k, v []byte) error) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+	if err != nil {
+		return fmt.Errorf("pebblestore: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		if err := f(it.Key(), it.Value()); err != nil {
+			it.Close()
 			return err
 		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("pebblestore: reading the store: %w", err)
 	}
 	return nil
 }
 
-// Close commits the waiting lazy ops, flushes and closes the database.
+// Close commits the waiting lazy ops, flushes and closes the database, and
+// records the files it leaves (see writeCleanRecord), so the next Open can
+// tell damage from a crash. After a failure it returns at once: a dead
+// Pebble instance is abandoned, not waited for.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	err := s.flushLazyLocked()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	q := s.queueLazyLocked()
 	s.closed = true
 	s.mu.Unlock()
-	if err != nil {
-		s.db.Close()
-		return err
+	err := s.wait(q)
+
+	s.instMu.Lock()
+	in := s.inst
+	s.inst, s.shut = nil, true
+	s.cur.Store(nil)
+	s.instMu.Unlock()
+	defer s.lock.Close()
+	if in == nil {
+		return errors.Join(err, unavailable(s.lastFail))
 	}
-	if err := s.db.Flush(); err != nil {
-		s.db.Close()
-		return err
+	loaded := s.loaded.Load()
+	cerr := in.run(func() error {
+		if loaded {
+			if err := in.db.Flush(); err != nil {
+				in.db.Close()
+				return err
+			}
+		}
+		return in.db.Close()
+	})
+	close(in.stop)
+	in.fs.fence()
+	switch {
+	case err != nil || cerr != nil:
+	case loaded:
+		cerr = writeCleanRecord(s.dir, s.msgs.Load(), true)
+	case s.expected >= 0:
+		// Load failed (damage): keep the count for a repair to compare with.
+		cerr = writeCleanRecord(s.dir, s.expected, false)
 	}
-	return s.db.Close()
+	return errors.Join(err, cerr)
 }

@@ -12,7 +12,7 @@ import (
 
 func open(t *testing.T, dir string, clk clock.Clock) *queue.Engine {
 	t.Helper()
-	st, err := pebblestore.Open(dir)
+	st, err := pebblestore.Open(dir, pebblestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
