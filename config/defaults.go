@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/qscale/qscale/queue"
+)
 
 // Every default of qscale's configuration file, in one place. A field left
 // out (or zero) takes the value below when the file is loaded
@@ -9,7 +13,7 @@ const (
 	// DefaultRegion signs SQS, ECS, EC2 Auto Scaling and CloudWatch calls
 	// when neither the file nor the AWS configuration chain names a region
 	// (a queue URL on amazonaws.com names its own).
-	DefaultRegion = "us-east-1"
+	DefaultRegion = queue.DefaultRegion
 
 	// DefaultServerListen is qscale up's SQS endpoint: loopback only.
 	DefaultServerListen = "127.0.0.1:9324"
@@ -63,7 +67,7 @@ const (
 	MaxProtectionExpiry     = 48 * time.Hour
 
 	// DefaultCloudWatchNamespace, DefaultCloudWatchMetric,
-	// DefaultCloudWatchUnit and DefaultCloudWatchPeriod are seed 000's
+	// DefaultCloudWatchUnit and DefaultCloudWatchPeriod are the metric AWS's SQS scaling guide publishes
 	// metric: SQS/BACKLOG backlogpertask, a Count, every minute, with the
 	// dimension SQSName = the queue's name.
 	DefaultCloudWatchNamespace = "SQS/BACKLOG"
