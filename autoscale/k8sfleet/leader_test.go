@@ -300,3 +300,57 @@ func TestLeaderElectionFailover(t *testing.T) {
 		t.Errorf("replicas went %s, want 0, 3, 6", got)
 	}
 }
+
+// A leader paused past its renew deadline (SIGSTOP) loses the Lease to b,
+// which scales; when a wakes it does not scale again: it notices it lost
+// the Lease, stops its controller and waits.
+func TestLeaderElectionPausedLeaderDoesNotAct(t *testing.T) {
+	t.Parallel()
+	fx, cfgA, cfgB := leaderFixture(t)
+	changes := watchReplicas(t, fx)
+
+	a := startAutoscale(t, "a", cfgA)
+	waitReplicas(t, fx, 30*time.Second, 3, a)
+	b := startAutoscale(t, "b", cfgB)
+	fx.cl.Wait(t, 20*time.Second, "b waiting for the lease", func(context.Context) (bool, error) {
+		return b.logged("leader election: waiting for the lease"), nil
+	})
+	if err := syscall.Kill(-a.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicas(t, fx, 20*time.Second, 6, b)
+	resumedAt := time.Now()
+	if err := syscall.Kill(-a.cmd.Process.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	fx.cl.Wait(t, 20*time.Second, "a to notice it lost the lease", func(context.Context) (bool, error) {
+		return a.logged("leader election: lost the lease; stopped scaling"), nil
+	})
+	// b's controller ticks every 200 ms: wait for one more renewal by b,
+	// then a's actions, if any, have reached the API server.
+	waitLeaseRenewals(t, fx, fx.name+"-autoscaler", 2)
+	for _, l := range a.scales() {
+		if l.Time.After(resumedAt) {
+			t.Errorf("a scaled to %d at %s, after it woke at %s without the lease", l.To, l.Time, resumedAt)
+		}
+	}
+	var seq []int32
+	for _, c := range changes.list() {
+		seq = append(seq, c.replicas)
+	}
+	if got := fmt.Sprint(seq); got != "[0 3 6]" && got != "[3 6]" {
+		t.Errorf("replicas went %s, want 0, 3, 6: a acted after its pause", got)
+	}
+	t.Logf("a after waking: %d refused scale calls", a.refused())
+}
+
+// refused counts the decisions whose scale call the Lease refused.
+func (p *autoscaleProc) refused() int {
+	n := 0
+	for _, l := range p.lines() {
+		if l.Msg == "autoscale error" && strings.Contains(l.Error, "not leading") {
+			n++
+		}
+	}
+	return n
+}
