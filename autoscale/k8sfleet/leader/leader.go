@@ -201,6 +201,9 @@ func (e *Elector) Run(ctx context.Context, term func(ctx context.Context) error)
 						return
 					}
 					e.c.Logger.Info("leader election: leading", "lease", e.String(), "identity", e.c.Identity)
+					termCtx, cancel := context.WithCancel(termCtx)
+					defer cancel()
+					go e.watchdog(termCtx, func() { cancel(); stopRun() })
 					err := term(termCtx)
 					termDone <- termEnd{err: err, own: termCtx.Err() == nil}
 					stopRun() // a term that ended on its own stops the renewals
@@ -215,8 +218,12 @@ func (e *Elector) Run(ctx context.Context, term func(ctx context.Context) error)
 		le.Run(runCtx) // returns once the Lease is lost or runCtx ends; the term's context is then cancelled
 		e.drop()
 		if e.takeCount() == takes {
+			// ctx ended before the Lease was won, or won back after the
+			// watchdog stopped a term: the Lease may still name this
+			// process.
 			stopRun()
-			return nil // ctx ended before the Lease was won
+			e.release(context.WithoutCancel(ctx))
+			return nil
 		}
 		// Won: client-go has started OnStartedLeading, whose term now
 		// sees its context cancelled.
@@ -234,6 +241,35 @@ func (e *Elector) Run(ctx context.Context, term func(ctx context.Context) error)
 		}
 		e.c.Logger.Warn("leader election: lost the lease; stopped scaling", "lease", e.String(), "identity", e.c.Identity, "err", end.err)
 	}
+}
+
+// watchdog calls stop as soon as Leading fails (the renew deadline passed
+// without a renewal), rather than when client-go notices, which can take
+// another renew deadline after a pause. It returns when ctx ends.
+func (e *Elector) watchdog(ctx context.Context, stop func()) {
+	for {
+		err := e.Leading()
+		if err != nil {
+			e.c.Logger.Warn("leader election: the lease was not renewed in time; stopping", "lease", e.String(), "identity", e.c.Identity, "err", err)
+			stop()
+			return
+		}
+		t := e.c.Clock.NewTimer(e.untilDeadline())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+	}
+}
+
+// untilDeadline is the time left before the renew deadline of the last
+// renewal.
+func (e *Elector) untilDeadline() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.renewedAt.Add(e.c.RenewDeadline).Sub(e.c.Clock.Now())
 }
 
 // termEnd is how a term ended: own is true when it returned before its
