@@ -218,9 +218,8 @@ func (e *Elector) Run(ctx context.Context, term func(ctx context.Context) error)
 		le.Run(runCtx) // returns once the Lease is lost or runCtx ends; the term's context is then cancelled
 		e.drop()
 		if e.takeCount() == takes {
-			// ctx ended before the Lease was won, or won back after the
-			// watchdog stopped a term: the Lease may still name this
-			// process.
+			// ctx ended before this campaign won the Lease. It may still
+			// name this process, from a term the watchdog stopped.
 			stopRun()
 			e.release(context.WithoutCancel(ctx))
 			return nil
