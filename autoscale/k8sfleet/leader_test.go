@@ -90,13 +90,17 @@ func (p *autoscaleProc) scales() []logLine {
 	return out
 }
 
-func (p *autoscaleProc) logged(msg string) bool {
+func (p *autoscaleProc) logged(msg string) bool { return p.count(msg) > 0 }
+
+// count is how many log lines say msg.
+func (p *autoscaleProc) count(msg string) int {
+	n := 0
 	for _, l := range p.lines() {
 		if l.Msg == msg {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // replicaWatch records every change of a Deployment's spec.replicas, as
@@ -340,6 +344,9 @@ func TestLeaderElectionPausedLeaderDoesNotAct(t *testing.T) {
 	}
 	if got := fmt.Sprint(seq); got != "[0 3 6]" && got != "[3 6]" {
 		t.Errorf("replicas went %s, want 0, 3, 6: a acted after its pause", got)
+	}
+	if n := a.count("leader election: waiting for the lease"); n < 2 {
+		t.Errorf("a waited for the lease %d times, want 2: it should wait again after losing it", n)
 	}
 	t.Logf("a after waking: %d refused scale calls", a.refused())
 }
