@@ -361,3 +361,52 @@ func (p *autoscaleProc) refused() int {
 	}
 	return n
 }
+
+// A leader stopped with SIGTERM (a rolling update) stops its controller,
+// releases the Lease and exits 0: the Lease names no holder, or already
+// the follower, which takes over without waiting for it to expire, and
+// scales.
+func TestLeaderElectionSIGTERMReleasesTheLease(t *testing.T) {
+	t.Parallel()
+	fx, cfgA, cfgB := leaderFixture(t)
+	a := startAutoscale(t, "a", cfgA)
+	waitReplicas(t, fx, 30*time.Second, 3, a)
+	b := startAutoscale(t, "b", cfgB)
+	fx.cl.Wait(t, 20*time.Second, "b waiting for the lease", func(context.Context) (bool, error) {
+		return b.logged("leader election: waiting for the lease"), nil
+	})
+	if err := syscall.Kill(a.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-a.done:
+		a.done <- err
+		if err != nil {
+			t.Fatalf("a exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a did not exit within 20 s of SIGTERM")
+	}
+	l, err := fx.client.CoordinationV1().Leases(fx.ns).Get(t.Context(), fx.name+"-autoscaler", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := l.Spec.HolderIdentity; h != nil && *h == "a" {
+		t.Fatalf("the Lease still names a after it exited: not released")
+	}
+	// The controller stopped before the Lease went: no moment when b
+	// leads while a's controller still runs.
+	stopped, released := -1, -1
+	for i, l := range a.lines() {
+		switch l.Msg {
+		case "autoscale stopped":
+			stopped = i
+		case "leader election: released the lease":
+			released = i
+		}
+	}
+	if stopped < 0 || released < stopped {
+		t.Errorf("a's log: autoscale stopped at line %d, lease released at line %d; want the release after the stop", stopped, released)
+	}
+	waitReplicas(t, fx, 20*time.Second, 6, b)
+}
