@@ -58,6 +58,14 @@ const (
 	// DefaultKubernetesQPS is the Kubernetes client's rate limit
 	// (requests per second; bursts of 6 times as many).
 	DefaultKubernetesQPS = 50
+	// DefaultLeaseDuration, DefaultRenewDeadline and DefaultRetryPeriod
+	// time a kubernetes fleet's leader election (Kubernetes' own
+	// controllers use the same); the Lease's default name is the
+	// workload's followed by DefaultLeaseSuffix.
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+	DefaultLeaseSuffix   = "-autoscaler"
 
 	// DefaultProtectionExpiry is how long ECS task scale-in protection set
 	// by qscale lasts; MinProtectionExpiry..MaxProtectionExpiry is what

@@ -13,6 +13,7 @@ import (
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/cwpublish"
 	"github.com/qscale/qscale/autoscale/fleets"
+	"github.com/qscale/qscale/autoscale/k8sfleet"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sqssource"
 	"github.com/qscale/qscale/config"
@@ -71,7 +72,7 @@ func autoscaleRun(ctx context.Context, o autoscaleOptions, logger *slog.Logger) 
 	if o.interval > 0 {
 		f.Interval = policy.Duration(o.interval)
 	}
-	a, err := newAutoscaler(ctx, f, logger, o.dryRun)
+	a, err := newAutoscaler(ctx, f, logger, o.dryRun, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.config, err)
 	}
@@ -83,6 +84,9 @@ func autoscaleRun(ctx context.Context, o autoscaleOptions, logger *slog.Logger) 
 		fmt.Fprintf(o.out, "%s: valid; fleet %s (%s), %d policies, bounds %d..%d, every %s, CloudWatch %s\n",
 			o.config, f.Name, a.fleet.Kind, a.policies, f.MinCapacity, f.MaxCapacity, f.Interval, cw)
 		return nil
+	}
+	if elected(f) {
+		return runElected(ctx, o, f, logger)
 	}
 	return a.run(ctx)
 }
@@ -100,8 +104,10 @@ type autoscaler struct {
 
 // newAutoscaler builds the queue source, the fleet, the publisher and the
 // controller of f. It starts nothing and calls no API, so a part that
-// fails to build leaves nothing behind, and --check runs it whole.
-func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dryRun bool) (*autoscaler, error) {
+// fails to build leaves nothing behind, and --check runs it whole. guard,
+// when not nil, is asked by the fleet before every change (leader
+// election).
+func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dryRun bool, guard k8sfleet.Guard) (*autoscaler, error) {
 	const path = "fleets[0]"
 	clk := clock.Real{}
 	policies, err := f.BuildPolicies()
@@ -112,7 +118,7 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	if err != nil {
 		return nil, fmt.Errorf("%s.queue: %w", path, err)
 	}
-	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr}
+	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr, Guard: guard}
 	fleet, err := fleets.Build(ctx, f, path, env)
 	if err != nil {
 		return nil, err
