@@ -79,7 +79,7 @@ func TestRateLimitCapsScaleInByPercent(t *testing.T) {
 	// Within the limit the policies' own rule decides.
 	fx.src.set(300)
 	fx.clk.Advance(time.Minute)
-	if d := c.Tick(ctx); d.To != 3 || d.Rule == autoscale.RuleRateLimit {
+	if d := c.Tick(ctx); d.To != 4 || d.Rule == autoscale.RuleRateLimit {
 		t.Fatalf("within the limit: %+v", d)
 	}
 }
