@@ -22,6 +22,10 @@
 //	GET  /api/decisions?n=100      recent decisions, newest first (JSON)
 //	POST /api/queues/{name}/send   {"body":"..."} -> {"messageId":"..."}
 //	POST /api/queues/{name}/purge  -> {"purged":"name"}
+//	GET  /api/control              the features the backend has, and
+//	                               whether the autoscaler is paused
+//	POST /api/pause, /api/resume   pause or resume the autoscaler (a
+//	                               Backend that implements Pauser)
 //
 // When Options.Token is set every request needs it; mutating requests also
 // need a same-origin check to pass (see ServeHTTP).
