@@ -68,3 +68,31 @@ func TestGuardrailErrorsNameTheField(t *testing.T) {
 		t.Fatalf("fallback without capacity: %v", err)
 	}
 }
+
+func TestAutoscaleConsoleNeedsATokenBeyondLoopback(t *testing.T) {
+	t.Setenv(config.ConsoleTokenEnv, "")
+	for _, tc := range []struct {
+		c    config.AutoscaleConsole
+		want string
+	}{
+		{config.AutoscaleConsole{}, ""},
+		{config.AutoscaleConsole{Listen: "off"}, ""},
+		{config.AutoscaleConsole{Listen: "[::1]:0"}, ""},
+		{config.AutoscaleConsole{Listen: "0.0.0.0:9326", Token: "t"}, ""},
+		{config.AutoscaleConsole{Listen: "0.0.0.0:9326"}, "--console-token: is required when the console listens on 0.0.0.0:9326"},
+		{config.AutoscaleConsole{Listen: "nope"}, `--console: "nope": want host:port or off`},
+	} {
+		c := tc.c.WithDefaults()
+		err := c.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.c, err, tc.want)
+		}
+	}
+	if c := (config.AutoscaleConsole{}).WithDefaults(); c.Listen != config.DefaultAutoscaleConsole {
+		t.Errorf("default listen %q", c.Listen)
+	}
+	t.Setenv(config.ConsoleTokenEnv, "from-env")
+	if c := (config.AutoscaleConsole{Listen: "0.0.0.0:1"}).WithDefaults(); c.Token != "from-env" || c.Validate() != nil {
+		t.Errorf("token from the environment: %+v", c)
+	}
+}
