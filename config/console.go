@@ -47,7 +47,7 @@ func (c AutoscaleConsole) Validate() error {
 
 // String is the console's state for logs and --check.
 func (c AutoscaleConsole) String() string {
-	if c.Off() {
+	if c.Off() || c.Listen == "" {
 		return "off"
 	}
 	if c.Token != "" {
