@@ -44,18 +44,28 @@ type autoscaleProcess struct {
 func queueWith(t *testing.T, n int) string {
 	t.Helper()
 	endpoint := testserver.Start(t)
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	q, err := api.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
+	q, err := sqsClient(endpoint).CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	sendTo(t, endpoint, *q.QueueUrl, n)
+	return *q.QueueUrl
+}
+
+func sqsClient(endpoint string) *sqs.Client {
+	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// sendTo sends n messages to the queue at url on the server at endpoint.
+func sendTo(t *testing.T, endpoint, url string, n int) {
+	t.Helper()
+	api := sqsClient(endpoint)
 	for range n {
-		if _, err := api.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("x")}); err != nil {
+		if _, err := api.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x")}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return *q.QueueUrl
 }
 
 // startAutoscale runs qscale autoscale on cfgPath with its console on a
@@ -142,13 +152,16 @@ func (p *autoscaleProcess) get(t *testing.T, path string) (int, string) {
 	return p.do(t, "GET", path)
 }
 
-func (p *autoscaleProcess) do(t *testing.T, method, path string) (int, string) {
+func (p *autoscaleProcess) do(t *testing.T, method, path string, header ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, p.console+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("X-Qscale-Csrf", "1")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +174,16 @@ func (p *autoscaleProcess) do(t *testing.T, method, path string) (int, string) {
 // decisions returns the console's decisions, newest first.
 func (p *autoscaleProcess) decisions(t *testing.T) []autoscale.Decision {
 	t.Helper()
-	code, body := p.get(t, "/api/decisions?n=20")
+	return p.decisionsWithToken(t, "")
+}
+
+func (p *autoscaleProcess) decisionsWithToken(t *testing.T, token string) []autoscale.Decision {
+	t.Helper()
+	var h []string
+	if token != "" {
+		h = []string{"Authorization", "Bearer " + token}
+	}
+	code, body := p.do(t, "GET", "/api/decisions?n=20", h...)
 	if code != http.StatusOK {
 		t.Fatalf("/api/decisions: %d %s", code, body)
 	}
