@@ -269,8 +269,8 @@
         visible: el("td", { class: "num", text: a.ApproximateNumberOfMessages || "0" }),
         inFlight: el("td", { class: "num", text: a.ApproximateNumberOfMessagesNotVisible || "0" }),
         delayed: el("td", { class: "num", text: a.ApproximateNumberOfMessagesDelayed || "0" }),
-        sent: el("td", { class: "num", text: "" }),
-        deleted: el("td", { class: "num", text: "" }),
+        sent: el("td", { class: "num counters", text: "" }),
+        deleted: el("td", { class: "num counters", text: "" }),
       };
       const dl = el("dl");
       for (const k of Object.keys(a).sort()) dl.append(el("dt", { text: k }), el("dd", { text: a[k] }));
@@ -283,6 +283,7 @@
       return tr;
     });
     body.replaceChildren(...rows);
+    for (const e of body.querySelectorAll(".counters")) e.hidden = !state.features.counters;
     const sel = $("send-queue");
     const cur = sel.value || state.queue;
     sel.replaceChildren(...state.queues.map((q) => el("option", { value: q.name, text: q.name })));
