@@ -205,3 +205,35 @@ func TestReconfigureSwapsBoundsAndGuardrails(t *testing.T) {
 		t.Fatalf("Guardrails() = %+v", g)
 	}
 }
+
+// annotated is a fleet paused from outside qscale while paused is set.
+type annotated struct {
+	autoscale.Fleet
+	mu     sync.Mutex
+	paused bool
+}
+
+func (a *annotated) PausedExternally(context.Context) (bool, string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.paused, "the deployment is annotated"
+}
+
+func TestFleetPausedFromOutside(t *testing.T) {
+	t.Parallel()
+	var fl *annotated
+	c, fx := setup(t, 10, func(o *autoscale.Options) {
+		fl = &annotated{Fleet: o.Fleet, paused: true}
+		o.Fleet = fl
+	})
+	fx.src.set(1500)
+	if d := c.Tick(t.Context()); d.Rule != autoscale.RulePaused || d.To != 10 || !strings.Contains(d.Reason, "paused: the deployment is annotated") {
+		t.Fatalf("annotated: %+v", d)
+	}
+	fl.mu.Lock()
+	fl.paused = false
+	fl.mu.Unlock()
+	if d := c.Tick(t.Context()); d.To != 15 || !d.Applied {
+		t.Fatalf("annotation removed: %+v", d)
+	}
+}
