@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
@@ -158,6 +159,8 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 // (which publishes what is left), then the fleet, whose local workers
 // finish what they hold before qscale exits.
 func (a *autoscaler) run(ctx context.Context) (err error) {
+	hup := notifyHUP() // before anything starts: a SIGHUP must never end the process
+	defer signal.Stop(hup)
 	var parts service.Stack
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -182,6 +185,6 @@ func (a *autoscaler) run(ctx context.Context) (err error) {
 	f := a.cfg
 	a.log.Info("autoscale started", "fleet", f.Name, "kind", a.fleet.Kind, "queue", f.Queue.URL, "min", f.MinCapacity, "max", f.MaxCapacity,
 		"interval", f.Interval.String(), "dryRun", a.dryRun, "cloudwatch", a.pub != nil)
-	a.reloadOnSIGHUP(ctx)
+	a.reloadOnSIGHUP(ctx, hup)
 	return nil
 }

@@ -75,10 +75,7 @@ func (a *autoscaler) startConsole(ctx context.Context, parts *service.Stack) err
 // validation is refused with a log line and the running settings stay.
 // What only a restart changes (the fleet's kind and settings, the queue,
 // the interval, CloudWatch) is named in a warning.
-func (a *autoscaler) reloadOnSIGHUP(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func (a *autoscaler) reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -87,6 +84,14 @@ func (a *autoscaler) reloadOnSIGHUP(ctx context.Context) {
 			a.reload()
 		}
 	}
+}
+
+// notifyHUP catches SIGHUP (whose default is to end the process) for
+// reloadOnSIGHUP; signal.Stop releases it.
+func notifyHUP() chan os.Signal {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup
 }
 
 // reload is one SIGHUP.
