@@ -36,6 +36,8 @@ type Options struct {
 	// OnDecision, if set, is called with every decision from the tick's
 	// goroutine.
 	OnDecision func(Decision)
+	// Guardrails bound the changes (guardrails.go); Reconfigure swaps them.
+	Guardrails Guardrails
 }
 
 // StartupTimer is a fleet that measures its own start-up time (the local
@@ -63,6 +65,7 @@ type Controller struct {
 	retryAt  time.Time
 	lastErr  string
 	startup  startupLearner
+	g        guards // guardrails.go
 
 	lifeMu  sync.Mutex // guards started, cancel and done
 	started bool
@@ -99,7 +102,12 @@ func New(o Options) (*Controller, error) {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 30 * time.Second
 	}
-	return &Controller{o: o, ring: newRing(o.History), set: policy.NewSet(o.Bounds, o.Policies...)}, nil
+	if err := o.Guardrails.Validate(); err != nil {
+		return nil, fmt.Errorf("autoscale: guardrails: %w", err)
+	}
+	c := &Controller{o: o, ring: newRing(o.History), set: policy.NewSet(o.Bounds, o.Policies...)}
+	c.g.cfg = o.Guardrails
+	return c, nil
 }
 
 // Start runs a tick at once and then every Interval in the background, until
@@ -176,6 +184,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	if err != nil {
 		d.Rule, d.Error = "observe-error", err.Error()
 		d.Reason = "cannot read the queue; nothing changes"
+		c.observeFailed(ctx, now, &d)
 		return d
 	}
 	f, err := c.o.Fleet.State(ctx)
@@ -184,6 +193,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 		d.Reason = "cannot read the fleet; nothing changes"
 		return d
 	}
+	c.observedOK(now)
 	c.startup.observe(now, f)
 	startup := c.startup.estimate()
 	if startup == 0 {
@@ -207,6 +217,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	}
 
 	o, next := c.set.Decide(in)
+	o = c.guard(ctx, now, o)
 	d.To, d.Rule, d.Reason, d.Proposals = o.Desired, o.Rule, o.Reason, o.Proposals
 	if o.Desired == f.Desired {
 		c.set.Commit(in, o, next, false)
@@ -232,6 +243,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	c.failures = 0
 	c.set.Commit(in, o, next, true)
 	c.startup.raised(now, f.Desired, o.Desired)
+	c.applied(now, f.Desired, o.Desired)
 	d.Applied = true
 	return d
 }

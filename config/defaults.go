@@ -83,6 +83,16 @@ const (
 	DefaultCloudWatchUnit      = "Count"
 	DefaultCloudWatchPeriod    = time.Minute
 	DefaultCloudWatchDimension = "SQSName"
+	// DefaultGuardrailPeriod is the window of a scaleOut or scaleIn
+	// guardrail.
+	DefaultGuardrailPeriod = time.Minute
+	// DefaultFallbackFailures is how many observations of the queue in a
+	// row must fail before the fallback size is set.
+	DefaultFallbackFailures = 3
+	// DefaultAutoscaleConsole is qscale autoscale's console (metrics,
+	// health, decisions, dashboard): loopback only. "off" turns it off.
+	DefaultAutoscaleConsole = "127.0.0.1:9326"
+
 	// DefaultCloudWatchProtocol is the SDK's own wire protocol.
 	DefaultCloudWatchProtocol = "cbor"
 )

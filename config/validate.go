@@ -83,6 +83,9 @@ func (f Fleet) withDefaults(serverRegion string) Fleet {
 		setDuration(&e2.ProtectionExpiry, DefaultProtectionExpiry)
 		f.ECS = &e2
 	}
+	if g := f.Guardrails; g != nil {
+		f.Guardrails = g.withDefaults()
+	}
 	if cw := f.CloudWatch; cw != nil {
 		c2 := *cw
 		setString(&c2.Namespace, DefaultCloudWatchNamespace)
@@ -216,6 +219,9 @@ func (f *Fleet) validate(use Use, queues map[string]bool) error {
 	add(validatePolicies(f.Policies))
 	if f.CloudWatch != nil {
 		add(policy.Prefix("cloudwatch", f.CloudWatch.validate()))
+	}
+	if f.Guardrails != nil {
+		add(policy.Prefix("guardrails", f.Guardrails.validate(f.Bounds())))
 	}
 
 	kinds := f.kinds()

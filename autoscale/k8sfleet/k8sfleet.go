@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -165,6 +166,8 @@ type Fleet struct {
 	// setMu serialises SetDesired: annotating pods and writing the scale
 	// belong together.
 	setMu sync.Mutex
+	// paused is the workload's PausedAnnotation as State last read it.
+	paused atomic.Bool
 }
 
 var _ autoscale.Fleet = (*Fleet)(nil)
@@ -303,12 +306,14 @@ func (f *Fleet) readyReplicas(ctx context.Context) (int, error) {
 				return err
 			}
 			ready = s.Status.ReadyReplicas
+			f.notePaused(s.Annotations)
 		default:
 			d, err := f.c.Client.AppsV1().Deployments(f.c.Namespace).Get(ctx, f.c.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
 			ready = d.Status.ReadyReplicas
+			f.notePaused(d.Annotations)
 		}
 		return nil
 	})
