@@ -5,38 +5,30 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/queue"
+	"github.com/qscale/qscale/queue/queuemetrics"
 )
 
-// metrics is qscale up's Prometheus collector. Queue figures are read from
-// the engine at scrape time; the fleet's and the autoscaler's from the last
-// decision. docs/up.md lists the series.
+// metrics is qscale up's Prometheus collector of the fleet and the
+// autoscaler, read from the last decision at scrape time. The queues' own
+// series come from queuemetrics, the collector qscale server registers too.
+// docs/up.md lists the series.
 type metrics struct {
-	engine *queue.Engine
-	last   func() (autoscale.Decision, bool)
-	fleet  string // the autoscaled queue
+	last  func() (autoscale.Decision, bool)
+	fleet string // the autoscaled queue
 
 	decisions *prometheus.CounterVec
 
-	messages, totals, oldest *prometheus.Desc
 	workers, backlog, target *prometheus.Desc
 	rates, processing        *prometheus.Desc
 }
 
 func newMetrics(reg prometheus.Registerer, e *queue.Engine, fleetQueue string, last func() (autoscale.Decision, bool)) *metrics {
 	m := &metrics{
-		engine: e, last: last, fleet: fleetQueue,
+		last: last, fleet: fleetQueue,
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qscale_autoscale_decisions_total",
 			Help: "Autoscaler decisions, by the rule that decided and the direction (out, in, hold).",
 		}, []string{"rule", "direction"}),
-		messages: prometheus.NewDesc("qscale_queue_messages",
-			"Messages in a queue by state: visible, in_flight, delayed (SQS's ApproximateNumberOfMessages*).",
-			[]string{"queue", "state"}, nil),
-		totals: prometheus.NewDesc("qscale_queue_messages_total",
-			"Messages handled by a queue since the server started, by event: sent, received, deleted, moved (to a dead-letter queue), expired.",
-			[]string{"queue", "event"}, nil),
-		oldest: prometheus.NewDesc("qscale_queue_oldest_message_age_seconds",
-			"Age of the oldest message that is not in flight.", []string{"queue"}, nil),
 		workers: prometheus.NewDesc("qscale_fleet_workers",
 			"Workers of the fleet: desired, running, starting.", []string{"queue", "state"}, nil),
 		backlog: prometheus.NewDesc("qscale_autoscale_backlog_per_worker",
@@ -48,7 +40,7 @@ func newMetrics(reg prometheus.Registerer, e *queue.Engine, fleetQueue string, l
 		processing: prometheus.NewDesc("qscale_queue_processing_seconds",
 			"Mean time a message spends in flight before its delete (Little's law over the autoscaler's window).", []string{"queue"}, nil),
 	}
-	reg.MustRegister(m, m.decisions)
+	reg.MustRegister(queuemetrics.New(e), m, m.decisions)
 	return m
 }
 
@@ -66,7 +58,7 @@ func (m *metrics) observe(d autoscale.Decision) {
 }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.messages, m.totals, m.oldest, m.workers, m.backlog, m.target, m.rates, m.processing} {
+	for _, d := range []*prometheus.Desc{m.workers, m.backlog, m.target, m.rates, m.processing} {
 		ch <- d
 	}
 }
@@ -74,21 +66,6 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	for _, q := range m.engine.Queues() {
-		name := q.Name()
-		c := q.Counts()
-		gauge(m.messages, float64(c.Visible), name, "visible")
-		gauge(m.messages, float64(c.Inflight), name, "in_flight")
-		gauge(m.messages, float64(c.Delayed), name, "delayed")
-		s := q.Stats()
-		for _, e := range []struct {
-			event string
-			n     uint64
-		}{{"sent", s.Sent}, {"received", s.Received}, {"deleted", s.Deleted}, {"moved", s.Moved}, {"expired", s.Expired}} {
-			ch <- prometheus.MustNewConstMetric(m.totals, prometheus.CounterValue, float64(e.n), name, e.event)
-		}
-		gauge(m.oldest, q.OldestAge().Seconds(), name)
 	}
 	d, ok := m.last()
 	if !ok {
