@@ -11,8 +11,9 @@ import (
 )
 
 // Health reports whether the store accepts new messages now: nil when it
-// does; an error wrapping queue.ErrStoreFull while its disk is below the
-// free-space watermark, queue.ErrStoreUnavailable while a failed database
+// does; an error wrapping queue.ErrStoreFull while its disk has less free
+// space than the watermark plus room for a largest message (so a send of
+// any size would pass), queue.ErrStoreUnavailable while a failed database
 // waits to be reopened, or pebble.ErrClosed after Close. It asks the file
 // system for its free space, so it suits a health probe, not every request.
 func (s *Store) Health() error {
@@ -29,7 +30,7 @@ func (s *Store) Health() error {
 			return unavailable(last)
 		}
 	}
-	if !s.space.enough() {
+	if !s.space.roomFor(queue.MaxMessageSize) {
 		return fmt.Errorf("pebblestore: %w", queue.ErrStoreFull)
 	}
 	return nil
@@ -59,4 +60,18 @@ func (s *Store) Checkpoint(dir string) error {
 		return fmt.Errorf("pebblestore: checkpoint into %s: %w", dir, err)
 	}
 	return nil
+}
+
+// roomFor reports whether the file system has the watermark free and n
+// bytes more now.
+func (g *spaceGuard) roomFor(n int64) bool {
+	if g == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.refreshLocked(); err != nil {
+		return true // cannot tell: as allow does
+	}
+	return g.avail-n >= g.need
 }
