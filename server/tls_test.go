@@ -142,35 +142,43 @@ func TestServerTLSWithTheSDK(t *testing.T) {
 	}
 }
 
+// TestServerTLSWithTheAWSCLI runs the AWS CLI with --ca-bundle against the
+// TLS endpoint: the pyenv CLI on PATH (JSON protocol) and Debian's
+// /usr/bin/aws 2.9 (query protocol).
 func TestServerTLSWithTheAWSCLI(t *testing.T) {
 	t.Parallel()
-	awsCLI, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the AWS CLI is required: %v", err)
-		}
-		t.Skipf("no AWS CLI: %v", err)
-	}
 	pki := newTestPKI(t)
 	s := startOps(t, server.Config{InMemory: true, TLSCertFile: pki.certFile, TLSKeyFile: pki.keyFile})
-	run := func(args ...string) []byte {
-		t.Helper()
-		cmd := exec.Command(awsCLI, append([]string{"--endpoint-url", s.URL(), "--ca-bundle", pki.caFile, "--region", "us-east-1", "--output", "json", "sqs"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws sqs %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
-	var created struct{ QueueUrl string }
-	if err := json.Unmarshal(run("create-queue", "--queue-name", "cli"), &created); err != nil || !strings.HasPrefix(created.QueueUrl, "https://") {
-		t.Fatalf("create-queue: %v %+v", err, created)
-	}
-	run("send-message", "--queue-url", created.QueueUrl, "--message-body", "from the CLI")
-	var got struct{ Messages []struct{ Body string } }
-	if err := json.Unmarshal(run("receive-message", "--queue-url", created.QueueUrl), &got); err != nil || len(got.Messages) != 1 || got.Messages[0].Body != "from the CLI" {
-		t.Fatalf("receive-message: %v %+v", err, got)
+	onPath, _ := exec.LookPath("aws")
+	for _, cli := range []struct{ name, path string }{{"path", onPath}, {"debian", "/usr/bin/aws"}} {
+		t.Run(cli.name, func(t *testing.T) {
+			if _, err := os.Stat(cli.path); cli.path == "" || err != nil {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("the AWS CLI (%s) is required: %q %v", cli.name, cli.path, err)
+				}
+				t.Skipf("no AWS CLI (%s)", cli.name)
+			}
+			queueName := "cli-" + cli.name
+			run := func(args ...string) []byte {
+				t.Helper()
+				cmd := exec.Command(cli.path, append([]string{"--endpoint-url", s.URL(), "--ca-bundle", pki.caFile, "--region", "us-east-1", "--output", "json", "sqs"}, args...)...)
+				cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_CA_BUNDLE=")
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("aws sqs %v: %v\n%s", args, err, out)
+				}
+				return out
+			}
+			var created struct{ QueueUrl string }
+			if err := json.Unmarshal(run("create-queue", "--queue-name", queueName), &created); err != nil || !strings.HasPrefix(created.QueueUrl, "https://") {
+				t.Fatalf("create-queue: %v %+v", err, created)
+			}
+			run("send-message", "--queue-url", created.QueueUrl, "--message-body", "from the CLI")
+			var got struct{ Messages []struct{ Body string } }
+			if err := json.Unmarshal(run("receive-message", "--queue-url", created.QueueUrl), &got); err != nil || len(got.Messages) != 1 || got.Messages[0].Body != "from the CLI" {
+				t.Fatalf("receive-message: %v %+v", err, got)
+			}
+		})
 	}
 }
 
