@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -311,4 +312,24 @@ func TestServerWithoutAdminListener(t *testing.T) {
 	if s.AdminURL() != "" {
 		t.Fatalf("an admin listener runs at %s though none was asked for", s.AdminURL())
 	}
+}
+
+func TestServerAdminPortTakenStopsTheStart(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	_, err = server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir, AdminListen: taken.Addr().String()})
+	if err == nil || !strings.Contains(err.Error(), "admin listener") {
+		t.Fatalf("Start = %v, want an error naming the admin listener", err)
+	}
+	// Everything was released: the store opens again.
+	s, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatalf("restart on the same data directory: %v", err)
+	}
+	s.Stop(context.Background())
 }
