@@ -29,6 +29,9 @@ type serverOptions struct {
 const adminTokenEnv = "QSCALE_ADMIN_TOKEN"
 
 func runServer(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "backup" {
+		return runServerBackup(ctx, args[1:])
+	}
 	var o serverOptions
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:9324", "address to serve the SQS API on")

@@ -106,3 +106,43 @@ func TestServerAdminListenDefault(t *testing.T) {
 		}
 	}
 }
+
+func TestServerBackupCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	addr, admin := filepath.Join(dir, "addr"), filepath.Join(dir, "admin")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServer(ctx, []string{"--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0",
+			"--addr-file", addr, "--admin-addr-file", admin, "--admin-token", "t0k"})
+	}()
+	sqsAddr, adminAddr := waitFile(t, addr, done), waitFile(t, admin, done)
+	c := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + sqsAddr),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
+	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("kept")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("one")}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "backup")
+	if err := runServerBackup(ctx, []string{"--admin", "http://" + adminAddr, "--dir", backup}); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("backup without the token: %v, want 401", err)
+	}
+	if err := runServerBackup(ctx, []string{"--admin", "http://" + adminAddr, "--dir", backup, "--admin-token", "t0k"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(backup, "CURRENT")); err != nil {
+		t.Fatalf("the backup holds no store: %v", err)
+	}
+	if err := runServerBackup(ctx, []string{"--admin", "http://" + adminAddr}); err == nil {
+		t.Fatal("backup without --dir succeeded")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
