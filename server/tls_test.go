@@ -197,3 +197,29 @@ func TestServerTLSNeedsBothFiles(t *testing.T) {
 		}
 	}
 }
+
+// Over TLS too, connections idle between requests do not keep a new client
+// out at the connection cap: the cap sees through the TLS layer.
+func TestServerTLSConnectionCapClosesIdleConnections(t *testing.T) {
+	t.Parallel()
+	pki := newTestPKI(t)
+	const limit = 3
+	s := startOps(t, server.Config{InMemory: true, MaxConnections: limit, TLSCertFile: pki.certFile, TLSKeyFile: pki.keyFile})
+	for range limit {
+		// One client each, so each keeps its own idle connection.
+		c := pki.httpClient()
+		if status, _ := get(t, c, s.URL()+"/?Action=ListQueues"); status != 200 {
+			t.Fatalf("ListQueues: %d", status)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	c := sqs.New(sqs.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		HTTPClient:  pki.httpClient(),
+	})
+	if _, err := c.ListQueues(ctx, &sqs.ListQueuesInput{}); err != nil {
+		t.Fatalf("a new client while %d idle TLS connections fill the cap: %v", limit, err)
+	}
+}
