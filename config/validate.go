@@ -141,13 +141,8 @@ func (c *Config) Validate(use Use) error {
 		if c.Console.History.D() < time.Minute {
 			add(fe("console.history", "must be at least 1m, got %s", c.Console.History))
 		}
-		for i, q := range c.Queues {
-			switch {
-			case q.Name == "":
-				add(fe(fmt.Sprintf("queues[%d].name", i), "is required"))
-			case queues[q.Name]:
-				add(fe(fmt.Sprintf("queues[%d].name", i), "%q is listed twice", q.Name))
-			}
+		add(ValidateQueues(c.Queues))
+		for _, q := range c.Queues {
 			queues[q.Name] = true
 		}
 	}

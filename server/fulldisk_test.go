@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
+	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/server"
 )
 
@@ -75,8 +76,15 @@ func TestFullDiskAnswersServiceUnavailable(t *testing.T) {
 	if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: out.Messages[0].ReceiptHandle}); err != nil {
 		t.Fatalf("delete on a full disk: %v", err)
 	}
+	// The readiness probe says so while the disk is full, and recovers.
+	if err := s.Ready(); !errors.Is(err, queue.ErrStoreFull) {
+		t.Fatalf("Ready on a full disk = %v, want ErrStoreFull", err)
+	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.Ready(); err != nil {
+		t.Fatalf("Ready once space returned = %v", err)
 	}
 	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: &body}); err != nil {
 		t.Fatalf("send once space returned: %v", err)

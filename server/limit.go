@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -109,6 +110,9 @@ func (l *connLimiter) closeIdle() {
 
 // connState is the http.Server's ConnState hook: it keeps the idle set.
 func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
+	if tc, isTLS := c.(*tls.Conn); isTLS {
+		c = tc.NetConn() // with TLS, the server sees our connection wrapped
+	}
 	lc, ok := c.(*limitedConn)
 	if !ok {
 		return

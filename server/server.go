@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/sigv4"
 	"github.com/qscale/qscale/internal/webguard"
@@ -64,6 +65,22 @@ type Config struct {
 	// free space (0: pebblestore.DefaultMinFreeBytes; negative: none).
 	MinFreeBytes   int64
 	MinFreePercent float64
+
+	// Operations (ops.go, docs/operations.md).
+
+	// AdminListen is the admin listener's host:port: /metrics, /healthz,
+	// /readyz, the producer endpoint /queue/NAME and /admin/backup. Empty:
+	// none.
+	AdminListen string
+	// AdminToken guards the admin listener's /metrics, /queue/ and /admin/
+	// (bearer token); required when AdminListen is beyond loopback.
+	AdminToken string
+	// TLSCertFile and TLSKeyFile (PEM), both or neither: serve the SQS API
+	// and the admin listener over TLS.
+	TLSCertFile, TLSKeyFile string
+	// Queues are created when missing, or get their attributes and tags
+	// set when they exist, at start (EnsureQueues).
+	Queues []config.Queue
 }
 
 // Server is a running queue server.
@@ -74,6 +91,7 @@ type Server struct {
 	limit  *connLimiter // nil without a cap
 	http   *http.Server
 	done   chan error
+	ops    ops // the admin listener, metrics and health
 }
 
 // Start opens the store, loads the queues and starts serving. It returns
@@ -93,15 +111,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			"send and delete every message; configure access keys, or listen on 127.0.0.1, "+
 			"or accept the risk explicitly (qscale server --insecure-no-auth)", cfg.Listen)
 	}
+	tlsConfig, err := cfg.checkOps()
+	if err != nil {
+		return nil, err
+	}
 	if cfg.MaxConnections == 0 {
 		cfg.MaxConnections = defaultMaxConnections()
 	}
 	var st queue.Store = queue.MemoryStore{}
+	var ps *pebblestore.Store
 	if !cfg.InMemory {
 		if cfg.DataDir == "" {
 			return nil, errors.New("a data directory is required unless the server runs in memory")
 		}
-		ps, err := pebblestore.Open(cfg.DataDir, pebblestore.Options{
+		ps, err = pebblestore.Open(cfg.DataDir, pebblestore.Options{
 			Logger: cfg.Logger, Repair: cfg.Repair,
 			MinFreeBytes: cfg.MinFreeBytes, MinFreePercent: cfg.MinFreePercent,
 		})
@@ -126,6 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	opts := sqsapi.Options{
 		BaseURL: cfg.BaseURL, ListenAddr: ln.Addr().String(), Logger: cfg.Logger,
 		BodyTimeout: cfg.BodyTimeout, MaxBodyMemory: cfg.MaxBodyMemory,
+		Observer: newRequestMetrics(),
 	}
 	if len(cfg.Keys) > 0 {
 		opts.Verifier = sigv4.NewVerifier(cfg.Keys, cfg.Clock)
@@ -138,6 +162,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := e.Start(ctx); err != nil {
 		ln.Close()
 		st.Close()
+		return nil, err
+	}
+	if err := EnsureQueues(ctx, e, cfg.Queues); err != nil {
+		ln.Close()
+		e.Stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	s := &Server{
@@ -155,6 +184,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			IdleTimeout:       time.Minute,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+			TLSConfig:         tlsConfig.Clone(), // serving changes it
 		},
 	}
 	serve := ln
@@ -163,7 +193,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.http.ConnState = s.limit.connState
 		serve = s.limit
 	}
-	go func() { s.done <- s.http.Serve(serve) }()
+	go func() { s.done <- serveHTTP(s.http, serve) }()
+	if err := s.startOps(ps, opts.Observer.(*requestMetrics), tlsConfig); err != nil {
+		s.Stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -193,8 +227,8 @@ func loopbackListen(addr string) bool {
 // Addr returns the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL returns the server's endpoint URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+// URL returns the server's endpoint URL (https with TLS).
+func (s *Server) URL() string { return scheme(s.cfg) + "://" + s.Addr() }
 
 // Handler returns the SQS API handler, for mounting elsewhere.
 func (s *Server) Handler() http.Handler { return s.http.Handler }
@@ -204,11 +238,13 @@ func (s *Server) Handler() http.Handler { return s.http.Handler }
 // store then keeps closing in the background (everything acknowledged is
 // already durable).
 func (s *Server) Stop(ctx context.Context) error {
+	s.ops.stopping.Store(true)
 	s.Engine.Quiesce()
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
 	}
+	s.stopOps(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.Engine.Stop(ctx) }()
 	select {

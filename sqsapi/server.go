@@ -61,7 +61,10 @@ type Options struct {
 	// BodyTimeout is how long a client may take to send its body's first
 	// 64 KiB, and each further 64 KiB (default DefaultBodyTimeout).
 	BodyTimeout time.Duration
-	Logger      *slog.Logger
+	// Observer, when set, is told of every request once it is answered
+	// (server.Start counts them for Prometheus).
+	Observer Observer
+	Logger   *slog.Logger
 }
 
 // Handler serves the SQS API.
@@ -95,6 +98,7 @@ type call struct {
 	proto  protocol
 	reqID  string
 	action string
+	code   string // the error code answered, "" while none
 	form   form
 	body   []byte
 }
@@ -104,6 +108,10 @@ func newRequestID() string { return queue.NewUUID() }
 // ServeHTTP decodes the request, runs its action and answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{h: h, r: r, reqID: newRequestID()}
+	if obs := h.opts.Observer; obs != nil {
+		start := time.Now()
+		defer func() { obs.ObserveRequest(c.action, c.code, time.Since(start)) }()
+	}
 	target := r.Header.Get("X-Amz-Target")
 	if strings.HasPrefix(target, "AmazonSQS.") {
 		c.proto = protoJSON
@@ -180,6 +188,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (c *call) fail(w http.ResponseWriter, err error) {
 	we := toWire(err)
+	c.code = we.Code
 	if we.Code == string(queue.ErrInternal) {
 		c.h.log.Error("internal error", "action", c.action, "err", err)
 	}

@@ -65,12 +65,12 @@ func (s *System) startConsole(ctx context.Context) error {
 }
 
 // guard protects the console's producer endpoint and metrics the way the
-// dashboard is protected: with a token, a request must carry it (bearer
-// token or the dashboard's session cookie, one check in webguard); without
-// one, it must be addressed to an IP address or localhost (no DNS
-// rebinding). Either way a request that a browser sent for a page of
-// another site is refused: GET /queue/NAME?message= sends a message, which
-// an <img> on any page could otherwise do.
+// dashboard is protected (webguard.Protect): with a token, a request must
+// carry it (bearer token or the dashboard's session cookie); without one,
+// it must be addressed to an IP address or localhost (no DNS rebinding).
+// Either way a request that a browser sent for a page of another site is
+// refused: GET /queue/NAME?message= sends a message, which an <img> on any
+// page could otherwise do.
 func (s *System) guard(h http.Handler) http.Handler {
-	return webguard.Require(webguard.NewToken(s.cfg.Console.Token), nil, h)
+	return webguard.Protect(h, webguard.NewToken(s.cfg.Console.Token), nil, "the console")
 }

@@ -157,24 +157,10 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	return s, nil
 }
 
-// ensureQueues creates the configured queues, or sets the attributes of
-// those that exist.
+// ensureQueues creates the configured queues, or sets the attributes and
+// tags of those that exist (server.EnsureQueues, as qscale server --queues).
 func (s *System) ensureQueues(ctx context.Context) error {
-	for _, qc := range s.cfg.Queues {
-		q, err := s.srv.Engine.Queue(qc.Name)
-		if err == nil {
-			if len(qc.Attributes) > 0 {
-				if err := q.SetAttributes(ctx, qc.Attributes); err != nil {
-					return fmt.Errorf("queue %s: %w", qc.Name, err)
-				}
-			}
-			continue
-		}
-		if _, err := s.srv.Engine.CreateQueue(ctx, qc.Name, qc.Attributes, qc.Tags); err != nil {
-			return fmt.Errorf("queue %s: %w", qc.Name, err)
-		}
-	}
-	return nil
+	return server.EnsureQueues(ctx, s.srv.Engine, s.cfg.Queues)
 }
 
 func (s *System) onDecision(d autoscale.Decision) {

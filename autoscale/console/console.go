@@ -119,7 +119,7 @@ func New(o Options) (*Console, error) {
 	c.dash = dash
 	tok := webguard.NewToken(o.Token)
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", webguard.Require(tok, nil, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	mux.Handle("GET /metrics", webguard.Protect(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), tok, nil, "the autoscaler's console"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { text(w, http.StatusOK, "ok") })
 	mux.HandleFunc("GET /readyz", c.serveReady)
 	mux.Handle("/", dash)

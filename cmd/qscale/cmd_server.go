@@ -5,23 +5,34 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/server"
 	"github.com/qscale/qscale/sqsapi"
 )
 
 type serverOptions struct {
-	cfg      server.Config
-	keys     []string
-	keysFile string
-	addrFile string
+	cfg         server.Config
+	keys        []string
+	keysFile    string
+	addrFile    string
+	adminListen string
+	adminFile   string
+	queuesFile  string
 }
 
+// adminTokenEnv is the environment variable that sets the admin token.
+const adminTokenEnv = "QSCALE_ADMIN_TOKEN"
+
 func runServer(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "backup" {
+		return runServerBackup(ctx, args[1:])
+	}
 	var o serverOptions
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:9324", "address to serve the SQS API on")
@@ -46,6 +57,12 @@ func runServer(ctx context.Context, args []string) error {
 		o.cfg.MinFreeBytes, o.cfg.MinFreePercent = b, pct
 		return err
 	})
+	fs.StringVar(&o.adminListen, "admin-listen", defaultAdminListen, "address of the admin listener: /metrics, /healthz, /readyz, the producer endpoint /queue/NAME, /admin/backup; off: none (default "+defaultAdminListen+", or a port the system chooses when --listen asks for one with port 0)")
+	fs.StringVar(&o.adminFile, "admin-addr-file", "", "write the admin listener's bound address to this file once listening")
+	fs.StringVar(&o.cfg.AdminToken, "admin-token", "", "bearer token the admin listener asks for on /metrics, /queue/ and /admin/ (also $"+adminTokenEnv+"); required beyond loopback")
+	fs.StringVar(&o.queuesFile, "queues", "", "YAML file of queues to create, or update, at start (queues: [{name, attributes, tags}])")
+	fs.StringVar(&o.cfg.TLSCertFile, "tls-cert", "", "PEM certificate (chain) to serve the SQS API and the admin listener over TLS; needs --tls-key")
+	fs.StringVar(&o.cfg.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +74,17 @@ func runServer(ctx context.Context, args []string) error {
 		return usagef("%v", err)
 	}
 	o.cfg.Keys = keys
+	o.cfg.AdminListen = adminListen(fs, o.adminListen, o.cfg.Listen)
+	if tok := os.Getenv(adminTokenEnv); tok != "" && o.cfg.AdminToken == "" {
+		o.cfg.AdminToken = tok
+	}
+	if o.queuesFile != "" {
+		qs, err := config.LoadQueues(o.queuesFile)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		o.cfg.Queues = qs
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	o.cfg.Logger = log
 
@@ -69,6 +97,12 @@ func runServer(ctx context.Context, args []string) error {
 		where = "in memory: nothing is kept on disk"
 	}
 	log.Info("qscale server listening", "endpoint", s.URL(), "storage", where)
+	if a := s.AdminURL(); a != "" {
+		log.Info("admin listener", "url", a, "paths", "/metrics /healthz /readyz /queue/NAME /admin/backup", "token", o.cfg.AdminToken != "")
+	}
+	if len(o.cfg.Queues) > 0 {
+		log.Info("queues declared", "file", o.queuesFile, "queues", len(o.cfg.Queues))
+	}
 	if len(keys) == 0 && o.cfg.InsecureNoAuth {
 		log.Warn("no access keys configured and --insecure-no-auth given: anyone who reaches " + s.URL() + " can read, send and delete every message")
 	} else if len(keys) == 0 {
@@ -76,16 +110,13 @@ func runServer(ctx context.Context, args []string) error {
 	} else {
 		log.Info("verifying AWS Signature V4", "keys", len(keys))
 	}
-	if o.addrFile != "" {
-		// Write then rename, so a reader never sees half an address.
-		tmp := o.addrFile + ".tmp"
-		err := os.WriteFile(tmp, []byte(s.Addr()), 0o644)
-		if err == nil {
-			err = os.Rename(tmp, o.addrFile)
+	for _, f := range []struct{ path, addr string }{{o.addrFile, s.Addr()}, {o.adminFile, s.AdminAddr()}} {
+		if f.path == "" {
+			continue
 		}
-		if err != nil {
+		if err := writeAddrFile(f.path, f.addr); err != nil {
 			s.Stop(context.Background())
-			return fmt.Errorf("write address file: %w", err)
+			return err
 		}
 	}
 	<-ctx.Done()
@@ -134,4 +165,37 @@ func redact(s string) string {
 		return s[:4] + "…"
 	}
 	return s
+}
+
+// defaultAdminListen is where the admin listener listens by default.
+const defaultAdminListen = "127.0.0.1:9327"
+
+// adminListen returns the admin listener's address from --admin-listen
+// ("" for off). Left at its default while --listen asks the system for a
+// port (":0", as tests and side-by-side servers do), the admin listener
+// asks for one too, so that such servers never contend for 9327.
+func adminListen(fs *flag.FlagSet, flagValue, listen string) string {
+	if flagValue == "off" {
+		return ""
+	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "admin-listen" })
+	if _, port, err := net.SplitHostPort(listen); !set && err == nil && port == "0" {
+		return "127.0.0.1:0"
+	}
+	return flagValue
+}
+
+// writeAddrFile writes addr to path, then renames, so a reader never sees
+// half an address.
+func writeAddrFile(path, addr string) error {
+	tmp := path + ".tmp"
+	err := os.WriteFile(tmp, []byte(addr), 0o644)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("write address file: %w", err)
+	}
+	return nil
 }

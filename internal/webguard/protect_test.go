@@ -8,7 +8,7 @@ import (
 	"github.com/qscale/qscale/internal/webguard"
 )
 
-func TestRequire(t *testing.T) {
+func TestProtect(t *testing.T) {
 	t.Parallel()
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	for _, tc := range []struct {
@@ -30,7 +30,7 @@ func TestRequire(t *testing.T) {
 			r.Header.Set(tc.header[i], tc.header[i+1])
 		}
 		w := httptest.NewRecorder()
-		webguard.Require(webguard.NewToken(tc.token), nil, ok).ServeHTTP(w, r)
+		webguard.Protect(ok, webguard.NewToken(tc.token), nil, "the console").ServeHTTP(w, r)
 		if w.Code != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, w.Code, tc.want)
 		}
