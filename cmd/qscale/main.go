@@ -30,6 +30,7 @@ var commands = []command{
 	{"bench", "measure an SQS endpoint: throughput, latency, long-poll wake-up", runBench},
 	{"sim", "replay a load through the autoscaler on a virtual clock; compare with AWS", runSim},
 	{"version", "print the version, commit and Go version qscale was built with", runVersion},
+	{"completion", "print a shell completion script: qscale completion bash|zsh|fish", runCompletion},
 }
 
 // usageError is a mistake on the command line: exit code 2.
