@@ -29,6 +29,8 @@ var commands = []command{
 	{"load", "generate load on a queue: a steady rate or a burst", runLoad},
 	{"bench", "measure an SQS endpoint: throughput, latency, long-poll wake-up", runBench},
 	{"sim", "replay a load through the autoscaler on a virtual clock; compare with AWS", runSim},
+	{"version", "print the version, commit and Go version qscale was built with", runVersion},
+	{"completion", "print a shell completion script: qscale completion bash|zsh|fish", runCompletion},
 }
 
 // usageError is a mistake on the command line: exit code 2.
@@ -56,6 +58,9 @@ func run(args []string) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
 	}
 	c, ok := lookup(args[0])
 	if !ok {
