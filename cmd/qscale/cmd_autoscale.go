@@ -128,7 +128,8 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	ctrl, err := autoscale.New(autoscale.Options{
 		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(),
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
-		OnDecision: onDecision,
+		AllowBelowBusy: !f.KeepsBusy(),
+		OnDecision:     onDecision,
 	})
 	if err != nil {
 		return nil, err
