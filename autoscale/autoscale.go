@@ -64,6 +64,12 @@ type FleetState struct {
 	Sensors *Sensors `json:"-"`
 }
 
+// Size is s with only its sizes (Desired, Running, Starting): what the
+// Fleet contract fixes, for comparisons.
+func (s FleetState) Size() FleetState {
+	return FleetState{Desired: s.Desired, Running: s.Running, Starting: s.Starting}
+}
+
 // ErrInvalidDesired is returned (wrapped) by Fleet.SetDesired for a negative
 // count or one beyond what the fleet can ever hold.
 var ErrInvalidDesired = errors.New("invalid desired worker count")

@@ -124,7 +124,7 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 
 	src.visible.Store(0)
 	zeroAt := time.Now()
-	_, toZero := waitState("scale to zero", func(s autoscale.FleetState) bool { return s == autoscale.FleetState{} })
+	_, toZero := waitState("scale to zero", func(s autoscale.FleetState) bool { return s.Size() == autoscale.FleetState{} })
 	fx.cl.Wait(t, 60*time.Second, "every pod gone", func(ctx context.Context) (bool, error) {
 		pods, err := fx.pods(ctx)
 		return err == nil && len(pods) == 0, err

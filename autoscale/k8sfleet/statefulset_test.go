@@ -84,6 +84,6 @@ func TestFromSettingsWithKubeconfig(t *testing.T) {
 	}
 	fx.cl.Wait(t, 30*time.Second, "2 ready workers", func(ctx context.Context) (bool, error) {
 		st, err := f.State(ctx)
-		return st == autoscale.FleetState{Desired: 2, Running: 2}, err
+		return st.Size() == autoscale.FleetState{Desired: 2, Running: 2}, err
 	})
 }
