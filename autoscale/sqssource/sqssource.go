@@ -34,8 +34,9 @@ type Source struct {
 	url      string
 	endpoint sqsconn.Endpoint
 
-	mu  sync.Mutex // guards age
-	age ageSupport
+	mu      sync.Mutex // guards age and needAge
+	age     ageSupport
+	needAge error
 }
 
 // ageSupport is what the source knows of the endpoint's oldest-age
@@ -100,11 +101,17 @@ func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	if err != nil {
 		return autoscale.QueueStats{}, fmt.Errorf("sqssource: GetQueueAttributes %s: %w", s.url, err)
 	}
+	if err := s.ageMissing(); err != nil {
+		return autoscale.QueueStats{}, err
+	}
 	var st autoscale.QueueStats
 	if askAge {
 		v, ok := out.Attributes[AgeAttribute]
 		if !ok {
 			s.setAge(ageNone) // an endpoint that ignores unknown names
+			if err := s.ageMissing(); err != nil {
+				return autoscale.QueueStats{}, err
+			}
 		} else {
 			sec, err := strconv.ParseFloat(v, 64)
 			if err != nil || sec < 0 || math.IsInf(sec, 0) || sec > math.MaxInt64/float64(time.Second) {
@@ -149,6 +156,27 @@ func FromConfig(ctx context.Context, q autoscale.QueueConfig) (*Source, error) {
 		s.age = ageNone // Amazon SQS refuses qscale's attribute
 	}
 	return s, nil
+}
+
+// NeedOldestAge says that a policy reads the oldest message's age: from
+// then on, once the endpoint turns out not to report it, every Observe
+// fails with err (which should name the policy and the remedy) instead of
+// reporting an age of 0.
+func (s *Source) NeedOldestAge(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.needAge = err
+}
+
+// ageMissing is the error of a source whose policies need the age the
+// endpoint does not report; nil otherwise.
+func (s *Source) ageMissing() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.age == ageNone && s.needAge != nil {
+		return fmt.Errorf("sqssource: %s: %w", s.url, s.needAge)
+	}
+	return nil
 }
 
 func (s *Source) setAge(a ageSupport) {

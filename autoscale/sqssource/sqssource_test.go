@@ -2,7 +2,9 @@ package sqssource_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,6 +148,12 @@ func TestObserveOldestAgeElsewhere(t *testing.T) {
 		if src.ReadsOldestAge() {
 			t.Fatal("moto does not serve qscale's age attribute, yet the source says it reads it")
 		}
+	}
+	// A policy that needs the age makes every reading fail, naming it,
+	// rather than run on an age of 0.
+	src.NeedOldestAge(errors.New("policy stale alarms on ApproximateAgeOfOldestMessage"))
+	if _, err := src.Observe(ctx); err == nil || !strings.Contains(err.Error(), "policy stale") {
+		t.Fatalf("a needed age the endpoint does not report: %v", err)
 	}
 }
 

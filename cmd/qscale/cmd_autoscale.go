@@ -112,6 +112,9 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	if err != nil {
 		return nil, fmt.Errorf("%s.queue: %w", path, err)
 	}
+	if err := requireSignals(f, path, src); err != nil {
+		return nil, err
+	}
 	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr}
 	fleet, err := fleets.Build(ctx, f, path, env)
 	if err != nil {
