@@ -122,6 +122,7 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 		n, s.Desired, busy, scaleIn.Round(10*time.Millisecond), n, timed.scaleIn)
 	timed.mu.Unlock()
 
+	fx.idleAll() // their messages are done: the busy floor lets them go
 	src.visible.Store(0)
 	zeroAt := time.Now()
 	_, toZero := waitState("scale to zero", func(s autoscale.FleetState) bool { return s.Size() == autoscale.FleetState{} })
