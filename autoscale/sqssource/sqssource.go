@@ -114,7 +114,7 @@ func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 			}
 		} else {
 			sec, err := strconv.ParseFloat(v, 64)
-			if err != nil || sec < 0 || math.IsInf(sec, 0) || sec > math.MaxInt64/float64(time.Second) {
+			if err != nil || !(sec >= 0 && sec <= math.MaxInt64/float64(time.Second)) { // NaN too
 				return autoscale.QueueStats{}, fmt.Errorf("sqssource: %s of %s is %q, not seconds", AgeAttribute, s.url, v)
 			}
 			s.setAge(ageServed)
