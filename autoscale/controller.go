@@ -41,6 +41,8 @@ type Options struct {
 	// OnDecision, if set, is called with every decision from the tick's
 	// goroutine.
 	OnDecision func(Decision)
+	// Guardrails bound the changes (guardrails.go); Reconfigure swaps them.
+	Guardrails Guardrails
 }
 
 // StartupTimer is a fleet that measures its own start-up time (the local
@@ -68,6 +70,7 @@ type Controller struct {
 	retryAt  time.Time
 	lastErr  string
 	startup  startupLearner
+	g        guards // guardrails.go
 	signals  signalLearner
 
 	lifeMu  sync.Mutex // guards started, cancel and done
@@ -105,7 +108,12 @@ func New(o Options) (*Controller, error) {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 30 * time.Second
 	}
-	return &Controller{o: o, ring: newRing(o.History), set: policy.NewSet(o.Bounds, o.Policies...)}, nil
+	if err := o.Guardrails.Validate(); err != nil {
+		return nil, fmt.Errorf("autoscale: guardrails: %w", err)
+	}
+	c := &Controller{o: o, ring: newRing(o.History), set: policy.NewSet(o.Bounds, o.Policies...)}
+	c.g.cfg = o.Guardrails
+	return c, nil
 }
 
 // Start runs a tick at once and then every Interval in the background, until
@@ -182,6 +190,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	if err != nil {
 		d.Rule, d.Error = "observe-error", err.Error()
 		d.Reason = "cannot read the queue; nothing changes"
+		c.observeFailed(ctx, now, &d)
 		return d
 	}
 	f, err := c.o.Fleet.State(ctx)
@@ -190,6 +199,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 		d.Reason = "cannot read the fleet; nothing changes"
 		return d
 	}
+	c.observedOK(now)
 	c.signals.observe(now, q, f).fill(&q)
 	c.startup.observe(now, f)
 	startup := c.startup.estimate()
@@ -214,7 +224,10 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	}
 
 	o, next := c.set.Decide(in)
+	// Both only hold a scale-in back: the floor first, so that the
+	// guardrails record what is applied.
 	o = c.busyFloor(o, f)
+	o = c.guard(ctx, now, o)
 	d.To, d.Rule, d.Reason, d.Proposals = o.Desired, o.Rule, o.Reason, o.Proposals
 	if o.Desired == f.Desired {
 		c.set.Commit(in, o, next, false)
@@ -240,6 +253,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	c.failures = 0
 	c.set.Commit(in, o, next, true)
 	c.startup.raised(now, f.Desired, o.Desired)
+	c.applied(now, f.Desired, o.Desired)
 	d.Applied = true
 	return d
 }

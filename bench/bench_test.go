@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/qscale/qscale/bench"
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/server"
 	"github.com/qscale/qscale/sqsconn"
 )
@@ -195,10 +196,14 @@ func BenchmarkWakeup(b *testing.B) {
 const idleClientEnv = "QSCALE_BENCH_IDLE_CLIENT"
 
 // TestIdleLongPollsCostNoCPU parks 10,000 ReceiveMessage calls
-// (WaitTimeSeconds 20) on an empty queue of a durable server and measures
-// the server process's CPU time while they wait. The client is a child
-// process, so that each side holds 10,000 connections within the file
-// limit and the measurement is of the server alone.
+// (WaitTimeSeconds 20, each sent again when it ends, as workers do) on an
+// empty queue of a durable server, waits until the engine holds all of
+// them at once, and measures the server process's CPU time while they
+// wait. The client is a child process, so that each side holds 10,000
+// connections within the file limit and the measurement is of the server
+// alone. CPU time is the process's own, so a loaded machine does not
+// inflate it; the bound is wide enough for the re-polls that fall into the
+// window and far below what polling in a loop would cost.
 func TestIdleLongPollsCostNoCPU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("parks 10,000 connections for several seconds")
@@ -249,24 +254,22 @@ func TestIdleLongPollsCostNoCPU(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("client did not park its polls in 60 s: %s", stderr.String())
 	}
-	// The last requests were written; give the server a moment to read
-	// and park them before the window opens.
-	time.Sleep(time.Second)
+	q, err := s.Engine.Queue("idle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 90*time.Second, "10,000 long polls parked at once", func() bool { return q.Waiting() >= polls })
 	const window = 3 * time.Second
 	before := cpuTime(t)
 	start := time.Now()
 	time.Sleep(window)
 	used := cpuTime(t) - before
 	wall := time.Since(start)
-	// Each parked poll holds a connection goroutine in this process.
-	if g := runtime.NumGoroutine(); g < polls {
-		t.Fatalf("only %d goroutines in the server process: the polls are not parked", g)
-	}
 	share := float64(used) / float64(wall)
 	t.Logf("%d idle long polls: server process used %v CPU in %v (%.2f%% of one core)",
 		polls, used, wall.Round(time.Millisecond), 100*share)
-	if share > 0.05 {
-		t.Errorf("idle long polls cost %.1f%% of a core, want under 5%%", 100*share)
+	if share > 0.5 {
+		t.Errorf("idle long polls cost %.1f%% of a core, want far less (under 50%% under the race detector, re-polls included)", 100*share)
 	}
 }
 
@@ -307,16 +310,23 @@ func TestIdleLongPollClient(t *testing.T) {
 			}
 			req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 			req.Header.Set("X-Amz-Target", "AmazonSQS.ReceiveMessage")
-			resp, err := client.Do(req)
-			if err != nil {
-				failed.Add(1)
-				once.Do(written.Done)
-				return
+			for {
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					once.Do(written.Done)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				// The poll ended empty: poll again, as a worker does.
+				req, _ = http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+				req.Header.Set("X-Amz-Target", "AmazonSQS.ReceiveMessage")
 			}
-			resp.Body.Close()
 		}()
 	}
 	written.Wait()
 	fmt.Println("ready", n, "failed", failed.Load())
-	time.Sleep(30 * time.Second)
+	select {} // until the parent kills this process
 }

@@ -110,6 +110,15 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		}},
 		{"asg", config.ForAutoscale, auto + "  asg: {statusPort: -1}\n", []string{"fleets[0].asg.groupName: is required", "fleets[0].asg.statusPort: want a port number"}},
 		{"kubernetes", config.ForAutoscale, auto + "  kubernetes: {deployment: a, statefulset: b, qps: -1}\n", []string{"fleets[0].kubernetes.statefulset: give deployment or statefulset, not both", "fleets[0].kubernetes.qps: want requests per second above 0"}},
+		{"leader election", config.ForAutoscale, auto + "  kubernetes: {deployment: a, leaderElection: {lease: Bad_Name, namespace: -x, leaseDuration: 1500ms, retryPeriod: 10ms}}\n", []string{
+			`fleets[0].kubernetes.leaderElection.lease: "Bad_Name" is not a Kubernetes object name`,
+			`fleets[0].kubernetes.leaderElection.namespace: "-x" is not a Kubernetes namespace name`,
+			"fleets[0].kubernetes.leaderElection.leaseDuration: want a whole number of seconds, at least 2s, got 1.5s",
+			"fleets[0].kubernetes.leaderElection.retryPeriod: must be at least 100ms, got 10ms"}},
+		{"leader election timing", config.ForAutoscale, auto + "  kubernetes: {deployment: a, leaderElection: {leaseDuration: 10s, renewDeadline: 10s}}\n", []string{
+			"fleets[0].kubernetes.leaderElection.renewDeadline: 10s must be below leaseDuration 10s"}},
+		{"leader election retries too rare", config.ForAutoscale, auto + "  kubernetes: {deployment: a, leaderElection: {renewDeadline: 3s, retryPeriod: 3s}}\n", []string{
+			"fleets[0].kubernetes.leaderElection.renewDeadline: 3s must be above 1.2 times retryPeriod 3s"}},
 		{"kubernetes without a workload", config.ForAutoscale, auto + "  kubernetes: {namespace: jobs}\n", []string{"fleets[0].kubernetes.deployment: is required (or statefulset)"}},
 		{"local", config.ForAutoscale, auto + "  local: {maxWorkers: -1, restartBackoff: 1m, maxRestartBackoff: 1s}\n", []string{
 			"fleets[0].local.command: is required", "fleets[0].local.maxWorkers: must be at least 1, got -1", "fleets[0].local.maxRestartBackoff: 1s is below restartBackoff 1m0s"}},
@@ -208,6 +217,33 @@ func TestDefaults(t *testing.T) {
 	}
 	if f.Name != "jobs" || f.Queue.Region != "" || f.Interval.D() != time.Second {
 		t.Errorf("fleet %+v", f)
+	}
+}
+
+// An empty leaderElection section turns leader election on with its
+// defaults: a Lease named after the workload, in the fleet's namespace.
+func TestLeaderElectionDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := config.Parse([]byte(`fleets:
+  - queue: {url: http://127.0.0.1:9324/000000000000/jobs}
+    maxCapacity: 3
+    policies: [{targetTracking: {TargetValue: 10}}]
+    kubernetes:
+      deployment: workers
+      namespace: jobs
+      leaderElection:
+`), t.TempDir(), config.ForAutoscale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Fleets[0].Kubernetes.LeaderElection
+	want := config.LeaderElection{
+		Lease: "workers" + config.DefaultLeaseSuffix, Namespace: "jobs",
+		LeaseDuration: policy.Duration(config.DefaultLeaseDuration), RenewDeadline: policy.Duration(config.DefaultRenewDeadline),
+		RetryPeriod: policy.Duration(config.DefaultRetryPeriod),
+	}
+	if got == nil || *got != want {
+		t.Fatalf("leaderElection = %+v, want %+v", got, want)
 	}
 }
 

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/qscale/qscale/queue"
+)
 
 // Every default of qscale's configuration file, in one place. A field left
 // out (or zero) takes the value below when the file is loaded
@@ -9,7 +13,7 @@ const (
 	// DefaultRegion signs SQS, ECS, EC2 Auto Scaling and CloudWatch calls
 	// when neither the file nor the AWS configuration chain names a region
 	// (a queue URL on amazonaws.com names its own).
-	DefaultRegion = "us-east-1"
+	DefaultRegion = queue.DefaultRegion
 
 	// DefaultServerListen is qscale up's SQS endpoint: loopback only.
 	DefaultServerListen = "127.0.0.1:9324"
@@ -54,6 +58,14 @@ const (
 	// DefaultKubernetesQPS is the Kubernetes client's rate limit
 	// (requests per second; bursts of 6 times as many).
 	DefaultKubernetesQPS = 50
+	// DefaultLeaseDuration, DefaultRenewDeadline and DefaultRetryPeriod
+	// time a kubernetes fleet's leader election (Kubernetes' own
+	// controllers use the same); the Lease's default name is the
+	// workload's followed by DefaultLeaseSuffix.
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+	DefaultLeaseSuffix   = "-autoscaler"
 
 	// DefaultProtectionExpiry is how long ECS task scale-in protection set
 	// by qscale lasts; MinProtectionExpiry..MaxProtectionExpiry is what
@@ -63,7 +75,7 @@ const (
 	MaxProtectionExpiry     = 48 * time.Hour
 
 	// DefaultCloudWatchNamespace, DefaultCloudWatchMetric,
-	// DefaultCloudWatchUnit and DefaultCloudWatchPeriod are seed 000's
+	// DefaultCloudWatchUnit and DefaultCloudWatchPeriod are the metric AWS's SQS scaling guide publishes
 	// metric: SQS/BACKLOG backlogpertask, a Count, every minute, with the
 	// dimension SQSName = the queue's name.
 	DefaultCloudWatchNamespace = "SQS/BACKLOG"
@@ -71,6 +83,16 @@ const (
 	DefaultCloudWatchUnit      = "Count"
 	DefaultCloudWatchPeriod    = time.Minute
 	DefaultCloudWatchDimension = "SQSName"
+	// DefaultGuardrailPeriod is the window of a scaleOut or scaleIn
+	// guardrail.
+	DefaultGuardrailPeriod = time.Minute
+	// DefaultFallbackFailures is how many observations of the queue in a
+	// row must fail before the fallback size is set.
+	DefaultFallbackFailures = 3
+	// DefaultAutoscaleConsole is qscale autoscale's console (metrics,
+	// health, decisions, dashboard): loopback only. "off" turns it off.
+	DefaultAutoscaleConsole = "127.0.0.1:9326"
+
 	// DefaultCloudWatchProtocol is the SDK's own wire protocol.
 	DefaultCloudWatchProtocol = "cbor"
 )

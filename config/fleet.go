@@ -36,6 +36,9 @@ type Fleet struct {
 	// CloudWatch, when present, publishes the fleet's backlog per worker
 	// to CloudWatch (docs/aws.md).
 	CloudWatch *CloudWatch `yaml:"cloudwatch"`
+	// Guardrails, when present, cap the changes per period and size the
+	// fleet when its queue cannot be read (guardrails.go).
+	Guardrails *Guardrails `yaml:"guardrails"`
 
 	// Exactly one of the kinds. Worker is qscale up's shorthand for a
 	// local fleet of `qscale worker` processes on its own queue.

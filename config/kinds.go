@@ -106,6 +106,35 @@ type Kubernetes struct {
 	StatusPort int `yaml:"statusPort"`
 	// QPS is the client's rate limit, requests per second.
 	QPS float64 `yaml:"qps"`
+	// LeaderElection, when present, lets several qscale autoscale
+	// processes run for this fleet: only the holder of a Lease scales it.
+	LeaderElection *LeaderElection `yaml:"leaderElection"`
+}
+
+// LeaderElection is a coordination.k8s.io Lease that qscale autoscale
+// processes of one fleet compete for (autoscale/k8sfleet/leader;
+// docs/kubernetes.md "High availability"). The holder runs the
+// controller; the others wait, and take over once the holder has not
+// renewed the Lease for LeaseDuration.
+type LeaderElection struct {
+	// Lease is the Lease's name; default the workload's name followed by
+	// "-autoscaler".
+	Lease string `yaml:"lease"`
+	// Namespace of the Lease; default the fleet's.
+	Namespace string `yaml:"namespace"`
+	// Identity names this process in the Lease; default its host name
+	// (in a pod, the pod's name) and a random suffix.
+	Identity string `yaml:"identity"`
+	// LeaseDuration is how long the others wait, after the holder's last
+	// renewal, before taking the Lease: a whole number of seconds.
+	LeaseDuration policy.Duration `yaml:"leaseDuration"`
+	// RenewDeadline is how long the holder keeps acting since its last
+	// successful renewal; past it, it stops scaling at once. Below
+	// LeaseDuration.
+	RenewDeadline policy.Duration `yaml:"renewDeadline"`
+	// RetryPeriod is the time between two tries to take or renew the
+	// Lease.
+	RetryPeriod policy.Duration `yaml:"retryPeriod"`
 }
 
 // ECS is an Amazon ECS service (autoscale/ecsfleet; docs/aws.md).

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -66,12 +67,24 @@ func (f Fleet) withDefaults(serverRegion string) Fleet {
 		if k2.QPS == 0 {
 			k2.QPS = DefaultKubernetesQPS
 		}
+		if le := k2.LeaderElection; le != nil {
+			le2 := *le
+			setString(&le2.Lease, cmp.Or(k2.Deployment, k2.StatefulSet)+DefaultLeaseSuffix)
+			setString(&le2.Namespace, k2.Namespace)
+			setDuration(&le2.LeaseDuration, DefaultLeaseDuration)
+			setDuration(&le2.RenewDeadline, DefaultRenewDeadline)
+			setDuration(&le2.RetryPeriod, DefaultRetryPeriod)
+			k2.LeaderElection = &le2
+		}
 		f.Kubernetes = &k2
 	}
 	if e := f.ECS; e != nil {
 		e2 := *e
 		setDuration(&e2.ProtectionExpiry, DefaultProtectionExpiry)
 		f.ECS = &e2
+	}
+	if g := f.Guardrails; g != nil {
+		f.Guardrails = g.withDefaults()
 	}
 	if cw := f.CloudWatch; cw != nil {
 		c2 := *cw
@@ -206,6 +219,9 @@ func (f *Fleet) validate(use Use, queues map[string]bool) error {
 	add(validatePolicies(f.Policies))
 	if f.CloudWatch != nil {
 		add(policy.Prefix("cloudwatch", f.CloudWatch.validate()))
+	}
+	if f.Guardrails != nil {
+		add(policy.Prefix("guardrails", f.Guardrails.validate(f.Bounds())))
 	}
 
 	kinds := f.kinds()
@@ -405,7 +421,60 @@ func (k *Kubernetes) validate() error {
 	if !(k.QPS > 0 && k.QPS <= 10000) {
 		errs = append(errs, fe("qps", "want requests per second above 0 and at most 10000, got %v", k.QPS))
 	}
+	if k.LeaderElection != nil {
+		errs = append(errs, policy.Prefix("leaderElection", k.LeaderElection.validate()))
+	}
 	return errors.Join(errs...)
+}
+
+// retryJitter is client-go's jitter of the retry period: a renewal try
+// may come up to 1.2 retry periods after the last.
+const retryJitter = 1.2
+
+func (l *LeaderElection) validate() error {
+	var errs []error
+	if !dnsSubdomain(l.Lease) {
+		errs = append(errs, fe("lease", "%q is not a Kubernetes object name (lower case letters, digits, '-' and '.', at most 253)", l.Lease))
+	}
+	if l.Namespace != "" && !dnsSubdomain(l.Namespace) {
+		errs = append(errs, fe("namespace", "%q is not a Kubernetes namespace name", l.Namespace))
+	}
+	if len(l.Identity) > 128 {
+		errs = append(errs, fe("identity", "at most 128 characters, got %d", len(l.Identity)))
+	}
+	ld, rd, rp := l.LeaseDuration.D(), l.RenewDeadline.D(), l.RetryPeriod.D()
+	switch {
+	case ld < 2*time.Second || ld%time.Second != 0:
+		errs = append(errs, fe("leaseDuration", "want a whole number of seconds, at least 2s, got %s", l.LeaseDuration))
+	case rd >= ld:
+		errs = append(errs, fe("renewDeadline", "%s must be below leaseDuration %s: the holder stops acting before the others may take over", l.RenewDeadline, l.LeaseDuration))
+	}
+	switch {
+	case rp < 100*time.Millisecond:
+		errs = append(errs, fe("retryPeriod", "must be at least 100ms, got %s", l.RetryPeriod))
+	case float64(rd) <= retryJitter*float64(rp):
+		errs = append(errs, fe("renewDeadline", "%s must be above 1.2 times retryPeriod %s, or a renewal could never be tried in time", l.RenewDeadline, l.RetryPeriod))
+	}
+	return errors.Join(errs...)
+}
+
+// dnsSubdomain reports whether s is a valid Kubernetes object name (RFC
+// 1123 subdomain).
+func dnsSubdomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (e *ECS) validate() error {

@@ -72,7 +72,7 @@ func (w Worker) Local(t WorkerTarget, maxCapacity int) *Local {
 	}
 }
 
-// Quickstart is what qscale up runs without a file: the seeds' scenario.
+// Quickstart is what qscale up runs without a file: the classic queue-worker scenario (a burst of 10,000 messages, 0 to 10 workers).
 // One queue, demo, with a dead-letter queue; workers with the 10 ms demo
 // handler; zero to ten of them, sized by the queueing policy to keep every
 // wait under 1 s (100 messages per worker at 10 ms each). Defaults are

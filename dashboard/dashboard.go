@@ -1,7 +1,9 @@
-// Package dashboard is the web page of `qscale up`: live charts of the
-// autoscaled queue's messages, its backlog per worker against the target, the
-// fleet's size and the throughput, the autoscaler's decision log, the queues
-// with their attributes, and forms to send a test message and purge a queue.
+// Package dashboard is the web page of `qscale up` and of `qscale autoscale`'s
+// console: live charts of the autoscaled queue's messages, its backlog per
+// worker against the target, the fleet's size and the throughput, the
+// autoscaler's decision log, the queues with their attributes, forms to send
+// a test message and purge a queue, and a pause button. The page shows the
+// parts its Backend has (FeatureReporter, Pauser).
 //
 // A Dashboard is an http.Handler; the caller listens (on 127.0.0.1) and
 // serves it. Its own sampler reads the Backend once per second and keeps the
@@ -22,6 +24,10 @@
 //	GET  /api/decisions?n=100      recent decisions, newest first (JSON)
 //	POST /api/queues/{name}/send   {"body":"..."} -> {"messageId":"..."}
 //	POST /api/queues/{name}/purge  -> {"purged":"name"}
+//	GET  /api/control              the features the backend has, and
+//	                               whether the autoscaler is paused
+//	POST /api/pause, /api/resume   pause or resume the autoscaler (a
+//	                               Backend that implements Pauser)
 //
 // When Options.Token is set every request needs it; mutating requests also
 // need a same-origin check to pass (see ServeHTTP).

@@ -71,6 +71,9 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /api/decisions", d.serveDecisions)
 	m.HandleFunc("POST /api/queues/{name}/send", d.serveSend)
 	m.HandleFunc("POST /api/queues/{name}/purge", d.servePurge)
+	m.HandleFunc("GET /api/control", d.serveControl)
+	m.HandleFunc("POST /api/pause", d.servePause(true))
+	m.HandleFunc("POST /api/resume", d.servePause(false))
 	d.mux = m
 }
 
@@ -292,6 +295,8 @@ func backendStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict
+	case errors.Is(err, ErrUnsupported):
+		return http.StatusNotImplemented
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	}

@@ -1,5 +1,5 @@
 // Package e2e runs real AWS clients (the AWS CLI v1 and v2, boto3 in both
-// wire protocols, the JavaScript SDK v3 and the seeds' Python workers)
+// wire protocols, the JavaScript SDK v3 and typical users' Python workers)
 // against a running `qscale server` process.
 package e2e
 

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// TestSeedWorkers runs the seeds' Python workers (seed 000's worker.py and
+// TestSeedWorkers runs typical users' Python workers (a boto3 worker.py and
 // seed 001's app.py, in e2e/python as published) against the server under
 // both boto3 versions: the only change is the endpoint, given in
 // AWS_ENDPOINT_URL_SQS. Each must receive and delete every message sent.
@@ -64,7 +64,7 @@ func TestSeedWorkers(t *testing.T) {
 				exited := make(chan error, 1)
 				go func() { exited <- worker.Wait() }()
 				t.Cleanup(func() {
-					// The seeds' workers loop forever: stop this one by its PID.
+					// These workers loop forever: stop this one by its PID.
 					_ = syscall.Kill(worker.Process.Pid, syscall.SIGKILL)
 					<-exited
 				})

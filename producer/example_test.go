@@ -12,7 +12,7 @@ import (
 )
 
 // Mount the endpoint over a server's engine, as `qscale up` does, and
-// send the seeds' request.
+// send the API Gateway-style request.
 func ExampleNewHandler() {
 	ctx := context.Background()
 	s, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", InMemory: true})

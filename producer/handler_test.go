@@ -128,7 +128,7 @@ func forEachSender(t *testing.T, test func(t *testing.T, f *fixture)) {
 	}
 }
 
-// The seeds' API Gateway request: GET /queue/NAME?message=TEXT answers
+// The API Gateway-style request: GET /queue/NAME?message=TEXT answers
 // {"done": true} and the message is in the queue.
 func TestGetSendsMessage(t *testing.T) {
 	t.Parallel()

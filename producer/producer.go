@@ -1,5 +1,5 @@
 // Package producer feeds queues over plain HTTP: the endpoint that replaces
-// the seeds' API Gateway in front of SQS. GET /queue/NAME?message=TEXT
+// an API Gateway in front of SQS, as hand-built AWS setups use. GET /queue/NAME?message=TEXT
 // sends TEXT; POST /queue/NAME sends one JSON message, a JSON array of up to
 // ten, or a text/plain body. The handler sends through a Sender: the
 // embedded queue engine (EngineSender) or any SQS endpoint (package

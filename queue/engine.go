@@ -23,7 +23,7 @@ import (
 
 // Options configure an Engine.
 type Options struct {
-	Region    string // used in ARNs; default "us-east-1"
+	Region    string // used in ARNs; default DefaultRegion
 	AccountID string // used in ARNs; default "000000000000"
 	Store     Store  // default MemoryStore
 	Clock     clock.Clock
@@ -86,7 +86,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	if e.region == "" {
-		e.region = "us-east-1"
+		e.region = DefaultRegion
 	}
 	if e.account == "" {
 		e.account = "000000000000"

@@ -79,3 +79,8 @@ func (r Range) checkDuration(d time.Duration) *Error {
 }
 
 func (r Range) refuse(n int64) *Error { return invalidParam(r.Param, n, r.Reason) }
+
+// DefaultRegion is qscale's one default AWS region: in ARNs when the server
+// names none, and for signing when neither the caller, a queue URL nor the
+// AWS configuration chain names one (sqsconn, config).
+const DefaultRegion = "us-east-1"

@@ -34,14 +34,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/qscale/qscale/queue"
 )
 
 // DefaultEndpoint is the local qscale server, where every command goes
 // when nothing names another endpoint.
 const DefaultEndpoint = "http://127.0.0.1:9324"
 
-// DefaultRegion is the region when none is given or configured.
-const DefaultRegion = "us-east-1"
+// DefaultRegion is the region when none is given or configured: qscale's
+// one default (queue.DefaultRegion).
+const DefaultRegion = queue.DefaultRegion
 
 // Source says which rule chose an endpoint.
 type Source string

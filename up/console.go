@@ -72,21 +72,5 @@ func (s *System) startConsole(ctx context.Context) error {
 // another site is refused: GET /queue/NAME?message= sends a message, which
 // an <img> on any page could otherwise do.
 func (s *System) guard(h http.Handler) http.Handler {
-	token := webguard.NewToken(s.cfg.Console.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token == nil && !webguard.HostAllowed(r.Host, nil) {
-			http.Error(w, "the console answers to IP addresses and localhost only, unless it has a token", http.StatusForbidden)
-			return
-		}
-		if msg := webguard.CrossSite(r); msg != "" {
-			http.Error(w, msg, http.StatusForbidden)
-			return
-		}
-		if !token.Authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="qscale"`)
-			http.Error(w, "a console token is required: Authorization: Bearer TOKEN", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+	return webguard.Require(webguard.NewToken(s.cfg.Console.Token), nil, h)
 }

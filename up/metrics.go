@@ -4,31 +4,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/prommetrics"
 	"github.com/qscale/qscale/queue"
 )
 
 // metrics is qscale up's Prometheus collector. Queue figures are read from
-// the engine at scrape time; the fleet's and the autoscaler's from the last
-// decision. docs/up.md lists the series.
+// the engine at scrape time; the fleet's and the autoscaler's come from
+// package prommetrics, which qscale autoscale's console shares.
+// docs/up.md lists the series.
 type metrics struct {
 	engine *queue.Engine
-	last   func() (autoscale.Decision, bool)
-	fleet  string // the autoscaled queue
-
-	decisions *prometheus.CounterVec
+	*prommetrics.Collector
 
 	messages, totals, oldest *prometheus.Desc
-	workers, backlog, target *prometheus.Desc
-	rates, processing        *prometheus.Desc
 }
 
 func newMetrics(reg prometheus.Registerer, e *queue.Engine, fleetQueue string, last func() (autoscale.Decision, bool)) *metrics {
 	m := &metrics{
-		engine: e, last: last, fleet: fleetQueue,
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qscale_autoscale_decisions_total",
-			Help: "Autoscaler decisions, by the rule that decided and the direction (out, in, hold).",
-		}, []string{"rule", "direction"}),
+		engine:    e,
+		Collector: prommetrics.New(reg, prommetrics.Options{Queue: fleetQueue, Last: last}),
 		messages: prometheus.NewDesc("qscale_queue_messages",
 			"Messages in a queue by state: visible, in_flight, delayed (SQS's ApproximateNumberOfMessages*).",
 			[]string{"queue", "state"}, nil),
@@ -37,41 +31,25 @@ func newMetrics(reg prometheus.Registerer, e *queue.Engine, fleetQueue string, l
 			[]string{"queue", "event"}, nil),
 		oldest: prometheus.NewDesc("qscale_queue_oldest_message_age_seconds",
 			"Age of the oldest message that is not in flight.", []string{"queue"}, nil),
-		workers: prometheus.NewDesc("qscale_fleet_workers",
-			"Workers of the fleet: desired, running, starting.", []string{"queue", "state"}, nil),
-		backlog: prometheus.NewDesc("qscale_autoscale_backlog_per_worker",
-			"Visible messages per running worker, as the autoscaler last read it.", []string{"queue"}, nil),
-		target: prometheus.NewDesc("qscale_autoscale_backlog_per_worker_target",
-			"The backlog per worker the policies aim for.", []string{"queue"}, nil),
-		rates: prometheus.NewDesc("qscale_queue_rate_per_second",
-			"Messages per second over the autoscaler's window: arrival (sent) and completion (deleted).", []string{"queue", "kind"}, nil),
-		processing: prometheus.NewDesc("qscale_queue_processing_seconds",
-			"Mean time a message spends in flight before its delete (Little's law over the autoscaler's window).", []string{"queue"}, nil),
 	}
-	reg.MustRegister(m, m.decisions)
+	reg.MustRegister(engineCollector{m})
 	return m
 }
 
 // observe counts one decision.
-func (m *metrics) observe(d autoscale.Decision) {
-	dir := "hold"
-	switch {
-	case !d.Applied:
-	case d.To > d.From:
-		dir = "out"
-	case d.To < d.From:
-		dir = "in"
-	}
-	m.decisions.WithLabelValues(d.Rule, dir).Inc()
-}
+func (m *metrics) observe(d autoscale.Decision) { m.Observe(d) }
 
-func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.messages, m.totals, m.oldest, m.workers, m.backlog, m.target, m.rates, m.processing} {
+// engineCollector exports the engine's queues.
+type engineCollector struct{ m *metrics }
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.m.messages, c.m.totals, c.m.oldest} {
 		ch <- d
 	}
 }
 
-func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.m
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
@@ -90,30 +68,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(m.oldest, q.OldestAge().Seconds(), name)
 	}
-	d, ok := m.last()
-	if !ok {
-		return
-	}
-	o := d.Observation
-	gauge(m.workers, float64(o.Fleet.Desired), m.fleet, "desired")
-	gauge(m.workers, float64(o.Fleet.Running), m.fleet, "running")
-	gauge(m.workers, float64(o.Fleet.Starting), m.fleet, "starting")
-	gauge(m.backlog, o.BacklogPerWorker, m.fleet)
-	if t := target(d); t > 0 {
-		gauge(m.target, t, m.fleet)
-	}
-	gauge(m.rates, o.Queue.ArrivalRate, m.fleet, "arrival")
-	gauge(m.rates, o.Queue.CompletionRate, m.fleet, "completion")
-	gauge(m.processing, o.Queue.ProcessingTime.Seconds(), m.fleet)
 }
 
-// target is the backlog per worker the decision's policies aimed for: the
-// first proposal that names one.
-func target(d autoscale.Decision) float64 {
-	for _, p := range d.Proposals {
-		if p.Target > 0 {
-			return p.Target
-		}
-	}
-	return 0
-}
+// target is the backlog per worker the decision's policies aimed for.
+func target(d autoscale.Decision) float64 { return prommetrics.Target(d) }

@@ -7,7 +7,7 @@ import (
 	"github.com/qscale/qscale/autoscale"
 )
 
-// BenchmarkSeedsScenario runs the seeds' scenario for real, once per
+// BenchmarkSeedsScenario runs the classic queue-worker scenario (a burst of 10,000 messages, 0 to 10 workers) for real, once per
 // iteration: 10,000 messages sent at once to an idle qscale up whose
 // workers (real qscale worker processes) take 10 ms per message, with a
 // target of 100 messages per worker, 0 to 10 workers and the autoscaler

@@ -88,7 +88,7 @@ func burst(t testing.TB, q *queue.Queue, n int) {
 	}
 }
 
-// TestBurstScaleOutDrainScaleInToZero is the seeds' scenario, smaller: a
+// TestBurstScaleOutDrainScaleInToZero is the classic queue-worker scenario (a burst of 10,000 messages, 0 to 10 workers), smaller: a
 // burst arrives at an idle system; the fleet grows, drains the queue and
 // shrinks back to zero. Every message is processed exactly once: none is
 // lost, and none is delivered twice because a worker was stopped while it

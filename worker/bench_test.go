@@ -206,7 +206,7 @@ func BenchmarkExecTrue(b *testing.B) {
 	}
 }
 
-// BenchmarkSeedDrain is the seeds' test: 10,000 messages drained by 1-4
+// BenchmarkSeedDrain is the classic drain test: 10,000 messages drained by 1-4
 // `qscale worker` processes against a `qscale server --in-memory` process.
 // The handler is QSCALE_BENCH_HANDLER (a command line run with sh -c by
 // each worker), `true` by default; QSCALE_BENCH_CONCURRENCY sets each

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/smithy-go"
 
-	"github.com/qscale/qscale/internal/awsconf"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // Settings build a Fleet that talks to EC2 Auto Scaling: the typed form of
@@ -50,7 +50,7 @@ func FromSettings(ctx context.Context, s Settings) (*Fleet, error) {
 	if s.StatusPort < 0 || s.StatusPort > 65535 {
 		return nil, fmt.Errorf("asgfleet: statusPort %d is not a port", s.StatusPort)
 	}
-	cfg, err := awsconf.Load(ctx, s.Region, s.Endpoint, newRetryer)
+	cfg, err := sqsconn.AWSConfig(ctx, s.Region, s.Endpoint, newRetryer)
 	if err != nil {
 		return nil, fmt.Errorf("asgfleet: %w", err)
 	}

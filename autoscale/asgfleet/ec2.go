@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
+
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // IPResolver finds instances' private IPv4 addresses, for a BusyReader
@@ -143,7 +145,7 @@ func (e *EC2) retry(ctx context.Context, fn func() error) error {
 func (e *EC2) call(ctx context.Context, form url.Values, v any) error {
 	region := e.Config.Region
 	if region == "" {
-		region = "us-east-1"
+		region = sqsconn.DefaultRegion
 	}
 	endpoint := e.Endpoint
 	if endpoint == "" {

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
-	"github.com/qscale/qscale/internal/awsconf"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 // Wire protocols CloudWatch accepts. The SDK speaks CBOR by default;
@@ -54,7 +54,7 @@ func FromSettings(ctx context.Context, s Settings) (*Publisher, error) {
 	default:
 		return nil, fmt.Errorf("cwpublish: protocol %q: want cbor, json or query", s.Protocol)
 	}
-	cfg, err := awsconf.Load(ctx, s.Region, s.Endpoint, func() aws.Retryer {
+	cfg, err := sqsconn.AWSConfig(ctx, s.Region, s.Endpoint, func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 5 * time.Second })
 	})
 	if err != nil {

@@ -5,7 +5,7 @@
 //
 // By default it publishes what seed 000's monitoring service publishes:
 // backlog per worker as metric "backlogpertask" in namespace "SQS/BACKLOG"
-// with dimension SQSName=<queue name>, unit Count. Unlike the seed, which
+// with dimension SQSName=<queue name>, unit Count. Unlike the usual hand-written monitor, which
 // sends one reading a minute, a Publisher takes every observation the
 // controller makes (every second) and sends, once per Period, one
 // statistic set per metric (sample count, sum, minimum, maximum), so a

@@ -39,6 +39,9 @@ type Env struct {
 	Logger *slog.Logger
 	// Stdout and Stderr receive local workers' output; nil discards it.
 	Stdout, Stderr io.Writer
+	// Guard, when set, is asked by the Kubernetes fleet before every write
+	// (leader election: k8sfleet.Config.Guard); other kinds ignore it.
+	Guard k8sfleet.Guard
 	// Executable is the qscale binary a local command's leading "qscale"
 	// stands for; default the running program.
 	Executable string
@@ -182,7 +185,7 @@ func buildKubernetes(ctx context.Context, f config.Fleet, env Env) (autoscale.Fl
 	s := k8sfleet.Settings{
 		Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace,
 		Kind: k8sfleet.Deployment, Name: k.Deployment,
-		StatusPort: k.StatusPort, QPS: float32(k.QPS),
+		StatusPort: k.StatusPort, QPS: float32(k.QPS), Guard: env.Guard,
 	}
 	if k.StatefulSet != "" {
 		s.Kind, s.Name = k8sfleet.StatefulSet, k.StatefulSet

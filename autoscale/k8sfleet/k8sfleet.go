@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -92,6 +93,12 @@ type Config struct {
 	// Logger receives warnings (an annotation that could not be written, a
 	// retried API error). Default: discard.
 	Logger *slog.Logger
+	// Guard, when set, is asked before every write (the pods' deletion
+	// costs, each try of the scale): an error stops SetDesired with it.
+	// Leader election sets it (package leader), so that only the process
+	// holding the Lease changes the workload, even one that wakes from a
+	// pause past its Lease.
+	Guard Guard
 	// MaxAttempts bounds tries of one API call on throttling (429), conflicts
 	// (409), timeouts and server errors (5xx); default 6. Backoff starts at
 	// 50 ms and doubles, capped at 2 s, unless the server sent Retry-After.
@@ -134,6 +141,23 @@ func (c Config) validate() error {
 	return nil
 }
 
+// Guard says whether this process may change the workload now: nil, or
+// why not.
+type Guard interface {
+	Leading() error
+}
+
+// guard asks c.Guard, if any.
+func (f *Fleet) guard() error {
+	if f.c.Guard == nil {
+		return nil
+	}
+	if err := f.c.Guard.Leading(); err != nil {
+		return fmt.Errorf("not scaling: %w", err)
+	}
+	return nil
+}
+
 // Fleet is a Deployment or StatefulSet seen as an autoscale.Fleet. It is safe
 // for concurrent use.
 type Fleet struct {
@@ -142,6 +166,8 @@ type Fleet struct {
 	// setMu serialises SetDesired: annotating pods and writing the scale
 	// belong together.
 	setMu sync.Mutex
+	// paused is the workload's PausedAnnotation as State last read it.
+	paused atomic.Bool
 }
 
 var _ autoscale.Fleet = (*Fleet)(nil)
@@ -244,6 +270,9 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 	}
 	// Scaling to zero removes every pod: no ranking to do.
 	if n > 0 && n < int(sc.Spec.Replicas) && f.c.Kind == Deployment {
+		if err := f.guard(); err != nil {
+			return fmt.Errorf("k8sfleet: %s: %w", f, err)
+		}
 		if err := f.markDeletionCosts(ctx, sc.Status.Selector, int(sc.Spec.Replicas)-n); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("k8sfleet: %s: %w", f, ctx.Err())
@@ -291,6 +320,9 @@ func (f *Fleet) getScale(ctx context.Context) (*autoscalingv1.Scale, error) {
 func (f *Fleet) updateScale(ctx context.Context, sc *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
 	var out *autoscalingv1.Scale
 	err := f.retryIf(ctx, "update scale", retryableNotConflict, func(ctx context.Context) (err error) {
+		if err := f.guard(); err != nil {
+			return err // checked before every try: a retry may come late
+		}
 		switch f.c.Kind {
 		case StatefulSet:
 			out, err = f.c.Client.AppsV1().StatefulSets(f.c.Namespace).UpdateScale(ctx, f.c.Name, sc, metav1.UpdateOptions{})
@@ -312,12 +344,14 @@ func (f *Fleet) readyReplicas(ctx context.Context) (int, error) {
 				return err
 			}
 			ready = s.Status.ReadyReplicas
+			f.notePaused(s.Annotations)
 		default:
 			d, err := f.c.Client.AppsV1().Deployments(f.c.Namespace).Get(ctx, f.c.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
 			ready = d.Status.ReadyReplicas
+			f.notePaused(d.Annotations)
 		}
 		return nil
 	})
@@ -356,6 +390,9 @@ func (f *Fleet) markDeletionCosts(ctx context.Context, selector string, k int) e
 			defer func() { <-slots }()
 			patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, DeletionCostAnnotation, strconv.Itoa(cost))
 			err := f.retry(ctx, "annotate pod", func(ctx context.Context) error {
+				if err := f.guard(); err != nil {
+					return err
+				}
 				_, err := f.c.Client.CoreV1().Pods(f.c.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 				return err
 			})

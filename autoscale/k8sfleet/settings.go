@@ -34,6 +34,8 @@ type Settings struct {
 	StatusPort int
 	// QPS is the client's rate limit (burst 6x).
 	QPS float32
+	// Guard, when set, is asked before every write (Config.Guard).
+	Guard Guard
 }
 
 // RESTConfig returns the client configuration the settings name: the
@@ -111,6 +113,6 @@ func FromSettings(_ context.Context, s Settings, clk clock.Clock, logger *slog.L
 	}
 	return New(Config{
 		Client: cs, Namespace: ns, Kind: s.Kind, Name: s.Name,
-		Status: HTTPStatus{Port: s.StatusPort}, Clock: clk, Logger: logger,
+		Status: HTTPStatus{Port: s.StatusPort}, Clock: clk, Logger: logger, Guard: s.Guard,
 	})
 }

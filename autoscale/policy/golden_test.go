@@ -11,7 +11,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// TestGoldenDecisions runs the seeds' policies together through a scripted
+// TestGoldenDecisions runs the AWS policies users bring (target tracking and both step-scaling forms) together through a scripted
 // burst and records every proposal and outcome with its explanation.
 func TestGoldenDecisions(t *testing.T) {
 	t.Parallel()

@@ -7,7 +7,7 @@ import (
 	"github.com/qscale/qscale/autoscale/sim"
 )
 
-// The seeds' test: 10,000 messages at once, through qscale's controller and
+// The classic test: 10,000 messages at once, through qscale's controller and
 // through an emulation of AWS target tracking.
 func ExampleRun() {
 	for _, mode := range []sim.Mode{sim.QScale, sim.AWS} {

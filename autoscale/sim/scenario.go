@@ -19,7 +19,7 @@ type Load interface {
 	Arrivals(at, step time.Duration) int
 }
 
-// Burst is n messages at once, at At (the seeds' test: 10,000 messages).
+// Burst is n messages at once, at At (the classic test: 10,000 messages).
 type Burst struct {
 	N  int
 	At time.Duration
@@ -269,7 +269,7 @@ type Scenario struct {
 // Scenarios lists the built-in scenarios by name.
 var Scenarios = []string{"burst", "ramp", "daily", "stop", "steady", "bursts", "square", "drift", "heavy", "trickle"}
 
-// Builtin returns a built-in scenario with the seeds' numbers:
+// Builtin returns a built-in scenario with the numbers of a typical hand-built AWS setup:
 //   - burst: 10,000 messages at once after 10 s (seed 003's test), 20 min;
 //   - ramp: 0 to 200 msg/s over an hour, held for 30 min, then 30 min quiet;
 //   - daily: 24 h of a daily cycle between 5 and 95 msg/s, peak at 14:00;

@@ -27,7 +27,7 @@ type Mode string
 const (
 	// QScale runs the given policies every Step, as qscale does.
 	QScale Mode = "qscale"
-	// AWS emulates the seeds' AWS set-up: a monitor publishes one snapshot
+	// AWS emulates the usual hand-built AWS set-up: a monitor publishes one snapshot
 	// of backlog per task (visible / running tasks, visible when none
 	// runs) to CloudWatch a minute; the target tracking alarms see a
 	// datapoint AlarmDelay after its minute and evaluate once a minute; 3

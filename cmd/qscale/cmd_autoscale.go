@@ -8,11 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/console"
 	"github.com/qscale/qscale/autoscale/cwpublish"
 	"github.com/qscale/qscale/autoscale/fleets"
+	"github.com/qscale/qscale/autoscale/k8sfleet"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sqssource"
 	"github.com/qscale/qscale/config"
@@ -27,6 +30,7 @@ type autoscaleOptions struct {
 	dryRun   bool
 	level    slog.Level
 	check    bool
+	console  config.AutoscaleConsole
 	out      io.Writer // the --check summary; logs go to stderr
 }
 
@@ -38,6 +42,8 @@ func runAutoscale(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "decide and log, but never change the fleet")
 	level := fs.String("log-level", "info", "debug logs every decision including holds; info only changes and errors")
 	fs.BoolVar(&o.check, "check", false, "validate the configuration (fleet and CloudWatch settings included, no AWS call) and exit")
+	fs.StringVar(&o.console.Listen, "console", config.DefaultAutoscaleConsole, "operator console (metrics, health, dashboard, pause) host:port, or off; beyond loopback it needs --console-token")
+	fs.StringVar(&o.console.Token, "console-token", "", "token the console requires (default $"+config.ConsoleTokenEnv+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -56,6 +62,10 @@ func runAutoscale(ctx context.Context, args []string) error {
 	if o.interval < 0 || o.interval > 0 && o.interval < config.MinInterval {
 		return usagef("-interval must be at least %s", config.MinInterval)
 	}
+	o.console = o.console.WithDefaults()
+	if err := o.console.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: o.level}))
 	return autoscaleRun(ctx, o, logger)
 }
@@ -71,18 +81,25 @@ func autoscaleRun(ctx context.Context, o autoscaleOptions, logger *slog.Logger) 
 	if o.interval > 0 {
 		f.Interval = policy.Duration(o.interval)
 	}
-	a, err := newAutoscaler(ctx, f, logger, o.dryRun)
+	a, err := newAutoscaler(ctx, f, logger, o.dryRun, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.config, err)
 	}
+	if err := a.withConsole(ctx, o.console); err != nil {
+		return fmt.Errorf("%s: %w", o.config, err)
+	}
+	a.path, a.intervalFlag = o.config, o.interval
 	if o.check {
 		cw := "off"
 		if a.pub != nil {
 			cw = "every " + f.CloudWatch.Period.String()
 		}
-		fmt.Fprintf(o.out, "%s: valid; fleet %s (%s), %d policies, bounds %d..%d, every %s, CloudWatch %s\n",
-			o.config, f.Name, a.fleet.Kind, a.policies, f.MinCapacity, f.MaxCapacity, f.Interval, cw)
+		fmt.Fprintf(o.out, "%s: valid; fleet %s (%s), %d policies, bounds %d..%d, every %s, CloudWatch %s, console %s\n",
+			o.config, f.Name, a.fleet.Kind, a.policies, f.MinCapacity, f.MaxCapacity, f.Interval, cw, o.console)
 		return nil
+	}
+	if elected(f) {
+		return runElected(ctx, o, f, logger)
 	}
 	return a.run(ctx)
 }
@@ -96,12 +113,21 @@ type autoscaler struct {
 	ctrl     *autoscale.Controller
 	policies int
 	dryRun   bool
+
+	src     *sqssource.Source
+	console *console.Console // nil with --console off
+	// path is the configuration file SIGHUP re-reads; intervalFlag the
+	// --interval that overrides its interval.
+	path         string
+	intervalFlag time.Duration
 }
 
 // newAutoscaler builds the queue source, the fleet, the publisher and the
 // controller of f. It starts nothing and calls no API, so a part that
-// fails to build leaves nothing behind, and --check runs it whole.
-func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dryRun bool) (*autoscaler, error) {
+// fails to build leaves nothing behind, and --check runs it whole. guard,
+// when not nil, is asked by the fleet before every change (leader
+// election).
+func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dryRun bool, guard k8sfleet.Guard) (*autoscaler, error) {
 	const path = "fleets[0]"
 	clk := clock.Real{}
 	policies, err := f.BuildPolicies()
@@ -115,7 +141,7 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	if err := requireSignals(f, path, src); err != nil {
 		return nil, err
 	}
-	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr}
+	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr, Guard: guard}
 	fleet, err := fleets.Build(ctx, f, path, env)
 	if err != nil {
 		return nil, err
@@ -124,20 +150,18 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	if err != nil {
 		return nil, err
 	}
-	var onDecision func(autoscale.Decision)
-	if pub != nil {
-		onDecision = pub.OnDecision
-	}
+	a := &autoscaler{cfg: f, log: logger, fleet: fleet, pub: pub, policies: len(policies), dryRun: dryRun, src: src}
 	ctrl, err := autoscale.New(autoscale.Options{
 		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(),
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
+		OnDecision: a.onDecision, Guardrails: f.AutoscaleGuardrails(),
 		AllowBelowBusy: !f.KeepsBusy(),
-		OnDecision:     onDecision,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &autoscaler{cfg: f, log: logger, fleet: fleet, pub: pub, ctrl: ctrl, policies: len(policies), dryRun: dryRun}, nil
+	a.ctrl = ctrl
+	return a, nil
 }
 
 // run starts the fleet, the publisher and the controller, and once ctx
@@ -145,6 +169,8 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 // (which publishes what is left), then the fleet, whose local workers
 // finish what they hold before qscale exits.
 func (a *autoscaler) run(ctx context.Context) (err error) {
+	hup := notifyHUP() // before anything starts: a SIGHUP must never end the process
+	defer signal.Stop(hup)
 	var parts service.Stack
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -163,9 +189,12 @@ func (a *autoscaler) run(ctx context.Context) (err error) {
 	if err := parts.Start(ctx, "autoscaler", a.ctrl); err != nil {
 		return err
 	}
+	if err := a.startConsole(ctx, &parts); err != nil {
+		return err
+	}
 	f := a.cfg
 	a.log.Info("autoscale started", "fleet", f.Name, "kind", a.fleet.Kind, "queue", f.Queue.URL, "min", f.MinCapacity, "max", f.MaxCapacity,
 		"interval", f.Interval.String(), "dryRun", a.dryRun, "cloudwatch", a.pub != nil)
-	<-ctx.Done()
+	a.reloadOnSIGHUP(ctx, hup)
 	return nil
 }

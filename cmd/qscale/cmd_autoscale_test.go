@@ -60,7 +60,7 @@ fleets:
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- runAutoscale(ctx, []string{"--config", cfg}) }()
+	go func() { done <- runAutoscale(ctx, []string{"--config", cfg, "--console", "127.0.0.1:0"}) }()
 
 	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")},

@@ -11,7 +11,7 @@ import (
 	"github.com/qscale/qscale/producer/loadgen"
 )
 
-// The seeds' scenario, smaller: a burst, every message in the queue.
+// The classic burst scenario, smaller: a burst, every message in the queue.
 func TestLoadBurst(t *testing.T) {
 	t.Parallel()
 	endpoint, q, api := producerSetup(t, "demo", nil)

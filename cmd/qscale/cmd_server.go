@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/server"
 	"github.com/qscale/qscale/sqsapi"
 )
@@ -27,7 +28,7 @@ func runServer(ctx context.Context, args []string) error {
 	fs.StringVar(&o.cfg.DataDir, "data-dir", "./qscale-data", "directory that keeps the queues")
 	fs.BoolVar(&o.cfg.InMemory, "in-memory", false, "keep nothing on disk")
 	fs.StringVar(&o.cfg.AccountID, "account-id", "000000000000", "account id in queue URLs and ARNs")
-	fs.StringVar(&o.cfg.Region, "region", "us-east-1", "region in queue ARNs")
+	fs.StringVar(&o.cfg.Region, "region", queue.DefaultRegion, "region in queue ARNs")
 	fs.StringVar(&o.cfg.BaseURL, "base-url", "", "scheme://host:port of queue URLs (default: the Host each client used, once checked); without access keys, its host is also a name clients may use")
 	fs.Func("access-key", "ID:SECRET a client may sign with (repeatable; also $QSCALE_ACCESS_KEYS, comma-separated)", func(s string) error {
 		o.keys = append(o.keys, s)

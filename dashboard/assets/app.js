@@ -15,7 +15,8 @@
     coarse: emptySeries(), fine: emptySeries(),
     acc: null, // {t, n: {}, sum: {}} the minute being folded into coarse
   };
-  const state = { range: 3600, queue: "", decisions: [], queues: [], samples: 0 };
+  const state = { range: 3600, queue: "", decisions: [], queues: [], samples: 0,
+    features: { send: true, purge: true, counters: true, pause: false }, control: { paused: false } };
   const charts = {};
 
   function emptySeries() {
@@ -268,13 +269,13 @@
         visible: el("td", { class: "num", text: a.ApproximateNumberOfMessages || "0" }),
         inFlight: el("td", { class: "num", text: a.ApproximateNumberOfMessagesNotVisible || "0" }),
         delayed: el("td", { class: "num", text: a.ApproximateNumberOfMessagesDelayed || "0" }),
-        sent: el("td", { class: "num", text: "" }),
-        deleted: el("td", { class: "num", text: "" }),
+        sent: el("td", { class: "num counters", text: "" }),
+        deleted: el("td", { class: "num counters", text: "" }),
       };
       const dl = el("dl");
       for (const k of Object.keys(a).sort()) dl.append(el("dt", { text: k }), el("dd", { text: a[k] }));
       if (q.url) dl.append(el("dt", { text: "URL" }), el("dd", { text: q.url }));
-      const purge = el("td", null, purgeControl(q.name));
+      const purge = el("td", null, state.features.purge ? purgeControl(q.name) : "");
       const tr = el("tr", { "data-queue": q.name }, el("td", { text: q.name }), cells.visible, cells.inFlight,
         cells.delayed, cells.sent, cells.deleted,
         el("td", null, el("details", null, el("summary", { text: Object.keys(a).length + " attributes" }), dl)), purge);
@@ -282,6 +283,7 @@
       return tr;
     });
     body.replaceChildren(...rows);
+    for (const e of body.querySelectorAll(".counters")) e.hidden = !state.features.counters;
     const sel = $("send-queue");
     const cur = sel.value || state.queue;
     sel.replaceChildren(...state.queues.map((q) => el("option", { value: q.name, text: q.name })));
@@ -426,9 +428,46 @@
         $("send-button").disabled = false;
       }
     });
+    $("pause-button").addEventListener("click", async () => {
+      const pause = !state.control.paused;
+      $("pause-button").disabled = true;
+      try {
+        showControl(await post(pause ? "api/pause" : "api/resume", {}));
+        $("pause-result").textContent = "";
+      } catch (err) {
+        $("pause-result").textContent = (pause ? "not paused: " : "not resumed: ") + err.message;
+      } finally {
+        $("pause-button").disabled = false;
+      }
+    });
+    loadControl();
+    setInterval(loadControl, 5000);
     loadQueues();
     setInterval(loadQueues, 10000);
     connect();
+  }
+
+  // The backend's features decide which parts the page shows: an
+  // autoscaler over a queue that qscale does not hold has no send, purge
+  // or counters, and one with a controller can be paused.
+  async function loadControl() {
+    try {
+      const r = await fetch("api/control", { headers: { Accept: "application/json" } });
+      if (r.ok) showControl(await r.json());
+    } catch (e) { /* the event stream shows the connection state */ }
+  }
+
+  function showControl(c) {
+    const had = state.features.purge;
+    state.control = c;
+    state.features = c.features;
+    $("send-panel").hidden = !c.features.send;
+    for (const e of document.querySelectorAll(".counters")) e.hidden = !c.features.counters;
+    $("pause-panel").hidden = !c.features.pause;
+    $("pause-panel").classList.toggle("paused", c.paused);
+    $("pause-state").textContent = c.paused ? "autoscaler paused" + (c.pausedBy ? " by " + c.pausedBy : "") + ": it observes and explains, and changes nothing" : "autoscaler running";
+    $("pause-button").textContent = c.paused ? "Resume autoscaler" : "Pause autoscaler";
+    if (had !== c.features.purge) showQueues();
   }
 
   // For tests and the curious: the page's state and charts.

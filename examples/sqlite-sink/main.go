@@ -1,4 +1,4 @@
-// Command sqlite-sink is seed 003's worker done with qscale: it takes news
+// Command sqlite-sink is the classic news-delivery worker done with qscale: it takes news
 // delivery messages from a queue and writes each to a database (here SQLite,
 // embedded, instead of DynamoDB). The write is keyed by the message id, so a
 // redelivered message (a delete that was lost, a worker killed after the

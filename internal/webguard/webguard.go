@@ -91,3 +91,26 @@ func quote(s string) string {
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
 }
+
+// Require wraps h with the console's guard: with a token (tok not nil) a
+// request must carry it (tok.Authorized); without one it must be addressed
+// to an IP address, localhost or one of allowed (HostAllowed). Either way a
+// request a browser marks as sent by another site is refused (CrossSite).
+func Require(tok *Token, allowed []string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok == nil && !HostAllowed(r.Host, allowed) {
+			http.Error(w, "the console answers to IP addresses and localhost only, unless it has a token", http.StatusForbidden)
+			return
+		}
+		if msg := CrossSite(r); msg != "" {
+			http.Error(w, msg, http.StatusForbidden)
+			return
+		}
+		if !tok.Authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="qscale"`)
+			http.Error(w, "a console token is required: Authorization: Bearer TOKEN", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
