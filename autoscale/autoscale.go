@@ -50,6 +50,24 @@ type FleetState struct {
 	// tasks provisioning, instances booting). Workers being stopped count in
 	// neither Running nor Starting.
 	Starting int `json:"starting"`
+	// Busy is how many workers hold at least one message, as their status
+	// documents say (workerstatus.CountBusy). The controller keeps the
+	// fleet at or above it (the busy floor, see Options.AllowBelowBusy).
+	Busy int `json:"busy"`
+	// Reporting is how many workers' status documents were read; 0 when the
+	// fleet reads none (Busy then says nothing).
+	Reporting int `json:"reporting"`
+	// Sensors are the counters of each worker whose status was read, for
+	// the controller to learn the processing time and the completion rate
+	// from; nil when the fleet reads none. (A pointer keeps FleetState
+	// comparable.)
+	Sensors *Sensors `json:"-"`
+}
+
+// Size is s with only its sizes (Desired, Running, Starting): what the
+// Fleet contract fixes, for comparisons.
+func (s FleetState) Size() FleetState {
+	return FleetState{Desired: s.Desired, Running: s.Running, Starting: s.Starting}
 }
 
 // ErrInvalidDesired is returned (wrapped) by Fleet.SetDesired for a negative

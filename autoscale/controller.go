@@ -33,6 +33,11 @@ type Options struct {
 	// MaxBackoff caps the wait between retries of a failed SetDesired
 	// (1s, 2s, 4s, ...); default 30s.
 	MaxBackoff time.Duration
+	// AllowBelowBusy lets a scale-in go below the number of workers that
+	// hold messages (FleetState.Busy). By default the controller keeps the
+	// fleet at or above it (the busy floor, docs/autoscaling.md), so that
+	// no scale-in stops a worker in the middle of a message.
+	AllowBelowBusy bool
 	// OnDecision, if set, is called with every decision from the tick's
 	// goroutine.
 	OnDecision func(Decision)
@@ -53,7 +58,7 @@ var ErrStarted = errors.New("autoscale: controller already started")
 //
 // Lock order: tickMu before ring.mu. tickMu serialises ticks (the background
 // loop and direct Tick calls) and guards set, seq, failures, retryAt,
-// lastErr and startup.
+// lastErr, startup and signals.
 type Controller struct {
 	o    Options
 	ring *ring
@@ -66,6 +71,7 @@ type Controller struct {
 	lastErr  string
 	startup  startupLearner
 	g        guards // guardrails.go
+	signals  signalLearner
 
 	lifeMu  sync.Mutex // guards started, cancel and done
 	started bool
@@ -194,6 +200,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 		return d
 	}
 	c.observedOK(now)
+	c.signals.observe(now, q, f).fill(&q)
 	c.startup.observe(now, f)
 	startup := c.startup.estimate()
 	if startup == 0 {
@@ -217,6 +224,9 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	}
 
 	o, next := c.set.Decide(in)
+	// Both only hold a scale-in back: the floor first, so that the
+	// guardrails record what is applied.
+	o = c.busyFloor(o, f)
 	o = c.guard(ctx, now, o)
 	d.To, d.Rule, d.Reason, d.Proposals = o.Desired, o.Rule, o.Reason, o.Proposals
 	if o.Desired == f.Desired {
@@ -266,7 +276,8 @@ func (c *Controller) log(ctx context.Context, d Decision) {
 		slog.String("rule", d.Rule), slog.String("reason", d.Reason),
 		slog.Bool("applied", d.Applied),
 		slog.Group("queue", "visible", d.Observation.Queue.Visible, "inFlight", d.Observation.Queue.InFlight, "delayed", d.Observation.Queue.Delayed),
-		slog.Group("fleet", "desired", d.Observation.Fleet.Desired, "running", d.Observation.Fleet.Running, "starting", d.Observation.Fleet.Starting),
+		slog.Group("fleet", "desired", d.Observation.Fleet.Desired, "running", d.Observation.Fleet.Running, "starting", d.Observation.Fleet.Starting, "busy", d.Observation.Fleet.Busy),
+		slog.Duration("processingTime", d.Observation.Queue.ProcessingTime),
 		slog.Float64("backlogPerWorker", d.Observation.BacklogPerWorker),
 		slog.Duration("startupTime", d.Observation.StartupTime),
 	}

@@ -309,3 +309,28 @@ fleets: [{queue: a, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTracki
 }
 
 func durationOf(d time.Duration) policy.Duration { return policy.Duration(d) }
+
+// busyFloor is on unless a fleet turns it off.
+func TestBusyFloorSetting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		yaml string
+		want bool
+	}{
+		{"", true},
+		{"busyFloor: true, ", true},
+		{"busyFloor: false, ", false},
+	} {
+		src := "fleets: [{" + tc.yaml + "queue: {url: 'http://127.0.0.1:9324/000000000000/jobs'}, memory: {}, maxCapacity: 3, policies: [{targetTracking: {TargetValue: 10}}]}]"
+		c, err := config.Parse([]byte(src), ".", config.ForAutoscale)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got := c.Fleets[0].KeepsBusy(); got != tc.want {
+			t.Errorf("%q: KeepsBusy %t, want %t", tc.yaml, got, tc.want)
+		}
+	}
+	if _, err := config.Parse([]byte("fleets: [{busyFloor: maybe, queue: {url: 'http://127.0.0.1:9324/000000000000/jobs'}, memory: {}, maxCapacity: 3, policies: [{targetTracking: {TargetValue: 10}}]}]"), ".", config.ForAutoscale); err == nil || !strings.Contains(err.Error(), "busyFloor") {
+		t.Errorf("busyFloor: maybe: %v", err)
+	}
+}

@@ -19,7 +19,7 @@ func TestDecodeErrorsNameTheirPath(t *testing.T) {
 		want      []string
 	}{
 		{"unknown top-level key", `bogus: 1`, []string{"bogus: unknown field (known: console, fleets, queues, server)"}},
-		{"unknown fleet key", `fleets: [{ecs: {cluster: c}, replicas: 3}]`, []string{"fleets[0].replicas: unknown field (known: asg, cloudwatch,"}},
+		{"unknown fleet key", `fleets: [{ecs: {cluster: c}, replicas: 3}]`, []string{"fleets[0].replicas: unknown field (known: asg, busyFloor, cloudwatch,"}},
 		{"unknown setting of a kind", `fleets: [{ecs: {cluster: c, groupName: g}}]`, []string{"fleets[0].ecs.groupName: unknown field (known: cluster, endpoint, protectionExpiry, region, service, statusPort)"}},
 		{"key in the wrong case", `fleets: [{ecs: {statusport: 1}}]`, []string{"fleets[0].ecs.statusport: unknown field"}},
 		{"number wanted", `fleets: [{ecs: {statusPort: http}}]`, []string{`fleets[0].ecs.statusPort: want a whole number, got "http"`}},

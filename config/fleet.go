@@ -27,8 +27,12 @@ type Fleet struct {
 	// Interval between observations.
 	Interval policy.Duration `yaml:"interval"`
 	// History is how many decisions are kept in memory.
-	History  int      `yaml:"history"`
-	Policies []Policy `yaml:"policies"`
+	History int `yaml:"history"`
+	// BusyFloor keeps the fleet at or above the number of workers holding
+	// a message, read from their status documents (docs/autoscaling.md,
+	// "The busy floor"); default true. false lets a scale-in go below it.
+	BusyFloor *bool    `yaml:"busyFloor"`
+	Policies  []Policy `yaml:"policies"`
 	// CloudWatch, when present, publishes the fleet's backlog per worker
 	// to CloudWatch (docs/aws.md).
 	CloudWatch *CloudWatch `yaml:"cloudwatch"`
@@ -183,6 +187,10 @@ func (p Policy) name(i int) string {
 	}
 	return fmt.Sprintf("latency-%d", i)
 }
+
+// KeepsBusy reports whether the busy floor is on (BusyFloor, default
+// true).
+func (f *Fleet) KeepsBusy() bool { return f.BusyFloor == nil || *f.BusyFloor }
 
 // Bounds returns MinCapacity..MaxCapacity.
 func (f *Fleet) Bounds() policy.Bounds { return policy.Bounds{Min: f.MinCapacity, Max: f.MaxCapacity} }

@@ -81,6 +81,14 @@ const (
 	AttrQueueArn                              = "QueueArn"
 )
 
+// AttrAgeOfOldestMessage is qscale's extension attribute: the age of the
+// oldest message not in flight, in seconds with milliseconds ("12.345"),
+// "0" for an empty queue, the value CloudWatch's
+// ApproximateAgeOfOldestMessage reports for Amazon SQS. Amazon SQS refuses
+// the name (InvalidAttributeName), so a client asks for it only from a
+// qscale server. It is not part of "All", which stays AWS's list.
+const AttrAgeOfOldestMessage = "QscaleApproximateAgeOfOldestMessage"
+
 // AllAttributeNames lists what GetQueueAttributes with "All" returns, in
 // AWS's order.
 var AllAttributeNames = []string{

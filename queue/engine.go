@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -467,14 +468,15 @@ func (q *Queue) Attributes(names []string) (map[string]string, error) {
 			}
 			continue
 		}
-		if !isKnownAttribute(n) {
+		if !isKnownAttribute(n) && n != AttrAgeOfOldestMessage {
 			return nil, errorf(ErrInvalidAttributeName, "Unknown Attribute %s.", n)
 		}
 		want[n] = true
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.promoteLocked(q.e.clk.Now())
+	now := q.e.clk.Now()
+	q.promoteLocked(now)
 	all := q.cfg.render()
 	c := q.countsLocked()
 	all[AttrApproximateNumberOfMessages] = fmt.Sprint(c.Visible)
@@ -483,6 +485,13 @@ func (q *Queue) Attributes(names []string) (map[string]string, error) {
 	all[AttrCreatedTimestamp] = fmt.Sprint(q.createdAt.Unix())
 	all[AttrLastModifiedTimestamp] = fmt.Sprint(q.modifiedAt.Unix())
 	all[AttrQueueArn] = q.arn
+	if want[AttrAgeOfOldestMessage] {
+		age := time.Duration(0)
+		if m := q.age.oldest(); m != nil {
+			age = max(now.Sub(m.SentAt), 0)
+		}
+		all[AttrAgeOfOldestMessage] = strconv.FormatFloat(age.Seconds(), 'f', 3, 64)
+	}
 	out := map[string]string{}
 	for n := range want {
 		if v, ok := all[n]; ok {

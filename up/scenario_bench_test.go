@@ -68,7 +68,7 @@ fleets:
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		for state() != (autoscale.FleetState{}) {
+		for state().Size() != (autoscale.FleetState{}) {
 			if time.Since(start) > 10*time.Minute {
 				b.Fatalf("fleet not back at zero after 10 minutes: %+v", state())
 			}

@@ -141,7 +141,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		Source: NewEngineSource(s.queue, o.Clock, 0), Fleet: s.fleet,
 		Policies: policies, Bounds: fc.Bounds(), Interval: fc.Interval.D(), History: fc.History,
 		Clock: o.Clock, Logger: o.Logger.With("part", "autoscale"),
-		OnDecision: s.onDecision,
+		OnDecision: s.onDecision, AllowBelowBusy: !fc.KeepsBusy(),
 	})
 	if err != nil {
 		return nil, err

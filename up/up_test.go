@@ -122,7 +122,7 @@ fleets:
 		}
 		return st
 	}
-	if st := state(); st != (autoscale.FleetState{}) {
+	if st := state(); st.Size() != (autoscale.FleetState{}) {
 		t.Fatalf("idle system has workers: %+v", st)
 	}
 
@@ -137,7 +137,7 @@ fleets:
 		return q.Stats().Deleted == messages
 	})
 	drained := time.Since(start)
-	testwait.For(t, 60*time.Second, "the fleet to shrink to zero", func() bool { return state() == autoscale.FleetState{} })
+	testwait.For(t, 60*time.Second, "the fleet to shrink to zero", func() bool { return state().Size() == autoscale.FleetState{} })
 	t.Logf("first scale-out decision after %v, drained after %v, back to zero after %v, at most %d workers running",
 		firstDecision.Round(time.Millisecond), drained.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), maxRunning)
 

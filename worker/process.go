@@ -70,6 +70,7 @@ func (w *Worker) process(h *held) bool {
 
 	w.mu.Lock()
 	w.running--
+	w.counts.HandlerSeconds += took.Seconds()
 	if err == nil {
 		w.counts.Succeeded++
 	} else {

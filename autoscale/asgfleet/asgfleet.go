@@ -140,6 +140,15 @@ func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
 			s.Starting++
 		}
 	}
+	if f.o.Busy != nil {
+		// The workers' status documents give the busy count (the
+		// controller's busy floor) and the counters it learns from.
+		cs, _, err := f.readWorkers(ctx, g)
+		if err != nil {
+			return autoscale.FleetState{}, err
+		}
+		autoscale.WorkersFromCandidates(&s, cs)
+	}
 	return s, nil
 }
 
@@ -186,28 +195,9 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 // removes protection from those that should go: the first ones of
 // workerstatus.Order, the scale-in order every qscale fleet follows.
 func (f *Fleet) protect(ctx context.Context, g types.AutoScalingGroup, n int) error {
-	var ins []Instance
-	protected := map[string]bool{}
-	for _, in := range g.Instances {
-		if in.LifecycleState != types.LifecycleStateInService && !starting(in.LifecycleState) {
-			continue // leaving already, or in standby: not the group's to terminate
-		}
-		id := aws.ToString(in.InstanceId)
-		ins = append(ins, Instance{ID: id, LifecycleState: string(in.LifecycleState)})
-		protected[id] = aws.ToBool(in.ProtectedFromScaleIn)
-	}
-	if err := f.addIPs(ctx, ins); err != nil {
-		return err
-	}
-	cs := make([]workerstatus.Candidate, len(ins))
-	for i, in := range ins {
-		cs[i] = workerstatus.Candidate{ID: in.ID, Starting: in.LifecycleState != string(types.LifecycleStateInService)}
-	}
-	err := workerstatus.ReadAll(ctx, cs, 8, func(ctx context.Context, i int) (workerstatus.Report, error) {
-		return f.o.Busy.ReadStatus(ctx, ins[i])
-	})
+	cs, protected, err := f.readWorkers(ctx, g)
 	if err != nil {
-		return fmt.Errorf("asgfleet: %w", err)
+		return err
 	}
 	order := workerstatus.Order(cs)
 	var protect, unprotect []string
@@ -235,6 +225,36 @@ func (f *Fleet) protect(ctx context.Context, g types.AutoScalingGroup, n int) er
 	}
 	f.o.Logger.InfoContext(ctx, "asgfleet: instance protection set before scale-in", "to", n, "protected", len(protect), "unprotected", len(unprotect), "busy", workerstatus.CountBusy(cs))
 	return nil
+}
+
+// readWorkers reads the status of the group's instances that are in
+// service or starting, returning their candidates for
+// workerstatus.Order, and which are protected from scale-in now.
+func (f *Fleet) readWorkers(ctx context.Context, g types.AutoScalingGroup) ([]workerstatus.Candidate, map[string]bool, error) {
+	var ins []Instance
+	protected := map[string]bool{}
+	for _, in := range g.Instances {
+		if in.LifecycleState != types.LifecycleStateInService && !starting(in.LifecycleState) {
+			continue // leaving already, or in standby: not the group's to terminate
+		}
+		id := aws.ToString(in.InstanceId)
+		ins = append(ins, Instance{ID: id, LifecycleState: string(in.LifecycleState)})
+		protected[id] = aws.ToBool(in.ProtectedFromScaleIn)
+	}
+	if err := f.addIPs(ctx, ins); err != nil {
+		return nil, nil, err
+	}
+	cs := make([]workerstatus.Candidate, len(ins))
+	for i, in := range ins {
+		cs[i] = workerstatus.Candidate{ID: in.ID, Starting: in.LifecycleState != string(types.LifecycleStateInService)}
+	}
+	err := workerstatus.ReadAll(ctx, cs, 8, func(ctx context.Context, i int) (workerstatus.Report, error) {
+		return f.o.Busy.ReadStatus(ctx, ins[i])
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("asgfleet: %w", err)
+	}
+	return cs, protected, nil
 }
 
 // addIPs fills in private IPs when the fleet has an IPResolver.

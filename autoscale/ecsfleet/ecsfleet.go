@@ -139,11 +139,21 @@ func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
 	if err != nil {
 		return autoscale.FleetState{}, err
 	}
-	return autoscale.FleetState{
+	st := autoscale.FleetState{
 		Desired:  int(s.DesiredCount),
 		Running:  int(max(s.RunningCount, 0)),
 		Starting: int(max(s.PendingCount, 0)),
-	}, nil
+	}
+	if f.o.Busy != nil {
+		// The workers' status documents give the busy count (the
+		// controller's busy floor) and the counters it learns from.
+		cs, err := f.readWorkers(ctx)
+		if err != nil {
+			return autoscale.FleetState{}, err
+		}
+		autoscale.WorkersFromCandidates(&st, cs)
+	}
+	return st, nil
 }
 
 // SetDesired implements autoscale.Fleet: UpdateService(desiredCount=n),
@@ -186,19 +196,9 @@ const maxDesired = 5000
 // unprotects the running tasks that should go: the first ones of
 // workerstatus.Order, the scale-in order every qscale fleet follows.
 func (f *Fleet) protect(ctx context.Context, n int) error {
-	tasks, err := f.tasks(ctx)
+	cs, err := f.readWorkers(ctx)
 	if err != nil {
 		return err
-	}
-	cs := make([]workerstatus.Candidate, len(tasks))
-	for i, t := range tasks {
-		cs[i] = workerstatus.Candidate{ID: t.ARN, Starting: t.LastStatus != "RUNNING"}
-	}
-	err = workerstatus.ReadAll(ctx, cs, 8, func(ctx context.Context, i int) (workerstatus.Report, error) {
-		return f.o.Busy.ReadStatus(ctx, tasks[i])
-	})
-	if err != nil {
-		return fmt.Errorf("ecsfleet: %w", err)
 	}
 	order := workerstatus.Order(cs)
 	var keep, drop []string
@@ -225,6 +225,26 @@ func (f *Fleet) protect(ctx context.Context, n int) error {
 	}
 	f.o.Logger.InfoContext(ctx, "ecsfleet: task protection set before scale-in", "to", n, "protected", len(keep), "unprotected", len(drop), "busy", workerstatus.CountBusy(cs))
 	return nil
+}
+
+// readWorkers reads the status of the service's tasks, as candidates for
+// workerstatus.Order.
+func (f *Fleet) readWorkers(ctx context.Context) ([]workerstatus.Candidate, error) {
+	tasks, err := f.tasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs := make([]workerstatus.Candidate, len(tasks))
+	for i, t := range tasks {
+		cs[i] = workerstatus.Candidate{ID: t.ARN, Starting: t.LastStatus != "RUNNING"}
+	}
+	err = workerstatus.ReadAll(ctx, cs, 8, func(ctx context.Context, i int) (workerstatus.Report, error) {
+		return f.o.Busy.ReadStatus(ctx, tasks[i])
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ecsfleet: %w", err)
+	}
+	return cs, nil
 }
 
 // tasks lists the service's tasks that ECS means to keep running

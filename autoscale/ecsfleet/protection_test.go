@@ -37,7 +37,7 @@ type recordedECS struct {
 	// updateErr is the error type UpdateService answers with, if set.
 	updateErr string
 
-	mu    sync.Mutex // guards calls, throttle
+	mu    sync.Mutex // guards calls, throttle, and desired and tasks while serving
 	calls []call
 }
 
@@ -82,6 +82,8 @@ func (e *recordedECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out any
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch action {
 	case "DescribeServices":
 		running := 0
@@ -134,6 +136,9 @@ func (e *recordedECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		out = map[string]any{"protectedTasks": protected, "failures": failures}
 	case "UpdateService":
+		if n, ok := body["desiredCount"].(float64); ok {
+			e.desired = int(n)
+		}
 		out = map[string]any{"service": map[string]any{"serviceName": "svc", "status": "ACTIVE", "desiredCount": body["desiredCount"]}}
 	default:
 		e.t.Errorf("unexpected action %s", action)
@@ -169,9 +174,8 @@ func (e *recordedECS) count(action string) int {
 // workerStatuses serves worker status documents as qscale workers do, one
 // per task IP, and records which addresses were asked.
 type workerStatuses struct {
+	mu     sync.Mutex                    // guards states, asked
 	states map[string]workerstatus.State // by IP; a missing IP answers 500
-
-	mu    sync.Mutex
 	asked []string
 }
 
@@ -179,8 +183,8 @@ func (s *workerStatuses) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host, _, _ := net.SplitHostPort(r.Host)
 	s.mu.Lock()
 	s.asked = append(s.asked, r.Host+r.URL.Path)
-	s.mu.Unlock()
 	st, ok := s.states[host]
+	s.mu.Unlock()
 	if !ok {
 		http.Error(w, "down", 500)
 		return

@@ -92,11 +92,11 @@ func TestMemoryGetsTheClock(t *testing.T) {
 	if err := f.SetDesired(t.Context(), 2); err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := f.State(t.Context()); s != (autoscale.FleetState{Desired: 2, Starting: 2}) {
+	if s, _ := f.State(t.Context()); s.Size() != (autoscale.FleetState{Desired: 2, Starting: 2}) {
 		t.Fatalf("at once: %+v", s)
 	}
 	clk.Advance(30 * time.Second)
-	if s, _ := f.State(t.Context()); s != (autoscale.FleetState{Desired: 2, Running: 2}) {
+	if s, _ := f.State(t.Context()); s.Size() != (autoscale.FleetState{Desired: 2, Running: 2}) {
 		t.Fatalf("30 s later: %+v", s)
 	}
 	if err := f.Start(t.Context()); err != nil {
@@ -128,7 +128,7 @@ func TestECSFromSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s != (autoscale.FleetState{Desired: 3, Running: 2, Starting: 1}) {
+	if s.Size() != (autoscale.FleetState{Desired: 3, Running: 2, Starting: 1}) {
 		t.Fatalf("State = %+v", s)
 	}
 	if req := <-got; req != `AmazonEC2ContainerServiceV20141113.DescribeServices {"cluster":"jobs","services":["workers"]}` {

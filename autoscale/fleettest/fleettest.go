@@ -56,7 +56,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	settled := func(t *testing.T, h Harness, n int) {
 		t.Helper()
 		h.Settle(t)
-		if s := state(t, h.Fleet); s != (autoscale.FleetState{Desired: n, Running: n}) {
+		if s := state(t, h.Fleet).Size(); s != (autoscale.FleetState{Desired: n, Running: n}) {
 			t.Fatalf("after settling at %d: State = %+v", n, s)
 		}
 	}
@@ -64,7 +64,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Run("StartsEmpty", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		if s := state(t, h.Fleet); s != (autoscale.FleetState{}) {
+		if s := state(t, h.Fleet).Size(); s != (autoscale.FleetState{}) {
 			t.Fatalf("new fleet State = %+v, want all zero", s)
 		}
 	})
@@ -97,7 +97,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		set(t, h.Fleet, 2)
 		settled(t, h, 2)
 		set(t, h.Fleet, 2)
-		if s := state(t, h.Fleet); s != (autoscale.FleetState{Desired: 2, Running: 2}) {
+		if s := state(t, h.Fleet).Size(); s != (autoscale.FleetState{Desired: 2, Running: 2}) {
 			t.Fatalf("setting the same count changed the fleet: %+v", s)
 		}
 	})

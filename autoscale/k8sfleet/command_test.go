@@ -109,7 +109,7 @@ func TestQscaleAutoscaleCommand(t *testing.T) {
 			default:
 			}
 			s, err := fx.fleet.State(ctx)
-			return s == want, err
+			return s.Size() == want, err
 		})
 	}
 	waitFor(autoscale.FleetState{Desired: 3, Running: 3})

@@ -253,3 +253,13 @@ func (fx *fixture) markBusy(t *testing.T, n int) func() int {
 		return alive
 	}
 }
+
+// idleAll makes every worker idle: their messages are done.
+func (fx *fixture) idleAll() {
+	fx.status.mu.Lock()
+	servers := slices.Collect(maps.Values(fx.status.servers))
+	fx.status.mu.Unlock()
+	for _, s := range servers {
+		s.set("idle")
+	}
+}

@@ -204,7 +204,45 @@ func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
 	if s.Desired > ready {
 		s.Starting = s.Desired - ready
 	}
+	if sc.Status.Selector != "" {
+		// The workers' status documents give the busy count (the
+		// controller's busy floor) and the counters it learns from.
+		cs, err := f.readWorkers(ctx, sc.Status.Selector)
+		if err != nil {
+			return autoscale.FleetState{}, err
+		}
+		autoscale.WorkersFromCandidates(&s, cs)
+	}
 	return s, nil
+}
+
+// readWorkers reads the status of the workload's live pods (terminating
+// ones left out) as candidates for workerstatus.Order.
+func (f *Fleet) readWorkers(ctx context.Context, selector string) ([]workerstatus.Candidate, error) {
+	var pods *corev1.PodList
+	err := f.retry(ctx, "list pods", func(ctx context.Context) (err error) {
+		pods, err = f.c.Client.CoreV1().Pods(f.c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var live []*corev1.Pod
+	var cs []workerstatus.Candidate
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		live = append(live, p)
+		cs = append(cs, workerstatus.Candidate{ID: p.Name, Starting: !podReady(p), StartedAt: p.CreationTimestamp.Time})
+	}
+	if err := workerstatus.ReadAll(ctx, cs, f.c.StatusConcurrency, func(ctx context.Context, i int) (workerstatus.Report, error) {
+		return f.c.Status.ReadStatus(ctx, live[i])
+	}); err != nil {
+		return nil, fmt.Errorf("k8sfleet: %s: reading worker status: %w", f, err)
+	}
+	return cs, nil
 }
 
 // SetDesired implements autoscale.Fleet. On scale-in of a Deployment it first

@@ -122,9 +122,10 @@ func TestAutoscalerScalesDeploymentOutAndToZero(t *testing.T) {
 		n, s.Desired, busy, scaleIn.Round(10*time.Millisecond), n, timed.scaleIn)
 	timed.mu.Unlock()
 
+	fx.idleAll() // their messages are done: the busy floor lets them go
 	src.visible.Store(0)
 	zeroAt := time.Now()
-	_, toZero := waitState("scale to zero", func(s autoscale.FleetState) bool { return s == autoscale.FleetState{} })
+	_, toZero := waitState("scale to zero", func(s autoscale.FleetState) bool { return s.Size() == autoscale.FleetState{} })
 	fx.cl.Wait(t, 60*time.Second, "every pod gone", func(ctx context.Context) (bool, error) {
 		pods, err := fx.pods(ctx)
 		return err == nil && len(pods) == 0, err

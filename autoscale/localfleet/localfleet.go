@@ -218,16 +218,28 @@ func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
 		return autoscale.FleetState{}, fmt.Errorf("localfleet: %w", err)
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	st := autoscale.FleetState{Desired: f.desired}
+	var active []*slot
 	for _, s := range f.slots {
 		switch {
 		case !s.active():
+			continue
 		case s.ready:
 			st.Running++
 		default:
 			st.Starting++
 		}
+		active = append(active, s)
 	}
+	cands, addrs, _ := candidatesLocked(active)
+	f.mu.Unlock()
+	// The workers' status documents give the busy count and the counters
+	// the controller learns from.
+	if err := workerstatus.ReadAll(ctx, cands, len(cands), func(ctx context.Context, i int) (workerstatus.Report, error) {
+		return f.readStatus(ctx, addrs[i])
+	}); err != nil {
+		return autoscale.FleetState{}, fmt.Errorf("localfleet: reading worker status: %w", err)
+	}
+	autoscale.WorkersFromCandidates(&st, cands)
 	return st, nil
 }

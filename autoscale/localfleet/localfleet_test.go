@@ -292,7 +292,7 @@ func TestKilledWorkerIsReplaced(t *testing.T) {
 		return false
 	})
 	settle(t, f)
-	if s, _ := f.State(t.Context()); s != (autoscale.FleetState{Desired: 2, Running: 2}) {
+	if s, _ := f.State(t.Context()); s.Size() != (autoscale.FleetState{Desired: 2, Running: 2}) {
 		t.Fatalf("after the replacement State = %+v", s)
 	}
 	if alive(victim.PID) {
@@ -368,7 +368,7 @@ func TestDrainedBusyWorkerFinishes(t *testing.T) {
 	}
 	s, _ := f.State(ctx)
 	ws := f.Workers()
-	if s != (autoscale.FleetState{}) || len(ws) != 1 || ws[0].State != localfleet.StateDraining {
+	if s.Size() != (autoscale.FleetState{}) || len(ws) != 1 || ws[0].State != localfleet.StateDraining {
 		t.Fatalf("right after scale-in of a busy worker: State %+v, Workers %+v", s, ws)
 	}
 	// It is still running its message; nothing kills it.
@@ -469,7 +469,7 @@ func TestStopKillsAfterGrace(t *testing.T) {
 		return len(pidsOf(f)) == 2 && len(armed) == 2
 	})
 	pids := pidsOf(f)
-	if s, _ := f.State(t.Context()); s != (autoscale.FleetState{Desired: 2, Starting: 2}) {
+	if s, _ := f.State(t.Context()); s.Size() != (autoscale.FleetState{Desired: 2, Starting: 2}) {
 		t.Fatalf("processes without a status endpoint: State %+v, want 2 starting", s)
 	}
 	begin := time.Now()

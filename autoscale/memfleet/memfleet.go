@@ -7,6 +7,7 @@ package memfleet
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -23,6 +24,11 @@ type Worker struct {
 	// worker is idle at and after it. The fleet's user (the simulator, a
 	// test) sets it, within Range.
 	BusyUntil time.Time
+	// Completed and HandlerTime are the worker's counters as its status
+	// document would report them (see ReportWorkers); the fleet's user
+	// adds to them, within Range.
+	Completed   uint64
+	HandlerTime time.Duration
 }
 
 // Fleet is an in-memory fleet. It is safe for concurrent use.
@@ -30,9 +36,21 @@ type Fleet struct {
 	clk        clock.Clock
 	startDelay time.Duration
 
-	mu      sync.Mutex // guards workers, nextID
+	mu      sync.Mutex // guards workers, nextID, report
 	workers []*Worker  // in creation order
 	nextID  int
+	report  bool
+}
+
+// ReportWorkers makes State report what the workers' status documents
+// would: Busy (running workers before their BusyUntil), Reporting and
+// each running worker's counters, as the fleets over real workers do. Off
+// by default, so that the simulator's traces stay those of a fleet that
+// reads no status.
+func (f *Fleet) ReportWorkers(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.report = on
 }
 
 var _ autoscale.Fleet = (*Fleet)(nil)
@@ -52,13 +70,25 @@ func (f *Fleet) State(ctx context.Context) (autoscale.FleetState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := autoscale.FleetState{Desired: len(f.workers)}
+	var sn autoscale.Sensors
 	for _, w := range f.workers {
 		if w.ReadyAt.After(now) {
 			s.Starting++
-		} else {
-			s.Running++
+			continue
 		}
+		s.Running++
+		c := autoscale.WorkerCounters{ID: strconv.Itoa(w.ID), Completed: w.Completed, Succeeded: w.Completed, HandlerTime: w.HandlerTime}
+		if w.BusyUntil.After(now) {
+			s.Busy++
+			c.InFlight = 1
+		}
+		sn.Workers = append(sn.Workers, c)
 	}
+	if !f.report {
+		s.Busy = 0
+		return s, nil
+	}
+	s.Reporting, s.Sensors = s.Running, &sn
 	return s, nil
 }
 

@@ -6,12 +6,18 @@ package sqssource
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/sqsconn"
@@ -27,12 +33,43 @@ type Source struct {
 	api      API
 	url      string
 	endpoint sqsconn.Endpoint
+
+	mu      sync.Mutex // guards age and needAge
+	age     ageSupport
+	needAge error
 }
+
+// ageSupport is what the source knows of the endpoint's oldest-age
+// extension attribute.
+type ageSupport int
+
+const (
+	ageUntried ageSupport = iota // not asked yet
+	ageServed                    // the endpoint answers it: a qscale server
+	ageNone                      // Amazon SQS, or an endpoint that refused or ignored it
+)
+
+// AgeAttribute is qscale's extension attribute of GetQueueAttributes: the
+// age of the oldest message, in seconds (queue.AttrAgeOfOldestMessage;
+// docs/sqs-compatibility.md).
+const AgeAttribute = "QscaleApproximateAgeOfOldestMessage"
 
 var _ autoscale.QueueSource = (*Source)(nil)
 
-// New returns a Source for the queue at queueURL.
+// New returns a Source for the queue at queueURL. It asks for the oldest
+// message's age (AgeAttribute) once; an endpoint that refuses or ignores
+// it is not asked again. FromConfig never asks Amazon SQS.
 func New(api API, queueURL string) *Source { return &Source{api: api, url: queueURL} }
+
+// ReadsOldestAge reports whether the source can tell the oldest message's
+// age: not from Amazon SQS (GetQueueAttributes has no such attribute), and
+// from another endpoint only while it has not refused qscale's extension
+// attribute.
+func (s *Source) ReadsOldestAge() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.age != ageNone
+}
 
 var attributes = []types.QueueAttributeName{
 	types.QueueAttributeNameApproximateNumberOfMessages,
@@ -41,14 +78,49 @@ var attributes = []types.QueueAttributeName{
 }
 
 // Observe implements autoscale.QueueSource with one GetQueueAttributes call.
-// SQS reports neither rates, processing time nor the oldest message's age
-// through this call; those stay 0.
+// A qscale server also reports the oldest message's age (AgeAttribute);
+// Amazon SQS does not, nor rates or the processing time: the controller
+// learns those from the workers (docs/autoscaling.md, "Where each signal
+// comes from").
 func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
-	out, err := s.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(s.url), AttributeNames: attributes})
+	s.mu.Lock()
+	askAge := s.age != ageNone
+	s.mu.Unlock()
+	names := attributes
+	if askAge {
+		names = append(slices.Clip(attributes), AgeAttribute)
+	}
+	out, err := s.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(s.url), AttributeNames: names})
+	var ae smithy.APIError
+	if askAge && errors.As(err, &ae) && ae.ErrorCode() == "InvalidAttributeName" {
+		// Not a qscale server: ask for what SQS has, from now on.
+		s.setAge(ageNone)
+		askAge = false
+		out, err = s.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(s.url), AttributeNames: attributes})
+	}
 	if err != nil {
 		return autoscale.QueueStats{}, fmt.Errorf("sqssource: GetQueueAttributes %s: %w", s.url, err)
 	}
+	if err := s.ageMissing(); err != nil {
+		return autoscale.QueueStats{}, err
+	}
 	var st autoscale.QueueStats
+	if askAge {
+		v, ok := out.Attributes[AgeAttribute]
+		if !ok {
+			s.setAge(ageNone) // an endpoint that ignores unknown names
+			if err := s.ageMissing(); err != nil {
+				return autoscale.QueueStats{}, err
+			}
+		} else {
+			sec, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(sec >= 0 && sec <= math.MaxInt64/float64(time.Second)) { // NaN too
+				return autoscale.QueueStats{}, fmt.Errorf("sqssource: %s of %s is %q, not seconds", AgeAttribute, s.url, v)
+			}
+			s.setAge(ageServed)
+			st.OldestAge = time.Duration(sec * float64(time.Second))
+		}
+	}
 	for _, f := range []struct {
 		name types.QueueAttributeName
 		dst  *int
@@ -80,7 +152,37 @@ func FromConfig(ctx context.Context, q autoscale.QueueConfig) (*Source, error) {
 	}
 	s := New(client, q.URL)
 	s.endpoint = ep
+	if ep.AWS {
+		s.age = ageNone // Amazon SQS refuses qscale's attribute
+	}
 	return s, nil
+}
+
+// NeedOldestAge says that a policy reads the oldest message's age: from
+// then on, once the endpoint turns out not to report it, every Observe
+// fails with err (which should name the policy and the remedy) instead of
+// reporting an age of 0.
+func (s *Source) NeedOldestAge(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.needAge = err
+}
+
+// ageMissing is the error of a source whose policies need the age the
+// endpoint does not report; nil otherwise.
+func (s *Source) ageMissing() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.age == ageNone && s.needAge != nil {
+		return fmt.Errorf("sqssource: %s: %w", s.url, s.needAge)
+	}
+	return nil
+}
+
+func (s *Source) setAge(a ageSupport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.age = a
 }
 
 // Endpoint is where FromConfig's source sends its calls, and why (zero for

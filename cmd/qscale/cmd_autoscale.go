@@ -138,6 +138,9 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	if err != nil {
 		return nil, fmt.Errorf("%s.queue: %w", path, err)
 	}
+	if err := requireSignals(f, path, src); err != nil {
+		return nil, err
+	}
 	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr, Guard: guard}
 	fleet, err := fleets.Build(ctx, f, path, env)
 	if err != nil {
@@ -152,6 +155,7 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(),
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
 		OnDecision: a.onDecision, Guardrails: f.AutoscaleGuardrails(),
+		AllowBelowBusy: !f.KeepsBusy(),
 	})
 	if err != nil {
 		return nil, err

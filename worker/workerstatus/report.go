@@ -65,7 +65,16 @@ type Counts struct {
 	// delivered again.
 	DeleteErrors  uint64 `json:"delete_errors"`
 	ReceiveErrors uint64 `json:"receive_errors"`
+	// HandlerSeconds is the time handlers spent on the messages counted in
+	// Succeeded and Failed, summed: divided by their count it is the mean
+	// processing time the autoscaler learns. Added within version 1; a
+	// worker that predates it reports 0.
+	HandlerSeconds float64 `json:"handler_seconds"`
 }
+
+// Completed is how many messages the worker's handlers finished, with
+// success or not.
+func (c Counts) Completed() uint64 { return c.Succeeded + c.Failed }
 
 // App describes an application the worker supervises (--http-start).
 type App struct {
