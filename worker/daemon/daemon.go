@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/qscale/qscale/internal/lifeline"
+	"github.com/qscale/qscale/internal/webguard"
 	"github.com/qscale/qscale/worker"
 	"github.com/qscale/qscale/worker/sqsclient"
 	"github.com/qscale/qscale/worker/workerprom"
@@ -188,7 +189,10 @@ func (p *process) start(ctx context.Context) error {
 	base := context.WithoutCancel(ctx)
 	p.base = base
 	if p.ln != nil {
-		p.srv = &http.Server{Handler: p.rep, ReadHeaderTimeout: 10 * time.Second}
+		// Fleets read the status by IP address (pod, task, instance or
+		// loopback), so the guard's Host rule costs them nothing and keeps
+		// browsers of other sites and DNS rebinding away from /drain.
+		p.srv = &http.Server{Handler: webguard.Protect(p.rep, nil, nil, "the worker's status endpoint"), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = p.srv.Serve(p.ln) }()
 		p.log.Info("status endpoint", "addr", "http://"+p.rep.StatusAddr+"/status")
 	}

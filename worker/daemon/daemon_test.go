@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/qscale/qscale/internal/testserver"
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/worker"
 )
 
@@ -170,5 +172,53 @@ func TestRunBadWorkerConfig(t *testing.T) {
 	var oe *OptionsError
 	if err := Run(t.Context(), o); !errors.As(err, &oe) {
 		t.Fatalf("Run with a 10ms visibility: %v, want an *OptionsError", err)
+	}
+}
+
+// TestStatusEndpointRefusesOtherSites: a page of another site cannot drain
+// the worker through the browser (a form POST to /drain), nor reach it by a
+// rebound name; a fleet's read by IP address still works.
+func TestStatusEndpointRefusesOtherSites(t *testing.T) {
+	o, _, log := setup(t)
+	o.StatusFile = filepath.Join(t.TempDir(), "status.json")
+	o.StatusAddr = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+	defer func() { cancel(); <-done }()
+
+	var rep worker.Report
+	testwait.For(t, 20*time.Second, "the status endpoint's address in the status file", func() bool {
+		b, err := os.ReadFile(o.StatusFile)
+		return err == nil && json.Unmarshal(b, &rep) == nil && rep.StatusAddr != ""
+	})
+	base := "http://" + rep.StatusAddr
+	do := func(method, path string, header ...string) int {
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			if header[i] == "Host" {
+				req.Host = header[i+1]
+				continue
+			}
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", method, path, err, log.String())
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := do("POST", "/drain", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"); got != http.StatusForbidden {
+		t.Errorf("cross-site POST /drain: %d, want 403", got)
+	}
+	if got := do("GET", "/status", "Host", "rebound.example"); got != http.StatusForbidden {
+		t.Errorf("GET /status by a rebound name: %d, want 403", got)
+	}
+	if got := do("GET", "/status"); got != http.StatusOK {
+		t.Errorf("GET /status by IP address: %d, want 200", got)
 	}
 }
