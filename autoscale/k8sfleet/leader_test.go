@@ -279,6 +279,11 @@ func TestLeaderElectionFailover(t *testing.T) {
 	took := time.Since(killedAt)
 	t.Logf("b scaled %s after a was killed", took.Round(time.Millisecond))
 
+	// b logs its scale call once the API server has answered it, so the
+	// watch may see the change first: wait for the line.
+	fx.cl.Wait(t, 10*time.Second, "b's scale call in its log", func(context.Context) (bool, error) {
+		return len(b.scales()) > 0, nil
+	})
 	as, bs := a.scales(), b.scales()
 	if len(as) == 0 || len(bs) == 0 {
 		t.Fatalf("scale calls: a %d, b %d; want both to have scaled", len(as), len(bs))
