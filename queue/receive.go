@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"time"
+
+	"github.com/qscale/qscale/internal/clock"
 )
 
 // ReceiveInput is a ReceiveMessage request.
@@ -74,17 +76,22 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 			deadline = now.Add(wait)
 		}
 		got, ops, moves, err := q.receiveLocked(in, now)
-		var next time.Time
+		var t clock.Timer
 		if len(got) == 0 && err == nil && now.Before(deadline) {
 			if w == nil {
 				w = newWaiter()
 			} else {
 				w.reset()
 			}
-			q.waiters.add(w)
-			if len(q.timing) > 0 {
-				next = q.timing[0].st.VisibleAt
+			// The timer is armed before the waiter is listed: whoever sees
+			// the poll parked (WaiterAdded) sees its timer running, so time
+			// that passes from then on counts toward it.
+			wakeAt := deadline
+			if len(q.timing) > 0 && q.timing[0].st.VisibleAt.Before(wakeAt) {
+				wakeAt = q.timing[0].st.VisibleAt
 			}
+			t = q.e.clk.NewTimer(wakeAt.Sub(now))
+			q.waiters.add(w)
 		}
 		q.mu.Unlock()
 		if len(ops) > 0 {
@@ -96,14 +103,9 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 		if len(moves) > 0 {
 			q.e.moveToDeadLetter(ctx, q, moves)
 		}
-		if err != nil || len(got) > 0 || !now.Before(deadline) {
+		if t == nil {
 			return got, err
 		}
-		wakeAt := deadline
-		if !next.IsZero() && next.Before(wakeAt) {
-			wakeAt = next
-		}
-		t := q.e.clk.NewTimer(wakeAt.Sub(now))
 		select {
 		case <-w.ch:
 		case <-t.C():
