@@ -176,7 +176,7 @@ func (e *recordedECS) count(action string) int {
 type workerStatuses struct {
 	mu     sync.Mutex                    // guards states, asked
 	states map[string]workerstatus.State // by IP; a missing IP answers 500
-	asked []string
+	asked  []string
 }
 
 func (s *workerStatuses) ServeHTTP(w http.ResponseWriter, r *http.Request) {

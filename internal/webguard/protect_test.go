@@ -13,8 +13,8 @@ func TestProtect(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	for _, tc := range []struct {
 		name, token, host string
-		header           []string
-		want             int
+		header            []string
+		want              int
 	}{
 		{"loopback, no token", "", "127.0.0.1:9326", nil, http.StatusNoContent},
 		{"rebound name, no token", "", "evil.example:9326", nil, http.StatusForbidden},
