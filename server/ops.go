@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/qscale/qscale/internal/peekapi"
 	"github.com/qscale/qscale/internal/webguard"
 	"github.com/qscale/qscale/producer"
 	"github.com/qscale/qscale/queue/queuemetrics"
@@ -134,7 +135,8 @@ func (s *Server) stopOps(ctx context.Context) {
 }
 
 // adminHandler routes the admin listener. /healthz and /readyz are open
-// (probes carry no token); the rest is guarded like the console.
+// (probes carry no token); the rest is guarded like the console, including
+// the message browser under /admin/queues/ (package peekapi).
 func (s *Server) adminHandler() http.Handler {
 	token := webguard.NewToken(s.cfg.AdminToken)
 	guard := func(h http.Handler) http.Handler {
@@ -144,6 +146,9 @@ func (s *Server) adminHandler() http.Handler {
 	mux.Handle("/metrics", guard(promhttp.HandlerFor(s.ops.reg, promhttp.HandlerOpts{})))
 	mux.Handle("/queue/", guard(producer.NewHandler(producer.NewEngineSender(s.Engine), producer.Options{Prefix: "/queue/"})))
 	mux.Handle("POST /admin/backup", guard(http.HandlerFunc(s.serveBackup)))
+	browse := http.NewServeMux() // the message browser (package peekapi)
+	peekapi.Register(browse, peekapi.AdminPrefix, peekapi.EnginePeeker{Engine: s.Engine})
+	mux.Handle("GET "+peekapi.AdminPrefix, guard(browse))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		plain(w, http.StatusOK, "ok")
 	})

@@ -69,8 +69,8 @@ type Config struct {
 	// Operations (ops.go, docs/operations.md).
 
 	// AdminListen is the admin listener's host:port: /metrics, /healthz,
-	// /readyz, the producer endpoint /queue/NAME and /admin/backup. Empty:
-	// none.
+	// /readyz, the producer endpoint /queue/NAME, /admin/backup and the
+	// message browser /admin/queues/NAME/messages. Empty: none.
 	AdminListen string
 	// AdminToken guards the admin listener's /metrics, /queue/ and /admin/
 	// (bearer token); required when AdminListen is beyond loopback.
