@@ -17,6 +17,7 @@ var commandFlags = map[string][]string{
 	"server":     {"access-key=", "access-keys-file=", "account-id=", "addr-file=", "admin-addr-file=", "admin-listen=", "admin-token=", "base-url=", "body-timeout=", "data-dir=", "in-memory", "insecure-no-auth", "listen=", "max-body-memory=", "max-connections=", "min-free=", "queues=", "region=", "repair", "tls-cert=", "tls-key="},
 	"worker":     {"batch=", "concurrency=", "delete-delay=", "demo=", "endpoint-url=", "grace=", "heartbeat=", "http=", "http-content-type=", "http-ready=", "http-restart-delay=", "http-start=", "log-level=", "pollers=", "prefetch=", "profile=", "queue-url=", "region=", "retry-delay=", "retry-max-delay=", "status-addr=", "status-file=", "timeout=", "visibility=", "wait="},
 	"autoscale":  {"check", "config=", "console-token=", "console=", "dry-run", "interval=", "log-level="},
+	"messages":   {"admin=", "admin-token=", "after=", "endpoint-url=", "json", "limit=", "poll=", "rate=", "region=", "to="},
 	"send":       {"attr=", "dedup=", "delay=", "endpoint-url=", "group=", "lines", "queue=", "region="},
 	"load":       {"batch=", "burst=", "concurrency=", "duration=", "endpoint-url=", "queue=", "rate=", "region=", "retries=", "size="},
 	"bench":      {"batch=", "client=", "endpoint-url=", "json", "log-retries", "messages=", "mode=", "queue-url=", "receivers=", "region=", "samples=", "senders=", "single-deletes", "size=", "timeout=", "wait="},

@@ -26,6 +26,7 @@ var commands = []command{
 	{"worker", "run a handler (command, HTTP application) for each message of a queue", runWorkerCommand},
 	{"autoscale", "size a worker fleet from its queue's backlog (see docs/autoscaling.md)", runAutoscale},
 	{"send", "send a message (or each line of stdin) to a queue", runSend},
+	{"messages", "list and peek at a queue's messages without receiving them; redrive a dead-letter queue", runMessages},
 	{"load", "generate load on a queue: a steady rate or a burst", runLoad},
 	{"bench", "measure an SQS endpoint: throughput, latency, long-poll wake-up", runBench},
 	{"sim", "replay a load through the autoscaler on a virtual clock; compare with AWS", runSim},

@@ -16,7 +16,9 @@ import (
 // Client calls the message browser of an admin listener (`qscale server
 // --admin-listen`). It implements Peeker.
 type Client struct {
-	// BaseURL is the admin listener, such as http://127.0.0.1:9327.
+	// BaseURL is the admin listener, such as http://127.0.0.1:9327. A URL
+	// with a path is the prefix of the routes instead of AdminPrefix: a
+	// dashboard's http://127.0.0.1:8080/api/queues/.
 	BaseURL string
 	// Token is the admin token, sent as a bearer token; "" sends none.
 	Token string
@@ -67,6 +69,9 @@ const maxAnswer = 16 << 20
 
 func (c *Client) get(ctx context.Context, path string, q url.Values, v any) error {
 	u := strings.TrimSuffix(c.BaseURL, "/") + AdminPrefix + path
+	if b, err := url.Parse(c.BaseURL); err == nil && b.Path != "" && b.Path != "/" {
+		u = strings.TrimSuffix(c.BaseURL, "/") + "/" + path
+	}
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
