@@ -21,7 +21,7 @@ import (
 	"github.com/qscale/qscale/queue"
 )
 
-//go:embed assets/index.html assets/app.js assets/app.css assets/vendor
+//go:embed assets/index.html assets/app.js assets/messages.js assets/app.css assets/messages.css assets/vendor
 var assetFS embed.FS
 
 // CookieName is the cookie that carries the session after "?token=": a
@@ -74,6 +74,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /api/control", d.serveControl)
 	m.HandleFunc("POST /api/pause", d.servePause(true))
 	m.HandleFunc("POST /api/resume", d.servePause(false))
+	d.browserRoutes(m) // messages.go
 	d.mux = m
 }
 
