@@ -2,11 +2,13 @@ package dashboard_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/internal/browsertest"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/queue"
@@ -113,9 +115,35 @@ func TestBrowserMessages(t *testing.T) {
 		t.Fatalf("edited: visibility %v, redrive %+v", cfg.Visibility, cfg.Redrive)
 	}
 
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err == nil {
 		browsertest.SaveArtifact(t, "messages.png", png)
+	}
+	browsertest.CheckConsole(t, consoleMessages())
+}
+
+// Over a Backend that cannot peek (Amazon SQS), the page says so and
+// offers no messages button, rather than receiving.
+func TestBrowserMessagesUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx, consoleMessages := browsertest.Start(t)
+	s := setup(t, setupOptions{})
+	d, err := dashboard.New(dashboard.Options{Backend: struct{ dashboard.Backend }{s.backend}, Clock: s.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	t.Cleanup(func() { d.Stop(context.Background()); srv.Close() }) // Stop ends the page's event stream
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	expr := `!document.getElementById("browser-note").hidden &&
+		document.getElementById("browser-note").textContent.includes("Amazon SQS has no way to look at a message") &&
+		document.querySelector('#browser-queues tr[data-bq="jobs"]') !== null &&
+		document.querySelector('button[data-browse]') === null &&
+		document.getElementById("create-queue-toggle").hidden`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("waiting for the note (%s): %v", expr, err)
 	}
 	browsertest.CheckConsole(t, consoleMessages())
 }

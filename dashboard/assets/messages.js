@@ -94,7 +94,7 @@
       const a = qi.attributes, f = (st.browser.failures || {})[qi.name] || {};
       const rp = redrivePolicy(qi), sources = sourcesOf(qi);
       let dead = "–";
-      if (rp) dead = "to " + nameOfArn(rp.deadLetterTargetArn) + " after " + rp.maxReceiveCount + " receives";
+      if (rp) dead = "to " + nameOfArn(rp.deadLetterTargetArn) + " after " + rp.maxReceiveCount + (Number(rp.maxReceiveCount) === 1 ? " receive" : " receives");
       if (sources.length) dead = "holds " + a.ApproximateNumberOfMessages + " from " + sources.map((s) => s.name).join(", ");
       const actions = el("td", { class: "actions" });
       if (st.browser.peek) actions.append(el("button", { type: "button", "data-browse": qi.name, text: "Messages", onclick: () => openQueue(qi.name) }));
