@@ -130,12 +130,12 @@ func (q *Queue) Peek(ctx context.Context, o PeekOptions) (PeekPage, error) {
 	// another page follows) as a max-heap on Seq.
 	pick := make(seqHeap, 0, o.Limit+1)
 	for seq, m := range q.bySeq {
-		if seq <= o.After || q.expiredLocked(m, now) {
+		if seq <= o.After || len(pick) > o.Limit && seq >= pick[0].Seq || q.expiredLocked(m, now) {
 			continue
 		}
 		if len(pick) <= o.Limit {
 			pick.push(m)
-		} else if seq < pick[0].Seq {
+		} else {
 			pick[0] = m
 			pick.down(0)
 		}

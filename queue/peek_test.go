@@ -207,3 +207,29 @@ func TestPeekDeadLetterAndRetention(t *testing.T) {
 		t.Fatalf("expired message shown: %+v", page.Messages)
 	}
 }
+
+// A page costs one pass over the queue's messages under its lock.
+func BenchmarkPeek100k(b *testing.B) {
+	e, err := Open(b.Context(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Stop(b.Context())
+	q, err := e.CreateQueue(b.Context(), "bench", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]SendInput, 10)
+	for i := range batch {
+		batch[i] = SendInput{Body: strings.Repeat("x", 200)}
+	}
+	for range 100_000 / len(batch) {
+		q.SendBatch(b.Context(), batch)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := q.Peek(b.Context(), PeekOptions{Limit: DefaultPeekLimit, After: 50_000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
