@@ -11,6 +11,7 @@ import (
 
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/peekapi"
 	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/queue"
 )
@@ -76,6 +77,17 @@ func TestMessagesAPI(t *testing.T) {
 	}
 	if resp := s.do(t, "GET", "/api/queues/nope/messages", "", auth...); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown queue: %d, want 404", resp.StatusCode)
+	}
+
+	// The client of `qscale messages list --admin URL/api/queues/` reads
+	// the same pages with the dashboard's token.
+	c := &peekapi.Client{BaseURL: s.srv.URL + "/api/queues/", Token: "tok"}
+	cpage, err := c.Peek(t.Context(), "jobs-dlq", queue.PeekOptions{After: page.Next})
+	if err != nil || len(cpage.Messages) != 1 || cpage.Messages[0].ID == page.Messages[1].ID {
+		t.Fatalf("client's second page: %+v %v", cpage, err)
+	}
+	if _, err := (&peekapi.Client{BaseURL: s.srv.URL + "/api/queues/"}).Peek(t.Context(), "jobs-dlq", queue.PeekOptions{}); err == nil {
+		t.Fatal("the client read the dashboard without its token")
 	}
 
 	resp = s.do(t, "GET", "/api/browser", "", auth...)

@@ -98,8 +98,9 @@ type PeekedAttribute struct {
 	BinaryValue []byte `json:"binaryValue,omitempty"`
 }
 
-// messageBody is the one place peeking reads a message's body. It is called
-// without the queue's lock held.
+// messageBody is the one place peeking reads a message's body (and its
+// size, len of what it returns). It is called without the queue's lock
+// held, so it may read a store.
 func messageBody(ctx context.Context, q *Queue, m *Message) (string, error) {
 	return m.Body, nil
 }
@@ -156,6 +157,7 @@ func (q *Queue) Peek(ctx context.Context, o PeekOptions) (PeekPage, error) {
 			return PeekPage{}, fmt.Errorf("peek %s: body of %s: %w", q.name, m.ID, err)
 		}
 		p := &page.Messages[i]
+		p.BodySize = len(body)
 		p.Body, p.Truncated = preview(body, PeekPreviewBytes)
 	}
 	return page, nil
@@ -187,7 +189,7 @@ func (q *Queue) PeekMessage(ctx context.Context, id string) (PeekedMessage, erro
 	if err != nil {
 		return PeekedMessage{}, fmt.Errorf("peek %s: body of %s: %w", q.name, id, err)
 	}
-	p.Body = body
+	p.Body, p.BodySize = body, len(body)
 	return p, nil
 }
 
@@ -198,7 +200,7 @@ var ErrMessageNotFound = errorf(ErrResourceNotFound, "The message does not exist
 // peekedLocked copies m and its state at now. q.mu must be held.
 func peekedLocked(m *Message, now time.Time) PeekedMessage {
 	p := PeekedMessage{
-		Seq: m.Seq, ID: m.ID, BodySize: len(m.Body), BodyMD5: m.BodyMD5,
+		Seq: m.Seq, ID: m.ID, BodyMD5: m.BodyMD5,
 		Attributes: peekAttrs(m.Attributes), SystemAttributes: peekAttrs(m.SystemAttributes),
 		ReceiveCount: m.st.ReceiveCount, SentAt: m.SentAt, AgeMillis: now.Sub(m.SentAt).Milliseconds(),
 		FirstReceiveAt: m.st.FirstReceiveAt, ReceivedAt: m.st.ReceivedAt,

@@ -179,6 +179,29 @@ func TestPeekBounds(t *testing.T) {
 	}
 }
 
+// A FIFO queue's messages show their group, deduplication ID and sequence
+// number, in send order across groups.
+func TestPeekFIFO(t *testing.T) {
+	ctx, e, _ := setup(t)
+	q := mustQueue(t, e, "orders.fifo", map[string]string{"FifoQueue": "true"})
+	for i, g := range []string{"b", "a", "b"} {
+		send(t, q, SendInput{Body: fmt.Sprint(i), GroupID: g, DedupID: fmt.Sprint("d", i)})
+	}
+	receive(t, q, 1) // locks group b
+	page, err := q.Peek(ctx, PeekOptions{})
+	if err != nil || len(page.Messages) != 3 {
+		t.Fatalf("page: %+v %v", page.Messages, err)
+	}
+	for i, m := range page.Messages {
+		if m.Body != fmt.Sprint(i) || m.DedupID != fmt.Sprint("d", i) || m.SequenceNumber == "" {
+			t.Errorf("message %d: %+v", i, m)
+		}
+	}
+	if page.Messages[0].State != PeekInFlight || page.Messages[0].GroupID != "b" || page.Messages[1].GroupID != "a" {
+		t.Errorf("states and groups: %+v", page.Messages)
+	}
+}
+
 // Peeking at a dead-letter queue shows where each message came from and
 // its receive count; an expired message is not shown.
 func TestPeekDeadLetterAndRetention(t *testing.T) {
