@@ -161,6 +161,22 @@ func TestMessagesCommand(t *testing.T) {
 	if v, _ := counts(work.QueueUrl); v != 3 {
 		t.Errorf("work holds %d after the redrive, want 3", v)
 	}
+
+	// --to sends them elsewhere, at a rate.
+	retry, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("retry")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: dlq.QueueUrl, MessageBody: aws.String("late")}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = qscaleRun(t, "messages", "redrive", aws.ToString(dlq.QueueUrl), "--to", "retry", "--rate", "10", "--poll", "20ms")
+	if code != 0 || !strings.Contains(stdout, "COMPLETED: moved 1 of 1") || !strings.Contains(stderr, "to retry") {
+		t.Fatalf("redrive --to: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if v, _ := counts(retry.QueueUrl); v != 1 {
+		t.Errorf("retry holds %d after the redrive, want 1", v)
+	}
 }
 
 func TestMessagesCommandUsage(t *testing.T) {
