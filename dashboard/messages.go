@@ -33,7 +33,7 @@ type Browser struct {
 // browserRoutes adds the messages panel's and the queue forms' routes
 // (queueforms.go).
 func (d *Dashboard) browserRoutes(m *http.ServeMux) {
-	var p peekapi.Peeker = unsupportedPeeker{}
+	p := peekapi.Unsupported
 	if mb, ok := d.o.Backend.(MessageBrowser); ok {
 		p = mb
 	}
@@ -43,16 +43,6 @@ func (d *Dashboard) browserRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/queues/{name}/attributes", d.serveSetAttributes)
 	m.HandleFunc("POST /api/queues/{name}/redrive", d.serveRedrive)
 	m.HandleFunc("GET /api/queues/{name}/redrives", d.serveRedrives)
-}
-
-type unsupportedPeeker struct{}
-
-func (unsupportedPeeker) Peek(context.Context, string, queue.PeekOptions) (queue.PeekPage, error) {
-	return queue.PeekPage{}, peekapi.ErrUnsupported
-}
-
-func (unsupportedPeeker) PeekMessage(context.Context, string, string) (queue.PeekedMessage, error) {
-	return queue.PeekedMessage{}, peekapi.ErrUnsupported
 }
 
 func (d *Dashboard) serveBrowser(w http.ResponseWriter, r *http.Request) {

@@ -144,6 +144,21 @@ func (d *Dashboard) manager(w http.ResponseWriter) (QueueManager, bool) {
 	return qm, ok
 }
 
+// managed returns the Backend's QueueManager and the queue the path
+// names, or answers 501 or 400.
+func (d *Dashboard) managed(w http.ResponseWriter, r *http.Request) (QueueManager, string, bool) {
+	qm, ok := d.manager(w)
+	if !ok {
+		return nil, "", false
+	}
+	name := r.PathValue("name")
+	if !queue.ValidQueueName(name) {
+		writeError(w, http.StatusBadRequest, "invalid queue name")
+		return nil, "", false
+	}
+	return qm, name, true
+}
+
 func (d *Dashboard) serveCreateQueue(w http.ResponseWriter, r *http.Request) {
 	qm, ok := d.manager(w)
 	if !ok {
@@ -165,13 +180,8 @@ func (d *Dashboard) serveCreateQueue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) serveSetAttributes(w http.ResponseWriter, r *http.Request) {
-	qm, ok := d.manager(w)
+	qm, name, ok := d.managed(w, r)
 	if !ok {
-		return
-	}
-	name := r.PathValue("name")
-	if !queue.ValidQueueName(name) {
-		writeError(w, http.StatusBadRequest, "invalid queue name")
 		return
 	}
 	req, err := decodeQueueRequest(r.Body, false)
@@ -190,13 +200,8 @@ func (d *Dashboard) serveSetAttributes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) serveRedrive(w http.ResponseWriter, r *http.Request) {
-	qm, ok := d.manager(w)
+	qm, name, ok := d.managed(w, r)
 	if !ok {
-		return
-	}
-	name := r.PathValue("name")
-	if !queue.ValidQueueName(name) {
-		writeError(w, http.StatusBadRequest, "invalid queue name")
 		return
 	}
 	req, err := decodeRedrive(r.Body)
@@ -220,13 +225,8 @@ func (d *Dashboard) serveRedrive(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) serveRedrives(w http.ResponseWriter, r *http.Request) {
-	qm, ok := d.manager(w)
+	qm, name, ok := d.managed(w, r)
 	if !ok {
-		return
-	}
-	name := r.PathValue("name")
-	if !queue.ValidQueueName(name) {
-		writeError(w, http.StatusBadRequest, "invalid queue name")
 		return
 	}
 	rs, err := qm.Redrives(r.Context(), name)

@@ -30,10 +30,19 @@ func Register(mux *http.ServeMux, prefix string, p Peeker) {
 	})
 }
 
-func servePage(w http.ResponseWriter, r *http.Request, p Peeker) {
+// queueOf returns the queue the path names, or answers 400.
+func queueOf(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.PathValue("queue")
 	if !queue.ValidQueueName(name) {
 		WriteError(w, http.StatusBadRequest, string(queue.ErrInvalidParameterValue), "invalid queue name")
+		return "", false
+	}
+	return name, true
+}
+
+func servePage(w http.ResponseWriter, r *http.Request, p Peeker) {
+	name, ok := queueOf(w, r)
+	if !ok {
 		return
 	}
 	o, err := ParseQuery(r.URL.Query())
@@ -52,11 +61,11 @@ func servePage(w http.ResponseWriter, r *http.Request, p Peeker) {
 }
 
 func serveMessage(w http.ResponseWriter, r *http.Request, p Peeker) {
-	name, id := r.PathValue("queue"), r.PathValue("id")
-	if !queue.ValidQueueName(name) {
-		WriteError(w, http.StatusBadRequest, string(queue.ErrInvalidParameterValue), "invalid queue name")
+	name, ok := queueOf(w, r)
+	if !ok {
 		return
 	}
+	id := r.PathValue("id")
 	if id == "" || len(id) > maxIDLen {
 		WriteError(w, http.StatusBadRequest, string(queue.ErrInvalidParameterValue), "invalid message ID")
 		return

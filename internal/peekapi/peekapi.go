@@ -33,6 +33,20 @@ type Peeker interface {
 // receiving them (Amazon SQS): 501.
 var ErrUnsupported = errors.New("peeking is not available for this queue: Amazon SQS has no way to look at a message without receiving it, which would count a receive and hide it")
 
+// Unsupported is the Peeker of a server that cannot peek: every call
+// answers ErrUnsupported.
+var Unsupported Peeker = unsupported{}
+
+type unsupported struct{}
+
+func (unsupported) Peek(context.Context, string, queue.PeekOptions) (queue.PeekPage, error) {
+	return queue.PeekPage{}, ErrUnsupported
+}
+
+func (unsupported) PeekMessage(context.Context, string, string) (queue.PeekedMessage, error) {
+	return queue.PeekedMessage{}, ErrUnsupported
+}
+
 // EnginePeeker is a Peeker over qscale's queue engine.
 type EnginePeeker struct{ Engine *queue.Engine }
 

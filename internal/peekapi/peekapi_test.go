@@ -111,7 +111,7 @@ func TestErrors(t *testing.T) {
 func TestUnsupportedIs501(t *testing.T) {
 	t.Parallel()
 	mux := http.NewServeMux()
-	peekapi.Register(mux, "/api/queues/", unsupported{})
+	peekapi.Register(mux, "/api/queues/", peekapi.Unsupported)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/queues/q/messages")
@@ -123,16 +123,6 @@ func TestUnsupportedIs501(t *testing.T) {
 	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(b), "Amazon SQS") {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
-}
-
-type unsupported struct{}
-
-func (unsupported) Peek(context.Context, string, queue.PeekOptions) (queue.PeekPage, error) {
-	return queue.PeekPage{}, peekapi.ErrUnsupported
-}
-
-func (unsupported) PeekMessage(context.Context, string, string) (queue.PeekedMessage, error) {
-	return queue.PeekedMessage{}, peekapi.ErrUnsupported
 }
 
 // ParseQuery never panics, and what it accepts is within bounds and reads
