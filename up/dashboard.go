@@ -5,16 +5,22 @@ import (
 	"github.com/qscale/qscale/dashboard/enginebackend"
 )
 
-// newDashboard builds the dashboard over the engine, the controller and the
-// local fleet; Start runs its sampler.
-func (s *System) newDashboard() (*dashboard.Dashboard, error) {
+// newDashboard builds the dashboard of one fleet over the engine (every
+// queue), the fleet's controller and its local workers; Start runs its
+// sampler.
+func (s *System) newDashboard(r *fleetRun) (*dashboard.Dashboard, error) {
+	queue := ""
+	if names := r.cfg.QueueNames(); len(names) == 1 {
+		queue = names[0]
+	}
 	be, err := enginebackend.New(enginebackend.Config{
 		Engine:    s.srv.Engine,
-		Queue:     s.cfg.Fleets[0].Queue.Name,
-		Decisions: s.ctrl.Decisions,
-		Fleet:     s.fleet,
+		Queue:     queue,
+		Queues:    r.cfg.QueueNames(),
+		Decisions: r.ctrl.Decisions,
+		Fleet:     r.fleet,
 		Workers: func() []dashboard.WorkerInfo {
-			lf := s.fleet.Local()
+			lf := r.fleet.Local()
 			if lf == nil {
 				return nil
 			}
@@ -32,7 +38,7 @@ func (s *System) newDashboard() (*dashboard.Dashboard, error) {
 	}
 	d, err := dashboard.New(dashboard.Options{
 		Backend: be, Clock: s.opts.Clock, Token: s.cfg.Console.Token,
-		History: s.cfg.Console.History.D(), Logger: s.log.With("part", "dashboard"),
+		History: s.cfg.Console.History.D(), Logger: s.log.With("part", "dashboard", "fleet", r.cfg.Name),
 	})
 	if err != nil {
 		return nil, err

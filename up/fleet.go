@@ -10,8 +10,7 @@ import (
 // newFleet builds (and does not start) the configured fleet through the
 // same registry as qscale autoscale; the worker: shorthand becomes a local
 // fleet of qscale worker processes on the embedded server's queue.
-func newFleet(ctx context.Context, s *System) (*fleets.Fleet, error) {
-	f := s.cfg.Fleets[0]
+func newFleet(ctx context.Context, s *System, f config.Fleet, path string) (*fleets.Fleet, error) {
 	if f.Worker != nil {
 		var env []string
 		if id, secret, ok := firstKey(s.opts.Keys); ok {
@@ -25,9 +24,9 @@ func newFleet(ctx context.Context, s *System) (*fleets.Fleet, error) {
 		}, f.MaxCapacity)
 		f.Worker = nil
 	}
-	return fleets.Build(ctx, f, "fleets[0]", fleets.Env{
+	return fleets.Build(ctx, f, path, fleets.Env{
 		Clock:      s.opts.Clock,
-		Logger:     s.log.With("part", "fleet"),
+		Logger:     s.log.With("part", "fleet", "fleet", f.Name),
 		Stdout:     s.opts.WorkerOutput,
 		Stderr:     s.opts.WorkerOutput,
 		Executable: s.opts.Executable,

@@ -34,9 +34,12 @@ type Source struct {
 	url      string
 	endpoint sqsconn.Endpoint
 
-	mu      sync.Mutex // guards age and needAge
+	mu      sync.Mutex // guards age, needAge and cw
 	age     ageSupport
 	needAge error
+	// cw, when set, reads the oldest message's age from CloudWatch
+	// (ReadAgeFromCloudWatch) instead of the endpoint.
+	cw *cwAge
 }
 
 // ageSupport is what the source knows of the endpoint's oldest-age
@@ -68,7 +71,7 @@ func New(api API, queueURL string) *Source { return &Source{api: api, url: queue
 func (s *Source) ReadsOldestAge() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.age != ageNone
+	return s.cw != nil || s.age != ageNone
 }
 
 var attributes = []types.QueueAttributeName{
@@ -84,7 +87,8 @@ var attributes = []types.QueueAttributeName{
 // comes from").
 func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	s.mu.Lock()
-	askAge := s.age != ageNone
+	cw := s.cw
+	askAge := s.age != ageNone && cw == nil
 	s.mu.Unlock()
 	names := attributes
 	if askAge {
@@ -101,10 +105,14 @@ func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	if err != nil {
 		return autoscale.QueueStats{}, fmt.Errorf("sqssource: GetQueueAttributes %s: %w", s.url, err)
 	}
-	if err := s.ageMissing(); err != nil {
+	var st autoscale.QueueStats
+	if cw != nil {
+		if st.OldestAge, err = cw.age(ctx); err != nil {
+			return autoscale.QueueStats{}, err
+		}
+	} else if err := s.ageMissing(); err != nil {
 		return autoscale.QueueStats{}, err
 	}
-	var st autoscale.QueueStats
 	if askAge {
 		v, ok := out.Attributes[AgeAttribute]
 		if !ok {
@@ -173,7 +181,7 @@ func (s *Source) NeedOldestAge(err error) {
 func (s *Source) ageMissing() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.age == ageNone && s.needAge != nil {
+	if s.age == ageNone && s.cw == nil && s.needAge != nil {
 		return fmt.Errorf("sqssource: %s: %w", s.url, s.needAge)
 	}
 	return nil
