@@ -102,6 +102,12 @@ func New(c Config) (dashboard.Backend, error) {
 	case c.Source == nil || c.Fleet == nil:
 		return nil, errors.New("sqsbackend: Config.API, Source and Fleet are required")
 	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 2 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
 	b := &Backend{c: c, queues: queues}
 	for _, q := range queues {
 		if q.API == nil {
@@ -114,12 +120,6 @@ func New(c Config) (dashboard.Backend, error) {
 		b.names = append(b.names, path.Base(u.Path))
 	}
 	b.name = strings.Join(b.names, "+")
-	if c.MaxAge <= 0 {
-		c.MaxAge = 2 * time.Second
-	}
-	if c.Clock == nil {
-		c.Clock = clock.Real{}
-	}
 	if c.Controller != nil {
 		return pausable{b}, nil
 	}
