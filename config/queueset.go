@@ -28,8 +28,10 @@ type Source struct {
 	// cloudwatch:GetMetricData (docs/aws.md).
 	CloudWatchAge bool `yaml:"cloudWatchAge"`
 	// CloudWatchEndpoint overrides CloudWatch's endpoint (a test server);
-	// default the region's.
+	// default the region's. CloudWatchProtocol is its wire protocol: cbor
+	// (the SDK's, the default), json or query (moto's).
 	CloudWatchEndpoint string `yaml:"cloudWatchEndpoint"`
+	CloudWatchProtocol string `yaml:"cloudWatchProtocol"`
 }
 
 // QueueList is the fleet's queues: queues, else the one queue.

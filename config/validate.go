@@ -218,6 +218,11 @@ func (f *Fleet) validate(use Use, queues map[string]bool) error {
 		case f.Source.CloudWatchEndpoint != "":
 			add(absoluteURL("source.cloudWatchEndpoint", f.Source.CloudWatchEndpoint))
 		}
+		switch f.Source.CloudWatchProtocol {
+		case "", "cbor", "json", "query":
+		default:
+			add(fe("source.cloudWatchProtocol", "%q: want cbor, json or query", f.Source.CloudWatchProtocol))
+		}
 	}
 	if f.MinCapacity < 0 {
 		add(fe("minCapacity", "must be 0 or more, got %d", f.MinCapacity))

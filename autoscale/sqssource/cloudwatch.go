@@ -13,7 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/sqsconn"
@@ -48,6 +51,9 @@ type CloudWatchAge struct {
 	API CloudWatchAPI
 	// Endpoint overrides CloudWatch's endpoint (a test server).
 	Endpoint string
+	// Protocol is the wire protocol: "cbor" (the SDK's, the default),
+	// "json" or "query" (what emulators such as moto speak).
+	Protocol string
 	// Every is how often CloudWatch is asked; in between the last age
 	// read is kept. Default AgePeriod: the metric changes once a minute.
 	Every time.Duration
@@ -94,9 +100,22 @@ func (s *Source) ReadAgeFromCloudWatch(ctx context.Context, c CloudWatchAge) err
 		if err != nil {
 			return fmt.Errorf("sqssource: CloudWatch: %w", err)
 		}
+		var proto func(*cloudwatch.Options)
+		switch c.Protocol {
+		case "", "cbor":
+		case "json":
+			proto = func(o *cloudwatch.Options) { o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801) }
+		case "query":
+			proto = func(o *cloudwatch.Options) { o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) }
+		default:
+			return fmt.Errorf("sqssource: CloudWatch protocol %q: want cbor, json or query", c.Protocol)
+		}
 		c.API = cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 			if c.Endpoint != "" {
 				o.BaseEndpoint = aws.String(c.Endpoint)
+			}
+			if proto != nil {
+				proto(o)
 			}
 		})
 	}

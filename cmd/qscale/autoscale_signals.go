@@ -24,7 +24,7 @@ func (a *autoscaler) buildSources(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", qpath, err)
 		}
 		if f.CloudWatchAge() {
-			if err := src.ReadAgeFromCloudWatch(ctx, sqssource.CloudWatchAge{Endpoint: f.Source.CloudWatchEndpoint}); err != nil {
+			if err := src.ReadAgeFromCloudWatch(ctx, sqssource.CloudWatchAge{Endpoint: f.Source.CloudWatchEndpoint, Protocol: f.Source.CloudWatchProtocol}); err != nil {
 				return fmt.Errorf("%s.source.cloudWatchAge: %w", a.path, err)
 			}
 		}
