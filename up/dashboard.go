@@ -6,8 +6,8 @@ import (
 )
 
 // newDashboard builds the dashboard of one fleet over the engine (every
-// queue), the fleet's controller and its local workers; Start runs its
-// sampler.
+// queue), the fleet's controller (decisions, pause and resume) and its
+// local workers; Start runs its sampler.
 func (s *System) newDashboard(r *fleetRun) (*dashboard.Dashboard, error) {
 	queue := ""
 	if names := r.cfg.QueueNames(); len(names) == 1 {
@@ -37,7 +37,7 @@ func (s *System) newDashboard(r *fleetRun) (*dashboard.Dashboard, error) {
 		return nil, err
 	}
 	d, err := dashboard.New(dashboard.Options{
-		Backend: be, Clock: s.opts.Clock, Token: s.cfg.Console.Token,
+		Backend: be.WithPause(r.ctrl), Clock: s.opts.Clock, Token: s.cfg.Console.Token,
 		History: s.cfg.Console.History.D(), Logger: s.log.With("part", "dashboard", "fleet", r.cfg.Name),
 	})
 	if err != nil {

@@ -131,6 +131,27 @@ fleets:
 	if strings.Contains(metrics, `qscale_autoscale_decisions_total{direction="out",fleet="fleet-b"`) {
 		t.Error("/metrics counts a scale-out of fleet b")
 	}
+
+	// Pause fleet b from its dashboard: fleet a stays running.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.ConsoleURL()+"/fleets/fleet-b/api/pause", nil)
+	req.Header.Set("X-Qscale-Csrf", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("pause fleet b: %d", resp.StatusCode)
+	}
+	if b, _ := s.FleetController("fleet-b").Paused(); !b {
+		t.Error("fleet b is not paused")
+	}
+	if a, _ := s.FleetController("fleet-a").Paused(); a {
+		t.Error("pausing fleet b paused fleet a")
+	}
+	if _, metrics := get("/metrics"); !strings.Contains(metrics, `qscale_autoscale_paused{fleet="fleet-b",queue="b"} 1`) {
+		t.Error("/metrics does not show fleet b paused")
+	}
 }
 
 // A fleet fed by two queues is sized by their summed backlog, and its

@@ -161,3 +161,19 @@ func (b *Backend) Purge(ctx context.Context, name string) error {
 	}
 	return q.Purge(ctx)
 }
+
+// WithPause returns b with a pause button: p (the fleet's autoscaler,
+// *autoscale.Controller) is paused and resumed from the dashboard.
+func (b *Backend) WithPause(p dashboard.Pauser) dashboard.Backend { return pausable{b, p} }
+
+// pausable is a Backend whose autoscaler the dashboard can pause.
+type pausable struct {
+	*Backend
+	p dashboard.Pauser
+}
+
+var _ dashboard.Pauser = pausable{}
+
+func (p pausable) Pause(by string)        { p.p.Pause(by) }
+func (p pausable) Resume()                { p.p.Resume() }
+func (p pausable) Paused() (bool, string) { return p.p.Paused() }
