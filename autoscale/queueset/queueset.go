@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
@@ -51,6 +52,15 @@ type Member struct {
 type Set struct {
 	members []Member
 	combine Combine
+
+	mu   sync.Mutex // guards last
+	last []Reading  // each queue's reading at the last successful Observe
+}
+
+// Reading is one queue's part of an observation.
+type Reading struct {
+	Name  string
+	Stats autoscale.QueueStats
 }
 
 var _ autoscale.QueueSource = (*Set)(nil)
@@ -80,7 +90,22 @@ func (s *Set) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 		}
 		stats[i] = st
 	}
+	last := make([]Reading, len(stats))
+	for i, st := range stats {
+		last[i] = Reading{Name: s.members[i].Name, Stats: st}
+	}
+	s.mu.Lock()
+	s.last = last
+	s.mu.Unlock()
 	return Of(s.combine, stats...), nil
+}
+
+// Readings are each queue's readings at the last successful Observe (nil
+// before): what the combined observation was made of, for a dashboard.
+func (s *Set) Readings() []Reading {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
 }
 
 // Of combines readings by c.

@@ -35,6 +35,9 @@ func TestSumAddsTheBacklogs(t *testing.T) {
 	if got != want {
 		t.Fatalf("sum:\n got %+v\nwant %+v", got, want)
 	}
+	if rs := s.Readings(); len(rs) != 2 || rs[0].Name != "a" || rs[0].Stats != a || rs[1].Name != "b" || rs[1].Stats != b {
+		t.Fatalf("readings %+v", rs)
+	}
 }
 
 func TestWorstTakesEachSignalsWorst(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/queueset"
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/internal/clock"
 )
@@ -151,6 +152,16 @@ func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
 		}
 	}
 	s.Queues = []dashboard.QueueSample{{Name: b.name, Visible: q.Visible, InFlight: q.InFlight, Delayed: q.Delayed}}
+	if set, ok := b.c.Source.(*queueset.Set); ok && len(b.queues) > 1 {
+		// Each queue on its own row, charted together: the readings the
+		// last observation (the controller's, or the one above) combined.
+		if rs := set.Readings(); len(rs) > 0 {
+			s.Queue, s.Queues = "", nil
+			for _, r := range rs {
+				s.Queues = append(s.Queues, dashboard.QueueSample{Name: r.Name, Visible: r.Stats.Visible, InFlight: r.Stats.InFlight, Delayed: r.Stats.Delayed})
+			}
+		}
+	}
 	s.Fleet = f
 	s.BacklogPerWorker = float64(q.Visible)
 	if f.Running > 0 {

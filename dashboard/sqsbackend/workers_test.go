@@ -75,8 +75,8 @@ func TestWorkersFromStatusDocumentsAndTwoQueues(t *testing.T) {
 		t.Fatalf("workers %+v; want pod-a busy and pod-b idle", ws)
 	}
 	s, err := be.Sample(ctx)
-	if err != nil || s.Queue != "a+b" || len(s.Queues) != 1 || s.Queues[0].Visible != 2 {
-		t.Fatalf("sample %+v, %v; want both queues' 2 messages as a+b", s, err)
+	if err != nil || s.Queue != "" || len(s.Queues) != 2 || s.Queues[0].Name != "a" || s.Queues[0].Visible != 1 || s.Queues[1].Name != "b" || s.Queues[1].Visible != 1 || s.BacklogPerWorker != 2 {
+		t.Fatalf("sample %+v, %v; want each queue's message on its row, charted together, a backlog of 2", s, err)
 	}
 	qs, err := be.Queues(ctx)
 	if err != nil || len(qs) != 2 || qs[0].Name != "a" || qs[1].Name != "b" || qs[1].Attributes["ApproximateNumberOfMessages"] != "1" {
