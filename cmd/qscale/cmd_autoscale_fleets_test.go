@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,7 +49,7 @@ func TestAutoscaleTwoFleets(t *testing.T) {
 		urls = append(urls, *q.QueueUrl)
 	}
 	sendTo(t, endpoint, urls[0], 40) // target tracking on 10 a worker wants 4
-	path := writeConfig(t, "two.yaml", fmt.Sprintf(`fleets:
+	doc := `fleets:
   - name: fleet-a
     queue: {url: %q}
     memory: {}
@@ -60,7 +62,8 @@ func TestAutoscaleTwoFleets(t *testing.T) {
     maxCapacity: 8
     interval: 100ms
     policies: [{targetTracking: {TargetValue: 10, ScaleOutCooldown: 0}}]
-`, urls[0], urls[1]))
+`
+	path := writeConfig(t, "two.yaml", fmt.Sprintf(doc, urls[0], urls[1]))
 	p := startAutoscale(t, path)
 
 	testwait.For(t, 20*time.Second, "fleet a at 4", func() bool {
@@ -112,4 +115,31 @@ func TestAutoscaleTwoFleets(t *testing.T) {
 		ds := p.fleetDecisions(t, "fleet-b")
 		return len(ds) > 0 && ds[0].Observation.Fleet.Desired == 3
 	})
+
+	// SIGHUP with fleet a's maximum lowered to 2 and a third fleet added:
+	// fleet a takes its new bound, fleet b keeps its 3, and the new fleet
+	// is named as needing a restart.
+	next := strings.Replace(fmt.Sprintf(doc, urls[0], urls[1]), "maxCapacity: 8", "maxCapacity: 2", 1) + fmt.Sprintf(`  - name: fleet-c
+    queue: {url: %q}
+    memory: {}
+    maxCapacity: 1
+    policies: [{targetTracking: {TargetValue: 10}}]
+`, endpoint+"/000000000000/c")
+	if err := os.WriteFile(path, []byte(next), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 20*time.Second, "fleet a at its new maximum of 2", func() bool {
+		ds := p.fleetDecisions(t, "fleet-a")
+		return len(ds) > 0 && ds[0].Observation.Fleet.Desired == 2
+	})
+	testwait.For(t, 20*time.Second, "the restart warning", func() bool { return p.logged("reload: these changes need a restart") })
+	if !strings.Contains(p.output(), "fleet fleet-c added") {
+		t.Errorf("the reload does not name the added fleet:\n%s", p.output())
+	}
+	if ds := p.fleetDecisions(t, "fleet-b"); ds[0].Observation.Fleet.Desired != 3 {
+		t.Errorf("fleet b changed on fleet a's reload: %+v", ds[0])
+	}
 }
