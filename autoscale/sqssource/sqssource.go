@@ -1,6 +1,7 @@
 // Package sqssource reads a queue's backlog through the SQS API
 // (GetQueueAttributes) from any endpoint: qscale's embedded server, Amazon
-// SQS, or another emulator. It is the autoscaler's adapter to
+// SQS, or another emulator; and, for Amazon SQS, the oldest message's age
+// from CloudWatch (cloudwatch.go). It is the autoscaler's adapter to
 // aws-sdk-go-v2; the autoscaler core imports no SDK.
 package sqssource
 
@@ -83,8 +84,9 @@ var attributes = []types.QueueAttributeName{
 // Observe implements autoscale.QueueSource with one GetQueueAttributes call.
 // A qscale server also reports the oldest message's age (AgeAttribute);
 // Amazon SQS does not, nor rates or the processing time: the controller
-// learns those from the workers (docs/autoscaling.md, "Where each signal
-// comes from").
+// learns those from the workers, and the age comes from CloudWatch once
+// ReadAgeFromCloudWatch was called (docs/autoscaling.md, "Where each
+// signal comes from").
 func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	s.mu.Lock()
 	cw := s.cw
