@@ -19,19 +19,8 @@ func (s *System) newDashboard(r *fleetRun) (*dashboard.Dashboard, error) {
 		Queues:    r.cfg.QueueNames(),
 		Decisions: r.ctrl.Decisions,
 		Fleet:     r.fleet,
-		Workers: func() []dashboard.WorkerInfo {
-			lf := r.fleet.Local()
-			if lf == nil {
-				return nil
-			}
-			ws := lf.Workers()
-			out := make([]dashboard.WorkerInfo, len(ws))
-			for i, w := range ws {
-				out[i] = dashboard.WorkerInfo{ID: w.ID, PID: w.PID, State: string(w.State), Since: w.Since}
-			}
-			return out
-		},
-		QueueURL: s.QueueURL,
+		Workers:   r.fleet.Workers(),
+		QueueURL:  s.QueueURL,
 	})
 	if err != nil {
 		return nil, err

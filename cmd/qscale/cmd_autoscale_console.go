@@ -73,19 +73,8 @@ func (a *autoscaler) backend(ctx context.Context) (dashboard.Backend, error) {
 		}
 		qs = append(qs, sqsbackend.Queue{URL: q.URL, API: api})
 	}
-	var workers func() []dashboard.WorkerInfo
-	if lf := a.fleet.Local(); lf != nil {
-		workers = func() []dashboard.WorkerInfo {
-			ws := lf.Workers()
-			out := make([]dashboard.WorkerInfo, len(ws))
-			for i, w := range ws {
-				out[i] = dashboard.WorkerInfo{ID: w.ID, PID: w.PID, State: string(w.State), Since: w.Since}
-			}
-			return out
-		}
-	}
 	return sqsbackend.New(sqsbackend.Config{
-		Queues: qs, Source: a.src, Fleet: a.fleet, Controller: a.ctrl, Workers: workers,
+		Queues: qs, Source: a.src, Fleet: a.fleet, Controller: a.ctrl, Workers: a.fleet.Workers(),
 	})
 }
 
