@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -141,5 +142,36 @@ func TestAutoscaleTwoFleets(t *testing.T) {
 	}
 	if ds := p.fleetDecisions(t, "fleet-b"); ds[0].Observation.Fleet.Desired != 3 {
 		t.Errorf("fleet b changed on fleet a's reload: %+v", ds[0])
+	}
+}
+
+// A fleet under leader election is refused beside other fleets, with the
+// field's path; fleets without it check as valid together, one line each.
+func TestAutoscaleCheckSeveralFleets(t *testing.T) {
+	t.Parallel()
+	const two = `fleets:
+  - name: a
+    queue: {url: "http://127.0.0.1:9324/000000000000/a"}
+    maxCapacity: 2
+    policies: [{targetTracking: {TargetValue: 10}}]
+    memory: {}
+  - name: b
+    queues: [{url: "http://127.0.0.1:9324/000000000000/b"}, {url: "http://127.0.0.1:9324/000000000000/c"}]
+    queueCombine: worst
+    maxCapacity: 2
+    policies: [{targetTracking: {TargetValue: 10}}]
+`
+	var out strings.Builder
+	path := writeConfig(t, "two.yaml", two+"    memory: {}\n")
+	if err := autoscaleRun(t.Context(), autoscaleOptions{config: path, check: true, out: &out}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "valid; fleet a (memory)") || !strings.Contains(out.String(), "valid; fleet b (memory)") {
+		t.Fatalf("--check said %q; want a line per fleet", out.String())
+	}
+	path = writeConfig(t, "elected.yaml", two+"    kubernetes: {deployment: w, leaderElection: {}}\n")
+	err := autoscaleRun(t.Context(), autoscaleOptions{config: path, check: true, out: &out}, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "fleets[1].kubernetes.leaderElection") {
+		t.Fatalf("err %v; want the elected fleet refused beside another", err)
 	}
 }
