@@ -6,8 +6,8 @@
 // autoscaler core (package autoscale) never sees the file: it takes the
 // typed values built from it.
 //
-// A file lists fleets, each with its queue, its bounds, its policies and
-// exactly one section that says where its workers run:
+// A file lists fleets, each with its queue (or queues), its bounds, its
+// policies and exactly one section that says where its workers run:
 //
 //	fleets:
 //	  - queue: {url: https://sqs.eu-west-1.amazonaws.com/123456789012/jobs}
@@ -15,7 +15,8 @@
 //	    policies: [{targetTracking: {TargetValue: 100}}]
 //	    ecs: {cluster: jobs, service: workers, statusPort: 8081}
 //
-// One fleet per process today; the list is the shape several will take.
+// Every fleet of the list is sized by a controller of its own; names are
+// unique and a queue feeds one fleet, once.
 package config
 
 import (
@@ -54,7 +55,8 @@ type Config struct {
 	Server  Server  `yaml:"server"`
 	Console Console `yaml:"console"`
 	Queues  []Queue `yaml:"queues"`
-	// Fleets are the autoscaled worker fleets: one today.
+	// Fleets are the autoscaled worker fleets, each with its own
+	// controller.
 	Fleets []Fleet `yaml:"fleets"`
 }
 

@@ -159,7 +159,15 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 			"fleets[0].policies[3].scaleOnMetric.steps: needs at least 2 steps",
 		}},
 		{"no fleet", config.ForAutoscale, "fleets: []", []string{"fleets: needs a fleet"}},
-		{"two fleets", config.ForAutoscale, "fleets: [{}, {}]", []string{"fleets: holds 2 fleets; qscale autoscale sizes one fleet per process today"}},
+		{"two fleets of one name", config.ForAutoscale, "fleets: [{name: a, queue: {url: http://x/1/q1}}, {name: a, queue: {url: http://x/1/q2}}]", []string{`fleets[1].name: "a" is already the name of fleets[0]`}},
+		{"one queue for two fleets", config.ForAutoscale, "fleets: [{name: a, queue: {url: http://x/1/q}}, {name: b, queues: [{url: http://x/1/r}, {url: http://x/1/q}]}]", []string{`fleets[1].queues[1]: "http://x/1/q" is already consumed at fleets[0].queue`}},
+		{"one queue twice in a fleet", config.ForUp, "queues: [{name: a}]\nfleets: [{queues: [a, a], worker: {demo: 1s}, maxCapacity: 1, " + validPolicies + "}]", []string{`fleets[0].queues[1]: "a" is already consumed at fleets[0].queues[0]`}},
+		{"queue and queues", config.ForAutoscale, "fleets: [{queue: {url: http://x/1/q}, queues: [{url: http://x/1/r}]}]", []string{"fleets[0].queues: give queue (one) or queues (several), not both"}},
+		{"queues: bad entries", config.ForAutoscale, "fleets: [{queues: [{url: ftp://x}, {name: n}], queueCombine: max}]", []string{
+			`fleets[0].queues[0].url: "ftp://x" is not an absolute http(s) URL`, "fleets[0].queues[1]: qscale autoscale needs the queue's URL",
+			`fleets[0].queueCombine: "max": want sum`}},
+		{"up: source", config.ForUp, "queues: [{name: a}]\nfleets: [{queue: a, source: {cloudWatchAge: true}, worker: {demo: 1s}, maxCapacity: 1, " + validPolicies + "}]", []string{"fleets[0].source: is qscale autoscale's"}},
+		{"source endpoint", config.ForAutoscale, "fleets: [{queue: {url: http://x/1/q}, source: {cloudWatchAge: true, cloudWatchEndpoint: nope}}]", []string{`fleets[0].source.cloudWatchEndpoint: "nope" is not an absolute`}},
 		{"policy file missing", config.ForAutoscale, "fleets: [{policies: [{targetTrackingFile: absent.json}]}]", []string{"fleets[0].policies[0].targetTrackingFile: open"}},
 
 		{"up: queue not listed", config.ForUp, "queues: [{name: a}]\nfleets: [{queue: b, worker: {demo: 1s}, maxCapacity: 1, " + validPolicies + "}]", []string{`fleets[0].queue: "b" is not one of queues`}},
@@ -332,5 +340,32 @@ func TestBusyFloorSetting(t *testing.T) {
 	}
 	if _, err := config.Parse([]byte("fleets: [{busyFloor: maybe, queue: {url: 'http://127.0.0.1:9324/000000000000/jobs'}, memory: {}, maxCapacity: 3, policies: [{targetTracking: {TargetValue: 10}}]}]"), ".", config.ForAutoscale); err == nil || !strings.Contains(err.Error(), "busyFloor") {
 		t.Errorf("busyFloor: maybe: %v", err)
+	}
+}
+
+func TestSeveralFleetsAndQueues(t *testing.T) {
+	t.Parallel()
+	c, err := config.Parse([]byte(`
+queues: [{name: a}, {name: b}, {name: c}]
+fleets:
+  - queue: a
+    maxCapacity: 4
+    worker: {demo: 10ms}
+    policies: [{targetTracking: {TargetValue: 10}}]
+  - queues: [b, c]
+    queueCombine: worst
+    maxCapacity: 2
+    worker: {demo: 10ms}
+    policies: [{targetTracking: {TargetValue: 10}}]
+`), t.TempDir(), config.ForUp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, bc := c.Fleets[0], c.Fleets[1]
+	if a.Name != "a" || a.QueueCombine != config.CombineSum || a.QueueLabel() != "a" {
+		t.Fatalf("fleet a: name %q, combine %q, label %q", a.Name, a.QueueCombine, a.QueueLabel())
+	}
+	if bc.Name != "b+c" || bc.QueueCombine != config.CombineWorst || strings.Join(bc.QueueNames(), ",") != "b,c" || bc.Combine().String() != "worst" {
+		t.Fatalf("fleet b+c: name %q, combine %q, queues %v", bc.Name, bc.QueueCombine, bc.QueueNames())
 	}
 }

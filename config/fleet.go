@@ -16,10 +16,19 @@ import (
 // Fleet is one autoscaled fleet: the queue it consumes, its bounds and
 // policies, and exactly one section saying where its workers run (Kind).
 type Fleet struct {
-	// Name identifies the fleet in logs and metrics; default the queue's
-	// name.
+	// Name identifies the fleet in logs, metrics and the console; default
+	// the queue's name (the queues' names joined by "+"). Names are
+	// unique in a file.
 	Name  string   `yaml:"name"`
 	Queue QueueRef `yaml:"queue"`
+	// Queues, instead of Queue, are several queues that feed the fleet;
+	// QueueCombine says how their readings combine: "sum" (the default)
+	// or "worst" (package queueset).
+	Queues       []QueueRef `yaml:"queues"`
+	QueueCombine string     `yaml:"queueCombine"`
+	// Source says how the queues are read beyond GetQueueAttributes
+	// (qscale autoscale).
+	Source *Source `yaml:"source"`
 	// MinCapacity and MaxCapacity bound the fleet; MinCapacity 0 lets it
 	// scale to zero (it wakes on the first visible message).
 	MinCapacity int `yaml:"minCapacity"`
@@ -101,7 +110,7 @@ func (f *Fleet) hint(key string) string {
 	return ""
 }
 
-// QueueRef is the queue a fleet consumes: for qscale up the name of one of
+// QueueRef is a queue a fleet consumes: for qscale up the name of one of
 // its queues (`queue: jobs`), for qscale autoscale its URL
 // (`queue: {url: ..., region: ...}`).
 type QueueRef struct {

@@ -50,6 +50,7 @@ func (n SignalNeed) Unavailable(source string) error {
 	switch n.Signal {
 	case SignalOldestAge:
 		return fmt.Errorf("%s (%s): alarms on %s, which %s does not report (GetQueueAttributes has no such attribute): "+
+			"on Amazon SQS read it from CloudWatch with source: {cloudWatchAge: true} in the fleet (needs cloudwatch:GetMetricData, docs/aws.md), "+
 			"point the fleet at a qscale server, which reports it (docs/sqs-compatibility.md), or alarm on %s or %s instead",
 			n.Path, n.Name, policy.MetricOldestAge, source, policy.MetricVisible, policy.MetricBacklogPerWorker)
 	}

@@ -35,10 +35,19 @@ func (f Fleet) withDefaults(serverRegion string) Fleet {
 	// A queue named by URL keeps an empty region unless the file sets one:
 	// package sqsconn resolves it by the rule every qscale client follows
 	// (the URL's region, the AWS configuration chain's, DefaultRegion).
-	if f.Queue.URL == "" {
+	if len(f.Queues) > 0 {
+		f.Queues = slices.Clone(f.Queues)
+	}
+	if f.Queue.URL == "" && f.Queue.Name != "" {
 		setString(&f.Queue.Region, serverRegion)
 	}
-	setString(&f.Name, f.Queue.QueueName())
+	for i := range f.Queues {
+		if f.Queues[i].URL == "" {
+			setString(&f.Queues[i].Region, serverRegion)
+		}
+	}
+	setString(&f.QueueCombine, CombineSum)
+	setString(&f.Name, f.QueueLabel())
 	setDuration(&f.Interval, DefaultInterval)
 	if f.History == 0 {
 		f.History = DefaultHistory
@@ -94,7 +103,7 @@ func (f Fleet) withDefaults(serverRegion string) Fleet {
 		setString(&c2.Protocol, DefaultCloudWatchProtocol)
 		setDuration(&c2.Period, DefaultCloudWatchPeriod)
 		if c2.Dimensions == nil {
-			if name := f.Queue.QueueName(); name != "" {
+			if name := f.QueueLabel(); name != "" {
 				c2.Dimensions = Dimensions{{Name: DefaultCloudWatchDimension, Value: name}}
 			}
 		}
@@ -146,20 +155,31 @@ func (c *Config) Validate(use Use) error {
 			queues[q.Name] = true
 		}
 	}
-	switch {
-	case len(c.Fleets) == 0:
+	if len(c.Fleets) == 0 {
 		add(fe("fleets", "needs a fleet: its queue, bounds, policies and where its workers run"))
-	case len(c.Fleets) > 1:
-		add(fe("fleets", "holds %d fleets; %s sizes one fleet per process today: run one per fleet", len(c.Fleets), use))
 	}
 	names := map[string]int{}
+	consumed := map[string]string{} // queue (name or URL) -> the path that listed it first
 	for i := range c.Fleets {
 		f := &c.Fleets[i]
 		p := fmt.Sprintf("fleets[%d]", i)
 		if j, dup := names[f.Name]; dup && f.Name != "" {
-			add(fe(p+".name", "%q is already the name of fleets[%d]", f.Name, j))
+			add(fe(p+".name", "%q is already the name of fleets[%d]: fleet names are unique", f.Name, j))
+		} else {
+			names[f.Name] = i
 		}
-		names[f.Name] = i
+		for k, q := range f.QueueList() {
+			key := cmp.Or(q.URL, q.Name)
+			if key == "" {
+				continue
+			}
+			qp := p + "." + f.queuePath(k)
+			if first, dup := consumed[key]; dup {
+				add(fe(qp, "%q is already consumed at %s: each queue feeds one fleet, once (two readers of one backlog would each size a fleet for all of it)", key, first))
+				continue
+			}
+			consumed[key] = qp
+		}
 		add(policy.Prefix(p, f.validate(use, queues)))
 	}
 	return errors.Join(errs...)
@@ -173,28 +193,35 @@ func (f *Fleet) validate(use Use, queues map[string]bool) error {
 			errs = append(errs, err)
 		}
 	}
-	q := f.Queue
-	switch use {
-	case ForUp:
-		switch {
-		case q.URL != "" || q.Endpoint != "":
-			add(fe("queue", "qscale up's fleets consume its own queues: give the queue's name (queue: jobs)"))
-		case q.Name == "":
-			add(fe("queue", "is required (the name of one of queues)"))
-		case !queues[q.Name]:
-			add(fe("queue", "%q is not one of queues", q.Name))
-		}
+	switch {
+	case f.Queue != (QueueRef{}) && len(f.Queues) > 0:
+		add(fe("queues", "give queue (one) or queues (several), not both"))
+	case f.Queue == (QueueRef{}) && f.Queues != nil && len(f.Queues) == 0:
+		add(fe("queues", "is empty: list the queues that feed the fleet"))
+	case f.Queue == (QueueRef{}) && len(f.Queues) == 0 && use == ForUp:
+		add(fe("queue", "is required (the name of one of queues; or queues: [a, b])"))
+	case f.Queue == (QueueRef{}) && len(f.Queues) == 0:
+		add(fe("queue.url", "is required (the queue URL, e.g. http://127.0.0.1:9324/000000000000/jobs; or queues: [{url: ...}, ...])"))
+	}
+	for i, q := range f.QueueList() {
+		add(q.validate(f.queuePath(i), use, queues))
+	}
+	switch f.QueueCombine {
+	case CombineSum, CombineWorst:
 	default:
+		add(fe("queueCombine", "%q: want sum (the queues' backlogs add up) or worst (the worst of them)", f.QueueCombine))
+	}
+	if f.Source != nil {
 		switch {
-		case q.URL == "" && q.Name != "":
-			add(fe("queue", "qscale autoscale needs the queue's URL: queue: {url: https://sqs.REGION.amazonaws.com/ACCOUNT/%s}", q.Name))
-		case q.URL == "":
-			add(fe("queue.url", "is required (the queue URL, e.g. http://127.0.0.1:9324/000000000000/jobs)"))
-		default:
-			add(absoluteURL("queue.url", q.URL))
+		case use == ForUp:
+			add(fe("source", "is qscale autoscale's: qscale up reads its own queues, oldest message's age included"))
+		case f.Source.CloudWatchEndpoint != "":
+			add(absoluteURL("source.cloudWatchEndpoint", f.Source.CloudWatchEndpoint))
 		}
-		if q.Endpoint != "" {
-			add(absoluteURL("queue.endpoint", q.Endpoint))
+		switch f.Source.CloudWatchProtocol {
+		case "", "cbor", "json", "query":
+		default:
+			add(fe("source.cloudWatchProtocol", "%q: want cbor, json or query", f.Source.CloudWatchProtocol))
 		}
 	}
 	if f.MinCapacity < 0 {
@@ -255,6 +282,36 @@ func (f *Fleet) validate(use Use, queues map[string]bool) error {
 		add(fe("memory.startDelay", "must not be negative, got %s", f.Memory.StartDelay))
 	}
 	return joinRelative(errs)
+}
+
+// validate checks one queue of a fleet; path is its place in the fleet
+// ("queue", "queues[1]").
+func (q QueueRef) validate(path string, use Use, queues map[string]bool) error {
+	var errs []error
+	switch use {
+	case ForUp:
+		switch {
+		case q.URL != "" || q.Endpoint != "":
+			errs = append(errs, fe(path, "qscale up's fleets consume its own queues: give the queue's name (%s: jobs)", path))
+		case q.Name == "":
+			errs = append(errs, fe(path, "is required (the name of one of queues)"))
+		case !queues[q.Name]:
+			errs = append(errs, fe(path, "%q is not one of queues", q.Name))
+		}
+	default:
+		switch {
+		case q.URL == "" && q.Name != "":
+			errs = append(errs, fe(path, "qscale autoscale needs the queue's URL: {url: https://sqs.REGION.amazonaws.com/ACCOUNT/%s}", q.Name))
+		case q.URL == "":
+			errs = append(errs, fe(path+".url", "is required (the queue URL, e.g. http://127.0.0.1:9324/000000000000/jobs)"))
+		default:
+			errs = append(errs, absoluteURL(path+".url", q.URL))
+		}
+		if q.Endpoint != "" {
+			errs = append(errs, absoluteURL(path+".endpoint", q.Endpoint))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // joinRelative joins errors whose paths may be empty (the fleet itself):

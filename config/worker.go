@@ -15,6 +15,9 @@ type WorkerTarget struct {
 	Executable string
 	// QueueURL and Endpoint are the fleet's queue and the SQS endpoint.
 	QueueURL, Endpoint string
+	// MoreQueueURLs are the fleet's further queues, when it has several:
+	// each worker serves them all, in turn (worker.MultiQueue).
+	MoreQueueURLs []string
 	// Env is added after the section's own (e.g. the access key the
 	// workers sign with).
 	Env []string
@@ -31,12 +34,15 @@ func (w Worker) Local(t WorkerTarget, maxCapacity int) *Local {
 	if grace == 0 {
 		grace = DefaultStopGrace
 	}
-	argv := []string{t.Executable, "worker",
-		"--queue-url", t.QueueURL,
+	argv := []string{t.Executable, "worker", "--queue-url", t.QueueURL}
+	for _, u := range t.MoreQueueURLs {
+		argv = append(argv, "--queue-url", u)
+	}
+	argv = append(argv,
 		"--endpoint-url", t.Endpoint,
 		"--grace", (grace * 3 / 4).String(),
 		"--wait", strconv.Itoa(DefaultWorkerWait),
-	}
+	)
 	argv = append(argv, w.Flags...)
 	switch {
 	case w.Demo > 0:

@@ -9,12 +9,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/qscale/qscale/autoscale/console"
+	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/internal/webguard"
 	"github.com/qscale/qscale/producer"
 )
 
-// startConsole serves the console: the dashboard at /, the producer
-// endpoint at /queue/NAME, Prometheus metrics at /metrics and /healthz.
+// startConsole serves the console: each fleet's dashboard at /fleets/NAME/
+// (the first one's at / too) with the list at /fleets/ and /api/fleets,
+// the producer endpoint at /queue/NAME, Prometheus metrics at /metrics and
+// /healthz.
 func (s *System) startConsole(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/queue/", s.guard(producer.NewHandler(producer.NewEngineSender(s.srv.Engine), producer.Options{Prefix: "/queue/"})))
@@ -23,11 +27,20 @@ func (s *System) startConsole(ctx context.Context) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	dash, err := s.newDashboard()
-	if err != nil {
-		return err
+	var dashes []*dashboard.Dashboard
+	var links []console.FleetLink
+	var handlers []http.Handler
+	for _, r := range s.runs {
+		d, err := s.newDashboard(r)
+		if err != nil {
+			return err
+		}
+		dashes = append(dashes, d)
+		links = append(links, console.FleetLink{Name: r.cfg.Name, Kind: r.cfg.Kind(), Queues: r.cfg.QueueNames()})
+		handlers = append(handlers, d)
 	}
-	mux.Handle("/", dash)
+	console.MountFleets(mux, links, handlers, s.guard)
+	mux.Handle("/", dashes[0])
 
 	ln, err := net.Listen("tcp", s.cfg.Console.Listen)
 	if err != nil {
@@ -52,9 +65,11 @@ func (s *System) startConsole(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	if err := s.parts.Start(ctx, "dashboard", dash); err != nil {
-		ln.Close()
-		return err
+	for i, d := range dashes {
+		if err := s.parts.Start(ctx, "dashboard "+s.runs[i].cfg.Name, d); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	go func() {
 		if err := s.console.Serve(ln); err != nil && err != http.ErrServerClosed {

@@ -9,25 +9,30 @@ import (
 
 // newFleet builds (and does not start) the configured fleet through the
 // same registry as qscale autoscale; the worker: shorthand becomes a local
-// fleet of qscale worker processes on the embedded server's queue.
-func newFleet(ctx context.Context, s *System) (*fleets.Fleet, error) {
-	f := s.cfg.Fleets[0]
+// fleet of qscale worker processes on the embedded server's queues (each
+// worker serves every queue of the fleet, in turn).
+func newFleet(ctx context.Context, s *System, f config.Fleet, path string) (*fleets.Fleet, error) {
 	if f.Worker != nil {
 		var env []string
 		if id, secret, ok := firstKey(s.opts.Keys); ok {
 			env = []string{"AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_REGION=" + s.cfg.Server.Region}
 		}
-		f.Local = f.Worker.Local(config.WorkerTarget{
+		names := f.QueueNames()
+		t := config.WorkerTarget{
 			Executable: s.opts.Executable,
-			QueueURL:   s.QueueURL(f.Queue.Name),
+			QueueURL:   s.QueueURL(names[0]),
 			Endpoint:   s.SQSURL(),
 			Env:        env,
-		}, f.MaxCapacity)
+		}
+		for _, n := range names[1:] {
+			t.MoreQueueURLs = append(t.MoreQueueURLs, s.QueueURL(n))
+		}
+		f.Local = f.Worker.Local(t, f.MaxCapacity)
 		f.Worker = nil
 	}
-	return fleets.Build(ctx, f, "fleets[0]", fleets.Env{
+	return fleets.Build(ctx, f, path, fleets.Env{
 		Clock:      s.opts.Clock,
-		Logger:     s.log.With("part", "fleet"),
+		Logger:     s.log.With("part", "fleet", "fleet", f.Name),
 		Stdout:     s.opts.WorkerOutput,
 		Stderr:     s.opts.WorkerOutput,
 		Executable: s.opts.Executable,

@@ -15,6 +15,8 @@ import (
 type narrator struct {
 	out   io.Writer
 	every time.Duration
+	// prefix names the fleet on every line when there are several.
+	prefix string
 
 	mu       sync.Mutex // guards the fields below
 	lastLine time.Time
@@ -22,8 +24,8 @@ type narrator struct {
 	lastErr  string
 }
 
-func newNarrator(out io.Writer, every time.Duration) *narrator {
-	return &narrator{out: out, every: every, idle: true}
+func newNarrator(out io.Writer, every time.Duration, prefix string) *narrator {
+	return &narrator{out: out, every: every, prefix: prefix, idle: true}
 }
 
 func (n *narrator) decision(d autoscale.Decision) {
@@ -34,11 +36,11 @@ func (n *narrator) decision(d autoscale.Decision) {
 	defer n.mu.Unlock()
 	o := d.Observation
 	q := o.Queue
-	clock := d.Time.Format("15:04:05")
+	clock := d.Time.Format("15:04:05") + "  " + n.prefix
 	switch {
 	case d.Error != "":
 		if d.Error != n.lastErr {
-			fmt.Fprintf(n.out, "%s  error (%s): %s\n", clock, d.Rule, d.Error)
+			fmt.Fprintf(n.out, "%serror (%s): %s\n", clock, d.Rule, d.Error)
 		}
 		n.lastErr = d.Error
 		return
@@ -47,20 +49,20 @@ func (n *narrator) decision(d autoscale.Decision) {
 		if d.To < d.From {
 			verb = "scale in "
 		}
-		fmt.Fprintf(n.out, "%s  %s %d -> %d workers   %s\n", clock, verb, d.From, d.To, d.Reason)
+		fmt.Fprintf(n.out, "%s%s %d -> %d workers   %s\n", clock, verb, d.From, d.To, d.Reason)
 		n.lastLine = d.Time
 	}
 	n.lastErr = ""
 	idle := q.Visible == 0 && q.InFlight == 0 && q.Delayed == 0 && o.Fleet.Desired == 0 && o.Fleet.Running == 0 && o.Fleet.Starting == 0
 	if idle && !n.idle {
-		fmt.Fprintf(n.out, "%s  idle: queue empty, no workers\n", clock)
+		fmt.Fprintf(n.out, "%sidle: queue empty, no workers\n", clock)
 	}
 	n.idle = idle
 	if idle || d.Time.Sub(n.lastLine) < n.every {
 		return
 	}
 	n.lastLine = d.Time
-	line := fmt.Sprintf("%s  workers %d running", clock, o.Fleet.Running)
+	line := fmt.Sprintf("%sworkers %d running", clock, o.Fleet.Running)
 	if o.Fleet.Starting > 0 {
 		line += fmt.Sprintf(", %d starting", o.Fleet.Starting)
 	}

@@ -45,7 +45,7 @@ fleets:
 			b.Fatal(err)
 		}
 		state := func() autoscale.FleetState {
-			st, err := s.fleet.State(b.Context())
+			st, err := s.FleetState(b.Context(), s.Fleets()[0])
 			if err != nil {
 				b.Fatal(err)
 			}

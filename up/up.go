@@ -1,10 +1,11 @@
 // Package up assembles qscale on one machine, as `qscale up` runs it: the
-// embedded queue server, a fleet of local `qscale worker` processes, the
-// autoscaler that sizes that fleet from the queue's backlog, and the console
-// (dashboard, producer endpoint, Prometheus metrics).
+// embedded queue server, fleets of local `qscale worker` processes, one
+// autoscaler per fleet that sizes it from its queues' backlog, and the
+// console (a dashboard per fleet, producer endpoint, Prometheus metrics).
 //
 // Data flow: producers -> queue server -> workers; the engine's counts ->
-// EngineSource -> autoscale.Controller -> local fleet; everything -> console.
+// EngineSource (queueset.Set for a fleet of several queues) ->
+// autoscale.Controller -> local fleet; everything -> console.
 package up
 
 import (
@@ -23,6 +24,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/fleets"
+	"github.com/qscale/qscale/autoscale/queueset"
 	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/service"
@@ -58,12 +60,9 @@ type System struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	srv     *server.Server
-	queue   *queue.Queue
-	fleet   *fleets.Fleet
-	ctrl    *autoscale.Controller
+	runs    []*fleetRun // one per configured fleet, in the file's order
 	reg     *prometheus.Registry
 	metrics *metrics
-	narr    *narrator
 
 	console   *http.Server
 	consoleLn net.Listener
@@ -93,7 +92,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		o.Executable = exe
 	}
 	cfg := o.Config
-	s := &System{opts: o, cfg: cfg, log: o.Logger, narr: newNarrator(o.Out, 5*time.Second)}
+	s := &System{opts: o, cfg: cfg, log: o.Logger}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -116,38 +115,28 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err := s.ensureQueues(ctx); err != nil {
 		return nil, err
 	}
-	fc := cfg.Fleets[0]
-	s.queue, err = s.srv.Engine.Queue(fc.Queue.Name)
-	if err != nil {
-		return nil, fmt.Errorf("fleets[0].queue %q: %w", fc.Queue.Name, err)
-	}
-	policies, err := fc.BuildPolicies()
-	if err != nil {
-		return nil, err
-	}
-	s.fleet, err = newFleet(ctx, s)
-	if err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
-	}
-	if err := s.parts.Start(ctx, "fleet", s.fleet); err != nil {
-		return nil, err
-	}
-
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.metrics = newMetrics(s.reg, s.srv.Engine, fc.Queue.Name, s.LastDecision)
-
-	s.ctrl, err = autoscale.New(autoscale.Options{
-		Source: NewEngineSource(s.queue, o.Clock, 0), Fleet: s.fleet,
-		Policies: policies, Bounds: fc.Bounds(), Interval: fc.Interval.D(), History: fc.History,
-		Clock: o.Clock, Logger: o.Logger.With("part", "autoscale"),
-		OnDecision: s.onDecision, AllowBelowBusy: !fc.KeepsBusy(),
-	})
-	if err != nil {
-		return nil, err
+	s.metrics = newMetrics(s.reg, s.srv.Engine)
+	for i := range cfg.Fleets {
+		r, err := s.newRun(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		s.runs = append(s.runs, r)
+		s.metrics.add(r)
 	}
-	if err := s.parts.Start(ctx, "autoscaler", s.ctrl); err != nil {
-		return nil, err
+	// Every fleet starts before any autoscaler, and the autoscalers stop
+	// before any fleet: no controller ever sizes a fleet that is stopped.
+	for _, r := range s.runs {
+		if err := s.parts.Start(ctx, "fleet "+r.cfg.Name, r.fleet); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range s.runs {
+		if err := s.parts.Start(ctx, "autoscaler "+r.cfg.Name, r.ctrl); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Console.Listen != "off" {
 		if err := s.startConsole(ctx); err != nil {
@@ -163,17 +152,77 @@ func (s *System) ensureQueues(ctx context.Context) error {
 	return server.EnsureQueues(ctx, s.srv.Engine, s.cfg.Queues)
 }
 
-func (s *System) onDecision(d autoscale.Decision) {
-	s.metrics.observe(d)
-	s.narr.decision(d)
+// fleetRun is one fleet's parts: its queues' source, the fleet and its
+// controller, each with its own policies, decisions, guardrails and busy
+// floor.
+type fleetRun struct {
+	cfg    config.Fleet
+	path   string // fleets[i]
+	source autoscale.QueueSource
+	fleet  *fleets.Fleet
+	ctrl   *autoscale.Controller
+	narr   *narrator
 }
 
-// LastDecision returns the controller's latest decision.
+// newRun builds (and does not start) the i-th fleet and its controller.
+func (s *System) newRun(ctx context.Context, i int) (*fleetRun, error) {
+	fc := s.cfg.Fleets[i]
+	r := &fleetRun{cfg: fc, path: fmt.Sprintf("fleets[%d]", i)}
+	var members []queueset.Member
+	for _, name := range fc.QueueNames() {
+		q, err := s.srv.Engine.Queue(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: queue %q: %w", r.path, name, err)
+		}
+		members = append(members, queueset.Member{Name: name, Source: NewEngineSource(q, s.opts.Clock, 0)})
+	}
+	if len(members) == 1 {
+		r.source = members[0].Source
+	} else {
+		set, err := queueset.New(fc.Combine(), members...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.path, err)
+		}
+		r.source = set
+	}
+	policies, err := fc.BuildPolicies()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.path, err)
+	}
+	if r.fleet, err = newFleet(ctx, s, fc, r.path); err != nil {
+		return nil, fmt.Errorf("%s: fleet: %w", r.path, err)
+	}
+	prefix := ""
+	if len(s.cfg.Fleets) > 1 {
+		prefix = fc.Name + ": "
+	}
+	r.narr = newNarrator(s.opts.Out, 5*time.Second, prefix)
+	r.ctrl, err = autoscale.New(autoscale.Options{
+		Source: r.source, Fleet: r.fleet,
+		Policies: policies, Bounds: fc.Bounds(), Interval: fc.Interval.D(), History: fc.History,
+		Clock: s.opts.Clock, Logger: s.log.With("part", "autoscale", "fleet", fc.Name),
+		OnDecision: func(d autoscale.Decision) {
+			s.metrics.Observe(fc.Name, d)
+			r.narr.decision(d)
+		},
+		AllowBelowBusy: !fc.KeepsBusy(), Guardrails: fc.AutoscaleGuardrails(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.path, err)
+	}
+	return r, nil
+}
+
+// LastDecision returns the first fleet's controller's latest decision.
 func (s *System) LastDecision() (autoscale.Decision, bool) {
-	if s.ctrl == nil {
+	if len(s.runs) == 0 {
 		return autoscale.Decision{}, false
 	}
-	ds := s.ctrl.Decisions(1)
+	return lastOf(s.runs[0].ctrl)
+}
+
+func lastOf(c *autoscale.Controller) (autoscale.Decision, bool) {
+	ds := c.Decisions(1)
 	if len(ds) == 0 {
 		return autoscale.Decision{}, false
 	}
@@ -183,8 +232,49 @@ func (s *System) LastDecision() (autoscale.Decision, bool) {
 // Engine is the embedded queue engine.
 func (s *System) Engine() *queue.Engine { return s.srv.Engine }
 
-// Controller is the autoscaler.
-func (s *System) Controller() *autoscale.Controller { return s.ctrl }
+// Controller is the first fleet's autoscaler.
+func (s *System) Controller() *autoscale.Controller {
+	if len(s.runs) == 0 {
+		return nil
+	}
+	return s.runs[0].ctrl
+}
+
+// Fleets names the fleets, in the file's order.
+func (s *System) Fleets() []string {
+	out := make([]string, len(s.runs))
+	for i, r := range s.runs {
+		out[i] = r.cfg.Name
+	}
+	return out
+}
+
+// FleetController is the autoscaler of the named fleet; nil when there is
+// no such fleet.
+func (s *System) FleetController(name string) *autoscale.Controller {
+	if r := s.run(name); r != nil {
+		return r.ctrl
+	}
+	return nil
+}
+
+// FleetState reads the named fleet's size.
+func (s *System) FleetState(ctx context.Context, name string) (autoscale.FleetState, error) {
+	r := s.run(name)
+	if r == nil {
+		return autoscale.FleetState{}, fmt.Errorf("up: no fleet %q", name)
+	}
+	return r.fleet.State(ctx)
+}
+
+func (s *System) run(name string) *fleetRun {
+	for _, r := range s.runs {
+		if r.cfg.Name == name {
+			return r
+		}
+	}
+	return nil
+}
 
 // SQSURL is the SQS endpoint, e.g. http://127.0.0.1:9324.
 func (s *System) SQSURL() string { return s.srv.URL() }
@@ -202,9 +292,9 @@ func (s *System) ConsoleURL() string {
 	return "http://" + s.consoleLn.Addr().String()
 }
 
-// Stop stops what Start started, in reverse: the console (the dashboard's
-// event streams first), the autoscaler, the fleet (every worker finishes or
-// releases what it holds), then the server. It is safe to call more than
+// Stop stops what Start started, in reverse: the console (the dashboards'
+// event streams first), the autoscalers, the fleets (every worker finishes
+// or releases what it holds), then the server. It is safe to call more than
 // once.
 func (s *System) Stop(ctx context.Context) error {
 	return s.parts.Stop(ctx)

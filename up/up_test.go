@@ -116,7 +116,7 @@ fleets:
 		t.Fatal(err)
 	}
 	state := func() autoscale.FleetState {
-		st, err := s.fleet.State(t.Context())
+		st, err := s.FleetState(t.Context(), "jobs")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,11 +205,11 @@ fleets:
 	}
 	for _, want := range []string{
 		`qscale_queue_messages_total{event="sent",queue="jobs"} 1`,
-		`qscale_fleet_workers{queue="jobs",state="desired"}`,
-		`qscale_autoscale_backlog_per_worker{queue="jobs"}`,
-		`qscale_autoscale_backlog_per_worker_target{queue="jobs"} 100`,
+		`qscale_fleet_workers{fleet="jobs",queue="jobs",state="desired"}`,
+		`qscale_autoscale_backlog_per_worker{fleet="jobs",queue="jobs"}`,
+		`qscale_autoscale_backlog_per_worker_target{fleet="jobs",queue="jobs"} 100`,
 		`qscale_autoscale_decisions_total{`,
-		`qscale_queue_processing_seconds{queue="jobs"}`,
+		`qscale_queue_processing_seconds{fleet="jobs",queue="jobs"}`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -1,15 +1,17 @@
-// Package console is `qscale autoscale`'s HTTP endpoint for operators: the
-// dashboard `qscale up` serves (over a backend that reads the SQS queue and
-// the fleet), Prometheus metrics, health and readiness, the decisions and
-// pause/resume.
+// Package console is `qscale autoscale`'s HTTP endpoint for operators: a
+// dashboard per fleet like the one `qscale up` serves (over a backend that
+// reads the fleet's SQS queues and the fleet), Prometheus metrics of every
+// fleet, health and readiness, each fleet's decisions and pause/resume.
 //
-//	GET  /metrics         Prometheus (package prommetrics's series)
-//	GET  /healthz         200 while the process runs
-//	GET  /readyz          200 when the last observation succeeded recently
-//	GET  /api/decisions   recent decisions, newest first (the dashboard's)
-//	POST /api/pause       pause the autoscaler (the dashboard's)
-//	POST /api/resume      resume it
-//	GET  /                the dashboard
+//	GET  /metrics                     Prometheus (prommetrics's series, by fleet and queue)
+//	GET  /healthz                     200 while the process runs
+//	GET  /readyz                      200 when every fleet's last observation succeeded recently
+//	GET  /api/fleets                  the fleets (JSON); /fleets/ the same as links
+//	GET  /fleets/NAME/                the fleet's dashboard, and under it:
+//	GET  /fleets/NAME/api/decisions   its recent decisions, newest first
+//	POST /fleets/NAME/api/pause       pause its autoscaler
+//	POST /fleets/NAME/api/resume      resume it
+//	GET  /                            the first fleet's dashboard (and /api/... its API)
 //
 // It listens on loopback by default; beyond loopback a token is required
 // (the caller validates that), checked by package webguard as `qscale up`'s
@@ -48,17 +50,32 @@ type Controller interface {
 
 var _ Controller = (*autoscale.Controller)(nil)
 
+// Fleet is one fleet the console shows.
+type Fleet struct {
+	// Name is the fleet's (unique); Kind its kind; Queue labels its
+	// metrics (the queue's name, or several joined by "+") and Queues
+	// lists them.
+	Name, Kind, Queue string
+	Queues            []string
+	Controller        Controller // required
+	// Backend is the fleet's dashboard's; required.
+	Backend dashboard.Backend
+}
+
 // Options configure a Console.
 type Options struct {
 	// Listen is host:port; required.
 	Listen string
-	// Token, when set, is required by /metrics and the dashboard.
+	// Token, when set, is required by /metrics and the dashboards.
 	Token string
-	// Queue labels the metrics (the queue's name).
+	// Fleets are the fleets shown, at least one; the first one's
+	// dashboard is also at /.
+	Fleets []Fleet
+	// Queue, Controller and Backend are the one fleet of a console
+	// without Fleets (named Queue).
 	Queue      string
-	Controller Controller // required
-	// Backend is the dashboard's; required.
-	Backend dashboard.Backend
+	Controller Controller
+	Backend    dashboard.Backend
 	// History is how far back the dashboard's charts go; default 24h.
 	History time.Duration
 	// ReadyWithin is how old the last successful observation may be for
@@ -68,12 +85,12 @@ type Options struct {
 	Logger      *slog.Logger // default: discard
 }
 
-// Console is the operator console. Observe must see every decision (the
+// Console is the operator console. Observe must see every decision (each
 // controller's OnDecision) for the decision counters.
 type Console struct {
 	o       Options
 	metrics *prommetrics.Collector
-	dash    *dashboard.Dashboard
+	dashes  []*dashboard.Dashboard // one per fleet, in Options.Fleets' order
 	handler http.Handler
 
 	mu      sync.Mutex // guards ln, srv, done, stopped, stopErr
@@ -86,11 +103,24 @@ type Console struct {
 
 // New builds the console; it listens once Start runs.
 func New(o Options) (*Console, error) {
+	if len(o.Fleets) == 0 && (o.Controller != nil || o.Backend != nil) {
+		o.Fleets = []Fleet{{Name: o.Queue, Queue: o.Queue, Controller: o.Controller, Backend: o.Backend}}
+	}
 	switch {
 	case o.Listen == "":
 		return nil, errors.New("console: Options.Listen is required")
-	case o.Controller == nil || o.Backend == nil:
-		return nil, errors.New("console: Options.Controller and Backend are required")
+	case len(o.Fleets) == 0:
+		return nil, errors.New("console: Options.Fleets is required")
+	}
+	names := map[string]bool{}
+	for _, f := range o.Fleets {
+		switch {
+		case f.Controller == nil || f.Backend == nil:
+			return nil, fmt.Errorf("console: fleet %q: Controller and Backend are required", f.Name)
+		case names[f.Name]:
+			return nil, fmt.Errorf("console: fleet %q is listed twice", f.Name)
+		}
+		names[f.Name] = true
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -99,53 +129,76 @@ func New(o Options) (*Console, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.ReadyWithin <= 0 {
-		o.ReadyWithin = max(3*o.Controller.Interval(), 3*time.Second)
+		for _, f := range o.Fleets {
+			o.ReadyWithin = max(o.ReadyWithin, 3*f.Controller.Interval(), 3*time.Second)
+		}
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c := &Console{o: o}
-	c.metrics = prommetrics.New(reg, prommetrics.Options{
-		Queue: o.Queue, QueueMessages: true,
-		Last:   prommetrics.LastOf(o.Controller.Decisions),
-		Paused: func() bool { p, _ := o.Controller.Paused(); return p },
-	})
-	dash, err := dashboard.New(dashboard.Options{
-		Backend: o.Backend, Clock: o.Clock, Token: o.Token, History: o.History,
-		Logger: o.Logger.With("part", "dashboard"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
-	}
-	c.dash = dash
+	c.metrics = prommetrics.New(reg, prommetrics.Options{QueueMessages: true})
 	tok := webguard.NewToken(o.Token)
 	mux := http.NewServeMux()
+	var links []FleetLink
+	var handlers []http.Handler
+	for _, f := range o.Fleets {
+		ctrl := f.Controller
+		c.metrics.Add(prommetrics.Fleet{
+			Name: f.Name, Queue: f.Queue,
+			Last:   prommetrics.LastOf(ctrl.Decisions),
+			Paused: func() bool { p, _ := ctrl.Paused(); return p },
+		})
+		dash, err := dashboard.New(dashboard.Options{
+			Backend: f.Backend, Clock: o.Clock, Token: o.Token, History: o.History,
+			Logger: o.Logger.With("part", "dashboard", "fleet", f.Name),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("console: fleet %s: %w", f.Name, err)
+		}
+		c.dashes = append(c.dashes, dash)
+		links = append(links, FleetLink{Name: f.Name, Kind: f.Kind, Queues: f.Queues})
+		handlers = append(handlers, dash)
+	}
 	mux.Handle("GET /metrics", webguard.Protect(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), tok, nil, "the autoscaler's console"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { text(w, http.StatusOK, "ok") })
 	mux.HandleFunc("GET /readyz", c.serveReady)
-	mux.Handle("/", dash)
+	MountFleets(mux, links, handlers, func(h http.Handler) http.Handler {
+		return webguard.Protect(h, tok, nil, "the autoscaler's console")
+	})
+	mux.Handle("/", c.dashes[0])
 	c.handler = mux
 	return c, nil
 }
 
-// Observe counts a decision in the metrics; pass it as the controller's
-// OnDecision.
-func (c *Console) Observe(d autoscale.Decision) { c.metrics.Observe(d) }
+// Observe counts a decision of the named fleet in the metrics; pass it
+// (with the fleet's name) as each controller's OnDecision.
+func (c *Console) Observe(fleet string, d autoscale.Decision) { c.metrics.Observe(fleet, d) }
 
 // Handler is the console's HTTP handler (what Start serves).
 func (c *Console) Handler() http.Handler { return c.handler }
 
+// serveReady answers 200 when every fleet's last observation succeeded
+// within ReadyWithin, else 503 naming the first fleet that is behind.
 func (c *Console) serveReady(w http.ResponseWriter, _ *http.Request) {
-	last := c.o.Controller.LastObserved()
-	if last.IsZero() {
-		text(w, http.StatusServiceUnavailable, "not ready: the queue and the fleet were not read yet")
-		return
+	oldest := time.Duration(0)
+	for _, f := range c.o.Fleets {
+		of := ""
+		if len(c.o.Fleets) > 1 {
+			of = " of fleet " + f.Name
+		}
+		last := f.Controller.LastObserved()
+		if last.IsZero() {
+			text(w, http.StatusServiceUnavailable, "not ready: the queue and the fleet"+of+" were not read yet")
+			return
+		}
+		age := c.o.Clock.Now().Sub(last).Round(time.Millisecond)
+		if age > c.o.ReadyWithin {
+			text(w, http.StatusServiceUnavailable, fmt.Sprintf("not ready: the last successful observation%s was %s ago (more than %s)", of, age, c.o.ReadyWithin))
+			return
+		}
+		oldest = max(oldest, age)
 	}
-	age := c.o.Clock.Now().Sub(last).Round(time.Millisecond)
-	if age > c.o.ReadyWithin {
-		text(w, http.StatusServiceUnavailable, fmt.Sprintf("not ready: the last successful observation was %s ago (more than %s)", age, c.o.ReadyWithin))
-		return
-	}
-	text(w, http.StatusOK, fmt.Sprintf("ready: last observation %s ago", age))
+	text(w, http.StatusOK, fmt.Sprintf("ready: last observation %s ago", oldest))
 }
 
 func text(w http.ResponseWriter, status int, msg string) {
@@ -167,9 +220,14 @@ func (c *Console) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	if err := c.dash.Start(ctx); err != nil {
-		ln.Close()
-		return fmt.Errorf("console: %w", err)
+	for i, d := range c.dashes {
+		if err := d.Start(ctx); err != nil {
+			for _, started := range c.dashes[:i] {
+				_ = started.Stop(ctx)
+			}
+			ln.Close()
+			return fmt.Errorf("console: %w", err)
+		}
 	}
 	c.ln = ln
 	c.srv = &http.Server{
@@ -198,7 +256,7 @@ func (c *Console) Addr() string {
 	return c.ln.Addr().String()
 }
 
-// Stop ends the dashboard's event streams, then the server, within ctx.
+// Stop ends the dashboards' event streams, then the server, within ctx.
 // It is idempotent and safe before Start.
 func (c *Console) Stop(ctx context.Context) error {
 	c.mu.Lock()
@@ -208,7 +266,10 @@ func (c *Console) Stop(ctx context.Context) error {
 	}
 	c.stopped = true
 	srv, done := c.srv, c.done
-	err := c.dash.Stop(ctx)
+	var err error
+	for _, d := range c.dashes {
+		err = errors.Join(err, d.Stop(ctx))
+	}
 	if serr := srv.Shutdown(ctx); serr != nil && !errors.Is(serr, net.ErrClosed) {
 		err = errors.Join(err, serr)
 	}

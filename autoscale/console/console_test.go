@@ -141,7 +141,7 @@ func TestMetricsNeedTheTokenAndTheDashboardReadsSQS(t *testing.T) {
 		t.Fatalf("/metrics without the token: %d", code)
 	}
 	code, body := get(t, fx.srv.URL+"/metrics", "Authorization", "Bearer tok")
-	if code != http.StatusOK || !strings.Contains(body, `qscale_queue_messages{queue="jobs",state="visible"} 12`) {
+	if code != http.StatusOK || !strings.Contains(body, `qscale_queue_messages{fleet="jobs",queue="jobs",state="visible"} 12`) {
 		t.Fatalf("/metrics: %d\n%s", code, body)
 	}
 	if code, _ := get(t, fx.srv.URL+"/healthz"); code != http.StatusOK {

@@ -1,10 +1,14 @@
-// Package prommetrics exports an autoscaler's decisions as Prometheus
-// series: the fleet's workers, the backlog per worker and its target, the
-// decisions by rule and direction. `qscale up` and `qscale autoscale` both
-// register it; docs/up.md and docs/autoscaling.md list the series.
+// Package prommetrics exports autoscalers' decisions as Prometheus series,
+// one set per fleet, labelled by the fleet's name and its queue (queues
+// joined by "+"): the fleet's workers, the backlog per worker and its
+// target, the decisions by rule and direction. `qscale up` and `qscale
+// autoscale` both register it; docs/up.md and docs/autoscaling.md list the
+// series.
 package prommetrics
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qscale/qscale/autoscale"
@@ -12,23 +16,32 @@ import (
 
 // Options say what the Collector reads.
 type Options struct {
-	// Queue labels the series (the autoscaled queue's name).
-	Queue string
-	// Last returns the controller's latest decision; false before the
-	// first.
-	Last func() (autoscale.Decision, bool)
 	// QueueMessages also exports qscale_queue_messages (visible, in_flight,
 	// delayed) as the last observation read them: for `qscale autoscale`,
 	// which has no queue engine of its own to read.
 	QueueMessages bool
+}
+
+// Fleet is one autoscaled fleet the Collector reads.
+type Fleet struct {
+	// Name and Queue label the fleet's series (Queue: the queue's name, or
+	// the names of several joined by "+").
+	Name, Queue string
+	// Last returns the controller's latest decision; false before the
+	// first.
+	Last func() (autoscale.Decision, bool)
 	// Paused, when set, exports qscale_autoscale_paused.
 	Paused func() bool
 }
 
-// Collector is a prometheus.Collector of an autoscaler. Observe counts
-// each decision; the gauges are read from the last one at scrape time.
+// Collector is a prometheus.Collector of autoscalers. Observe counts each
+// decision; the gauges are read from each fleet's last one at scrape
+// time.
 type Collector struct {
 	o Options
+
+	mu     sync.Mutex // guards fleets
+	fleets []Fleet
 
 	decisions *prometheus.CounterVec
 	errors    *prometheus.CounterVec
@@ -46,35 +59,42 @@ func New(reg prometheus.Registerer, o Options) *Collector {
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qscale_autoscale_decisions_total",
 			Help: "Autoscaler decisions, by the rule that decided and the direction (out, in, hold).",
-		}, []string{"rule", "direction"}),
+		}, []string{"fleet", "rule", "direction"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qscale_autoscale_errors_total",
 			Help: "Autoscaler ticks that ended with an error, by rule (observe-error, fleet-error, backoff, or the rule whose change failed).",
-		}, []string{"rule"}),
+		}, []string{"fleet", "rule"}),
 		messages: prometheus.NewDesc("qscale_queue_messages",
 			"Messages in a queue by state: visible, in_flight, delayed (SQS's ApproximateNumberOfMessages*).",
-			[]string{"queue", "state"}, nil),
+			[]string{"fleet", "queue", "state"}, nil),
 		workers: prometheus.NewDesc("qscale_fleet_workers",
-			"Workers of the fleet: desired, running, starting.", []string{"queue", "state"}, nil),
+			"Workers of the fleet: desired, running, starting.", []string{"fleet", "queue", "state"}, nil),
 		backlog: prometheus.NewDesc("qscale_autoscale_backlog_per_worker",
-			"Visible messages per running worker, as the autoscaler last read it.", []string{"queue"}, nil),
+			"Visible messages per running worker, as the autoscaler last read it.", []string{"fleet", "queue"}, nil),
 		target: prometheus.NewDesc("qscale_autoscale_backlog_per_worker_target",
-			"The backlog per worker the policies aim for.", []string{"queue"}, nil),
+			"The backlog per worker the policies aim for.", []string{"fleet", "queue"}, nil),
 		to: prometheus.NewDesc("qscale_autoscale_decided_workers",
-			"The desired worker count the last decision chose.", []string{"queue"}, nil),
+			"The desired worker count the last decision chose.", []string{"fleet", "queue"}, nil),
 		rates: prometheus.NewDesc("qscale_queue_rate_per_second",
-			"Messages per second over the autoscaler's window: arrival (sent) and completion (deleted).", []string{"queue", "kind"}, nil),
+			"Messages per second over the autoscaler's window: arrival (sent) and completion (deleted).", []string{"fleet", "queue", "kind"}, nil),
 		processing: prometheus.NewDesc("qscale_queue_processing_seconds",
-			"Mean time a message spends in flight before its delete (Little's law over the autoscaler's window).", []string{"queue"}, nil),
+			"Mean time a message spends in flight before its delete (Little's law over the autoscaler's window).", []string{"fleet", "queue"}, nil),
 		paused: prometheus.NewDesc("qscale_autoscale_paused",
-			"1 while the autoscaler is paused (it observes and decides but changes nothing).", []string{"queue"}, nil),
+			"1 while the autoscaler is paused (it observes and decides but changes nothing).", []string{"fleet", "queue"}, nil),
 	}
 	reg.MustRegister(c, c.decisions, c.errors)
 	return c
 }
 
-// Observe counts one decision.
-func (c *Collector) Observe(d autoscale.Decision) {
+// Add exports f's series from now on.
+func (c *Collector) Add(f Fleet) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fleets = append(c.fleets, f)
+}
+
+// Observe counts one decision of the named fleet.
+func (c *Collector) Observe(fleet string, d autoscale.Decision) {
 	dir := "hold"
 	switch {
 	case !d.Applied:
@@ -83,59 +103,64 @@ func (c *Collector) Observe(d autoscale.Decision) {
 	case d.To < d.From:
 		dir = "in"
 	}
-	c.decisions.WithLabelValues(d.Rule, dir).Inc()
+	c.decisions.WithLabelValues(fleet, d.Rule, dir).Inc()
 	if d.Error != "" {
-		c.errors.WithLabelValues(d.Rule).Inc()
+		c.errors.WithLabelValues(fleet, d.Rule).Inc()
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.workers, c.backlog, c.target, c.to, c.rates, c.processing} {
+	for _, d := range []*prometheus.Desc{c.workers, c.backlog, c.target, c.to, c.rates, c.processing, c.paused} {
 		ch <- d
 	}
 	if c.o.QueueMessages {
 		ch <- c.messages
 	}
-	if c.o.Paused != nil {
-		ch <- c.paused
-	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	c.mu.Lock()
+	fleets := append([]Fleet(nil), c.fleets...)
+	c.mu.Unlock()
+	for _, f := range fleets {
+		c.collect(ch, f)
 	}
-	q := c.o.Queue
-	if c.o.Paused != nil {
+}
+
+func (c *Collector) collect(ch chan<- prometheus.Metric, f Fleet) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{f.Name, f.Queue}, labels...)...)
+	}
+	if f.Paused != nil {
 		v := 0.0
-		if c.o.Paused() {
+		if f.Paused() {
 			v = 1
 		}
-		gauge(c.paused, v, q)
+		gauge(c.paused, v)
 	}
-	d, ok := c.o.Last()
+	d, ok := f.Last()
 	if !ok {
 		return
 	}
 	o := d.Observation
 	if c.o.QueueMessages {
-		gauge(c.messages, float64(o.Queue.Visible), q, "visible")
-		gauge(c.messages, float64(o.Queue.InFlight), q, "in_flight")
-		gauge(c.messages, float64(o.Queue.Delayed), q, "delayed")
+		gauge(c.messages, float64(o.Queue.Visible), "visible")
+		gauge(c.messages, float64(o.Queue.InFlight), "in_flight")
+		gauge(c.messages, float64(o.Queue.Delayed), "delayed")
 	}
-	gauge(c.workers, float64(o.Fleet.Desired), q, "desired")
-	gauge(c.workers, float64(o.Fleet.Running), q, "running")
-	gauge(c.workers, float64(o.Fleet.Starting), q, "starting")
-	gauge(c.backlog, o.BacklogPerWorker, q)
+	gauge(c.workers, float64(o.Fleet.Desired), "desired")
+	gauge(c.workers, float64(o.Fleet.Running), "running")
+	gauge(c.workers, float64(o.Fleet.Starting), "starting")
+	gauge(c.backlog, o.BacklogPerWorker)
 	if t := Target(d); t > 0 {
-		gauge(c.target, t, q)
+		gauge(c.target, t)
 	}
-	gauge(c.to, float64(d.To), q)
-	gauge(c.rates, o.Queue.ArrivalRate, q, "arrival")
-	gauge(c.rates, o.Queue.CompletionRate, q, "completion")
-	gauge(c.processing, o.Queue.ProcessingTime.Seconds(), q)
+	gauge(c.to, float64(d.To))
+	gauge(c.rates, o.Queue.ArrivalRate, "arrival")
+	gauge(c.rates, o.Queue.CompletionRate, "completion")
+	gauge(c.processing, o.Queue.ProcessingTime.Seconds())
 }
 
 // Target is the backlog per worker the decision's policies aimed for: the

@@ -17,15 +17,19 @@ func TestCollectorExportsTheLastDecision(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	var last []autoscale.Decision
 	paused := true
-	c := prommetrics.New(reg, prommetrics.Options{
-		Queue: "jobs", QueueMessages: true,
+	c := prommetrics.New(reg, prommetrics.Options{QueueMessages: true})
+	c.Add(prommetrics.Fleet{
+		Name: "fast", Queue: "jobs",
 		Last:   prommetrics.LastOf(func(n int) []autoscale.Decision { return last }),
 		Paused: func() bool { return paused },
 	})
+	// A second fleet, never decided: only its own series, and none of its
+	// gauges before its first decision.
+	c.Add(prommetrics.Fleet{Name: "slow", Queue: "a+b", Last: func() (autoscale.Decision, bool) { return autoscale.Decision{}, false }})
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP qscale_autoscale_paused 1 while the autoscaler is paused (it observes and decides but changes nothing).
 # TYPE qscale_autoscale_paused gauge
-qscale_autoscale_paused{queue="jobs"} 1
+qscale_autoscale_paused{fleet="fast",queue="jobs"} 1
 `), "qscale_autoscale_paused", "qscale_fleet_workers"); err != nil {
 		t.Fatalf("before any decision: %v", err)
 	}
@@ -37,28 +41,30 @@ qscale_autoscale_paused{queue="jobs"} 1
 		},
 		Proposals: []policy.Proposal{{Policy: "backlog", Target: 100}},
 	}
-	c.Observe(d)
-	c.Observe(autoscale.Decision{Rule: "observe-error", Error: "down"})
+	c.Observe("fast", d)
+	c.Observe("fast", autoscale.Decision{Rule: "observe-error", Error: "down"})
+	c.Observe("slow", autoscale.Decision{Rule: "hold"})
 	last = []autoscale.Decision{d}
 	err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP qscale_autoscale_decided_workers The desired worker count the last decision chose.
 # TYPE qscale_autoscale_decided_workers gauge
-qscale_autoscale_decided_workers{queue="jobs"} 5
+qscale_autoscale_decided_workers{fleet="fast",queue="jobs"} 5
 # HELP qscale_autoscale_backlog_per_worker_target The backlog per worker the policies aim for.
 # TYPE qscale_autoscale_backlog_per_worker_target gauge
-qscale_autoscale_backlog_per_worker_target{queue="jobs"} 100
+qscale_autoscale_backlog_per_worker_target{fleet="fast",queue="jobs"} 100
 # HELP qscale_autoscale_decisions_total Autoscaler decisions, by the rule that decided and the direction (out, in, hold).
 # TYPE qscale_autoscale_decisions_total counter
-qscale_autoscale_decisions_total{direction="hold",rule="observe-error"} 1
-qscale_autoscale_decisions_total{direction="out",rule="scale-out"} 1
+qscale_autoscale_decisions_total{direction="hold",fleet="fast",rule="observe-error"} 1
+qscale_autoscale_decisions_total{direction="out",fleet="fast",rule="scale-out"} 1
+qscale_autoscale_decisions_total{direction="hold",fleet="slow",rule="hold"} 1
 # HELP qscale_autoscale_errors_total Autoscaler ticks that ended with an error, by rule (observe-error, fleet-error, backoff, or the rule whose change failed).
 # TYPE qscale_autoscale_errors_total counter
-qscale_autoscale_errors_total{rule="observe-error"} 1
+qscale_autoscale_errors_total{fleet="fast",rule="observe-error"} 1
 # HELP qscale_queue_messages Messages in a queue by state: visible, in_flight, delayed (SQS's ApproximateNumberOfMessages*).
 # TYPE qscale_queue_messages gauge
-qscale_queue_messages{queue="jobs",state="delayed"} 0
-qscale_queue_messages{queue="jobs",state="in_flight"} 7
-qscale_queue_messages{queue="jobs",state="visible"} 500
+qscale_queue_messages{fleet="fast",queue="jobs",state="delayed"} 0
+qscale_queue_messages{fleet="fast",queue="jobs",state="in_flight"} 7
+qscale_queue_messages{fleet="fast",queue="jobs",state="visible"} 500
 `), "qscale_autoscale_decided_workers", "qscale_autoscale_backlog_per_worker_target", "qscale_autoscale_decisions_total",
 		"qscale_autoscale_errors_total", "qscale_queue_messages")
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package sqssource reads a queue's backlog through the SQS API
 // (GetQueueAttributes) from any endpoint: qscale's embedded server, Amazon
-// SQS, or another emulator. It is the autoscaler's adapter to
+// SQS, or another emulator; and, for Amazon SQS, the oldest message's age
+// from CloudWatch (cloudwatch.go). It is the autoscaler's adapter to
 // aws-sdk-go-v2; the autoscaler core imports no SDK.
 package sqssource
 
@@ -34,9 +35,12 @@ type Source struct {
 	url      string
 	endpoint sqsconn.Endpoint
 
-	mu      sync.Mutex // guards age and needAge
+	mu      sync.Mutex // guards age, needAge and cw
 	age     ageSupport
 	needAge error
+	// cw, when set, reads the oldest message's age from CloudWatch
+	// (ReadAgeFromCloudWatch) instead of the endpoint.
+	cw *cwAge
 }
 
 // ageSupport is what the source knows of the endpoint's oldest-age
@@ -68,7 +72,7 @@ func New(api API, queueURL string) *Source { return &Source{api: api, url: queue
 func (s *Source) ReadsOldestAge() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.age != ageNone
+	return s.cw != nil || s.age != ageNone
 }
 
 var attributes = []types.QueueAttributeName{
@@ -80,11 +84,13 @@ var attributes = []types.QueueAttributeName{
 // Observe implements autoscale.QueueSource with one GetQueueAttributes call.
 // A qscale server also reports the oldest message's age (AgeAttribute);
 // Amazon SQS does not, nor rates or the processing time: the controller
-// learns those from the workers (docs/autoscaling.md, "Where each signal
-// comes from").
+// learns those from the workers, and the age comes from CloudWatch once
+// ReadAgeFromCloudWatch was called (docs/autoscaling.md, "Where each
+// signal comes from").
 func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	s.mu.Lock()
-	askAge := s.age != ageNone
+	cw := s.cw
+	askAge := s.age != ageNone && cw == nil
 	s.mu.Unlock()
 	names := attributes
 	if askAge {
@@ -101,10 +107,14 @@ func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 	if err != nil {
 		return autoscale.QueueStats{}, fmt.Errorf("sqssource: GetQueueAttributes %s: %w", s.url, err)
 	}
-	if err := s.ageMissing(); err != nil {
+	var st autoscale.QueueStats
+	if cw != nil {
+		if st.OldestAge, err = cw.age(ctx); err != nil {
+			return autoscale.QueueStats{}, err
+		}
+	} else if err := s.ageMissing(); err != nil {
 		return autoscale.QueueStats{}, err
 	}
-	var st autoscale.QueueStats
 	if askAge {
 		v, ok := out.Attributes[AgeAttribute]
 		if !ok {
@@ -173,7 +183,7 @@ func (s *Source) NeedOldestAge(err error) {
 func (s *Source) ageMissing() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.age == ageNone && s.needAge != nil {
+	if s.age == ageNone && s.cw == nil && s.needAge != nil {
 		return fmt.Errorf("sqssource: %s: %w", s.url, s.needAge)
 	}
 	return nil

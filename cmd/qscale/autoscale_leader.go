@@ -33,11 +33,12 @@ func runElected(ctx context.Context, o autoscaleOptions, f config.Fleet, logger 
 		return fmt.Errorf("%s: %w", o.config, err)
 	}
 	return e.Run(ctx, func(ctx context.Context) error {
-		a, err := newAutoscaler(ctx, f, logger, o.dryRun, e)
+		p, err := newAutoscalers(ctx, []config.Fleet{f}, logger, o.dryRun, e)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.config, err)
 		}
-		return a.run(ctx)
+		p.path, p.intervalFlag = o.config, o.interval
+		return p.run(ctx)
 	})
 }
 

@@ -47,3 +47,26 @@ func TestAutoscaleCheckRefusesAgeAlarmOnAmazonSQS(t *testing.T) {
 		t.Fatalf("an age alarm on a qscale server: %v", err)
 	}
 }
+
+// With source.cloudWatchAge the same alarm on Amazon SQS is accepted: the
+// age comes from CloudWatch. Without it, the refusal says how to get it.
+func TestAutoscaleCheckAcceptsAgeAlarmWithCloudWatchAge(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "age-cw.yaml", `fleets:
+  - queue: {url: "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"}
+    source: {cloudWatchAge: true}
+    maxCapacity: 10
+`+ageAlarm)
+	var out bytes.Buffer
+	if err := autoscaleRun(t.Context(), autoscaleOptions{config: path, check: true, out: &out}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("an age alarm with source.cloudWatchAge: %v", err)
+	}
+	path = writeConfig(t, "age-two.yaml", `fleets:
+  - queues: [{url: "http://127.0.0.1:9324/000000000000/jobs"}, {url: "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"}]
+    maxCapacity: 10
+`+ageAlarm)
+	err := autoscaleRun(t.Context(), autoscaleOptions{config: path, check: true, out: &out}, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "source: {cloudWatchAge: true}") || !strings.Contains(err.Error(), "Amazon SQS") {
+		t.Fatalf("an age alarm over a qscale queue and an Amazon SQS one: %v; want the Amazon one refused with the remedy", err)
+	}
+}

@@ -70,51 +70,56 @@ func runAutoscale(ctx context.Context, args []string) error {
 	return autoscaleRun(ctx, o, logger)
 }
 
-// autoscaleRun loads the configuration, builds every part, and (unless
-// o.check) runs them until ctx ends.
+// autoscaleRun loads the configuration, builds every fleet's parts and
+// the console, and (unless o.check) runs them until ctx ends.
 func autoscaleRun(ctx context.Context, o autoscaleOptions, logger *slog.Logger) error {
 	cfg, err := config.Load(o.config, config.ForAutoscale)
 	if err != nil {
 		return err
 	}
-	f := cfg.Fleets[0]
 	if o.interval > 0 {
-		f.Interval = policy.Duration(o.interval)
+		for i := range cfg.Fleets {
+			cfg.Fleets[i].Interval = policy.Duration(o.interval)
+		}
 	}
-	a, err := newAutoscaler(ctx, f, logger, o.dryRun, nil)
+	if len(cfg.Fleets) > 1 {
+		for i, f := range cfg.Fleets {
+			if elected(f) {
+				return fmt.Errorf("%s: fleets[%d].kubernetes.leaderElection: a fleet under leader election runs alone in its process (its autoscaler starts and stops with the Lease): give it a file of its own", o.config, i)
+			}
+		}
+	}
+	p, err := newAutoscalers(ctx, cfg.Fleets, logger, o.dryRun, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.config, err)
 	}
-	if err := a.withConsole(ctx, o.console); err != nil {
+	if err := p.withConsole(ctx, o.console); err != nil {
 		return fmt.Errorf("%s: %w", o.config, err)
 	}
-	a.path, a.intervalFlag = o.config, o.interval
+	p.path, p.intervalFlag = o.config, o.interval
 	if o.check {
-		cw := "off"
-		if a.pub != nil {
-			cw = "every " + f.CloudWatch.Period.String()
+		for _, a := range p.fleets {
+			f := a.cfg
+			cw := "off"
+			if a.pub != nil {
+				cw = "every " + f.CloudWatch.Period.String()
+			}
+			fmt.Fprintf(o.out, "%s: valid; fleet %s (%s), %d policies, bounds %d..%d, every %s, CloudWatch %s, console %s\n",
+				o.config, f.Name, a.fleet.Kind, a.policies, f.MinCapacity, f.MaxCapacity, f.Interval, cw, o.console)
 		}
-		fmt.Fprintf(o.out, "%s: valid; fleet %s (%s), %d policies, bounds %d..%d, every %s, CloudWatch %s, console %s\n",
-			o.config, f.Name, a.fleet.Kind, a.policies, f.MinCapacity, f.MaxCapacity, f.Interval, cw, o.console)
 		return nil
 	}
-	if elected(f) {
+	if f := cfg.Fleets[0]; len(cfg.Fleets) == 1 && elected(f) {
 		return runElected(ctx, o, f, logger)
 	}
-	return a.run(ctx)
+	return p.run(ctx)
 }
 
-// autoscaler is one fleet's parts, built and not started.
-type autoscaler struct {
-	cfg      config.Fleet
-	log      *slog.Logger
-	fleet    *fleets.Fleet
-	pub      *cwpublish.Publisher // nil without a cloudwatch section
-	ctrl     *autoscale.Controller
-	policies int
-	dryRun   bool
-
-	src     *sqssource.Source
+// autoscalers are the fleets of one qscale autoscale process, each with
+// its own controller, and the console that shows them all.
+type autoscalers struct {
+	log     *slog.Logger
+	fleets  []*autoscaler
 	console *console.Console // nil with --console off
 	// path is the configuration file SIGHUP re-reads; intervalFlag the
 	// --interval that overrides its interval.
@@ -122,37 +127,60 @@ type autoscaler struct {
 	intervalFlag time.Duration
 }
 
-// newAutoscaler builds the queue source, the fleet, the publisher and the
-// controller of f. It starts nothing and calls no API, so a part that
-// fails to build leaves nothing behind, and --check runs it whole. guard,
-// when not nil, is asked by the fleet before every change (leader
-// election).
-func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dryRun bool, guard k8sfleet.Guard) (*autoscaler, error) {
-	const path = "fleets[0]"
+// autoscaler is one fleet's parts, built and not started.
+type autoscaler struct {
+	cfg      config.Fleet
+	path     string // fleets[i]
+	log      *slog.Logger
+	fleet    *fleets.Fleet
+	pub      *cwpublish.Publisher // nil without a cloudwatch section
+	ctrl     *autoscale.Controller
+	policies int
+	dryRun   bool
+
+	src     autoscale.QueueSource // the fleet's queues, combined
+	queues  []*sqssource.Source   // each queue's own source
+	console *console.Console      // the process's; nil with --console off
+}
+
+// newAutoscalers builds every fleet's parts (newAutoscaler); a fleet that
+// fails to build leaves nothing behind.
+func newAutoscalers(ctx context.Context, fs []config.Fleet, logger *slog.Logger, dryRun bool, guard k8sfleet.Guard) (*autoscalers, error) {
+	p := &autoscalers{log: logger}
+	for i, f := range fs {
+		a, err := newAutoscaler(ctx, f, fmt.Sprintf("fleets[%d]", i), logger, dryRun, guard)
+		if err != nil {
+			return nil, err
+		}
+		p.fleets = append(p.fleets, a)
+	}
+	return p, nil
+}
+
+// newAutoscaler builds the queue sources, the fleet, the publisher and
+// the controller of f, at path in the file. It starts nothing and calls
+// no API, so a part that fails to build leaves nothing behind, and
+// --check runs it whole. guard, when not nil, is asked by the fleet
+// before every change (leader election).
+func newAutoscaler(ctx context.Context, f config.Fleet, path string, logger *slog.Logger, dryRun bool, guard k8sfleet.Guard) (*autoscaler, error) {
 	clk := clock.Real{}
 	policies, err := f.BuildPolicies()
 	if err != nil {
 		return nil, err
 	}
-	src, err := sqssource.FromConfig(ctx, f.Queue.Autoscale())
-	if err != nil {
-		return nil, fmt.Errorf("%s.queue: %w", path, err)
-	}
-	if err := requireSignals(f, path, src); err != nil {
+	a := &autoscaler{cfg: f, path: path, log: logger, policies: len(policies), dryRun: dryRun}
+	if err := a.buildSources(ctx); err != nil {
 		return nil, err
 	}
 	env := fleets.Env{Clock: clk, Logger: logger, Stdout: os.Stdout, Stderr: os.Stderr, Guard: guard}
-	fleet, err := fleets.Build(ctx, f, path, env)
-	if err != nil {
+	if a.fleet, err = fleets.Build(ctx, f, path, env); err != nil {
 		return nil, err
 	}
-	pub, err := fleets.BuildPublisher(ctx, f, path, env)
-	if err != nil {
+	if a.pub, err = fleets.BuildPublisher(ctx, f, path, env); err != nil {
 		return nil, err
 	}
-	a := &autoscaler{cfg: f, log: logger, fleet: fleet, pub: pub, policies: len(policies), dryRun: dryRun, src: src}
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(),
+		Source: a.src, Fleet: a.fleet, Policies: policies, Bounds: f.Bounds(),
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
 		OnDecision: a.onDecision, Guardrails: f.AutoscaleGuardrails(),
 		AllowBelowBusy: !f.KeepsBusy(),
@@ -164,11 +192,11 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	return a, nil
 }
 
-// run starts the fleet, the publisher and the controller, and once ctx
-// ends stops them in the reverse order: the controller, the publisher
-// (which publishes what is left), then the fleet, whose local workers
-// finish what they hold before qscale exits.
-func (a *autoscaler) run(ctx context.Context) (err error) {
+// run starts every fleet, publisher and controller, then the console,
+// and once ctx ends stops them in the reverse order: the console, the
+// controllers, the publishers (which publish what is left), then the
+// fleets, whose local workers finish what they hold before qscale exits.
+func (p *autoscalers) run(ctx context.Context) (err error) {
 	hup := notifyHUP() // before anything starts: a SIGHUP must never end the process
 	defer signal.Stop(hup)
 	var parts service.Stack
@@ -176,25 +204,35 @@ func (a *autoscaler) run(ctx context.Context) (err error) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
 		err = errors.Join(err, parts.Stop(sctx))
-		a.log.Info("autoscale stopped")
+		p.log.Info("autoscale stopped")
 	}()
-	if err := parts.Start(ctx, "fleet", a.fleet); err != nil {
-		return err
-	}
-	if a.pub != nil {
-		if err := parts.Start(ctx, "CloudWatch publisher", a.pub); err != nil {
+	// Every fleet runs before any controller, and every controller stops
+	// before any fleet: no controller sizes a stopped fleet.
+	for _, a := range p.fleets {
+		if err := parts.Start(ctx, "fleet "+a.cfg.Name, a.fleet); err != nil {
 			return err
 		}
 	}
-	if err := parts.Start(ctx, "autoscaler", a.ctrl); err != nil {
+	for _, a := range p.fleets {
+		if a.pub != nil {
+			if err := parts.Start(ctx, "CloudWatch publisher "+a.cfg.Name, a.pub); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range p.fleets {
+		if err := parts.Start(ctx, "autoscaler "+a.cfg.Name, a.ctrl); err != nil {
+			return err
+		}
+	}
+	if err := p.startConsole(ctx, &parts); err != nil {
 		return err
 	}
-	if err := a.startConsole(ctx, &parts); err != nil {
-		return err
+	for _, a := range p.fleets {
+		f := a.cfg
+		a.log.Info("autoscale started", "fleet", f.Name, "kind", a.fleet.Kind, "queues", f.QueueNames(), "combine", f.QueueCombine,
+			"min", f.MinCapacity, "max", f.MaxCapacity, "interval", f.Interval.String(), "dryRun", a.dryRun, "cloudwatch", a.pub != nil)
 	}
-	f := a.cfg
-	a.log.Info("autoscale started", "fleet", f.Name, "kind", a.fleet.Kind, "queue", f.Queue.URL, "min", f.MinCapacity, "max", f.MaxCapacity,
-		"interval", f.Interval.String(), "dryRun", a.dryRun, "cloudwatch", a.pub != nil)
-	a.reloadOnSIGHUP(ctx, hup)
+	p.reloadOnSIGHUP(ctx, hup)
 	return nil
 }

@@ -6,9 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
 
 	"github.com/qscale/qscale/internal/browsertest"
+	"github.com/qscale/qscale/internal/qscalebin"
 )
 
 // The dashboard of a running `qscale autoscale`, in a real browser: the
@@ -65,5 +68,57 @@ func TestAutoscaleDashboardInBrowser(t *testing.T) {
 	step("resume", chromedp.Click(chromedp.CSS("#pause-button")))
 	poll("resumed", `document.getElementById("pause-state").textContent === "autoscaler running"`)
 	poll("5 workers charted", `Math.max(...window.qscale.charts.workers.data[2]) === 5`)
+	browsertest.CheckConsole(t, consoleMessages())
+}
+
+// Under qscale autoscale the dashboard's Workers table lists the fleet's
+// workers, as under qscale up: here two local qscale worker processes,
+// with their PIDs and states, on two fleets' dashboards each showing its
+// own.
+func TestAutoscaleDashboardListsWorkersInBrowser(t *testing.T) {
+	ctx, consoleMessages := browsertest.Start(t)
+	url := queueWith(t, 0)
+	u, _ := neturl.Parse(url)
+	endpoint := u.Scheme + "://" + u.Host
+	q, err := sqsClient(endpoint).CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("other")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := qscalebin.Path(t)
+	path := writeConfig(t, "workers.yaml", fmt.Sprintf(`fleets:
+  - name: two
+    queue: {url: %q}
+    minCapacity: 2
+    maxCapacity: 2
+    interval: 200ms
+    policies: [{targetTracking: {TargetValue: 10}}]
+    local: {command: [%q, worker, --queue-url, %q, --wait, "1", --demo, 10ms]}
+  - name: one
+    queue: {url: %q}
+    minCapacity: 1
+    maxCapacity: 1
+    interval: 200ms
+    policies: [{targetTracking: {TargetValue: 10}}]
+    local: {command: [%q, worker, --queue-url, %q, --wait, "1", --demo, 10ms]}
+`, url, bin, url, *q.QueueUrl, bin, *q.QueueUrl))
+	p := startAutoscale(t, path)
+	poll := func(what, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+	}
+	rows := `[...document.querySelectorAll("#workers tr")]`
+	for _, c := range []struct {
+		page string
+		n    int
+	}{{"/", 2}, {"/fleets/two/", 2}, {"/fleets/one/", 1}} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(p.console+c.page)); err != nil {
+			t.Fatalf("open %s: %v", c.page, err)
+		}
+		poll(fmt.Sprintf("%d workers listed on %s", c.n, c.page), fmt.Sprintf(
+			`document.getElementById("no-workers").hidden && %s.length === %d && %s.every((tr) => /^[0-9]+$/.test(tr.children[1].textContent) && tr.children[2].textContent !== "")`,
+			rows, c.n, rows))
+	}
 	browsertest.CheckConsole(t, consoleMessages())
 }

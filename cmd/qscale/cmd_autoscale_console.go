@@ -13,6 +13,7 @@ import (
 	"github.com/qscale/qscale/autoscale/console"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/config"
+	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/dashboard/sqsbackend"
 	"github.com/qscale/qscale/internal/service"
 	"github.com/qscale/qscale/sqsconn"
@@ -25,47 +26,68 @@ func (a *autoscaler) onDecision(d autoscale.Decision) {
 		a.pub.OnDecision(d)
 	}
 	if a.console != nil {
-		a.console.Observe(d)
+		a.console.Observe(a.cfg.Name, d)
 	}
 }
 
-// withConsole builds the operator console (not listening yet) unless c is
-// off or has no address (runAutoscale's flag gives the default).
-func (a *autoscaler) withConsole(ctx context.Context, c config.AutoscaleConsole) error {
+// withConsole builds the operator console (not listening yet) over every
+// fleet, unless c is off or has no address (runAutoscale's flag gives the
+// default).
+func (p *autoscalers) withConsole(ctx context.Context, c config.AutoscaleConsole) error {
 	if c.Off() || c.Listen == "" {
 		return nil
 	}
-	q := a.cfg.Queue
-	api, _, err := sqsconn.New(ctx, sqsconn.Options{QueueURL: q.URL, Endpoint: q.Endpoint, Region: q.Region})
-	if err != nil {
-		return fmt.Errorf("console: %w", err)
-	}
-	be, err := sqsbackend.New(sqsbackend.Config{
-		QueueURL: q.URL, API: api, Source: a.src, Fleet: a.fleet, Controller: a.ctrl,
-	})
-	if err != nil {
-		return err
+	var cf []console.Fleet
+	for _, a := range p.fleets {
+		be, err := a.backend(ctx)
+		if err != nil {
+			return err
+		}
+		cf = append(cf, console.Fleet{
+			Name: a.cfg.Name, Kind: a.fleet.Kind, Queue: a.cfg.QueueLabel(), Queues: a.cfg.QueueNames(),
+			Controller: a.ctrl, Backend: be,
+		})
 	}
 	cons, err := console.New(console.Options{
-		Listen: c.Listen, Token: c.Token, Queue: a.cfg.Queue.QueueName(),
-		Controller: a.ctrl, Backend: be, Logger: a.log.With("part", "console"),
+		Listen: c.Listen, Token: c.Token, Fleets: cf, Logger: p.log.With("part", "console"),
 	})
 	if err != nil {
 		return err
 	}
-	a.console = cons
+	p.console = cons
+	for _, a := range p.fleets {
+		a.console = cons
+	}
 	return nil
 }
 
-// startConsole starts the console after the controller, so it stops first.
-func (a *autoscaler) startConsole(ctx context.Context, parts *service.Stack) error {
-	if a.console == nil {
+// backend is the fleet's dashboard backend: its queues, its controller
+// (decisions, pause) and its workers: a local fleet's processes, else
+// those whose status documents the fleet read.
+func (a *autoscaler) backend(ctx context.Context) (dashboard.Backend, error) {
+	var qs []sqsbackend.Queue
+	for i, q := range a.cfg.QueueList() {
+		api, _, err := sqsconn.New(ctx, sqsconn.Options{QueueURL: q.URL, Endpoint: q.Endpoint, Region: q.Region})
+		if err != nil {
+			return nil, fmt.Errorf("console: %s.%s: %w", a.path, queuePath(a.cfg, i), err)
+		}
+		qs = append(qs, sqsbackend.Queue{URL: q.URL, API: api})
+	}
+	return sqsbackend.New(sqsbackend.Config{
+		Queues: qs, Source: a.src, Fleet: a.fleet, Controller: a.ctrl, Workers: a.fleet.Workers(),
+	})
+}
+
+// startConsole starts the console after the controllers, so it stops
+// first.
+func (p *autoscalers) startConsole(ctx context.Context, parts *service.Stack) error {
+	if p.console == nil {
 		return nil
 	}
-	if err := parts.Start(ctx, "console", a.console); err != nil {
+	if err := parts.Start(ctx, "console", p.console); err != nil {
 		return err
 	}
-	a.log.Info("console listening", "url", "http://"+a.console.Addr()+"/")
+	p.log.Info("console listening", "url", "http://"+p.console.Addr()+"/")
 	return nil
 }
 
@@ -75,13 +97,13 @@ func (a *autoscaler) startConsole(ctx context.Context, parts *service.Stack) err
 // validation is refused with a log line and the running settings stay.
 // What only a restart changes (the fleet's kind and settings, the queue,
 // the interval, CloudWatch) is named in a warning.
-func (a *autoscaler) reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal) {
+func (p *autoscalers) reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			a.reload()
+			p.reload()
 		}
 	}
 }
@@ -94,35 +116,67 @@ func notifyHUP() chan os.Signal {
 	return hup
 }
 
-// reload is one SIGHUP.
-func (a *autoscaler) reload() {
-	cfg, err := config.Load(a.path, config.ForAutoscale)
+// reload is one SIGHUP: each running fleet takes the settings of the
+// fleet of the same name in the file. The whole file is refused when it
+// fails validation or any fleet's settings fail; fleets added or removed
+// need a restart.
+func (p *autoscalers) reload() {
+	cfg, err := config.Load(p.path, config.ForAutoscale)
 	if err != nil {
-		a.log.Error("reload refused; the running configuration stays", "config", a.path, "err", err)
+		p.log.Error("reload refused; the running configuration stays", "config", p.path, "err", err)
 		return
 	}
-	f := cfg.Fleets[0]
-	if a.intervalFlag > 0 {
-		f.Interval = policy.Duration(a.intervalFlag)
+	next := map[string]config.Fleet{}
+	for _, f := range cfg.Fleets {
+		if p.intervalFlag > 0 {
+			f.Interval = policy.Duration(p.intervalFlag)
+		}
+		next[f.Name] = f
 	}
-	policies, err := f.BuildPolicies()
-	if err != nil {
-		a.log.Error("reload refused; the running configuration stays", "config", a.path, "err", err)
-		return
+	type change struct {
+		a *autoscaler
+		f config.Fleet
+		s autoscale.Settings
 	}
-	err = a.ctrl.Reconfigure(autoscale.Settings{Policies: policies, Bounds: f.Bounds(), Guardrails: f.AutoscaleGuardrails()})
-	if err != nil {
-		a.log.Error("reload refused; the running configuration stays", "config", a.path, "err", err)
-		return
+	var changes []change
+	var restart []string
+	running := map[string]bool{}
+	for _, a := range p.fleets {
+		running[a.cfg.Name] = true
+		f, ok := next[a.cfg.Name]
+		if !ok {
+			restart = append(restart, "fleet "+a.cfg.Name+" removed")
+			continue
+		}
+		policies, err := f.BuildPolicies()
+		if err != nil {
+			p.log.Error("reload refused; the running configuration stays", "config", p.path, "fleet", f.Name, "err", err)
+			return
+		}
+		changes = append(changes, change{a, f, autoscale.Settings{Policies: policies, Bounds: f.Bounds(), Guardrails: f.AutoscaleGuardrails()}})
+		for _, r := range needsRestart(a.cfg, f) {
+			restart = append(restart, a.cfg.Name+": "+r)
+		}
 	}
-	if restart := needsRestart(a.cfg, f); len(restart) > 0 {
-		a.log.Warn("reload: these changes need a restart of qscale autoscale and were not applied: "+strings.Join(restart, ", "), "config", a.path)
+	for _, f := range cfg.Fleets {
+		if !running[f.Name] {
+			restart = append(restart, "fleet "+f.Name+" added")
+		}
 	}
-	old := a.cfg
-	a.cfg.Policies, a.cfg.MinCapacity, a.cfg.MaxCapacity, a.cfg.Guardrails = f.Policies, f.MinCapacity, f.MaxCapacity, f.Guardrails
-	a.log.Info("configuration reloaded", "config", a.path, "policies", len(policies),
-		"min", f.MinCapacity, "max", f.MaxCapacity, "previousMin", old.MinCapacity, "previousMax", old.MaxCapacity,
-		"guardrails", f.Guardrails != nil)
+	for _, c := range changes {
+		if err := c.a.ctrl.Reconfigure(c.s); err != nil {
+			p.log.Error("reload refused for this fleet; its running configuration stays", "config", p.path, "fleet", c.f.Name, "err", err)
+			continue
+		}
+		old := c.a.cfg
+		c.a.cfg.Policies, c.a.cfg.MinCapacity, c.a.cfg.MaxCapacity, c.a.cfg.Guardrails = c.f.Policies, c.f.MinCapacity, c.f.MaxCapacity, c.f.Guardrails
+		p.log.Info("configuration reloaded", "config", p.path, "fleet", c.f.Name, "policies", len(c.s.Policies),
+			"min", c.f.MinCapacity, "max", c.f.MaxCapacity, "previousMin", old.MinCapacity, "previousMax", old.MaxCapacity,
+			"guardrails", c.f.Guardrails != nil)
+	}
+	if len(restart) > 0 {
+		p.log.Warn("reload: these changes need a restart of qscale autoscale and were not applied: "+strings.Join(restart, ", "), "config", p.path)
+	}
 }
 
 // needsRestart names what differs between the running fleet and the
@@ -134,8 +188,11 @@ func needsRestart(running, next config.Fleet) []string {
 	} else if !reflect.DeepEqual(fleetSection(running), fleetSection(next)) {
 		out = append(out, "the "+next.Kind()+" section")
 	}
-	if running.Queue != next.Queue {
+	if running.Queue != next.Queue || !reflect.DeepEqual(running.Queues, next.Queues) || running.QueueCombine != next.QueueCombine {
 		out = append(out, "queue")
+	}
+	if !reflect.DeepEqual(running.Source, next.Source) {
+		out = append(out, "source")
 	}
 	if running.Name != next.Name {
 		out = append(out, "name")

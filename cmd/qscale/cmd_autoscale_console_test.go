@@ -231,13 +231,13 @@ func TestAutoscaleConsoleAndReload(t *testing.T) {
 		t.Fatalf("/metrics: %d", code)
 	}
 	for _, want := range []string{
-		`qscale_fleet_workers{queue="jobs",state="desired"} 1`,
-		`qscale_fleet_workers{queue="jobs",state="running"} 1`,
-		`qscale_queue_messages{queue="jobs",state="visible"} 30`,
-		`qscale_autoscale_backlog_per_worker{queue="jobs"} 30`,
-		`qscale_autoscale_decided_workers{queue="jobs"} 1`,
-		`qscale_autoscale_decisions_total{direction="hold",rule="rate-limit"}`,
-		`qscale_autoscale_paused{queue="jobs"} 0`,
+		`qscale_fleet_workers{fleet="jobs",queue="jobs",state="desired"} 1`,
+		`qscale_fleet_workers{fleet="jobs",queue="jobs",state="running"} 1`,
+		`qscale_queue_messages{fleet="jobs",queue="jobs",state="visible"} 30`,
+		`qscale_autoscale_backlog_per_worker{fleet="jobs",queue="jobs"} 30`,
+		`qscale_autoscale_decided_workers{fleet="jobs",queue="jobs"} 1`,
+		`qscale_autoscale_decisions_total{direction="hold",fleet="jobs",rule="rate-limit"}`,
+		`qscale_autoscale_paused{fleet="jobs",queue="jobs"} 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
@@ -252,7 +252,7 @@ func TestAutoscaleConsoleAndReload(t *testing.T) {
 		ds := p.decisions(t)
 		return len(ds) > 0 && ds[0].Rule == autoscale.RulePaused && strings.Contains(ds[0].Reason, "paused by the console")
 	})
-	if _, m := p.get(t, "/metrics"); !strings.Contains(m, `qscale_autoscale_paused{queue="jobs"} 1`) {
+	if _, m := p.get(t, "/metrics"); !strings.Contains(m, `qscale_autoscale_paused{fleet="jobs",queue="jobs"} 1`) {
 		t.Error("paused is not 1 in /metrics")
 	}
 	// A SIGHUP with the guardrail removed, while paused: still paused.

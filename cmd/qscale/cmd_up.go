@@ -60,9 +60,11 @@ func runUp(ctx context.Context, args []string) error {
 	if err := cfg.Validate(config.ForUp); err != nil {
 		return err
 	}
-	f := cfg.Fleets[0]
 	if *check {
-		fmt.Printf("valid: queue %s, %d..%d workers (%s), %d policies\n", f.Queue.Name, f.MinCapacity, f.MaxCapacity, f.Kind(), len(f.Policies))
+		for _, f := range cfg.Fleets {
+			fmt.Printf("valid: fleet %s: %s %s, %d..%d workers (%s), %d policies\n",
+				f.Name, queueWord(f), f.QueueLabel(), f.MinCapacity, f.MaxCapacity, f.Kind(), len(f.Policies))
+		}
 		return nil
 	}
 	keys, err := loadAccessKeys(nil, os.Getenv("QSCALE_ACCESS_KEYS"), cfg.Server.AccessKeysFile)
@@ -106,7 +108,11 @@ func runUp(ctx context.Context, args []string) error {
 	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(again)
 	fmt.Println("stopping: workers finish what they hold (Ctrl-C again to stop at once)")
-	sctx, cancel := context.WithTimeout(context.Background(), f.StopGrace()+15*time.Second)
+	grace := time.Duration(0)
+	for _, f := range cfg.Fleets {
+		grace = max(grace, f.StopGrace())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace+15*time.Second)
 	defer cancel()
 	go func() {
 		select {
@@ -119,12 +125,15 @@ func runUp(ctx context.Context, args []string) error {
 	return s.Stop(sctx)
 }
 
-func printBanner(w io.Writer, s *up.System, cfg *config.Config, quickstart, signed bool) {
-	f := cfg.Fleets[0]
-	workers := "local processes"
-	if f.Kind() == config.KindMemory {
-		workers = "in memory (runs nothing)"
+// queueWord is "queue", or "queues (sum)" for a fleet of several.
+func queueWord(f config.Fleet) string {
+	if len(f.QueueList()) > 1 {
+		return "queues (" + f.QueueCombine + ")"
 	}
+	return "queue"
+}
+
+func printBanner(w io.Writer, s *up.System, cfg *config.Config, quickstart, signed bool) {
 	storage := "data in " + cfg.Server.DataDir
 	if cfg.Server.InMemory {
 		storage = "in memory"
@@ -134,12 +143,28 @@ func printBanner(w io.Writer, s *up.System, cfg *config.Config, quickstart, sign
 	if !signed {
 		fmt.Fprintf(w, "                 no access keys: any signature is accepted (local use only)\n")
 	}
-	fmt.Fprintf(w, "  queue          %s\n", s.QueueURL(f.Queue.Name))
-	fmt.Fprintf(w, "  workers        %d..%d %s\n", f.MinCapacity, f.MaxCapacity, workers)
+	several := len(cfg.Fleets) > 1
+	for _, f := range cfg.Fleets {
+		workers := "local processes"
+		if f.Kind() == config.KindMemory {
+			workers = "in memory (runs nothing)"
+		}
+		if several {
+			fmt.Fprintf(w, "  fleet          %s\n", f.Name)
+		}
+		for _, name := range f.QueueNames() {
+			fmt.Fprintf(w, "  queue          %s\n", s.QueueURL(name))
+		}
+		fmt.Fprintf(w, "  workers        %d..%d %s\n", f.MinCapacity, f.MaxCapacity, workers)
+	}
+	f := cfg.Fleets[0]
 	if u := s.ConsoleURL(); u != "" {
 		fmt.Fprintf(w, "  dashboard      %s/\n", u)
+		if several {
+			fmt.Fprintf(w, "  fleets         %s/fleets/ (a dashboard each)\n", u)
+		}
 		fmt.Fprintf(w, "  metrics        %s/metrics\n", u)
-		fmt.Fprintf(w, "  send           curl '%s/queue/%s?message=hello'\n", u, f.Queue.Name)
+		fmt.Fprintf(w, "  send           curl '%s/queue/%s?message=hello'\n", u, f.QueueNames()[0])
 	}
 	if quickstart {
 		fmt.Fprintf(w, "\nTry a burst: qscale load --queue %s --burst 10000 --endpoint-url %s\n", f.Queue.Name, s.SQSURL())

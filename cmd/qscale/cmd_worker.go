@@ -70,7 +70,8 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.QueueURL, "queue-url", os.Getenv("QSCALE_QUEUE_URL"), "queue URL (env QSCALE_QUEUE_URL)")
+	o.QueueURL = os.Getenv("QSCALE_QUEUE_URL")
+	fs.Var(&queueURLs{o: &o}, "queue-url", "queue URL (env QSCALE_QUEUE_URL); repeat it to serve several queues in turn")
 	fs.StringVar(&o.Endpoint, "endpoint-url", "", "SQS endpoint (default: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, or the queue URL's host when it is not an AWS one)")
 	fs.StringVar(&o.Region, "region", "", "AWS region (default: the queue URL's, AWS_REGION, the profile's, us-east-1)")
 	fs.StringVar(&o.Profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE)")
@@ -126,4 +127,27 @@ func runWorkerCommand(ctx context.Context, args []string) error {
 		return workerExit{exitWorkerReleased, err.Error()}
 	}
 	return err
+}
+
+// queueURLs is --queue-url: the first given replaces QSCALE_QUEUE_URL's,
+// each further one is a queue served too (daemon.Options.MoreQueueURLs).
+type queueURLs struct {
+	o   *daemon.Options
+	set bool
+}
+
+func (q *queueURLs) String() string {
+	if q == nil || q.o == nil {
+		return ""
+	}
+	return q.o.QueueURL
+}
+
+func (q *queueURLs) Set(v string) error {
+	if !q.set {
+		q.o.QueueURL, q.set = v, true
+		return nil
+	}
+	q.o.MoreQueueURLs = append(q.o.MoreQueueURLs, v)
+	return nil
 }

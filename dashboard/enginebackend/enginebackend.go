@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/qscale/qscale/autoscale"
@@ -22,6 +23,9 @@ type Config struct {
 	// Queue names the autoscaled queue, the one the charts show; empty
 	// charts the sums over all queues.
 	Queue string
+	// Queues, when set, are the fleet's queues (several): the backlog per
+	// worker counts their visible messages alone.
+	Queues []string
 	// Decisions returns recent autoscaler decisions, oldest first, such as
 	// (*autoscale.Controller).Decisions; nil when no autoscaler runs.
 	Decisions func(n int) []autoscale.Decision
@@ -58,7 +62,7 @@ func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
 			Name: q.Name(), Visible: c.Visible, InFlight: c.Inflight, Delayed: c.Delayed,
 			Sent: st.Sent, Received: st.Received, Deleted: st.Deleted,
 		})
-		if b.c.Queue == "" || q.Name() == b.c.Queue {
+		if b.counts(q.Name()) {
 			visible += c.Visible
 		}
 	}
@@ -86,6 +90,14 @@ func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
 		}
 	}
 	return s, nil
+}
+
+// counts reports whether the named queue's backlog is the fleet's.
+func (b *Backend) counts(name string) bool {
+	if len(b.c.Queues) > 0 {
+		return slices.Contains(b.c.Queues, name)
+	}
+	return b.c.Queue == "" || name == b.c.Queue
 }
 
 // Queues implements dashboard.Backend.
@@ -149,3 +161,19 @@ func (b *Backend) Purge(ctx context.Context, name string) error {
 	}
 	return q.Purge(ctx)
 }
+
+// WithPause returns b with a pause button: p (the fleet's autoscaler,
+// *autoscale.Controller) is paused and resumed from the dashboard.
+func (b *Backend) WithPause(p dashboard.Pauser) dashboard.Backend { return pausable{b, p} }
+
+// pausable is a Backend whose autoscaler the dashboard can pause.
+type pausable struct {
+	*Backend
+	p dashboard.Pauser
+}
+
+var _ dashboard.Pauser = pausable{}
+
+func (p pausable) Pause(by string)        { p.p.Pause(by) }
+func (p pausable) Resume()                { p.p.Resume() }
+func (p pausable) Paused() (bool, string) { return p.p.Paused() }

@@ -1,4 +1,4 @@
-// Package sqsbackend is a dashboard.Backend over a queue read through the SQS
+// Package sqsbackend is a dashboard.Backend over a fleet's queues read through the SQS
 // API (Amazon SQS, a qscale server, an emulator), an autoscaler's decisions
 // and its fleet: what `qscale autoscale` shows. It holds no queue, so it
 // has no send, purge or message counters; with a Controller it can pause
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/queueset"
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/internal/clock"
 )
@@ -36,12 +38,22 @@ type Controller interface {
 	Paused() (bool, string)
 }
 
+// Queue is one queue of a fleet that has several.
+type Queue struct {
+	URL string
+	API API
+}
+
 // Config says what the Backend reads.
 type Config struct {
-	// QueueURL is the autoscaled queue; required.
+	// QueueURL is the autoscaled queue; required unless Queues is set.
 	QueueURL string
-	// API answers the queues table's GetQueueAttributes; required.
+	// API answers the queues table's GetQueueAttributes; required with
+	// QueueURL.
 	API API
+	// Queues, instead of QueueURL and API, are the fleet's queues when it
+	// has several; Source then reads them combined.
+	Queues []Queue
 	// Source reads the queue when the controller's last observation is
 	// older than MaxAge; required.
 	Source autoscale.QueueSource
@@ -50,8 +62,10 @@ type Config struct {
 	// Controller gives the decisions and the pause; nil shows no
 	// decisions and no pause button.
 	Controller Controller
-	// Workers lists the fleet's workers (a local fleet's); nil when the
-	// fleet cannot tell.
+	// Workers lists the fleet's workers (a local fleet's processes); nil
+	// lists those whose status documents the fleet read at the
+	// controller's last observation (every kind whose workers report:
+	// Kubernetes, ECS, EC2 and local fleets alike).
 	Workers func() []dashboard.WorkerInfo
 	// MaxAge is how old the controller's last observation may be for a
 	// sample to reuse it instead of calling SQS again; default 2s.
@@ -62,8 +76,10 @@ type Config struct {
 
 // Backend implements dashboard.Backend. It is safe for concurrent use.
 type Backend struct {
-	c    Config
-	name string
+	c      Config
+	name   string   // the charted queue: the one queue, or the names joined by "+"
+	queues []Queue  // every queue, for the queues table
+	names  []string // their names
 }
 
 // pausable is a Backend with a Controller: it implements dashboard.Pauser.
@@ -77,15 +93,15 @@ var (
 
 // New returns the backend: a dashboard.Pauser too when c.Controller is set.
 func New(c Config) (dashboard.Backend, error) {
-	switch {
-	case c.QueueURL == "":
-		return nil, errors.New("sqsbackend: Config.QueueURL is required")
-	case c.API == nil || c.Source == nil || c.Fleet == nil:
-		return nil, errors.New("sqsbackend: Config.API, Source and Fleet are required")
+	queues := c.Queues
+	if len(queues) == 0 {
+		queues = []Queue{{URL: c.QueueURL, API: c.API}}
 	}
-	u, err := url.Parse(c.QueueURL)
-	if err != nil || path.Base(u.Path) == "/" || path.Base(u.Path) == "." {
-		return nil, fmt.Errorf("sqsbackend: %q is not a queue URL", c.QueueURL)
+	switch {
+	case queues[0].URL == "":
+		return nil, errors.New("sqsbackend: Config.QueueURL is required")
+	case c.Source == nil || c.Fleet == nil:
+		return nil, errors.New("sqsbackend: Config.API, Source and Fleet are required")
 	}
 	if c.MaxAge <= 0 {
 		c.MaxAge = 2 * time.Second
@@ -93,7 +109,18 @@ func New(c Config) (dashboard.Backend, error) {
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}
-	b := &Backend{c: c, name: path.Base(u.Path)}
+	b := &Backend{c: c, queues: queues}
+	for _, q := range queues {
+		if q.API == nil {
+			return nil, errors.New("sqsbackend: Config.API, Source and Fleet are required")
+		}
+		u, err := url.Parse(q.URL)
+		if err != nil || path.Base(u.Path) == "/" || path.Base(u.Path) == "." {
+			return nil, fmt.Errorf("sqsbackend: %q is not a queue URL", q.URL)
+		}
+		b.names = append(b.names, path.Base(u.Path))
+	}
+	b.name = strings.Join(b.names, "+")
 	if c.Controller != nil {
 		return pausable{b}, nil
 	}
@@ -125,6 +152,16 @@ func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
 		}
 	}
 	s.Queues = []dashboard.QueueSample{{Name: b.name, Visible: q.Visible, InFlight: q.InFlight, Delayed: q.Delayed}}
+	if set, ok := b.c.Source.(*queueset.Set); ok && len(b.queues) > 1 {
+		// Each queue on its own row, charted together: the readings the
+		// last observation (the controller's, or the one above) combined.
+		if rs := set.Readings(); len(rs) > 0 {
+			s.Queue, s.Queues = "", nil
+			for _, r := range rs {
+				s.Queues = append(s.Queues, dashboard.QueueSample{Name: r.Name, Visible: r.Stats.Visible, InFlight: r.Stats.InFlight, Delayed: r.Stats.Delayed})
+			}
+		}
+	}
 	s.Fleet = f
 	s.BacklogPerWorker = float64(q.Visible)
 	if f.Running > 0 {
@@ -139,16 +176,20 @@ func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
 	return s, nil
 }
 
-// Queues implements dashboard.Backend: the autoscaled queue with its SQS
+// Queues implements dashboard.Backend: the fleet's queues with their SQS
 // attributes.
 func (b *Backend) Queues(ctx context.Context) ([]dashboard.QueueInfo, error) {
-	out, err := b.c.API.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(b.c.QueueURL), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqsbackend: GetQueueAttributes %s: %w", b.c.QueueURL, err)
+	infos := make([]dashboard.QueueInfo, 0, len(b.queues))
+	for i, q := range b.queues {
+		out, err := q.API.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(q.URL), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sqsbackend: GetQueueAttributes %s: %w", q.URL, err)
+		}
+		infos = append(infos, dashboard.QueueInfo{Name: b.names[i], URL: q.URL, Attributes: out.Attributes})
 	}
-	return []dashboard.QueueInfo{{Name: b.name, URL: b.c.QueueURL, Attributes: out.Attributes}}, nil
+	return infos, nil
 }
 
 // Decisions implements dashboard.Backend.
@@ -159,12 +200,28 @@ func (b *Backend) Decisions(n int) []autoscale.Decision {
 	return b.c.Controller.Decisions(n)
 }
 
-// Workers implements dashboard.Backend.
+// Workers implements dashboard.Backend: Config.Workers, else the workers
+// whose status documents the fleet read at the last observation, busy
+// when they held a message.
 func (b *Backend) Workers() []dashboard.WorkerInfo {
-	if b.c.Workers == nil {
+	if b.c.Workers != nil {
+		return b.c.Workers()
+	}
+	ds := b.Decisions(1)
+	if len(ds) == 0 || ds[0].Observation.Fleet.Sensors == nil {
 		return nil
 	}
-	return b.c.Workers()
+	d := ds[0]
+	ws := d.Observation.Fleet.Sensors.Workers
+	out := make([]dashboard.WorkerInfo, len(ws))
+	for i, w := range ws {
+		state := "idle"
+		if w.InFlight > 0 {
+			state = "busy"
+		}
+		out[i] = dashboard.WorkerInfo{ID: w.ID, State: state, Since: d.Time}
+	}
+	return out
 }
 
 // Send implements dashboard.Backend: not here (dashboard.ErrUnsupported).

@@ -139,6 +139,7 @@ func TestPoliciesMatchTheCalls(t *testing.T) {
 		{"iam-asg-fleet.json", append(callsOf("autoscaling:", (*asgfleet.API)(nil)), "ec2:DescribeInstances")},
 		{"iam-cloudwatch-publish.json", callsOf("cloudwatch:", (*cwpublish.API)(nil))},
 		{"iam-sqs-source.json", callsOf("sqs:", (*sqssource.API)(nil))},
+		{"iam-cloudwatch-age.json", callsOf("cloudwatch:", (*sqssource.CloudWatchAPI)(nil))},
 		// DeleteMessageBatch and ChangeMessageVisibilityBatch are
 		// authorised by the single-message actions.
 		{"iam-worker.json", []string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}},

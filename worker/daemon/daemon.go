@@ -113,20 +113,32 @@ func assemble(ctx context.Context, o Options, log *slog.Logger) (*process, error
 			return nil, fmt.Errorf("--status-file %s: its directory does not exist", o.StatusFile)
 		}
 	}
-	client, _, err := sqsclient.Dial(ctx, sqsclient.Options{
-		QueueURL: o.QueueURL, Endpoint: o.Endpoint, Region: o.Region, Profile: o.Profile,
-		MaxConns: max(64, 2*o.Concurrency),
-	})
-	if err != nil {
-		return nil, err
+	var queues []worker.Queue
+	for _, u := range append([]string{o.QueueURL}, o.MoreQueueURLs...) {
+		client, _, err := sqsclient.Dial(ctx, sqsclient.Options{
+			QueueURL: u, Endpoint: o.Endpoint, Region: o.Region, Profile: o.Profile,
+			MaxConns: max(64, 2*o.Concurrency),
+		})
+		if err != nil {
+			return nil, err
+		}
+		checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err = client.Check(checkCtx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		log.Info("queue", "url", u, "endpoint", client.Endpoint().String())
+		queues = append(queues, client)
 	}
-	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	_, err = client.Check(checkCtx)
-	cancel()
-	if err != nil {
-		return nil, err
+	var queue worker.Queue = queues[0]
+	if len(queues) > 1 {
+		mq, err := worker.NewMultiQueue(queues...)
+		if err != nil {
+			return nil, err
+		}
+		queue = mq
 	}
-	log.Info("queue", "url", o.QueueURL, "endpoint", client.Endpoint().String())
 
 	if len(o.Command) > 0 || o.HTTPStart != "" {
 		if err := lifeline.Guard(); err != nil {
@@ -157,7 +169,7 @@ func assemble(ctx context.Context, o Options, log *slog.Logger) (*process, error
 	}
 
 	cfg := worker.Config{
-		Queue: client, Handler: handler, Logger: log, Observer: workerprom.New(reg, o.QueueURL),
+		Queue: queue, Handler: handler, Logger: log, Observer: workerprom.New(reg, o.QueueURL),
 		Concurrency: o.Concurrency, Prefetch: o.Prefetch, BatchSize: o.BatchSize, Pollers: o.Pollers,
 		Wait: o.Wait, NoWait: o.Wait == 0,
 		VisibilityTimeout: o.Visibility, HeartbeatInterval: o.Heartbeat,
@@ -166,6 +178,7 @@ func assemble(ctx context.Context, o Options, log *slog.Logger) (*process, error
 	if p.sup != nil {
 		cfg.Gate = p.sup.Wait
 	}
+	var err error
 	if p.w, err = worker.New(cfg); err != nil {
 		return nil, &OptionsError{Msg: err.Error()}
 	}

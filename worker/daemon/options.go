@@ -14,6 +14,9 @@ import (
 type Options struct {
 	// QueueURL is the queue; required.
 	QueueURL string
+	// MoreQueueURLs are further queues the worker serves too, in turn
+	// with QueueURL (worker.MultiQueue), on the same endpoint settings.
+	MoreQueueURLs []string
 	// Endpoint, Region and Profile choose the SQS endpoint and AWS
 	// configuration (see worker/sqsclient.Options).
 	Endpoint, Region, Profile string
