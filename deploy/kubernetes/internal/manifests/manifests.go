@@ -6,10 +6,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"reflect"
-	"slices"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
