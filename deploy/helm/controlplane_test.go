@@ -91,7 +91,7 @@ func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured) (*uns
 }
 
 // sqs calls the queue server's query protocol and returns the body.
-func sqs(t *testing.T, endpoint string, form url.Values) string {
+func sqsCall(t *testing.T, endpoint string, form url.Values) string {
 	t.Helper()
 	form.Set("Version", "2012-11-05")
 	resp, err := http.PostForm(endpoint, form)
@@ -147,7 +147,7 @@ func TestChartOnControlPlane(t *testing.T) {
 	dir := t.TempDir()
 
 	endpoint := testserver.Start(t)
-	m := regexp.MustCompile(`<QueueUrl>([^<]+)</QueueUrl>`).FindStringSubmatch(sqs(t, endpoint, url.Values{"Action": {"CreateQueue"}, "QueueName": {"jobs"}}))
+	m := regexp.MustCompile(`<QueueUrl>([^<]+)</QueueUrl>`).FindStringSubmatch(sqsCall(t, endpoint, url.Values{"Action": {"CreateQueue"}, "QueueName": {"jobs"}}))
 	if m == nil {
 		t.Fatal("CreateQueue returned no QueueUrl")
 	}
@@ -257,7 +257,7 @@ func TestChartOnControlPlane(t *testing.T) {
 	}
 
 	for i := range 30 {
-		sqs(t, endpoint, url.Values{"Action": {"SendMessage"}, "QueueUrl": {queueURL}, "MessageBody": {fmt.Sprint("job ", i)}})
+		sqsCall(t, endpoint, url.Values{"Action": {"SendMessage"}, "QueueUrl": {queueURL}, "MessageBody": {fmt.Sprint("job ", i)}})
 	}
 	waitReplicas(3)
 	// An upgrade applies the chart again: the size stays the autoscaler's.
@@ -278,10 +278,10 @@ func TestChartOnControlPlane(t *testing.T) {
 	// target tracking's scale-in (ceil(3 × 3.33 / 9), AWS's 10 % tolerance)
 	// asks 2. That scale-in ranks the pods first: it annotates them.
 	for range 2 {
-		sqs(t, endpoint, url.Values{"Action": {"ReceiveMessage"}, "QueueUrl": {queueURL}, "MaxNumberOfMessages": {"10"}, "VisibilityTimeout": {"600"}})
+		sqsCall(t, endpoint, url.Values{"Action": {"ReceiveMessage"}, "QueueUrl": {queueURL}, "MaxNumberOfMessages": {"10"}, "VisibilityTimeout": {"600"}})
 	}
 	waitReplicas(2)
-	sqs(t, endpoint, url.Values{"Action": {"PurgeQueue"}, "QueueUrl": {queueURL}})
+	sqsCall(t, endpoint, url.Values{"Action": {"PurgeQueue"}, "QueueUrl": {queueURL}})
 	waitReplicas(0)
 	if strings.Contains(strings.ToLower(logs.String()), "forbidden") {
 		t.Errorf("qscale autoscale was refused something with the chart's RBAC (\"forbidden\" in its output)")
