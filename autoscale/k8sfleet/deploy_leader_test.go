@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/autoscale/k8sfleet/k8stest"
 	"github.com/qscale/qscale/autoscale/k8sfleet/leader"
 	"github.com/qscale/qscale/config"
 )

@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/qscale/qscale/autoscale/k8sfleet"
-	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/autoscale/k8sfleet/k8stest"
 	"github.com/qscale/qscale/config"
 )
 
@@ -69,6 +69,10 @@ func create(ctx context.Context, cs kubernetes.Interface, ns string, obj runtime
 		_, err = cs.RbacV1().RoleBindings(ns).Create(ctx, o, opts)
 	case *appsv1.Deployment:
 		_, err = cs.AppsV1().Deployments(ns).Create(ctx, o, opts)
+	case *appsv1.StatefulSet:
+		_, err = cs.AppsV1().StatefulSets(ns).Create(ctx, o, opts)
+	case *corev1.Service:
+		_, err = cs.CoreV1().Services(ns).Create(ctx, o, opts)
 	default:
 		panic("manifest test: add a case for " + obj.GetObjectKind().GroupVersionKind().String())
 	}
@@ -79,7 +83,7 @@ func TestManifestsApplyServerSide(t *testing.T) {
 	t.Parallel()
 	cl := k8stest.Need(t, cluster)
 	ns := cl.Namespace(t)
-	for _, file := range []string{"rbac.yaml", "autoscaler.yaml", "worker.yaml"} {
+	for _, file := range []string{"rbac.yaml", "autoscaler.yaml", "worker.yaml", "server.yaml"} {
 		for _, obj := range manifests(t, file) {
 			if err := create(t.Context(), cl.Client, ns, obj, true); err != nil {
 				t.Errorf("%s: server-side dry run of %T: %v", file, obj, err)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale/fleettest"
 	"github.com/qscale/qscale/autoscale/k8sfleet"
-	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/autoscale/k8sfleet/k8stest"
 )
 
 func TestConformance(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/qscale/qscale/autoscale/k8sfleet"
-	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/autoscale/k8sfleet/k8stest"
 	"github.com/qscale/qscale/worker/workerstatus"
 )
 

@@ -31,7 +31,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/internal/clock"
@@ -76,8 +78,9 @@ var ErrWorkload = errors.New("k8sfleet: workload unavailable")
 
 // Config is a Fleet's settings.
 type Config struct {
-	// Client talks to the API server. Required.
-	Client kubernetes.Interface
+	// Client talks to the API server: a kubernetes.Interface (the full
+	// clientset) will do, or NewClient's two typed clients. Required.
+	Client Client
 	// Namespace and Name name the workload; Kind is Deployment (default)
 	// or StatefulSet.
 	Namespace string
@@ -139,6 +142,42 @@ func (c Config) validate() error {
 		return fmt.Errorf("k8sfleet: Config.Kind %q: want Deployment or StatefulSet", c.Kind)
 	}
 	return nil
+}
+
+// Client is the part of the Kubernetes API a Fleet uses: the apps/v1 group
+// (the workload, its scale subresource) and core/v1 (its pods). Client-go's
+// kubernetes.Interface implements it; NewClient builds just these two.
+type Client interface {
+	AppsV1() appsv1client.AppsV1Interface
+	CoreV1() corev1client.CoreV1Interface
+}
+
+// typedClients is a Client of the two groups' typed clients alone, so that
+// a binary using the fleet links no other API group's client.
+type typedClients struct {
+	apps *appsv1client.AppsV1Client
+	core *corev1client.CoreV1Client
+}
+
+func (c typedClients) AppsV1() appsv1client.AppsV1Interface { return c.apps }
+func (c typedClients) CoreV1() corev1client.CoreV1Interface { return c.core }
+
+// NewClient returns a Client for cfg made of the apps/v1 and core/v1 typed
+// clients only, sharing one HTTP client.
+func NewClient(cfg *rest.Config) (Client, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("k8sfleet: %w", err)
+	}
+	apps, err := appsv1client.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("k8sfleet: %w", err)
+	}
+	core, err := corev1client.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("k8sfleet: %w", err)
+	}
+	return typedClients{apps: apps, core: core}, nil
 }
 
 // Guard says whether this process may change the workload now: nil, or

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/autoscale/k8sfleet/k8stest"
 	"github.com/qscale/qscale/internal/qscalebin"
 )
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -107,7 +106,7 @@ func FromSettings(_ context.Context, s Settings, clk clock.Clock, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes fleet: %w", err)
 	}

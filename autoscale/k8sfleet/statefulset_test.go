@@ -11,7 +11,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/k8sfleet"
-	"github.com/qscale/qscale/autoscale/k8sfleet/internal/k8stest"
+	"github.com/qscale/qscale/autoscale/k8sfleet/k8stest"
 	"github.com/qscale/qscale/internal/clock"
 )
 

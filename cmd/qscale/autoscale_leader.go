@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"k8s.io/client-go/kubernetes"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/qscale/qscale/autoscale/k8sfleet"
@@ -52,7 +52,7 @@ func newElector(f config.Fleet, logger *slog.Logger) (*leader.Elector, error) {
 		return nil, policy.Prefix(path, err)
 	}
 	rc.UserAgent = "qscale-autoscaler-leader-election"
-	cs, err := kubernetes.NewForConfig(rc)
+	lc, err := coordinationv1client.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -60,7 +60,7 @@ func newElector(f config.Fleet, logger *slog.Logger) (*leader.Elector, error) {
 	// lines as the rest.
 	klog.SetSlogLogger(logger.With("part", "leader election"))
 	e, err := leader.New(leader.Config{
-		Client: cs, Namespace: cmp.Or(le.Namespace, ns), Lease: le.Lease, Identity: le.Identity,
+		Client: leaseClient{lc}, Namespace: cmp.Or(le.Namespace, ns), Lease: le.Lease, Identity: le.Identity,
 		LeaseDuration: le.LeaseDuration.D(), RenewDeadline: le.RenewDeadline.D(), RetryPeriod: le.RetryPeriod.D(),
 		Clock: clock.Real{}, Logger: logger.With("fleet", f.Name),
 	})
@@ -69,3 +69,11 @@ func newElector(f config.Fleet, logger *slog.Logger) (*leader.Elector, error) {
 	}
 	return e, nil
 }
+
+// leaseClient is the elector's client: the coordination.k8s.io/v1 group
+// alone, so the binary links no other group's client.
+type leaseClient struct {
+	c *coordinationv1client.CoordinationV1Client
+}
+
+func (l leaseClient) CoordinationV1() coordinationv1client.CoordinationV1Interface { return l.c }

@@ -67,6 +67,57 @@ func TestWorkerTaskDefinitionRegisters(t *testing.T) {
 	}
 }
 
+// The autoscaler's task definition registers with ECS (moto) as it is,
+// runs qscale autoscale on the configuration its image holds, and takes
+// its image from the same ECR registry as the workers': both images are
+// qscale's, pushed there (docs/aws.md, "Container image and ECR").
+func TestAutoscalerTaskDefinitionRegisters(t *testing.T) {
+	t.Parallel()
+	endpoint := needMoto(t)
+	client := ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	images := map[string]string{}
+	for _, name := range []string{"worker-task-definition.json", "autoscaler-task-definition.json"} {
+		var in ecs.RegisterTaskDefinitionInput
+		dec := json.NewDecoder(bytes.NewReader(read(t, name)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			t.Fatalf("%s is not a RegisterTaskDefinition request: %v", name, err)
+		}
+		out, err := client.RegisterTaskDefinition(t.Context(), &in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		images[name] = aws.ToString(out.TaskDefinition.ContainerDefinitions[0].Image)
+	}
+	registry := func(image string) string {
+		host, _, _ := strings.Cut(image, "/")
+		return host
+	}
+	auto, worker := images["autoscaler-task-definition.json"], images["worker-task-definition.json"]
+	if !strings.HasSuffix(registry(auto), ".amazonaws.com") || !strings.Contains(registry(auto), ".dkr.ecr.") || registry(auto) != registry(worker) {
+		t.Errorf("the autoscaler's image %q and the workers' %q are not in one ECR registry", auto, worker)
+	}
+	var in ecs.RegisterTaskDefinitionInput
+	if err := json.Unmarshal(read(t, "autoscaler-task-definition.json"), &in); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(in.ContainerDefinitions[0].Command, " "); got != "autoscale --config /etc/qscale/qscale.yaml" {
+		t.Errorf("the autoscaler runs %q, want the configuration its image holds (docs/aws.md)", got)
+	}
+	if aws.ToString(in.TaskRoleArn) == aws.ToString(mustTaskRole(t, "worker-task-definition.json")) {
+		t.Errorf("the autoscaler and the workers share the task role %s: the workers would get the fleet's permissions", aws.ToString(in.TaskRoleArn))
+	}
+}
+
+func mustTaskRole(t *testing.T, name string) *string {
+	t.Helper()
+	var in ecs.RegisterTaskDefinitionInput
+	if err := json.Unmarshal(read(t, name), &in); err != nil {
+		t.Fatal(err)
+	}
+	return in.TaskRoleArn
+}
+
 var policies = []string{"iam-ecs-fleet.json", "iam-asg-fleet.json", "iam-cloudwatch-publish.json", "iam-sqs-source.json", "iam-worker.json"}
 
 // Every policy is a valid IAM policy document (moto's IAM validates the

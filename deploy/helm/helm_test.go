@@ -2,8 +2,6 @@
 package helm
 
 import (
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,39 +12,20 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/qscale/qscale/config"
+	"github.com/qscale/qscale/deploy/internal/chart"
 )
 
-const chart = "qscale"
-
-// helmBin is the helm binary: $QSCALE_HELM (scripts/test builds helm from
-// the Go module proxy into ~/.cache/qscale and sets it), else helm on PATH.
-func helmBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("QSCALE_HELM"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("helm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("helm is not installed: scripts/test builds it (QSCALE_HELM)")
-		}
-		t.Skip("helm is not installed; scripts/test builds it and sets QSCALE_HELM")
-	}
-	return p
-}
+const chartDir = "qscale"
 
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(helmBin(t), args...)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return chart.Helm(t.Context(), chart.NeedBin(t), t.TempDir(), args...)
 }
 
 // The chart passes helm lint --strict.
 func TestChartLints(t *testing.T) {
 	t.Parallel()
-	if out, err := helm(t, "lint", "--strict", chart); err != nil {
+	if out, err := helm(t, "lint", "--strict", chartDir); err != nil {
 		t.Fatalf("helm lint: %v\n%s", err, out)
 	}
 }
@@ -56,7 +35,7 @@ func TestChartLints(t *testing.T) {
 // port and qscale's image.
 func TestChartRenders(t *testing.T) {
 	t.Parallel()
-	out, err := helm(t, "template", "jobs", chart, "--set", "worker.statusPort=9191")
+	out, err := helm(t, "template", "jobs", chartDir, "--set", "worker.statusPort=9191")
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, out)
 	}
@@ -123,8 +102,10 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{[]string{"--set", "autoscaler.minCapacity=10", "--set", "autoscaler.maxCapacity=5"}, "minCapacity must not exceed"},
 		{[]string{"--set", "worker.handler=null"}, "handler"},
 		{[]string{"--set", "autoscaler.replicas=2"}, "replicas"}, // not a setting
+		{[]string{"--set", "server.enabled=true"}, "server.accessKeySecret must name a Secret"},
+		{[]string{"--set", "autoscaler.leaderElection.leaseDuration=15"}, "/autoscaler/leaderElection/leaseDuration"},
 	} {
-		out, err := helm(t, append([]string{"template", "jobs", chart}, tc.set...)...)
+		out, err := helm(t, append([]string{"template", "jobs", chartDir}, tc.set...)...)
 		if err == nil {
 			t.Errorf("helm template %q succeeded:\n%.300s", tc.set, out)
 		} else if !strings.Contains(out, tc.want) {

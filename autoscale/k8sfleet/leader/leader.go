@@ -29,7 +29,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
@@ -46,7 +46,9 @@ type Config struct {
 	// Client reaches the API server. Give the elector a client of its own,
 	// so that renewals are not queued behind the fleet's requests in
 	// client-go's rate limiter. Required.
-	Client kubernetes.Interface
+	// A kubernetes.Interface will do, or coordinationv1client.NewForConfig's
+	// client alone.
+	Client Client
 	// Namespace and Lease name the Lease; it is created when missing.
 	// Required.
 	Namespace, Lease string
@@ -64,6 +66,12 @@ type Config struct {
 	Clock clock.Clock
 	// Logger receives the transitions; default discard.
 	Logger *slog.Logger
+}
+
+// Client is the part of the Kubernetes API an Elector uses: the
+// coordination.k8s.io/v1 group, where Leases live.
+type Client interface {
+	CoordinationV1() coordinationv1client.CoordinationV1Interface
 }
 
 // Elector campaigns for a Lease and runs terms while it holds it. It is
