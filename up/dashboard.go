@@ -26,6 +26,7 @@ func (s *System) newDashboard() (*dashboard.Dashboard, error) {
 			return out
 		},
 		QueueURL: s.QueueURL,
+		Failures: s.fails.Report,
 	})
 	if err != nil {
 		return nil, err

@@ -50,6 +50,9 @@ type Options struct {
 	WorkerOutput io.Writer
 	// Clock is the controller's and the source's; default clock.Real{}.
 	Clock clock.Clock
+	// WarnAfter is how long the fleet may stay at its maximum while the
+	// backlog grows before qscale up warns; default 60 s.
+	WarnAfter time.Duration
 }
 
 // System is a running qscale up.
@@ -64,6 +67,7 @@ type System struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	narr    *narrator
+	fails   *failureWatch
 
 	console   *http.Server
 	consoleLn net.Listener
@@ -102,6 +106,11 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		}
 	}()
 
+	if err := CheckHandlers(cfg, ""); err != nil {
+		// The handler may appear later; until then its failures show.
+		o.Logger.Warn("handler command", "err", err)
+		s.narr.note(o.Clock.Now(), "WARNING: "+err.Error())
+	}
 	s.srv, err = server.Start(ctx, server.Config{
 		Listen: cfg.Server.Listen, DataDir: cfg.Server.DataDir, InMemory: cfg.Server.InMemory,
 		AccountID: cfg.Server.AccountID, Region: cfg.Server.Region, Keys: o.Keys,
@@ -136,6 +145,8 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg, s.srv.Engine, fc.Queue.Name, s.LastDecision)
+	s.fails = newFailureWatch(s.srv.Engine, s.queue, fc.MaxCapacity, o.WarnAfter, o.Logger.With("part", "fleet"))
+	s.reg.MustRegister(newFailureCollector(s.fails, fc.Queue.Name))
 
 	s.ctrl, err = autoscale.New(autoscale.Options{
 		Source: NewEngineSource(s.queue, o.Clock, 0), Fleet: s.fleet,
@@ -165,6 +176,7 @@ func (s *System) ensureQueues(ctx context.Context) error {
 
 func (s *System) onDecision(d autoscale.Decision) {
 	s.metrics.observe(d)
+	s.narr.failures(d.Time, s.fails.observe(d))
 	s.narr.decision(d)
 }
 

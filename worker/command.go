@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -176,4 +177,39 @@ func envName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// ErrNoCommand is wrapped by LookCommand's error for a handler command that
+// does not exist or cannot be run.
+var ErrNoCommand = errors.New("handler command not found")
+
+// LookCommand finds the handler command name as a worker whose working
+// directory is dir would run it: a name with a slash is a path (relative
+// to dir), any other name is searched in $PATH. It returns the path, or an
+// error wrapping ErrNoCommand that says what is missing or not executable.
+func LookCommand(name, dir string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("%w: the command is empty", ErrNoCommand)
+	}
+	if !strings.Contains(name, "/") {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", fmt.Errorf("%w: %q is not in $PATH", ErrNoCommand, name)
+		}
+		return p, nil
+	}
+	p := name
+	if !filepath.IsAbs(p) && dir != "" {
+		p = filepath.Join(dir, p)
+	}
+	st, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%w: %s: %w", ErrNoCommand, p, err)
+	case st.IsDir():
+		return "", fmt.Errorf("%w: %s is a directory", ErrNoCommand, p)
+	case st.Mode().Perm()&0o111 == 0:
+		return "", fmt.Errorf("%w: %s is not executable (chmod +x %s)", ErrNoCommand, p, p)
+	}
+	return p, nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -62,6 +63,13 @@ func runUp(ctx context.Context, args []string) error {
 	}
 	f := cfg.Fleets[0]
 	if *check {
+		cfgDir := ""
+		if *cfgPath != "" {
+			cfgDir = filepath.Dir(*cfgPath)
+		}
+		if err := up.CheckHandlers(cfg, cfgDir); err != nil {
+			return err
+		}
 		fmt.Printf("valid: queue %s, %d..%d workers (%s), %d policies\n", f.Queue.Name, f.MinCapacity, f.MaxCapacity, f.Kind(), len(f.Policies))
 		return nil
 	}
