@@ -3,6 +3,7 @@ package up
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,11 +114,12 @@ func (n *narrator) decision(d autoscale.Decision) {
 		n.lastErr = d.Error
 		return
 	case d.Changed():
-		verb := "scale out"
-		if d.To < d.From {
-			verb = "scale in "
+		// "scale out 2 -> 5 workers: 840 queued, ..." (autoscale.Decision.Text).
+		text := d.Text()
+		if i := strings.Index(text, ": "); i >= 0 {
+			text = text[:i] + " workers" + text[i:]
 		}
-		fmt.Fprintf(n.out, "%s  %s %d -> %d workers   %s\n", clock, verb, d.From, d.To, d.Reason)
+		fmt.Fprintf(n.out, "%s  %s\n", clock, text)
 		n.lastLine = d.Time
 	}
 	n.lastErr = ""
