@@ -134,7 +134,8 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if last != nil {
 		b = append(b, frame("sample", last)...)
 	}
-	for _, dec := range d.o.Backend.Decisions(decisionsOnConnect) {
+	d.syncDecisions()
+	for _, dec := range d.log.Last(decisionsOnConnect) {
 		b = append(b, frame("decision", mustJSON(dec))...)
 	}
 	if _, err := w.Write(b); err != nil {

@@ -166,7 +166,8 @@ func (d *Dashboard) serveDecisions(w http.ResponseWriter, r *http.Request) {
 		}
 		n = v
 	}
-	ds := d.o.Backend.Decisions(n)
+	d.syncDecisions()
+	ds := d.log.Last(n)
 	out := make([]autoscale.Decision, 0, len(ds))
 	for i := len(ds) - 1; i >= 0; i-- {
 		out = append(out, ds[i])

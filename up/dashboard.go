@@ -1,6 +1,8 @@
 package up
 
 import (
+	"path/filepath"
+
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/dashboard/enginebackend"
 )
@@ -31,9 +33,15 @@ func (s *System) newDashboard() (*dashboard.Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
+	state := ""
+	if !s.cfg.Server.InMemory && s.cfg.Server.DataDir != "" {
+		// The charts and the decision log outlive a restart, with the queues.
+		state = filepath.Join(s.cfg.Server.DataDir, "dashboard", "state.gob")
+	}
 	d, err := dashboard.New(dashboard.Options{
 		Backend: be, Clock: s.opts.Clock, Token: s.cfg.Console.Token,
 		History: s.cfg.Console.History.D(), Logger: s.log.With("part", "dashboard"),
+		StateFile: state,
 	})
 	if err != nil {
 		return nil, err
