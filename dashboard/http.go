@@ -21,7 +21,7 @@ import (
 	"github.com/qscale/qscale/queue"
 )
 
-//go:embed assets/index.html assets/app.js assets/app.css assets/vendor
+//go:embed assets/index.html assets/app.js assets/failures.js assets/app.css assets/failures.css assets/vendor
 var assetFS embed.FS
 
 // CookieName is the cookie that carries the session after "?token=": a
