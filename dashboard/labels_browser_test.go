@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -56,9 +57,16 @@ func TestBrowserChartLabels(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas"))); err != nil {
 		t.Fatal(err)
 	}
+	// The first three seconds of a run: no second is labelled twice.
+	end := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).Unix()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		for (let t = `+jsInt(end-86400-3)+`; t < `+jsInt(end-86400)+`; t++) window.qscale.addPoint({ t, v: { visible: 3, running: 1, desired: 1 } });
+		return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	labels(t, ctx, "300", "3 s")
 	// A day of points, the last hour a second apart: the backlog climbs to
 	// 12,000 and the throughput to 2,500 messages a second.
-	end := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).Unix()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		const end = `+jsInt(end)+`;
 		const add = (t, f) => window.qscale.addPoint({ t, v: { visible: 12000 * f, inFlight: 800 * f, delayed: 0,
@@ -70,8 +78,20 @@ func TestBrowserChartLabels(t *testing.T) {
 	})()`)); err != nil {
 		t.Fatal(err)
 	}
-	times := regexp.MustCompile(`^(\d\d:\d\d(:\d\d)?|[A-Z][a-z]{2} \d{1,2})$`)
 	for _, rng := range []string{"300", "3600", "86400"} {
+		charts := labels(t, ctx, rng, "a day")
+		if m := charts["messages"]; rng == "3600" && !strings.HasSuffix(m.Y[len(m.Y)-1], "k") {
+			t.Errorf("messages y labels %q, want thousands as k", m.Y)
+		}
+	}
+	browsertest.CheckConsole(t, consoleMessages())
+}
+
+// labels shows the range rng (seconds) and checks every chart's labels.
+func labels(t *testing.T, ctx context.Context, rng, data string) map[string]axisLabels {
+	t.Helper()
+	times := regexp.MustCompile(`^(\d\d:\d\d(:\d\d)?|[A-Z][a-z]{2} \d{1,2})$`)
+	{
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-range="`+rng+`"]`))); err != nil {
 			t.Fatal(err)
 		}
@@ -88,31 +108,33 @@ func TestBrowserChartLabels(t *testing.T) {
 		for _, name := range []string{"messages", "backlog", "workers", "throughput"} {
 			c, ok := charts[name]
 			if !ok || len(c.Y) < 2 || len(c.X) < 2 {
-				t.Fatalf("range %s, chart %s: labels %+v", rng, name, c)
+				t.Fatalf("%s, range %s, chart %s: labels %+v", data, rng, name, c)
 			}
 			if c.YWidest > c.YRoom {
-				t.Errorf("range %s, chart %s: y labels %q are %.0f px wide, the axis has %.0f", rng, name, c.Y, c.YWidest, c.YRoom)
+				t.Errorf("%s, range %s, chart %s: y labels %q are %.0f px wide, the axis has %.0f", data, rng, name, c.Y, c.YWidest, c.YRoom)
 			}
 			for _, l := range c.Y {
 				if strings.HasPrefix(l, "0,") || len(l) > 6 {
-					t.Errorf("range %s, chart %s: y label %q", rng, name, l)
+					t.Errorf("%s, range %s, chart %s: y label %q", data, rng, name, l)
 				}
 			}
 			if c.Overlap != "" {
-				t.Errorf("range %s, chart %s: time labels overlap: %s (all: %q)", rng, name, c.Overlap, c.X)
+				t.Errorf("%s, range %s, chart %s: time labels overlap: %s (all: %q)", data, rng, name, c.Overlap, c.X)
 			}
+			seen := map[string]bool{}
 			for _, l := range c.X {
 				if l != "" && !times.MatchString(l) {
-					t.Errorf("range %s, chart %s: time label %q", rng, name, l)
+					t.Errorf("%s, range %s, chart %s: time label %q", data, rng, name, l)
 				}
+				if seen[l] && rng != "86400" { // a day shows 12:00 of both days
+					t.Errorf("%s, range %s, chart %s: time label %q twice in %q", data, rng, name, l, c.X)
+				}
+				seen[l] = true
 			}
 		}
-		if m := charts["messages"]; rng == "3600" && !strings.HasSuffix(m.Y[len(m.Y)-1], "k") {
-			t.Errorf("messages y labels %q, want thousands as k", m.Y)
-		}
-		t.Logf("range %s: messages y %q, x %q", rng, charts["messages"].Y, charts["messages"].X)
+		t.Logf("%s, range %s: messages y %q, x %q", data, rng, charts["messages"].Y, charts["messages"].X)
+		return charts
 	}
-	browsertest.CheckConsole(t, consoleMessages())
 }
 
 func jsInt(v int64) string { return strings.TrimSpace(string(mustMarshal(v))) }

@@ -146,6 +146,11 @@
     },
   };
 
+  // Tick steps of the time axis, in seconds: never less than a second,
+  // which the history does not resolve.
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+    86400, 172800, 604800];
+
   // Tick steps for charts of counts: whole numbers only.
   const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8];
 
@@ -158,8 +163,10 @@
       const now = Date.now() / 1000;
       return [now - state.range, now];
     }
+    // At least a minute, so the first seconds do not stretch over the
+    // whole chart.
     const lo = Math.max(dmin, dmax - state.range);
-    return lo < dmax ? [lo, dmax] : [dmax - 60, dmax];
+    return dmax - lo >= 60 ? [lo, dmax] : [dmax - 60, dmax];
   }
 
   // ---- axes ----
@@ -221,7 +228,7 @@
         series: [{}].concat(def.series.map((s) => Object.assign({ spanGaps: false, points: { show: false } }, s))),
         // Time labels are about 40 px wide: 80 px between ticks keeps
         // them apart.
-        axes: [{ space: 80, values: xTicks }, y],
+        axes: [{ space: 80, incrs: TIME_STEPS, values: xTicks }, y],
       };
       charts[name] = new uPlot(opts, series(def.fields), box);
     }
