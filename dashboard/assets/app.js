@@ -287,6 +287,13 @@
     $("no-workers").hidden = ws.length > 0;
   }
 
+  // clockTime writes a time as 17:06:46, as the charts and the decisions'
+  // sentences do.
+  function clockTime(t) {
+    const d = new Date(t);
+    return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString("en-GB");
+  }
+
   function since(t) {
     const d = (Date.now() - Date.parse(t)) / 1000;
     if (!(d >= 0)) return "";
@@ -409,8 +416,7 @@
       if (only && !changed && !d.error) continue;
       const cls = d.error ? "failed" : changed ? "change" : "";
       const reason = d.text || (d.reason + (d.error ? " — error: " + d.error : ""));
-      const when = d.ticks > 1 ? new Date(d.since).toLocaleTimeString() + "–" + new Date(d.time).toLocaleTimeString()
-        : new Date(d.time).toLocaleTimeString();
+      const when = d.ticks > 1 ? clockTime(d.since) + "–" + clockTime(d.time) : clockTime(d.time);
       rows.push(el("tr", { class: cls, title: proposals(d) },
         el("td", { text: when }),
         el("td", { class: "num", text: changed ? d.from + " → " + d.to : String(d.to) }),
@@ -544,6 +550,6 @@
   // element #chart-<name>.
   function addChart(name, def) { CHARTS[name] = def; }
 
-  window.qscale = { hist, state, charts, addPoint, addChart, yTick, fmt, el };
+  window.qscale = { hist, state, charts, addPoint, addChart, yTick, fmt, el, clockTime };
   document.addEventListener("DOMContentLoaded", init);
 })();

@@ -19,10 +19,7 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function time(t) {
-    const d = new Date(t);
-    return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString();
-  }
+  const time = q.clockTime;
 
   let shownErrors = "";
 
