@@ -226,3 +226,58 @@ func scrape(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// A fleet too small for its load: one worker at its maximum, a handler
+// that takes 100 ms, and twenty messages a second. After WarnAfter qscale
+// up warns, naming the change to make; the warning shows in /metrics.
+func TestAtMaxWarningNarrated(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, `
+server: {listen: "127.0.0.1:0", inMemory: true}
+console: {listen: "127.0.0.1:0"}
+queues: [{name: jobs}]
+fleets:
+  - queue: jobs
+    worker: {demo: 100ms, flags: ["--wait", "1"]}
+    minCapacity: 1
+    maxCapacity: 1
+    interval: 250ms
+    policies: [{targetTracking: {TargetValue: 10, ScaleOutCooldown: 0, ScaleInCooldown: 0}}]
+`)
+	out := &syncBuffer{}
+	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t), Out: out, WarnAfter: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopSystem(t, s) })
+	q, err := s.Engine().Queue("jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_, _ = q.Send(context.Background(), queue.SendInput{Body: "load"})
+			}
+		}
+	}()
+	defer func() { close(stop); <-sent }()
+	testwait.For(t, 30*time.Second, "the at-max warning", func() bool {
+		return strings.Contains(out.String(), "WARNING: the fleet has been at its maximum of 1 workers for ")
+	})
+	o := out.String()
+	if !strings.Contains(o, "raise maxCapacity, or make the handler faster") || !strings.Contains(o, "msg/s arrive") {
+		t.Errorf("at-max warning:\n%s", o)
+	}
+	testwait.For(t, 10*time.Second, "the warning in /metrics", func() bool {
+		return strings.Contains(scrape(t, s.ConsoleURL()+"/metrics"), `qscale_fleet_warning{queue="jobs",warning="at-max"} 1`)
+	})
+}
