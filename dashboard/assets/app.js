@@ -416,7 +416,8 @@
       if (only && !changed && !d.error) continue;
       const cls = d.error ? "failed" : changed ? "change" : "";
       const reason = d.text || (d.reason + (d.error ? " — error: " + d.error : ""));
-      const when = d.ticks > 1 ? clockTime(d.since) + "–" + clockTime(d.time) : clockTime(d.time);
+      const from = clockTime(d.since), to = clockTime(d.time);
+      const when = d.ticks > 1 && from !== to ? from + "–" + to : to;
       rows.push(el("tr", { class: cls, title: proposals(d) },
         el("td", { text: when }),
         el("td", { class: "num", text: changed ? d.from + " → " + d.to : String(d.to) }),
