@@ -134,6 +134,11 @@ fleets:
 	poll("the dead-letter moves", `document.getElementById("failure-totals").textContent.includes("moved to jobs-dlq")`)
 	t.Logf("the failure showed on the dashboard %v after the messages were sent", time.Since(start).Round(100*time.Millisecond))
 	poll("a scale-out in the decision log", `[...document.querySelectorAll("#decisions tr")].some((r) => r.textContent.includes("scale out 0 -> 1: "))`)
+	// Holds are summarised: the idle ticks make one growing row each.
+	poll("a run of holds as one row", `[...document.querySelectorAll("#decisions tr")].some((r) => /holding at \d+ since [0-9:]+ \(\d+ ticks\)/.test(r.textContent))`)
+	if rows := poll("few rows", `document.querySelectorAll("#decisions tr").length`).(float64); rows > 12 {
+		t.Errorf("%v rows in the decision log after a few seconds; holds are not summarised", rows)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
