@@ -184,6 +184,9 @@ fleets:
 			strings.Contains(o, "WARNING: handlers fail more than they succeed")
 	})
 	o := out.String()
+	if !strings.Contains(o, "qscale up --worker-logs shows it") {
+		t.Errorf("no hint at --worker-logs in the narration:\n%s", o)
+	}
 	if !strings.Contains(o, "WARNING: fleets[0].worker.command: handler command not found") {
 		t.Errorf("no warning at start in the narration:\n%s", o)
 	}

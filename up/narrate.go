@@ -29,6 +29,9 @@ type narrator struct {
 	// warnings printed and not yet resolved.
 	failShown uint64
 	failLine  time.Time
+	// logsHint: the workers' output is hidden, so the first failures
+	// line says how to show it.
+	logsHint bool
 	failRate  float64
 	warned    map[string]bool
 }
@@ -57,6 +60,9 @@ func (n *narrator) failures(now time.Time, r dashboard.Failures) {
 		}
 		if k := len(r.LastErrors); k > 0 {
 			line += "; last error " + describeError(r.LastErrors[k-1])
+		}
+		if n.logsHint && n.failShown == 0 {
+			line += "\n          (the handlers' output is hidden: qscale up --worker-logs shows it)"
 		}
 		fmt.Fprintln(n.out, line)
 		n.failShown, n.failLine = r.Failed, now

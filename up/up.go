@@ -98,6 +98,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	}
 	cfg := o.Config
 	s := &System{opts: o, cfg: cfg, log: o.Logger, narr: newNarrator(o.Out, 5*time.Second)}
+	s.narr.logsHint = o.WorkerOutput == nil
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
