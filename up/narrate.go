@@ -29,11 +29,11 @@ type narrator struct {
 	// warnings printed and not yet resolved.
 	failShown uint64
 	failLine  time.Time
+	failRate  float64
+	warned    map[string]bool
 	// logsHint: the workers' output is hidden, so the first failures
 	// line says how to show it.
 	logsHint bool
-	failRate  float64
-	warned    map[string]bool
 }
 
 func newNarrator(out io.Writer, every time.Duration) *narrator {
