@@ -1,6 +1,7 @@
 package autoscale
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -42,6 +43,26 @@ type Decision struct {
 	// SetDesired calls including this one.
 	Error   string `json:"error,omitempty"`
 	Attempt int    `json:"attempt,omitempty"`
+
+	// Entry, Ticks and Since are set by a DecisionLog, not by the
+	// controller: Entry numbers the log's entries (it goes on across
+	// restarts), Ticks is how many ticks the entry stands for (a run of
+	// holds is one entry), Since is the time of the first of them.
+	Entry uint64    `json:"entry,omitempty"`
+	Ticks int       `json:"ticks,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Hold reports whether the decision neither changed the fleet nor failed.
+func (d Decision) Hold() bool { return d.Error == "" && d.To == d.From }
+
+// MarshalJSON is the decision with its Text as "text".
+func (d Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision // without this method
+	return json.Marshal(struct {
+		plain
+		Text string `json:"text"`
+	}{plain(d), d.Text()})
 }
 
 // Changed reports whether the decision changed the fleet's desired count.

@@ -19,6 +19,11 @@ type WorkerCounters struct {
 	// failed), Succeeded those that were then deleted from the queue.
 	Completed uint64
 	Succeeded uint64
+	// Failed counts the handler calls that failed, and Errors are the
+	// last of them (workerstatus.Report.Errors), for the failure
+	// reports of qscale up.
+	Failed uint64
+	Errors []workerstatus.HandlerError
 	// HandlerTime is the time its handlers spent on the Completed
 	// messages.
 	HandlerTime time.Duration
@@ -47,6 +52,8 @@ func WorkersFromCandidates(s *FleetState, cs []workerstatus.Candidate) {
 			InFlight:    c.Report.InFlight,
 			Completed:   c.Report.Counts.Completed(),
 			Succeeded:   c.Report.Counts.Succeeded,
+			Failed:      c.Report.Counts.Failed,
+			Errors:      c.Report.Errors,
 			HandlerTime: time.Duration(c.Report.Counts.HandlerSeconds * float64(time.Second)),
 		})
 	}

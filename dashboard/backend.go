@@ -61,6 +61,9 @@ type Sample struct {
 	// ProcessingTime is the mean time a worker spends on one message; 0
 	// when unknown.
 	ProcessingTime time.Duration `json:"processingTime"`
+	// Failures are the fleet's handler failures and warnings; nil when the
+	// Backend cannot tell.
+	Failures *Failures `json:"failures,omitempty"`
 }
 
 // QueueSample is one queue's counts in a Sample.

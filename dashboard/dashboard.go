@@ -73,6 +73,10 @@ type Options struct {
 	// Logger receives sampler errors (Warn, once per run of failures);
 	// default: discard.
 	Logger *slog.Logger
+	// StateFile, when set, keeps the history and the decision log across
+	// restarts: read by New, written every minute and by Stop. Empty:
+	// both live in memory only.
+	StateFile string
 }
 
 // Tunables that tests may shrink.
@@ -85,6 +89,8 @@ const (
 	subscriberBuffer = 64
 	// keepAlive is how often an idle event stream gets a comment line.
 	keepAlive = 15 * time.Second
+	// saveEvery is how often the running sampler writes Options.StateFile.
+	saveEvery = time.Minute
 )
 
 // Dashboard serves the page and its API. Create it with New, run its sampler
@@ -96,10 +102,15 @@ type Dashboard struct {
 	tok    *webguard.Token // nil without Options.Token
 	mux    *http.ServeMux
 	hist   *history
+	log    *autoscale.DecisionLog
 	hub    *hub
 	smp    *sampler   // used by the sampler goroutine (or SampleNow in tests) only
 	lastMu sync.Mutex // guards last
 	last   []byte     // the last "sample" event's JSON, for new streams
+	// decMu serialises syncDecisions and guards lastSeq, the newest
+	// controller decision taken into log.
+	decMu   sync.Mutex
+	lastSeq uint64
 
 	lifeMu  sync.Mutex // guards started, cancel, done
 	started bool
@@ -133,8 +144,13 @@ func New(o Options) (*Dashboard, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dashboard{o: o, hist: newHistory(o.History), hub: newHub()}
+	d := &Dashboard{o: o, hist: newHistory(o.History), log: autoscale.NewDecisionLog(0), hub: newHub()}
 	d.smp = &sampler{d: d}
+	if o.StateFile != "" {
+		if err := d.loadState(); err != nil {
+			o.Logger.Warn("dashboard: starting with an empty history", "error", err)
+		}
+	}
 	d.routes()
 	return d, nil
 }
@@ -154,30 +170,37 @@ func (d *Dashboard) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the sampler, waits for it within ctx, and closes every open
-// event stream. It is safe to call more than once, and before Start.
+// Stop ends the sampler, waits for it within ctx, closes every open event
+// stream and writes Options.StateFile. It is safe to call more than once,
+// and before Start.
 func (d *Dashboard) Stop(ctx context.Context) error {
 	d.lifeMu.Lock()
 	cancel, done := d.cancel, d.done
 	d.lifeMu.Unlock()
 	d.hub.close()
-	if cancel == nil {
-		return nil
+	if cancel != nil {
+		cancel()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("dashboard: stop: the sampler is still running: %w", ctx.Err())
+		}
 	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("dashboard: stop: the sampler is still running: %w", ctx.Err())
-	}
+	return d.saveState()
 }
 
 func (d *Dashboard) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
+	saved := d.o.Clock.Now()
 	for {
 		began := d.o.Clock.Now()
 		d.smp.tick(ctx)
+		if began.Sub(saved) >= saveEvery {
+			saved = began
+			if err := d.saveState(); err != nil {
+				d.o.Logger.Warn("dashboard: saving the history", "error", err)
+			}
+		}
 		wait := FineStep - d.o.Clock.Now().Sub(began)
 		t := d.o.Clock.NewTimer(max(wait, 0))
 		select {
@@ -195,7 +218,7 @@ type sampler struct {
 	d       *Dashboard
 	prev    map[string]QueueSample // last counters by queue name
 	prevAt  time.Time
-	lastSeq uint64
+	prevF   *Failures // the last sample's failures, for their rates
 	failing bool
 }
 
@@ -225,28 +248,28 @@ func (s *sampler) tick(ctx context.Context) {
 		d.lastMu.Unlock()
 		d.hub.publish(frame("sample", ev))
 	}
-	for _, dec := range s.newDecisions() {
-		d.hub.publish(frame("decision", mustJSON(dec)))
-	}
+	d.syncDecisions()
 }
 
-// newDecisions returns the decisions made since the last call.
-func (s *sampler) newDecisions() []autoscale.Decision {
-	all := s.d.o.Backend.Decisions(decisionsOnConnect)
+// syncDecisions takes the decisions the Backend made since the last call
+// into the decision log and publishes each entry they made or updated as
+// a "decision" event.
+func (d *Dashboard) syncDecisions() {
+	d.decMu.Lock()
+	defer d.decMu.Unlock()
+	all := d.o.Backend.Decisions(decisionsOnConnect)
 	if len(all) == 0 {
-		return nil
+		return
 	}
-	if all[len(all)-1].Seq < s.lastSeq {
-		s.lastSeq = 0 // the autoscaler restarted
+	if all[len(all)-1].Seq < d.lastSeq {
+		d.lastSeq = 0 // the autoscaler restarted
 	}
-	var out []autoscale.Decision
 	for _, dec := range all {
-		if dec.Seq > s.lastSeq {
-			out = append(out, dec)
+		if dec.Seq > d.lastSeq {
+			d.hub.publish(frame("decision", mustJSON(d.log.Add(dec))))
 		}
 	}
-	s.lastSeq = all[len(all)-1].Seq
-	return out
+	d.lastSeq = all[len(all)-1].Seq
 }
 
 // point makes a history point of smp: the charted queue's counts (or the
@@ -288,7 +311,14 @@ func (s *sampler) point(smp Sample) point {
 	if smp.ProcessingTime > 0 {
 		p.v[fProcessingMs] = float32(smp.ProcessingTime.Seconds() * 1000)
 	}
-	s.prev, s.prevAt = cur, smp.Time
+	p.v[fFailed], p.v[fDeadLettered] = nan, nan
+	if f := smp.Failures; f != nil {
+		if old := s.prevF; old != nil && dt > 0 {
+			p.v[fFailed] = float32(delta(old.Failed, f.Failed) / dt)
+			p.v[fDeadLettered] = float32(delta(old.DeadLettered, f.DeadLettered) / dt)
+		}
+	}
+	s.prev, s.prevAt, s.prevF = cur, smp.Time, smp.Failures
 	return p
 }
 
@@ -320,5 +350,9 @@ func appendSampleEvent(b []byte, p point, smp Sample, workers []WorkerInfo) []by
 	}
 	b = append(b, `,"workers":`...)
 	b = append(b, mustJSON(workers)...)
+	if smp.Failures != nil {
+		b = append(b, `,"failures":`...)
+		b = append(b, mustJSON(smp.Failures)...)
+	}
 	return append(b, '}')
 }

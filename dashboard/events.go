@@ -112,6 +112,9 @@ func (h *hub) count() int {
 // events until the client goes or the dashboard stops.
 func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
+	// Decisions not yet in the log go in before this stream subscribes,
+	// so that they reach it in the snapshot, not as a burst of events.
+	d.syncDecisions()
 	sub := d.hub.subscribe()
 	if sub == nil {
 		http.Error(w, "dashboard stopped", http.StatusServiceUnavailable)
@@ -134,7 +137,7 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if last != nil {
 		b = append(b, frame("sample", last)...)
 	}
-	for _, dec := range d.o.Backend.Decisions(decisionsOnConnect) {
+	for _, dec := range d.log.Last(decisionsOnConnect) {
 		b = append(b, frame("decision", mustJSON(dec))...)
 	}
 	if _, err := w.Write(b); err != nil {

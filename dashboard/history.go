@@ -21,6 +21,8 @@ const (
 	fRunning
 	fStarting
 	fProcessingMs // mean processing time in milliseconds; NaN when unknown
+	fFailed       // handler failures per second; NaN when unknown
+	fDeadLettered // messages moved to the dead-letter queue per second; NaN when unknown
 	numFields
 )
 
@@ -28,6 +30,7 @@ const (
 var fieldNames = [numFields]string{
 	"visible", "inFlight", "delayed", "sent", "received", "deleted",
 	"backlogPerWorker", "target", "desired", "running", "starting", "processingMs",
+	"failed", "deadLettered",
 }
 
 // point is one second of history. float32 keeps a day of history small; the

@@ -21,7 +21,7 @@ import (
 	"github.com/qscale/qscale/queue"
 )
 
-//go:embed assets/index.html assets/app.js assets/messages.js assets/app.css assets/messages.css assets/vendor
+//go:embed assets/index.html assets/app.js assets/messages.js assets/failures.js assets/app.css assets/messages.css assets/failures.css assets/vendor
 var assetFS embed.FS
 
 // CookieName is the cookie that carries the session after "?token=": a
@@ -167,7 +167,8 @@ func (d *Dashboard) serveDecisions(w http.ResponseWriter, r *http.Request) {
 		}
 		n = v
 	}
-	ds := d.o.Backend.Decisions(n)
+	d.syncDecisions()
+	ds := d.log.Last(n)
 	out := make([]autoscale.Decision, 0, len(ds))
 	for i := len(ds) - 1; i >= 0; i-- {
 		out = append(out, ds[i])

@@ -324,16 +324,20 @@ func TestQueuesAndDecisions(t *testing.T) {
 	}
 	resp = s.do(t, "GET", "/api/decisions?n=2", "")
 	var ds []struct {
-		Seq  uint64
-		Rule string
-		From int
-		To   int
+		Seq   uint64
+		Rule  string
+		From  int
+		To    int
+		Ticks int
+		Text  string
 	}
 	if err := json.Unmarshal([]byte(readAll(t, resp)), &ds); err != nil {
 		t.Fatal(err)
 	}
-	if len(ds) != 2 || ds[0].Seq != 3 || ds[1].Seq != 2 {
-		t.Fatalf("decisions = %+v, want seq 3 then 2 (newest first)", ds)
+	// Ticks 2 and 3 hold at 1: one entry, newest first, then the wake.
+	if len(ds) != 2 || ds[0].Seq != 3 || ds[0].Ticks != 2 || ds[1].Seq != 1 || ds[1].Rule != "wake" ||
+		!strings.HasPrefix(ds[0].Text, "holding at 1 since ") || !strings.HasPrefix(ds[1].Text, "scale out 0 -> 1: ") {
+		t.Fatalf("decisions = %+v, want the holds of seq 2..3 as one entry, then seq 1 (newest first)", ds)
 	}
 }
 

@@ -27,7 +27,7 @@ type Browser struct {
 	PeekUnavailable string `json:"peekUnavailable,omitempty"`
 	// Manage: the create, edit and redrive forms.
 	Manage   bool                `json:"manage"`
-	Failures map[string]Failures `json:"failures,omitempty"`
+	Failures map[string]QueueFailures `json:"failures,omitempty"`
 }
 
 // browserRoutes adds the messages panel's and the queue forms' routes

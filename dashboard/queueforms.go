@@ -29,7 +29,7 @@ type QueueManager interface {
 	Redrives(ctx context.Context, dlq string) ([]Redrive, error)
 	// Failures returns, for each queue, how many of its messages went to
 	// its dead-letter queue or expired since the engine started.
-	Failures() map[string]Failures
+	Failures() map[string]QueueFailures
 }
 
 // Redrive is a message-move task out of a dead-letter queue.
@@ -42,8 +42,8 @@ type Redrive struct {
 	StartedAt   time.Time `json:"startedAt"`
 }
 
-// Failures are one queue's failure figures.
-type Failures struct {
+// QueueFailures are one queue's failure figures.
+type QueueFailures struct {
 	// DeadLettered counts the messages moved to the queue's dead-letter
 	// queue after maxReceiveCount receives.
 	DeadLettered uint64 `json:"deadLettered"`

@@ -48,6 +48,7 @@ type setupOptions struct {
 	token    string        // default: none
 	interval time.Duration // the autoscaler's; default 1s
 	start    bool          // start the engine, the controller and the sampler
+	state    string        // Options.StateFile; default none
 }
 
 func setup(t testing.TB, o setupOptions) *system {
@@ -100,7 +101,7 @@ func setup(t testing.TB, o setupOptions) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := dashboard.New(dashboard.Options{Backend: b, Clock: o.clock, Token: o.token})
+	d, err := dashboard.New(dashboard.Options{Backend: b, Clock: o.clock, Token: o.token, StateFile: o.state})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package up
 
 import (
+	"path/filepath"
+
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/dashboard/enginebackend"
 )
@@ -21,13 +23,21 @@ func (s *System) newDashboard(r *fleetRun) (*dashboard.Dashboard, error) {
 		Fleet:     r.fleet,
 		Workers:   r.fleet.Workers(),
 		QueueURL:  s.QueueURL,
+		Failures:  r.fails.Report,
 	})
 	if err != nil {
 		return nil, err
 	}
+	state := ""
+	if !s.cfg.Server.InMemory && s.cfg.Server.DataDir != "" {
+		// The charts and the decision log outlive a restart, with the queues.
+		// Each fleet's dashboard keeps its own file.
+		state = filepath.Join(s.cfg.Server.DataDir, "dashboard", r.cfg.Name+".gob")
+	}
 	d, err := dashboard.New(dashboard.Options{
 		Backend: be.WithPause(r.ctrl), Clock: s.opts.Clock, Token: s.cfg.Console.Token,
 		History: s.cfg.Console.History.D(), Logger: s.log.With("part", "dashboard", "fleet", r.cfg.Name),
+		StateFile: state,
 	})
 	if err != nil {
 		return nil, err

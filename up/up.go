@@ -52,6 +52,9 @@ type Options struct {
 	WorkerOutput io.Writer
 	// Clock is the controller's and the source's; default clock.Real{}.
 	Clock clock.Clock
+	// WarnAfter is how long the fleet may stay at its maximum while the
+	// backlog grows before qscale up warns; default 60 s.
+	WarnAfter time.Duration
 }
 
 // System is a running qscale up.
@@ -63,6 +66,8 @@ type System struct {
 	runs    []*fleetRun // one per configured fleet, in the file's order
 	reg     *prometheus.Registry
 	metrics *metrics
+	narr    *narrator // lines not about one fleet
+	fails   *failureCollector
 
 	console   *http.Server
 	consoleLn net.Listener
@@ -92,7 +97,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		o.Executable = exe
 	}
 	cfg := o.Config
-	s := &System{opts: o, cfg: cfg, log: o.Logger}
+	s := &System{opts: o, cfg: cfg, log: o.Logger, narr: newNarrator(o.Out, 5*time.Second, "")}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -101,6 +106,11 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		}
 	}()
 
+	if err := CheckHandlers(cfg, ""); err != nil {
+		// The handler may appear later; until then its failures show.
+		o.Logger.Warn("handler command", "err", err)
+		s.narr.note(o.Clock.Now(), "WARNING: "+err.Error())
+	}
 	s.srv, err = server.Start(ctx, server.Config{
 		Listen: cfg.Server.Listen, DataDir: cfg.Server.DataDir, InMemory: cfg.Server.InMemory,
 		AccountID: cfg.Server.AccountID, Region: cfg.Server.Region, Keys: o.Keys,
@@ -118,6 +128,8 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg, s.srv.Engine)
+	s.fails = newFailureCollector()
+	s.reg.MustRegister(s.fails)
 	for i := range cfg.Fleets {
 		r, err := s.newRun(ctx, i)
 		if err != nil {
@@ -125,6 +137,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		}
 		s.runs = append(s.runs, r)
 		s.metrics.add(r)
+		s.fails.add(r.cfg.Name, r.cfg.QueueLabel(), r.fails)
 	}
 	// Every fleet starts before any autoscaler, and the autoscalers stop
 	// before any fleet: no controller ever sizes a fleet that is stopped.
@@ -162,6 +175,7 @@ type fleetRun struct {
 	fleet  *fleets.Fleet
 	ctrl   *autoscale.Controller
 	narr   *narrator
+	fails  *failureWatch
 }
 
 // newRun builds (and does not start) the i-th fleet and its controller.
@@ -169,13 +183,16 @@ func (s *System) newRun(ctx context.Context, i int) (*fleetRun, error) {
 	fc := s.cfg.Fleets[i]
 	r := &fleetRun{cfg: fc, path: fmt.Sprintf("fleets[%d]", i)}
 	var members []queueset.Member
+	var qs []*queue.Queue
 	for _, name := range fc.QueueNames() {
 		q, err := s.srv.Engine.Queue(name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: queue %q: %w", r.path, name, err)
 		}
+		qs = append(qs, q)
 		members = append(members, queueset.Member{Name: name, Source: NewEngineSource(q, s.opts.Clock, 0)})
 	}
+	r.fails = newFailureWatch(s.srv.Engine, qs, fc.MaxCapacity, s.opts.WarnAfter, s.log.With("part", "fleet", "fleet", fc.Name))
 	if len(members) == 1 {
 		r.source = members[0].Source
 	} else {
@@ -197,12 +214,14 @@ func (s *System) newRun(ctx context.Context, i int) (*fleetRun, error) {
 		prefix = fc.Name + ": "
 	}
 	r.narr = newNarrator(s.opts.Out, 5*time.Second, prefix)
+	r.narr.logsHint = s.opts.WorkerOutput == nil
 	r.ctrl, err = autoscale.New(autoscale.Options{
 		Source: r.source, Fleet: r.fleet,
 		Policies: policies, Bounds: fc.Bounds(), Interval: fc.Interval.D(), History: fc.History,
 		Clock: s.opts.Clock, Logger: s.log.With("part", "autoscale", "fleet", fc.Name),
 		OnDecision: func(d autoscale.Decision) {
 			s.metrics.Observe(fc.Name, d)
+			r.narr.failures(d.Time, r.fails.observe(d))
 			r.narr.decision(d)
 		},
 		AllowBelowBusy: !fc.KeepsBusy(), Guardrails: fc.AutoscaleGuardrails(),

@@ -156,7 +156,7 @@ fleets:
 	if c := q.Counts(); c != (queue.Counts{}) {
 		t.Errorf("queue not empty at the end: %+v", c)
 	}
-	if !strings.Contains(out.String(), "scale out 0 ->") || !strings.Contains(out.String(), "-> 0 workers") {
+	if !strings.Contains(out.String(), "scale out 0 ->") || !strings.Contains(out.String(), "-> 0 workers:") {
 		t.Errorf("the narration does not tell the scale-out and the return to zero:\n%s", out.String())
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/qscale/qscale/internal/lifeline"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // CommandOptions configures Command.
@@ -37,6 +39,10 @@ type CommandOptions struct {
 type ExitError struct {
 	Code   int    // exit code, or -1 if killed by a signal
 	Signal string // the signal, if killed by one
+	// Stderr is the end of what the command wrote to its standard error
+	// (at most workerstatus.MaxStderr bytes); the status document reports
+	// it with the failure whether or not the output itself is shown.
+	Stderr string
 }
 
 func (e *ExitError) Error() string {
@@ -72,7 +78,8 @@ func Command(argv []string, opts CommandOptions) Handler {
 		cmd.Dir = opts.Dir
 		cmd.Stdin = strings.NewReader(m.Body)
 		cmd.Stdout = opts.Stdout
-		cmd.Stderr = opts.Stderr
+		tail := &tailBuffer{max: workerstatus.MaxStderr}
+		cmd.Stderr = io.MultiWriter(opts.Stderr, tail)
 		cmd.Env = append(base[:len(base):len(base)], MessageEnv(m)...)
 		cmd.Cancel = func() error {
 			return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -93,7 +100,7 @@ func Command(argv []string, opts CommandOptions) Handler {
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			xe := &ExitError{Code: ee.ExitCode()}
+			xe := &ExitError{Code: ee.ExitCode(), Stderr: tail.String()}
 			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 				xe.Signal = ws.Signal().String()
 			}
@@ -105,6 +112,24 @@ func Command(argv []string, opts CommandOptions) Handler {
 		return fmt.Errorf("handler command: %w", err)
 	}
 }
+
+// tailBuffer keeps the last bytes written to it: at least twice max (so
+// that Tail finds where a line starts), at most four times. exec.Cmd's copying goroutine is its only writer and String
+// is called after Wait, so it needs no lock.
+type tailBuffer struct {
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 4*t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-2*t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return workerstatus.Tail(t.buf, t.max) }
 
 // MessageEnv is the environment a handler command gets for m:
 //
@@ -152,4 +177,39 @@ func envName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// ErrNoCommand is wrapped by LookCommand's error for a handler command that
+// does not exist or cannot be run.
+var ErrNoCommand = errors.New("handler command not found")
+
+// LookCommand finds the handler command name as a worker whose working
+// directory is dir would run it: a name with a slash is a path (relative
+// to dir), any other name is searched in $PATH. It returns the path, or an
+// error wrapping ErrNoCommand that says what is missing or not executable.
+func LookCommand(name, dir string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("%w: the command is empty", ErrNoCommand)
+	}
+	if !strings.Contains(name, "/") {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", fmt.Errorf("%w: %q is not in $PATH", ErrNoCommand, name)
+		}
+		return p, nil
+	}
+	p := name
+	if !filepath.IsAbs(p) && dir != "" {
+		p = filepath.Join(dir, p)
+	}
+	st, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%w: %s: %w", ErrNoCommand, p, err)
+	case st.IsDir():
+		return "", fmt.Errorf("%w: %s is a directory", ErrNoCommand, p)
+	case st.Mode().Perm()&0o111 == 0:
+		return "", fmt.Errorf("%w: %s is not executable (chmod +x %s)", ErrNoCommand, p, p)
+	}
+	return p, nil
 }

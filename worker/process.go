@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
+
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 // process runs the handler on one held message and reports whether it
@@ -75,6 +77,7 @@ func (w *Worker) process(h *held) bool {
 		w.counts.Succeeded++
 	} else {
 		w.counts.Failed++
+		w.errs = workerstatus.KeepErrors(w.errs, handlerError(w.clk.Now(), h.m, err))
 	}
 	if h.released {
 		w.updateLocked()
@@ -95,6 +98,17 @@ func (w *Worker) process(h *held) bool {
 	w.retry(h, err)
 	w.slots <- struct{}{}
 	return false
+}
+
+// handlerError describes a failed handler call for the status document.
+func handlerError(now time.Time, m *Message, err error) workerstatus.HandlerError {
+	e := workerstatus.HandlerError{Time: now, MessageID: m.ID, ReceiveCount: m.ReceiveCount, Error: err.Error()}
+	var xe *ExitError
+	if errors.As(err, &xe) {
+		code := xe.Code
+		e.ExitCode, e.Signal, e.Stderr = &code, xe.Signal, xe.Stderr
+	}
+	return e
 }
 
 // processInOrder handles the messages of one FIFO group one after another.

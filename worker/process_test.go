@@ -32,6 +32,7 @@ import (
 	"github.com/qscale/qscale/internal/testserver"
 	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/worker"
+	"github.com/qscale/qscale/worker/workerstatus"
 )
 
 func TestMain(m *testing.M) {
@@ -747,5 +748,43 @@ server.serve_forever()
 	})
 	if !lifeline.Ended(pid) {
 		t.Fatalf("application %d still running with its port closed", pid)
+	}
+}
+
+// A failing command's exit code and the end of its standard error reach
+// the status document, although the worker's own output goes nowhere a
+// person reads; so does a command that cannot run at all.
+func TestProcessReportsHandlerErrors(t *testing.T) {
+	e := qscaleEnv(t)
+	url := e.createQueue("failing", nil)
+	h := e.script("handler.sh", `i=0; while [ $i -lt 300 ]; do echo "noise line $i" >&2; i=$((i+1)); done
+echo "boom: cannot open $QSCALE_MESSAGE_ID" >&2; exit 3
+`)
+	w := e.startWorker(url, "--retry-delay", "10m", "--", h)
+	e.send(url, "one")
+	var rep worker.Report
+	testwait.For(t, 20*time.Second, "the failure in the status document", func() bool {
+		rep = w.report()
+		return len(rep.Errors) == 1
+	})
+	got := rep.Errors[0]
+	if rep.Counts.Failed != 1 || got.ExitCode == nil || *got.ExitCode != 3 || got.MessageID == "" || got.ReceiveCount != 1 ||
+		got.Error != "handler command exited 3" || got.Time.IsZero() {
+		t.Fatalf("counts %+v, error %+v", rep.Counts, got)
+	}
+	if !strings.HasSuffix(got.Stderr, "boom: cannot open "+got.MessageID+"\n") || len(got.Stderr) > workerstatus.MaxStderr ||
+		!strings.HasPrefix(got.Stderr, "noise line ") {
+		t.Fatalf("stderr tail (%d bytes) %q", len(got.Stderr), got.Stderr)
+	}
+
+	missing := e.createQueue("missing", nil)
+	m := e.startWorker(missing, "--retry-delay", "10m", "--", "does-not-exist-qscale")
+	e.send(missing, "two")
+	testwait.For(t, 20*time.Second, "the missing command in the status document", func() bool {
+		rep = m.report()
+		return len(rep.Errors) == 1
+	})
+	if got := rep.Errors[0]; got.ExitCode != nil || !strings.Contains(got.Error, `"does-not-exist-qscale": executable file not found`) {
+		t.Fatalf("error %+v", got)
 	}
 }

@@ -55,6 +55,7 @@ func (r *Reporter) Report() Report {
 		PID:         os.Getpid(),
 		QueueURL:    r.QueueURL,
 		StatusAddr:  r.StatusAddr,
+		Errors:      st.Errors,
 	}
 	if r.App != nil {
 		a := r.App()

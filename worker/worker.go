@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,6 +73,7 @@ type Worker struct {
 	emptyShut  bool // empty was closed
 	running    int  // handlers running now
 	counts     Counts
+	errs       []workerstatus.HandlerError // the last handler errors, newest last
 	result     error
 
 	changed chan struct{} // cap 1: poked when state or in-flight changes
@@ -136,6 +138,9 @@ type Status struct {
 	Running     int    `json:"running"`
 	Concurrency int    `json:"concurrency"`
 	Counts      Counts `json:"counts"`
+	// Errors are the last handler errors (at most workerstatus.MaxErrors),
+	// the newest last.
+	Errors []workerstatus.HandlerError `json:"errors,omitempty"`
 }
 
 // New checks cfg and returns a Worker that has not started.
@@ -264,6 +269,7 @@ func (w *Worker) Status() Status {
 		Running:     w.running,
 		Concurrency: w.cfg.Concurrency,
 		Counts:      w.counts,
+		Errors:      slices.Clone(w.errs),
 	}
 }
 

@@ -120,7 +120,9 @@ func Combine(in Input, props []Proposal, b Bounds) Outcome {
 			o.Desired = max(1, ceil(float64(in.Visible)/target))
 			sized = fmt.Sprintf(": ceil(%d / target %.4g) = %d workers", in.Visible, target, o.Desired)
 		}
-		o.Reason = fmt.Sprintf("wake from zero: %d visible messages and no capacity%s (%s)", in.Visible, sized, o.Reason)
+		// The policies, which hold at zero, are in the proposals; repeating
+		// why they hold would contradict the wake.
+		o.Reason = fmt.Sprintf("wake from zero: %d visible messages and no capacity%s", in.Visible, sized)
 		o.Voters = nil
 		for i := range props {
 			o.Voters = append(o.Voters, i)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -61,6 +62,13 @@ func runUp(ctx context.Context, args []string) error {
 		return err
 	}
 	if *check {
+		cfgDir := ""
+		if *cfgPath != "" {
+			cfgDir = filepath.Dir(*cfgPath)
+		}
+		if err := up.CheckHandlers(cfg, cfgDir); err != nil {
+			return err
+		}
 		for _, f := range cfg.Fleets {
 			fmt.Printf("valid: fleet %s: %s %s, %d..%d workers (%s), %d policies\n",
 				f.Name, queueWord(f), f.QueueLabel(), f.MinCapacity, f.MaxCapacity, f.Kind(), len(f.Policies))

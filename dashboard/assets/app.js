@@ -4,7 +4,8 @@
 
 (function () {
   const FIELDS = ["visible", "inFlight", "delayed", "sent", "received", "deleted",
-    "backlogPerWorker", "target", "desired", "running", "starting", "processingMs"];
+    "backlogPerWorker", "target", "desired", "running", "starting", "processingMs",
+    "failed", "deadLettered"];
   const MAX_DECISIONS = 300;
 
   // History as the server sends it: coarse (one point a minute, means) and
@@ -145,6 +146,11 @@
     },
   };
 
+  // Tick steps of the time axis, in seconds: never less than a second,
+  // which the history does not resolve.
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+    86400, 172800, 604800];
+
   // Tick steps for charts of counts: whole numbers only.
   const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8];
 
@@ -157,13 +163,59 @@
       const now = Date.now() / 1000;
       return [now - state.range, now];
     }
+    // At least a minute, so the first seconds do not stretch over the
+    // whole chart.
     const lo = Math.max(dmin, dmax - state.range);
-    return lo < dmax ? [lo, dmax] : [dmax - 60, dmax];
+    return dmax - lo >= 60 ? [lo, dmax] : [dmax - 60, dmax];
+  }
+
+  // ---- axes ----
+
+  // yTick writes a value of the y axis short enough to read at a glance:
+  // 950, 1,500, 12k, 2.5M (uPlot's default cuts 10,000 to "0,000" in a
+  // narrow axis).
+  function yTick(v) {
+    if (v === null || v === undefined) return "";
+    const a = Math.abs(v);
+    const short = (x, unit) => Number(x.toPrecision(3)).toLocaleString("en-US", { maximumFractionDigits: 1 }) + unit;
+    if (a >= 1e9) return short(v / 1e9, "G");
+    if (a >= 1e6) return short(v / 1e6, "M");
+    if (a >= 1e4) return short(v / 1e3, "k");
+    return Number(v.toPrecision(4)).toLocaleString("en-US", { maximumFractionDigits: 3 });
+  }
+
+  // xTicks writes the time axis in 24-hour time, with seconds only when
+  // the ticks are less than a minute apart and the date when they are a
+  // day or more apart.
+  function xTicks(u, splits, axisIdx, space, incr) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return splits.map((t) => {
+      const d = new Date(t * 1000);
+      if (incr >= 86400) return d.toLocaleDateString("en-US", { month: "short", day: "numeric" });
+      const hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
+      return incr < 60 ? hm + ":" + pad(d.getSeconds()) : hm;
+    });
+  }
+
+  // axisSize fits the y axis to its longest label, so none is cut.
+  function axisSize(u, values, axisIdx, cycleNum) {
+    const axis = u.axes[axisIdx];
+    if (cycleNum > 1) return axis._size;
+    let size = axis.ticks.size + axis.gap;
+    const longest = (values || []).reduce((acc, v) => (String(v).length > acc.length ? String(v) : acc), "");
+    if (longest !== "") {
+      u.ctx.font = axis.font[0];
+      size += u.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+    }
+    return Math.ceil(size) + 4;
   }
 
   function makeCharts() {
     for (const [name, def] of Object.entries(CHARTS)) {
       const box = $("chart-" + name);
+      if (!box) continue;
+      const y = { size: axisSize, values: (u, splits) => splits.map(yTick) };
+      if (def.whole) y.incrs = WHOLE;
       const opts = {
         width: Math.max(box.clientWidth, 200),
         height: 180,
@@ -174,7 +226,9 @@
           y: { range: (u, lo, hi) => [0, Math.max(hi == null ? 1 : hi * 1.1, 1)] },
         },
         series: [{}].concat(def.series.map((s) => Object.assign({ spanGaps: false, points: { show: false } }, s))),
-        axes: [{}, def.whole ? { size: 50, incrs: WHOLE } : { size: 50 }],
+        // Time labels are about 40 px wide: 80 px between ticks keeps
+        // them apart.
+        axes: [{ space: 80, incrs: TIME_STEPS, values: xTicks }, y],
       };
       charts[name] = new uPlot(opts, series(def.fields), box);
     }
@@ -184,11 +238,11 @@
         if (w !== u.width) u.setSize({ width: w, height: 180 });
       }
     });
-    for (const name of Object.keys(CHARTS)) ro.observe($("chart-" + name));
+    for (const name of Object.keys(charts)) ro.observe($("chart-" + name));
   }
 
   function redraw() {
-    for (const [name, def] of Object.entries(CHARTS)) charts[name].setData(series(def.fields));
+    for (const [name, def] of Object.entries(CHARTS)) if (charts[name]) charts[name].setData(series(def.fields));
   }
 
   // ---- stats, queues, workers ----
@@ -231,6 +285,13 @@
       el("td", { text: w.id }), el("td", { class: "num", text: w.pid ? String(w.pid) : "" }),
       el("td", { text: w.state }), el("td", { text: since(w.since) }))));
     $("no-workers").hidden = ws.length > 0;
+  }
+
+  // clockTime writes a time as 17:06:46, as the charts and the decisions'
+  // sentences do.
+  function clockTime(t) {
+    const d = new Date(t);
+    return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString("en-GB");
   }
 
   function since(t) {
@@ -330,14 +391,19 @@
 
   // ---- decisions ----
 
+  // addDecision adds an entry of the dashboard's decision log, or replaces
+  // the one with its number: a run of holds is one entry, updated at each
+  // tick ("holding at 3 since 12:30:05 (42 ticks)").
   function addDecision(d) {
-    const newest = state.decisions[0];
-    if (newest && d.seq < newest.seq && Date.parse(d.time) > Date.parse(newest.time)) {
-      state.decisions = []; // the autoscaler restarted and counts from 1 again
+    const key = d.entry || d.seq;
+    const i = state.decisions.findIndex((x) => (x.entry || x.seq) === key);
+    if (i >= 0) {
+      if (state.decisions[i].seq === d.seq && state.decisions[i].ticks === d.ticks) return false;
+      state.decisions[i] = d;
+      return true;
     }
-    if (state.decisions.some((x) => x.seq === d.seq)) return false;
     state.decisions.push(d);
-    state.decisions.sort((a, b) => b.seq - a.seq);
+    state.decisions.sort((a, b) => (b.entry || b.seq) - (a.entry || a.seq));
     if (state.decisions.length > MAX_DECISIONS) state.decisions.length = MAX_DECISIONS;
     return true;
   }
@@ -349,9 +415,11 @@
       const changed = d.from !== d.to;
       if (only && !changed && !d.error) continue;
       const cls = d.error ? "failed" : changed ? "change" : "";
-      const reason = d.reason + (d.error ? " — error: " + d.error : "");
+      const reason = d.text || (d.reason + (d.error ? " — error: " + d.error : ""));
+      const from = clockTime(d.since), to = clockTime(d.time);
+      const when = d.ticks > 1 && from !== to ? from + "–" + to : to;
       rows.push(el("tr", { class: cls, title: proposals(d) },
-        el("td", { text: new Date(d.time).toLocaleTimeString() }),
+        el("td", { text: when }),
         el("td", { class: "num", text: changed ? d.from + " → " + d.to : String(d.to) }),
         el("td", { text: d.rule }),
         el("td", { text: reason })));
@@ -366,6 +434,7 @@
     const lines = ["visible " + q.visible + ", in flight " + q.inFlight + ", delayed " + q.delayed +
       "; running " + f.running + ", starting " + f.starting + ", desired " + f.desired +
       "; backlog/worker " + fmt(o.backlogPerWorker, 2)];
+    if (d.reason) lines.push(d.rule + ": " + d.reason);
     for (const p of d.proposals || []) lines.push(p.policy + ": " + p.desired + " (" + p.rule + ") " + p.reason);
     return lines.join("\n");
   }
@@ -390,13 +459,19 @@
     const es = new EventSource("api/events");
     es.addEventListener("open", () => { $("conn").textContent = "live"; $("conn").className = "conn on"; });
     es.addEventListener("error", () => { $("conn").textContent = "reconnecting…"; $("conn").className = "conn off"; });
-    es.addEventListener("history", (e) => { loadHistory(JSON.parse(e.data)); scheduleRedraw(); });
+    es.addEventListener("history", (e) => {
+      // A (re)connected stream sends the recent decisions again.
+      state.decisions = [];
+      loadHistory(JSON.parse(e.data));
+      scheduleRedraw();
+    });
     es.addEventListener("sample", (e) => {
       const s = JSON.parse(e.data);
       state.samples++;
       addPoint(s.point);
       showSample(s);
       scheduleRedraw();
+      document.dispatchEvent(new CustomEvent("qscale:sample", { detail: s }));
     });
     es.addEventListener("decision", (e) => {
       if (addDecision(JSON.parse(e.data))) scheduleDecisions();
@@ -471,6 +546,11 @@
   }
 
   // For tests and the curious: the page's state and charts.
-  window.qscale = { hist, state, charts, addPoint };
+  // addChart lets another script of the page add a chart before the page
+  // starts: def is {fields, series, whole} as in CHARTS, drawn in the
+  // element #chart-<name>.
+  function addChart(name, def) { CHARTS[name] = def; }
+
+  window.qscale = { hist, state, charts, addPoint, addChart, yTick, fmt, el, clockTime };
   document.addEventListener("DOMContentLoaded", init);
 })();

@@ -36,6 +36,9 @@ type Config struct {
 	// QueueURL returns a queue's URL for the queues table; nil leaves it
 	// empty.
 	QueueURL func(name string) string
+	// Failures reports the fleet's handler failures and warnings; nil
+	// leaves Sample.Failures nil.
+	Failures func() dashboard.Failures
 }
 
 // Backend implements dashboard.Backend. It is safe for concurrent use.
@@ -77,6 +80,10 @@ func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
 	s.BacklogPerWorker = float64(visible)
 	if s.Fleet.Running > 0 {
 		s.BacklogPerWorker = float64(visible) / float64(s.Fleet.Running)
+	}
+	if b.c.Failures != nil {
+		f := b.c.Failures()
+		s.Failures = &f
 	}
 	if b.c.Decisions != nil {
 		if ds := b.c.Decisions(1); len(ds) > 0 {

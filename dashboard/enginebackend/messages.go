@@ -92,11 +92,11 @@ func (b *Backend) Redrives(ctx context.Context, dlq string) ([]dashboard.Redrive
 }
 
 // Failures implements dashboard.QueueManager from each queue's Stats.
-func (b *Backend) Failures() map[string]dashboard.Failures {
-	out := map[string]dashboard.Failures{}
+func (b *Backend) Failures() map[string]dashboard.QueueFailures {
+	out := map[string]dashboard.QueueFailures{}
 	for _, q := range b.c.Engine.Queues() {
 		st := q.Stats()
-		out[q.Name()] = dashboard.Failures{DeadLettered: st.Moved, Expired: st.Expired}
+		out[q.Name()] = dashboard.QueueFailures{DeadLettered: st.Moved, Expired: st.Expired}
 	}
 	return out
 }

@@ -4,6 +4,7 @@
 package workerprom
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,10 +25,12 @@ type Metrics struct {
 
 var _ worker.Observer = (*Metrics)(nil)
 
-// New registers the metrics with reg. queue labels every series (the queue
-// URL or name), so several workers can share one registry.
+// New registers the metrics with reg. The queue's name labels every
+// series (queue may be its URL: the name is its last path segment), as
+// qscale's other queue series are labelled, so several workers can share
+// one registry.
 func New(reg prometheus.Registerer, queue string) *Metrics {
-	labels := prometheus.Labels{"queue": queue}
+	labels := prometheus.Labels{"queue": QueueName(queue)}
 	m := &Metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qscale_worker_messages_started_total", Help: "Handler calls started.", ConstLabels: labels}),
@@ -66,4 +69,14 @@ func (m *Metrics) Finished(_ *worker.Message, took time.Duration, err error) {
 	}
 	m.failed.Inc()
 	m.failure.Observe(took.Seconds())
+}
+
+// QueueName is the name of the queue a URL points at (its last path
+// segment); a name is returned as it is.
+func QueueName(urlOrName string) string {
+	s := strings.TrimRight(urlOrName, "/")
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }

@@ -59,3 +59,18 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("histogram samples %v", hist)
 	}
 }
+
+// Series are labelled with the queue's name, also when the worker knows
+// its queue by URL.
+func TestQueueName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"http://127.0.0.1:9324/000000000000/jobs":                   "jobs",
+		"https://sqs.us-east-1.amazonaws.com/123456789012/img.fifo": "img.fifo",
+		"jobs": "jobs",
+	} {
+		if got := QueueName(in); got != want {
+			t.Errorf("QueueName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -107,6 +107,10 @@ type Report struct {
 	// a parent that asked for port 0 learns the port from the file.
 	StatusAddr string `json:"status_addr,omitempty"`
 	App        *App   `json:"app,omitempty"`
+	// Errors are the worker's most recent handler errors (at most
+	// MaxErrors), the newest last; Counts.Failed counts them all. Added
+	// within version 1: a worker that predates it reports none.
+	Errors []HandlerError `json:"errors,omitempty"`
 }
 
 // Errors of readers, wrapped with what was read.

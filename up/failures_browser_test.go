@@ -1,0 +1,157 @@
+package up
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/qscale/qscale/internal/browsertest"
+	"github.com/qscale/qscale/internal/testwait"
+)
+
+// upProcess is a `qscale up` process that the test stops when it wants.
+type upProcess struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	exited  chan error
+	console string
+}
+
+func runUp(t *testing.T, dir, config string) *upProcess {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "qscale.yaml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addrFile := filepath.Join(dir, "addr.json")
+	os.Remove(addrFile)
+	p := &upProcess{t: t, out: &syncBuffer{}, exited: make(chan error, 1)}
+	p.cmd = exec.Command(qscaleBin(t), "up", "--config", cfgPath, "--addr-file", addrFile)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop() })
+	var addrs struct{ Console string }
+	testwait.For(t, 30*time.Second, "qscale up to write its address file", func() bool {
+		b, err := os.ReadFile(addrFile)
+		return err == nil && json.Unmarshal(b, &addrs) == nil
+	})
+	p.console = addrs.Console
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit; again, it does nothing.
+func (p *upProcess) stop() {
+	if p.cmd.ProcessState != nil || p.exited == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			p.t.Errorf("qscale up exited with %v after SIGTERM; output:\n%s", err, p.out.String())
+		}
+	case <-time.After(60 * time.Second):
+		_ = p.cmd.Process.Kill()
+		p.t.Errorf("qscale up still running 60 s after SIGTERM; output:\n%s", p.out.String())
+	}
+	p.exited = nil
+}
+
+// A handler command that does not exist, end to end with real processes:
+// qscale up --check refuses the file; qscale up runs anyway and, within
+// seconds, its dashboard shows the warning, the failures chart and the
+// last error in a real browser. Started again on the same data directory,
+// it still shows the decisions of the first run.
+func TestFailuresOnDashboardInBrowser(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := `
+server: {listen: "127.0.0.1:0", dataDir: ` + filepath.Join(dir, "data") + `}
+console: {listen: "127.0.0.1:0"}
+queues:
+  - name: jobs-dlq
+  - name: jobs
+    attributes: {RedrivePolicy: '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:jobs-dlq","maxReceiveCount":"2"}'}
+fleets:
+  - queue: jobs
+    worker: {command: [does-not-exist-qscale], flags: ["--wait", "1", "--retry-delay", "0"]}
+    minCapacity: 0
+    maxCapacity: 2
+    interval: 500ms
+    policies: [{targetTracking: {TargetValue: 100, ScaleOutCooldown: 0, ScaleInCooldown: 0}}]
+`
+	if err := os.WriteFile(filepath.Join(dir, "qscale.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check, err := exec.Command(qscaleBin(t), "up", "--check", "--config", filepath.Join(dir, "qscale.yaml")).CombinedOutput()
+	if err == nil || !strings.Contains(string(check), `fleets[0].worker.command: handler command not found: "does-not-exist-qscale" is not in $PATH`) {
+		t.Fatalf("qscale up --check: %v\n%s", err, check)
+	}
+
+	ctx, consoleMessages := browsertest.Start(t)
+	up := runUp(t, dir, config)
+	poll := func(what, expr string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+		if err != nil {
+			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+		return v
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(up.console+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas"))); err != nil {
+		t.Fatal(err)
+	}
+	poll("live updates", `document.getElementById("conn").textContent === "live"`)
+	// Four messages through the producer endpoint.
+	for i := range 4 {
+		resp, err := http.Get(up.console + "/queue/jobs?message=work" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("producer endpoint: %s", resp.Status)
+		}
+	}
+	start := time.Now()
+	poll("the warning banner", `(() => { const w = document.querySelector('#warnings .warning[data-kind="failing"]');
+		return w !== null && !document.getElementById("warnings").hidden && w.textContent.includes("handlers fail more than they succeed"); })()`)
+	poll("the last error", `[...document.querySelectorAll("#last-errors tr")].some((r) => r.textContent.includes('"does-not-exist-qscale": executable file not found'))`)
+	poll("the failures chart", `!document.getElementById("failures-figure").hidden && window.qscale.charts.failures.data[1].some((v) => v > 0)`)
+	poll("the dead-letter moves", `document.getElementById("failure-totals").textContent.includes("moved to jobs-dlq")`)
+	t.Logf("the failure showed on the dashboard %v after the messages were sent", time.Since(start).Round(100*time.Millisecond))
+	poll("a scale-out in the decision log", `[...document.querySelectorAll("#decisions tr")].some((r) => r.textContent.includes("scale out 0 -> 1: "))`)
+	// Holds are summarised: the idle ticks make one growing row each.
+	poll("a run of holds as one row", `[...document.querySelectorAll("#decisions tr")].some((r) => /holding at \d+ since [0-9:]+ \(\d+ ticks\)/.test(r.textContent))`)
+	if rows := poll("few rows", `document.querySelectorAll("#decisions tr").length`).(float64); rows > 12 {
+		t.Errorf("%v rows in the decision log after a few seconds; holds are not summarised", rows)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	browsertest.SaveArtifact(t, "dashboard-failures.png", png)
+
+	// Stopped and started again: the decision log of the first run is
+	// still there.
+	up.stop()
+	up2 := runUp(t, dir, config)
+	if err := chromedp.Do(ctx, chromedp.Navigate(up2.console+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas"))); err != nil {
+		t.Fatal(err)
+	}
+	poll("the first run's scale-out after a restart", `[...document.querySelectorAll("#decisions tr")].some((r) => r.textContent.includes("scale out 0 -> 1: "))`)
+	browsertest.CheckConsole(t, consoleMessages())
+}
