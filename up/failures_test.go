@@ -193,8 +193,8 @@ fleets:
 	if !strings.Contains(logs.String(), `level=WARN msg="handlers fail more than they succeed`) {
 		t.Errorf("no warn log line:\n%s", logs.String())
 	}
-	failures := regexp.MustCompile(`(?m)^qscale_handler_failures_total\{queue="jobs"\} (\d+)$`)
-	moved := regexp.MustCompile(`(?m)^qscale_dead_letter_moved_total\{queue="jobs"\} 5$`)
+	failures := regexp.MustCompile(`(?m)^qscale_handler_failures_total\{fleet="jobs",queue="jobs"\} (\d+)$`)
+	moved := regexp.MustCompile(`(?m)^qscale_dead_letter_moved_total\{fleet="jobs",queue="jobs"\} 5$`)
 	var body string
 	testwait.For(t, 30*time.Second, "failures and dead-letter moves in /metrics", func() bool {
 		body = scrape(t, s.ConsoleURL()+"/metrics")
@@ -203,7 +203,7 @@ fleets:
 		if m != nil {
 			n, _ = strconv.Atoi(m[1])
 		}
-		return n >= 5 && moved.MatchString(body) && strings.Contains(body, `qscale_fleet_warning{queue="jobs",warning="failing"} 1`)
+		return n >= 5 && moved.MatchString(body) && strings.Contains(body, `qscale_fleet_warning{fleet="jobs",queue="jobs",warning="failing"} 1`)
 	})
 	if strings.Contains(o, "level=") {
 		t.Errorf("worker log lines in the narration without --worker-logs:\n%s", o)
@@ -281,6 +281,6 @@ fleets:
 		t.Errorf("at-max warning:\n%s", o)
 	}
 	testwait.For(t, 10*time.Second, "the warning in /metrics", func() bool {
-		return strings.Contains(scrape(t, s.ConsoleURL()+"/metrics"), `qscale_fleet_warning{queue="jobs",warning="at-max"} 1`)
+		return strings.Contains(scrape(t, s.ConsoleURL()+"/metrics"), `qscale_fleet_warning{fleet="jobs",queue="jobs",warning="at-max"} 1`)
 	})
 }
