@@ -3,6 +3,7 @@ package sqsapi
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,9 +153,18 @@ type batchError struct {
 	Message     string `json:"Message,omitempty" xml:",omitempty"`
 }
 
+// toBatchError is err as a failed entry of a batch: the code, the text SQS
+// gives it there (queue.Error.BatchMessage) and SenderFault, true for the
+// client's errors and false for the server's (an internal or storage error,
+// which a client may retry).
 func toBatchError(id string, err error) batchError {
 	we := toWire(err)
-	return batchError{Id: id, SenderFault: queue.Code(we.Code).Info().Sender, Code: we.Code, Message: we.Message}
+	msg := we.Message
+	var qe *queue.Error
+	if errors.As(err, &qe) {
+		msg = qe.BatchMessage()
+	}
+	return batchError{Id: id, SenderFault: queue.Code(we.Code).Info().Sender, Code: we.Code, Message: msg}
 }
 
 type sendMessageBatchInput struct {
