@@ -306,12 +306,13 @@ func newClient(endpoint string) *sqs.Client {
 	})
 }
 
-// startServer starts a durable server process and waits for its address.
-func startServer(t *testing.T, bin, data, dir string) (*exec.Cmd, string) {
+// startServer starts a durable server process with any extra flags and
+// waits for its address.
+func startServer(t *testing.T, bin, data, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	addrFile := filepath.Join(dir, "addr")
 	os.Remove(addrFile)
-	cmd := exec.Command(bin, "server", "--data-dir", data, "--listen", "127.0.0.1:0", "--addr-file", addrFile)
+	cmd := exec.Command(bin, append([]string{"server", "--data-dir", data, "--listen", "127.0.0.1:0", "--addr-file", addrFile}, extra...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,17 @@ type call struct {
 	code   string // the error code answered, "" while none
 	form   form
 	body   []byte
+	// held is the buffer behind body, released once the input is decoded:
+	// a long poll then waits without it.
+	held *body
+}
+
+// releaseBody gives the request body's buffer back once nothing reads it.
+func (c *call) releaseBody() {
+	c.body = nil
+	if c.held != nil {
+		c.held.release()
+	}
 }
 
 func newRequestID() string { return queue.NewUUID() }
@@ -137,7 +148,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := b.bytes()
-	c.body = body
+	c.body, c.held = body, &b
 	if h.opts.Verifier != nil {
 		if err := h.opts.Verifier.Verify(r, body); err != nil {
 			c.fail(w, authError(err))
@@ -289,6 +300,7 @@ func handle[I any](fromQuery func(f form, in *I) error, run func(ctx context.Con
 				return nil, err
 			}
 		}
+		c.releaseBody()
 		return run(ctx, c, in)
 	}
 }
