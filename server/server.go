@@ -89,6 +89,7 @@ type Server struct {
 	Engine *queue.Engine
 	ln     net.Listener
 	limit  *connLimiter // nil without a cap
+	api    *sqsapi.Handler
 	http   *http.Server
 	done   chan error
 	ops    ops // the admin listener, metrics and health
@@ -175,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln:     ln,
 		done:   make(chan error, 1),
 		http: &http.Server{
-			Handler: sqsapi.NewHandler(e, opts),
+			Handler: nil, // set below, once the listener is known
 			// The body has its own deadline, kept by the handler as bytes
 			// arrive (a minimum rate); ReadTimeout is the backstop for a
 			// request that never gets there.
@@ -193,6 +194,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.http.ConnState = s.limit.connState
 		serve = s.limit
 	}
+	if tlsConfig == nil {
+		// Parked long polls hand their connections back through the
+		// listener (sqsapi's park.go); over TLS they wait in net/http.
+		rl := newReuseListener(serve)
+		opts.Reuse = rl.reuse
+		serve = rl
+	}
+	s.api = sqsapi.NewHandler(e, opts)
+	s.http.Handler = s.api
 	go func() { s.done <- serveHTTP(s.http, serve) }()
 	if err := s.startOps(ps, opts.Observer.(*requestMetrics), tlsConfig); err != nil {
 		s.Stop(context.WithoutCancel(ctx))
@@ -243,6 +253,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
+	}
+	// Long polls parked outside net/http were woken by Quiesce; they
+	// answer before the engine stops.
+	if perr := s.api.WaitParked(ctx); err == nil {
+		err = perr
 	}
 	s.stopOps(ctx)
 	done := make(chan error, 1)

@@ -14,10 +14,12 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -64,7 +66,12 @@ type Options struct {
 	// Observer, when set, is told of every request once it is answered
 	// (server.Start counts them for Prometheus).
 	Observer Observer
-	Logger   *slog.Logger
+	// Reuse, when set, takes back a connection whose parked long poll was
+	// answered, to serve its next request (see park.go); the server's
+	// listener returns it from Accept. Nil: long polls wait in net/http's
+	// handler goroutine.
+	Reuse  func(net.Conn)
+	Logger *slog.Logger
 }
 
 // Handler serves the SQS API.
@@ -73,6 +80,7 @@ type Handler struct {
 	opts   Options
 	log    *slog.Logger
 	budget *bodyBudget
+	parked sync.WaitGroup // parked long polls not yet answered
 }
 
 // NewHandler returns an http.Handler serving e's queues.
@@ -95,6 +103,7 @@ const (
 type call struct {
 	h      *Handler
 	r      *http.Request
+	w      http.ResponseWriter
 	proto  protocol
 	reqID  string
 	action string
@@ -118,7 +127,7 @@ func newRequestID() string { return queue.NewUUID() }
 
 // ServeHTTP decodes the request, runs its action and answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{h: h, r: r, reqID: newRequestID()}
+	c := &call{h: h, r: r, w: w, reqID: newRequestID()}
 	if obs := h.opts.Observer; obs != nil {
 		start := time.Now()
 		defer func() { obs.ObserveRequest(c.action, c.code, time.Since(start)) }()
@@ -193,6 +202,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.fail(w, err)
 		return
+	}
+	if out == parked {
+		return // the action answers on its own
 	}
 	c.reply(w, out)
 }
