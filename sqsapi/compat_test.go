@@ -2,6 +2,7 @@ package sqsapi_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -269,5 +270,74 @@ func TestReceiptHandlesAfterTheVisibilityTimeout(t *testing.T) {
 	wantError(t, err, "InvalidParameterValue", 400, "Value "+*h+" for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.")
 	if n := countMessages(t, ctx, c, fifo); n[0] != 1 {
 		t.Fatalf("FIFO message counts %v after refused changes, want it visible", n)
+	}
+}
+
+// ReceiveMessage's MessageAttributeNames select by exact name or by a
+// "prefix.*" (names that start with "prefix."), and MD5OfMessageAttributes
+// covers the attributes returned (the SDK checks it on every receive).
+func TestMessageAttributePrefixSelection(t *testing.T) {
+	ctx, c := setup(t)
+	url := createQueue(t, ctx, c, "prefixes", map[string]string{"VisibilityTimeout": "0"})
+	attrs := map[string]types.MessageAttributeValue{}
+	for _, n := range []string{"Hel.lo", "Hel.p", "Hello", "Other"} {
+		attrs[n] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String("v-" + n)}
+	}
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("x"), MessageAttributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"Hel.*"}, "Hel.lo Hel.p"},
+		{[]string{"Hel.*", "Other"}, "Hel.lo Hel.p Other"},
+		{[]string{".*"}, "Hel.lo Hel.p Hello Other"},
+		{[]string{"All"}, "Hel.lo Hel.p Hello Other"},
+		{[]string{"Nope.*"}, ""},
+	} {
+		got, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MessageAttributeNames: tc.names})
+		if err != nil || len(got.Messages) != 1 {
+			t.Fatalf("%v: %+v, %v", tc.names, got, err)
+		}
+		var names []string
+		for n := range got.Messages[0].MessageAttributes {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		if strings.Join(names, " ") != tc.want {
+			t.Errorf("%v selected %v, want %s", tc.names, names, tc.want)
+		}
+		if (tc.want == "") != (got.Messages[0].MD5OfMessageAttributes == nil) {
+			t.Errorf("%v: MD5OfMessageAttributes %v", tc.names, got.Messages[0].MD5OfMessageAttributes)
+		}
+	}
+}
+
+// MessageGroupId and MessageDeduplicationId are 1 to 128 characters from
+// '!' to '~'.
+func TestFIFOIDCharacters(t *testing.T) {
+	ctx, c := setup(t)
+	url := createQueue(t, ctx, c, "ids.fifo", map[string]string{"FifoQueue": "true"})
+	send := func(group, dedup string) error {
+		_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("x"), MessageGroupId: &group, MessageDeduplicationId: &dedup})
+		return err
+	}
+	ok := "!#$%&'()*+,-./0-9:;<=>?@A-Z[\\]^_`a-z{|}~"
+	if err := send(ok, strings.Repeat("d", 128)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ group, dedup, param string }{
+		{strings.Repeat("g", 129), "d", "MessageGroupId"},
+		{"with space", "d", "MessageGroupId"},
+		{"ünïcode", "d", "MessageGroupId"},
+		{"g", strings.Repeat("d", 129), "MessageDeduplicationId"},
+		{"g", "tab\there", "MessageDeduplicationId"},
+	} {
+		value := tc.group
+		if tc.param == "MessageDeduplicationId" {
+			value = tc.dedup
+		}
+		wantError(t, send(tc.group, tc.dedup), "InvalidParameterValue", 400, fmt.Sprintf("Value %s for parameter %s is invalid. Reason: %s can only include alphanumeric and punctuation characters. 1 to 128 in length.", value, tc.param, tc.param))
 	}
 }
