@@ -64,6 +64,11 @@ func TestParkedLongPollAnswersAndKeepsTheConnection(t *testing.T) {
 		parked := q.WaiterAdded()
 		rawPoll(t, conn, url, "")
 		<-parked
+		// A parked poll counts in the request metrics once answered, with
+		// the time it waited.
+		if v, _ := value(scrape(t, http.DefaultClient, s.AdminURL()), "qscale_sqs_request_duration_seconds", "action", "ReceiveMessage"); v != float64(round) {
+			t.Fatalf("round %d: %v ReceiveMessage requests counted while parked", round, v)
+		}
 		body := fmt.Sprintf("m%d", round)
 		if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: &body}); err != nil {
 			t.Fatal(err)
@@ -77,6 +82,9 @@ func TestParkedLongPollAnswersAndKeepsTheConnection(t *testing.T) {
 			resp.Header.Get("Content-Type") != "application/x-amz-json-1.0" || resp.Header.Get("X-Amzn-Requestid") == "" {
 			t.Fatalf("round %d: %d close=%v %v %s", round, resp.StatusCode, resp.Close, resp.Header, b)
 		}
+	}
+	if v, _ := value(scrape(t, http.DefaultClient, s.AdminURL()), "qscale_sqs_request_duration_seconds", "action", "ReceiveMessage"); v != 3 {
+		t.Fatalf("%v ReceiveMessage requests counted, want 3", v)
 	}
 }
 

@@ -57,7 +57,7 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 	// The answer is written by this package; what the poll keeps is only
 	// what the answer needs.
 	p := &parkedPoll{
-		c:    &call{h: c.h, proto: c.proto, reqID: c.reqID, action: c.action},
+		c:    &call{h: c.h, proto: c.proto, reqID: c.reqID, action: c.action, start: c.start},
 		conn: conn, q: q, in: in, ri: ri,
 		readDone: make(chan struct{}),
 	}
@@ -69,6 +69,7 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 	}
 	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	conn.SetDeadline(time.Time{}) // the body's read deadline no longer applies
+	c.parked = true
 	c.h.parked.Add(1)
 	go p.watch()
 	go p.run()
@@ -121,6 +122,7 @@ func (p *parkedPoll) run() {
 	p.conn.SetReadDeadline(aLongTimeAgo)
 	<-p.readDone
 	if p.gone.Load() {
+		p.observe()
 		if len(ds) > 0 {
 			// No one will read this answer: the messages are visible
 			// again at once, as if the receive never happened.
@@ -136,6 +138,7 @@ func (p *parkedPoll) run() {
 	} else {
 		p.c.reply(&rec, p.c.receiveOutput(p.in, ds))
 	}
+	p.observe() // before the answer, which lets the client ask again
 	p.conn.SetDeadline(time.Now().Add(parkWriteTimeout))
 	if _, werr := p.conn.Write(rec.httpResponse()); werr != nil {
 		p.conn.Close()
@@ -147,6 +150,13 @@ func (p *parkedPoll) run() {
 		next = &prefixConn{Conn: p.conn, prefix: p.early}
 	}
 	p.c.h.opts.Reuse(next)
+}
+
+// observe tells the Observer the poll is answered.
+func (p *parkedPoll) observe() {
+	if obs := p.c.h.opts.Observer; obs != nil {
+		obs.ObserveRequest(p.c.action, p.c.code, time.Since(p.c.start))
+	}
 }
 
 // prefixConn is a connection whose first bytes were already read.

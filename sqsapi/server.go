@@ -110,6 +110,8 @@ type call struct {
 	code   string // the error code answered, "" while none
 	form   form
 	body   []byte
+	start  time.Time // when the request came, for the Observer
+	parked bool      // the action took the connection and answers later
 	// held is the buffer behind body, released once the input is decoded:
 	// a long poll then waits without it.
 	held *body
@@ -129,8 +131,12 @@ func newRequestID() string { return queue.NewUUID() }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{h: h, r: r, w: w, reqID: newRequestID()}
 	if obs := h.opts.Observer; obs != nil {
-		start := time.Now()
-		defer func() { obs.ObserveRequest(c.action, c.code, time.Since(start)) }()
+		c.start = time.Now()
+		defer func() {
+			if !c.parked { // a parked poll is observed when it answers
+				obs.ObserveRequest(c.action, c.code, time.Since(c.start))
+			}
+		}()
 	}
 	target := r.Header.Get("X-Amz-Target")
 	if strings.HasPrefix(target, "AmazonSQS.") {
