@@ -82,11 +82,12 @@ func run() error {
 	req := []byte(fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\n"+
 		"X-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body))
 	var parked, answered, failed atomic.Int64
+	var slowest atomic.Int64 // nanoseconds, the longest a poll waited for its answer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range *polls {
 		go func() {
-			if err := poll(ctx, addr, req, &parked, &answered); err != nil && ctx.Err() == nil {
+			if err := poll(ctx, addr, req, &parked, &answered, &slowest); err != nil && ctx.Err() == nil {
 				failed.Add(1)
 			}
 		}()
@@ -127,7 +128,7 @@ func run() error {
 	slices.Sort(perSecond)
 	median := perSecond[len(perSecond)/2]
 	avg := float64(prev-ticks0) / float64(hz) / wall.Seconds()
-	fmt.Printf("polls %d window %s answered %d (re-polls)\n", *polls, wall.Round(time.Second), answered.Load())
+	fmt.Printf("polls %d window %s answered %d (re-polls); the slowest answer took %s\n", *polls, wall.Round(time.Second), answered.Load(), time.Duration(slowest.Load()).Round(time.Millisecond))
 	fmt.Printf("cpu: average %.2f %% of a core; median second %.2f %%; busiest second %.2f %%\n",
 		100*avg, 100*float64(median)/float64(hz), 100*float64(perSecond[len(perSecond)-1])/float64(hz))
 	fmt.Printf("rss: %d MiB before, %d MiB with the polls: %.1f KiB per poll\n",
@@ -142,7 +143,7 @@ func run() error {
 
 // poll holds one connection and sends the long poll on it again each time
 // it is answered. parked counts the first request written.
-func poll(ctx context.Context, addr string, req []byte, parked, answered *atomic.Int64) error {
+func poll(ctx context.Context, addr string, req []byte, parked, answered, slowest *atomic.Int64) error {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		parked.Add(1)
@@ -153,6 +154,7 @@ func poll(ctx context.Context, addr string, req []byte, parked, answered *atomic
 	br := bufio.NewReaderSize(c, 512)
 	first := true
 	for {
+		sent := time.Now()
 		if _, err := c.Write(req); err != nil {
 			if first {
 				parked.Add(1)
@@ -167,6 +169,12 @@ func poll(ctx context.Context, addr string, req []byte, parked, answered *atomic
 			return err
 		}
 		answered.Add(1)
+		for d := int64(time.Since(sent)); ; {
+			old := slowest.Load()
+			if d <= old || slowest.CompareAndSwap(old, d) {
+				break
+			}
+		}
 	}
 }
 
