@@ -50,3 +50,47 @@ func TestRangesRefuseOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// A failed batch entry words an invalid parameter as SQS does in batches:
+// the bare reason, or "One or more parameters cannot be validated".
+func TestBatchMessage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  *Error
+		want string
+	}{
+		{invalidParam("DelaySeconds", 5, "The request include parameter that is not valid for this queue type"), "The request include parameter that is not valid for this queue type"},
+		{errorf(ErrInvalidParameterValue, invalidPrefix+"Message must be shorter than 1024 bytes."), "One or more parameters cannot be validated. Reason: Message must be shorter than 1024 bytes."},
+		{errorf(ErrInvalidParameterValue, "Can't cast the value of message (user) attribute 'n' to a number."), "One or more parameters cannot be validated. Reason: Can't cast the value of message (user) attribute 'n' to a number."},
+		{errorf(ErrInvalidParameterValue, "The request must contain the parameter MessageGroupId."), "The request must contain the parameter MessageGroupId."},
+		{invalidReceipt("h"), `The input receipt handle "h" is not a valid receipt handle.`},
+		{errorf(ErrServiceUnavailable, "The disk is full."), "The disk is full."},
+	} {
+		if got := tc.err.BatchMessage(); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestRedriveAllowPolicyAllows(t *testing.T) {
+	t.Parallel()
+	const src = "arn:aws:sqs:us-east-1:000000000000:src"
+	for _, tc := range []struct {
+		policy string
+		want   bool
+	}{
+		{"", true},
+		{`{"redrivePermission":"allowAll"}`, true},
+		{`{"redrivePermission":"denyAll"}`, false},
+		{`{"redrivePermission":"byQueue","sourceQueueArns":["` + src + `"]}`, true},
+		{`{"redrivePermission":"byQueue","sourceQueueArns":["arn:aws:sqs:us-east-1:000000000000:other"]}`, false},
+	} {
+		p, err := ParseRedriveAllowPolicy(tc.policy)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.policy, err)
+		}
+		if got := p.Allows(src); got != tc.want {
+			t.Errorf("%s allows the source: %v, want %v", tc.policy, got, tc.want)
+		}
+	}
+}
