@@ -94,3 +94,36 @@ func TestRedriveAllowPolicyAllows(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseRedriveAllowPolicy: any attribute value is accepted as a valid
+// policy or refused with InvalidParameterValue, never a panic.
+func FuzzParseRedriveAllowPolicy(f *testing.F) {
+	for _, s := range []string{"", `{"redrivePermission":"allowAll"}`, `{"redrivePermission":"byQueue","sourceQueueArns":["arn:aws:sqs:r:1:q"]}`,
+		`{"redrivePermission":"byQueue","sourceQueueArns":null}`, `null`, `{"sourceQueueArns":[1]}`, `[`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		p, err := ParseRedriveAllowPolicy(v)
+		if err != nil {
+			if err.Code != ErrInvalidParameterValue {
+				t.Fatalf("%q: %v", v, err)
+			}
+			return
+		}
+		if v == "" {
+			if p != nil {
+				t.Fatalf("empty policy parsed as %+v", p)
+			}
+			return
+		}
+		switch p.RedrivePermission {
+		case RedriveAllowAll, RedriveDenyAll:
+		case RedriveByQueue:
+			if len(p.SourceQueueArns) == 0 || len(p.SourceQueueArns) > MaxRedriveSourceQueues {
+				t.Fatalf("%q accepted with %d source queues", v, len(p.SourceQueueArns))
+			}
+		default:
+			t.Fatalf("%q accepted with permission %q", v, p.RedrivePermission)
+		}
+	})
+}
