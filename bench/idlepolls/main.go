@@ -100,6 +100,7 @@ func run() error {
 	}
 	time.Sleep(2 * time.Second) // let the server take the last requests in
 
+	gcBefore := gcCycles(admin)
 	hz := int64(100) // CLK_TCK on Linux
 	ticks0, err := cpuTicks(pid)
 	if err != nil {
@@ -135,8 +136,8 @@ func run() error {
 		rssBase>>20, rssNow>>20, float64(rssNow-rssBase)/1024/float64(*polls))
 	// Where the memory is, as the server's Go runtime counts it.
 	if m, err := runtimeMetrics(admin); err == nil {
-		fmt.Printf("go runtime: goroutines %s; heap in use %s MiB; stacks %s MiB\n",
-			m["go_goroutines"], mib(m["go_memstats_heap_inuse_bytes"]), mib(m["go_memstats_stack_inuse_bytes"]))
+		fmt.Printf("go runtime: goroutines %s; heap in use %s MiB; stacks %s MiB; %d garbage collections in the window\n",
+			m["go_goroutines"], mib(m["go_memstats_heap_inuse_bytes"]), mib(m["go_memstats_stack_inuse_bytes"]), gcCycles(admin)-gcBefore)
 	}
 	return nil
 }
@@ -298,4 +299,15 @@ func mib(v string) string {
 		return "?"
 	}
 	return strconv.FormatFloat(f/(1<<20), 'f', 1, 64)
+}
+
+// gcCycles returns how many garbage collections the server has run (0 when
+// its metrics cannot be read).
+func gcCycles(admin string) int64 {
+	m, err := runtimeMetrics(admin)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseFloat(m["go_gc_duration_seconds_count"], 64)
+	return int64(n)
 }
