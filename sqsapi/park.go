@@ -93,9 +93,10 @@ type parkedPoll struct {
 	early []byte
 }
 
-// watch reads from the connection while the poll waits: a client waiting
-// for an answer sends nothing, so any return but the one run provokes
-// means the client went away (or pipelined a request) and the poll ends.
+// watch reads from the connection while the poll waits. A client waiting
+// for its answer sends nothing: an error other than the timeout run
+// provokes means it went away, and the poll ends at once; a byte is the
+// start of a pipelined request, kept for later.
 func (p *parkedPoll) watch() {
 	defer close(p.readDone)
 	var b [1]byte
