@@ -341,3 +341,15 @@ func TestFIFOIDCharacters(t *testing.T) {
 		wantError(t, send(tc.group, tc.dedup), "InvalidParameterValue", 400, fmt.Sprintf("Value %s for parameter %s is invalid. Reason: %s can only include alphanumeric and punctuation characters. 1 to 128 in length.", value, tc.param, tc.param))
 	}
 }
+
+// The FIFO-only attributes are unknown on a standard queue, as in SQS.
+func TestFIFOOnlyAttributesOnStandardQueue(t *testing.T) {
+	ctx, c := setup(t)
+	plain := createQueue(t, ctx, c, "std", nil)
+	for name, v := range map[string]string{"ContentBasedDeduplication": "true", "DeduplicationScope": "queue", "FifoThroughputLimit": "perQueue", "FifoQueue": "false"} {
+		_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("std-" + strings.ToLower(name)), Attributes: map[string]string{name: v}})
+		wantError(t, err, "InvalidAttributeName", 400, "Unknown Attribute "+name+".")
+		_, err = c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &plain, Attributes: map[string]string{name: v}})
+		wantError(t, err, "InvalidAttributeName", 400, "Unknown Attribute "+name+".")
+	}
+}
