@@ -85,14 +85,15 @@ type Config struct {
 
 // Server is a running queue server.
 type Server struct {
-	cfg    Config
-	Engine *queue.Engine
-	ln     net.Listener
-	limit  *connLimiter // nil without a cap
-	api    *sqsapi.Handler
-	http   *http.Server
-	done   chan error
-	ops    ops // the admin listener, metrics and health
+	cfg     Config
+	Engine  *queue.Engine
+	ln      net.Listener
+	limit   *connLimiter // nil without a cap
+	api     *sqsapi.Handler
+	apiOpts sqsapi.Options // api's, for Handler
+	http    *http.Server
+	done    chan error
+	ops     ops // the admin listener, metrics and health
 }
 
 // Start opens the store, loads the queues and starts serving. It returns
@@ -201,7 +202,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		opts.Reuse = rl.reuse
 		serve = rl
 	}
-	s.api = sqsapi.NewHandler(e, opts)
+	s.api, s.apiOpts = sqsapi.NewHandler(e, opts), opts
 	s.http.Handler = s.api
 	go func() { s.done <- serveHTTP(s.http, serve) }()
 	if err := s.startOps(ps, opts.Observer.(*requestMetrics), tlsConfig); err != nil {
@@ -240,8 +241,15 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // URL returns the server's endpoint URL (https with TLS).
 func (s *Server) URL() string { return scheme(s.cfg) + "://" + s.Addr() }
 
-// Handler returns the SQS API handler, for mounting elsewhere.
-func (s *Server) Handler() http.Handler { return s.http.Handler }
+// Handler returns an SQS API handler for s's engine, for mounting
+// elsewhere. Unlike the one s serves, its long polls wait in the serving
+// goroutine: a parked poll's connection could only go back to s's own
+// listener (sqsapi.Options.Reuse).
+func (s *Server) Handler() http.Handler {
+	opts := s.apiOpts
+	opts.Reuse = nil
+	return sqsapi.NewHandler(s.Engine, opts)
+}
 
 // Stop answers waiting long polls, lets requests in flight finish, then
 // closes the store. It returns when ctx ends even if that is not done: the
