@@ -199,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// Parked long polls hand their connections back through the
 		// listener (sqsapi's park.go); over TLS they wait in net/http.
 		rl := newReuseListener(serve)
-		opts.Reuse = rl.reuse
+		opts.Reuse, opts.IdleTimeout = rl.reuse, s.http.IdleTimeout
 		serve = rl
 	}
 	s.api, s.apiOpts = sqsapi.NewHandler(e, opts), opts
@@ -263,7 +263,8 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.http.Close()
 	}
 	// Long polls parked outside net/http were woken by Quiesce; they
-	// answer before the engine stops.
+	// answer before the engine stops, and their connections close.
+	s.api.CloseIdle()
 	if perr := s.api.WaitParked(ctx); err == nil {
 		err = perr
 	}

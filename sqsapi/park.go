@@ -146,11 +146,61 @@ func (p *parkedPoll) run() {
 		return
 	}
 	p.conn.SetDeadline(time.Time{})
-	var next net.Conn = p.conn
-	if len(p.early) > 0 {
-		next = &prefixConn{Conn: p.conn, prefix: p.early}
+	if len(p.early) == 0 {
+		// Wait here for the client's next request, as net/http waits on
+		// an idle keep-alive connection: handed back at once, the
+		// connection would be new to net/http, which gives a new
+		// connection's first request only ReadHeaderTimeout to arrive.
+		b, ok := p.c.h.awaitNext(p.conn)
+		if !ok {
+			p.conn.Close()
+			return
+		}
+		p.early = append(p.early, b)
 	}
-	p.c.h.opts.Reuse(next)
+	p.c.h.opts.Reuse(&prefixConn{Conn: p.conn, prefix: p.early})
+}
+
+// awaitNext waits up to the idle timeout for the first byte of the next
+// request on conn; false means the client closed it, the timeout passed or
+// the server is stopping (CloseIdle).
+func (h *Handler) awaitNext(conn net.Conn) (byte, bool) {
+	h.idleMu.Lock()
+	if h.idleClosed {
+		h.idleMu.Unlock()
+		return 0, false
+	}
+	if h.idle == nil {
+		h.idle = map[net.Conn]struct{}{}
+	}
+	h.idle[conn] = struct{}{}
+	h.idleMu.Unlock()
+	defer func() {
+		h.idleMu.Lock()
+		delete(h.idle, conn)
+		h.idleMu.Unlock()
+	}()
+	timeout := h.opts.IdleTimeout
+	if timeout <= 0 {
+		timeout = DefaultIdleTimeout
+	}
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	var b [1]byte
+	n, _ := conn.Read(b[:])
+	conn.SetReadDeadline(time.Time{})
+	return b[0], n == 1
+}
+
+// CloseIdle closes the connections whose parked poll was answered and that
+// wait for their client's next request, and every one that comes to wait
+// later. The server calls it on shutdown.
+func (h *Handler) CloseIdle() {
+	h.idleMu.Lock()
+	defer h.idleMu.Unlock()
+	h.idleClosed = true
+	for c := range h.idle {
+		c.Close()
+	}
 }
 
 // observe tells the Observer the poll is answered.
@@ -163,8 +213,11 @@ func (p *parkedPoll) observe() {
 // prefixConn is a connection whose first bytes were already read.
 type prefixConn struct {
 	net.Conn
-	prefix []byte
+	prefix []byte // guarded by the one reader: net/http's for the connection
 }
+
+// NetConn returns the connection underneath, as tls.Conn's does.
+func (c *prefixConn) NetConn() net.Conn { return c.Conn }
 
 func (c *prefixConn) Read(b []byte) (int, error) {
 	if len(c.prefix) > 0 {

@@ -70,8 +70,12 @@ type Options struct {
 	// answered, to serve its next request (see park.go); the server's
 	// listener returns it from Accept. Nil: long polls wait in net/http's
 	// handler goroutine.
-	Reuse  func(net.Conn)
-	Logger *slog.Logger
+	Reuse func(net.Conn)
+	// IdleTimeout is how long a connection whose parked poll was answered
+	// waits for its client's next request before it is closed (default
+	// DefaultIdleTimeout); it should match the http.Server's IdleTimeout.
+	IdleTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 // Handler serves the SQS API.
@@ -80,8 +84,15 @@ type Handler struct {
 	opts   Options
 	log    *slog.Logger
 	budget *bodyBudget
-	parked sync.WaitGroup // parked long polls not yet answered
+	parked sync.WaitGroup // parked long polls, until they answer and hand their connection back
+
+	idleMu     sync.Mutex            // guards idle and idleClosed
+	idle       map[net.Conn]struct{} // answered parked polls' connections awaiting a request
+	idleClosed bool                  // CloseIdle was called
 }
+
+// DefaultIdleTimeout is Options.IdleTimeout's default.
+const DefaultIdleTimeout = time.Minute
 
 // NewHandler returns an http.Handler serving e's queues.
 func NewHandler(e *queue.Engine, opts Options) *Handler {
