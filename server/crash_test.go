@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -322,20 +321,7 @@ func startServer(t *testing.T, bin, data, dir string, extra ...string) (*exec.Cm
 			cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		b, err := os.ReadFile(addrFile)
-		if err == nil && len(b) > 0 {
-			return cmd, "http://" + string(b)
-		}
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server did not start in 30s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return cmd, "http://" + readAddr(t, addrFile)
 }
 
 func TestMain(m *testing.M) {
