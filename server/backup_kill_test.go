@@ -20,7 +20,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/qscale/qscale/internal/qscalebin"
 )
@@ -72,26 +71,7 @@ func TestKill9DuringBackup(t *testing.T) {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
-				for i := 0; ctx.Err() == nil; i++ {
-					var entries []types.SendMessageBatchRequestEntry
-					for j := 0; j < 10; j++ {
-						entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j))})
-					}
-					out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
-					if err != nil {
-						return // the server is gone
-					}
-					failed := map[string]bool{}
-					for _, f := range out.Failed {
-						failed[*f.Id] = true
-					}
-					for _, e := range entries {
-						if !failed[*e.Id] {
-							acked.Store(*e.MessageBody, true)
-							nAcked.Add(1)
-						}
-					}
-				}
+				sendBatches(ctx, c, url, fmt.Sprintf("r%d-w%d", round, w), &acked, &nAcked, nil)
 			}(w)
 		}
 		waitAcked := func(n int64) {

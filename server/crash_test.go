@@ -178,30 +178,11 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
-				for i := 0; ctx.Err() == nil; i++ {
-					var entries []types.SendMessageBatchRequestEntry
-					for j := 0; j < 10; j++ {
-						b := fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j)
-						entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(b)})
-					}
-					out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
-					if err != nil {
-						return // the server is gone
-					}
-					failed := map[string]bool{}
-					for _, f := range out.Failed {
-						failed[*f.Id] = true
-					}
-					for _, e := range entries {
-						if !failed[*e.Id] {
-							acked.Store(*e.MessageBody, true)
-							nAcked.Add(1)
-						}
-					}
+				sendBatches(ctx, c, url, fmt.Sprintf("r%d-w%d", round, w), &acked, &nAcked, func() {
 					if nAcked.Load() >= killAt {
 						once.Do(func() { close(reached) })
 					}
-				}
+				})
 			}(w)
 		}
 		for r := 0; r < 3; r++ {
@@ -293,6 +274,36 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 	}
 	if nAcked.Load() == 0 || nDeleted.Load() == 0 {
 		t.Fatal("nothing was both sent and deleted: the test proved nothing")
+	}
+}
+
+// sendBatches sends batches of ten messages (bodies prefix-i-j) to url
+// until ctx ends or a send fails (the server is gone). Each body whose
+// entry was acknowledged goes into acked and counts in n; after, when not
+// nil, runs after each batch.
+func sendBatches(ctx context.Context, c *sqs.Client, url, prefix string, acked *sync.Map, n *atomic.Int64, after func()) {
+	for i := 0; ctx.Err() == nil; i++ {
+		var entries []types.SendMessageBatchRequestEntry
+		for j := 0; j < 10; j++ {
+			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(fmt.Sprintf("%s-%d-%d", prefix, i, j))})
+		}
+		out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
+		if err != nil {
+			return
+		}
+		failed := map[string]bool{}
+		for _, f := range out.Failed {
+			failed[*f.Id] = true
+		}
+		for _, e := range entries {
+			if !failed[*e.Id] {
+				acked.Store(*e.MessageBody, true)
+				n.Add(1)
+			}
+		}
+		if after != nil {
+			after()
+		}
 	}
 }
 
