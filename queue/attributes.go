@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,9 +110,17 @@ func isKnownAttribute(name string) bool {
 	return false
 }
 
+// deadLetterTarget is what a RedrivePolicy needs to know of the queue it
+// names as dead-letter target.
+type deadLetterTarget struct {
+	fifo  bool
+	allow string // its RedriveAllowPolicy attribute
+}
+
 // apply sets the attributes in attrs on c, validating each. creating allows
-// FifoQueue. lookupQueue resolves a dead-letter target ARN.
-func (c *Config) apply(attrs map[string]string, creating bool, lookupArn func(arn string) (fifo bool, ok bool)) *Error {
+// FifoQueue. source is the ARN of the queue c configures; lookupArn
+// resolves a dead-letter target ARN.
+func (c *Config) apply(attrs map[string]string, creating bool, source string, lookupArn func(arn string) (deadLetterTarget, bool)) *Error {
 	// Apply in a fixed order so error messages do not depend on map order.
 	names := make([]string, 0, len(attrs))
 	for n := range attrs {
@@ -163,19 +172,20 @@ func (c *Config) apply(attrs map[string]string, creating bool, lookupArn func(ar
 			if err != nil {
 				return err
 			}
-			dlqFifo, ok := lookupArn(rp.DeadLetterTargetArn)
+			dlq, ok := lookupArn(rp.DeadLetterTargetArn)
 			if !ok {
 				return invalidParam(AttrRedrivePolicy, v, "Dead letter target does not exist")
 			}
-			if dlqFifo != c.Fifo {
+			if dlq.fifo != c.Fifo {
 				return invalidParam(AttrRedrivePolicy, v, "Dead-letter target owner should be same as the source")
+			}
+			if err := checkRedriveAllowed(source, v, dlq.allow); err != nil {
+				return err
 			}
 			c.Redrive = rp
 		case AttrRedriveAllowPolicy:
-			if v != "" {
-				if err := validateRedriveAllow(v); err != nil {
-					return err
-				}
+			if _, err := ParseRedriveAllowPolicy(v); err != nil {
+				return err
 			}
 			c.RedriveAllowPolicy = v
 		case AttrPolicy:
@@ -283,27 +293,102 @@ func parseRedrivePolicy(v string) (*RedrivePolicy, *Error) {
 	return rp, nil
 }
 
-func validateRedriveAllow(v string) *Error {
-	var p struct {
-		RedrivePermission string   `json:"redrivePermission"`
-		SourceQueueArns   []string `json:"sourceQueueArns"`
-	}
-	if err := json.Unmarshal([]byte(v), &p); err != nil {
-		return invalidParam(AttrRedriveAllowPolicy, v, "Amazon SQS can't create the redrive allow policy, as it’s in an unsupported format")
+// RedriveAllowPolicy is a dead-letter queue's RedriveAllowPolicy: which
+// source queues may name it as their deadLetterTargetArn.
+type RedriveAllowPolicy struct {
+	RedrivePermission string   `json:"redrivePermission"`
+	SourceQueueArns   []string `json:"sourceQueueArns,omitempty"`
+}
+
+// The values of redrivePermission.
+const (
+	RedriveAllowAll = "allowAll"
+	RedriveDenyAll  = "denyAll"
+	RedriveByQueue  = "byQueue"
+)
+
+// MaxRedriveSourceQueues is how many sourceQueueArns a byQueue
+// RedriveAllowPolicy may name.
+const MaxRedriveSourceQueues = 10
+
+// Allows reports whether a queue with ARN source may name the queue with
+// this policy as its dead-letter queue. A nil policy (none set) allows
+// every queue, as allowAll does.
+func (p *RedriveAllowPolicy) Allows(source string) bool {
+	if p == nil {
+		return true
 	}
 	switch p.RedrivePermission {
-	case "allowAll", "denyAll":
-		if len(p.SourceQueueArns) > 0 {
-			return invalidParam(AttrRedriveAllowPolicy, v, "sourceQueueArns is only allowed with redrivePermission byQueue")
+	case RedriveDenyAll:
+		return false
+	case RedriveByQueue:
+		for _, a := range p.SourceQueueArns {
+			if a == source {
+				return true
+			}
 		}
-	case "byQueue":
-		if len(p.SourceQueueArns) == 0 || len(p.SourceQueueArns) > 10 {
-			return invalidParam(AttrRedriveAllowPolicy, v, "sourceQueueArns must contain 1 to 10 queue ARNs when redrivePermission is byQueue")
-		}
-	default:
-		return invalidParam(AttrRedriveAllowPolicy, v, "redrivePermission must be one of allowAll, denyAll or byQueue")
+		return false
 	}
-	return nil
+	return true
+}
+
+// ParseRedriveAllowPolicy validates a RedriveAllowPolicy attribute value the
+// way SQS does and returns it typed; "" is no policy (nil).
+func ParseRedriveAllowPolicy(v string) (*RedriveAllowPolicy, *Error) {
+	if v == "" {
+		return nil, nil
+	}
+	invalid := func(reason string) *Error {
+		return errorf(ErrInvalidParameterValue, "Invalid value for the parameter %s. Reason: %s.", AttrRedriveAllowPolicy, reason)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(v), &raw); err != nil || raw == nil {
+		return nil, invalid("Amazon SQS can't create the redrive allow policy, as it’s in an unsupported format")
+	}
+	for k := range raw {
+		if k != "redrivePermission" && k != "sourceQueueArns" {
+			return nil, invalid("Amazon SQS can't create the redrive allow policy, as it’s in an unsupported format")
+		}
+	}
+	var p RedriveAllowPolicy
+	if err := json.Unmarshal([]byte(v), &p); err != nil {
+		return nil, invalid("Amazon SQS can't create the redrive allow policy, as it’s in an unsupported format")
+	}
+	_, listed := raw["sourceQueueArns"]
+	switch p.RedrivePermission {
+	case RedriveAllowAll, RedriveDenyAll:
+		if listed {
+			return nil, invalid("You can specify sourceQueueArns only when redrivePermission is set to byQueue")
+		}
+	case RedriveByQueue:
+		if len(p.SourceQueueArns) == 0 {
+			return nil, invalid("You must specify sourceQueueArns when redrivePermission is set to byQueue")
+		}
+		if len(p.SourceQueueArns) > MaxRedriveSourceQueues {
+			return nil, invalid(fmt.Sprintf("You can specify up to %d source queue ARNs in sourceQueueArns", MaxRedriveSourceQueues))
+		}
+		for _, a := range p.SourceQueueArns {
+			if !strings.HasPrefix(a, "arn:") || strings.Count(a, ":") != 5 {
+				return nil, invalid(fmt.Sprintf("%q is not a valid queue ARN", a))
+			}
+		}
+	case "":
+		return nil, invalid("Redrive allow policy does not contain mandatory attribute: redrivePermission")
+	default:
+		return nil, invalid("redrivePermission must be one of allowAll, denyAll or byQueue")
+	}
+	return &p, nil
+}
+
+// checkRedriveAllowed refuses a RedrivePolicy, set on the queue with ARN
+// source, whose dead-letter queue's RedriveAllowPolicy does not let source
+// name it. dlqPolicy is that queue's RedriveAllowPolicy attribute.
+func checkRedriveAllowed(source, raw, dlqPolicy string) *Error {
+	p, err := ParseRedriveAllowPolicy(dlqPolicy)
+	if err != nil || p.Allows(source) {
+		return nil // a policy stored before validation was this strict allows
+	}
+	return invalidParam(AttrRedrivePolicy, raw, "Dead-letter target queue's RedriveAllowPolicy does not allow this queue to use it as a dead-letter queue")
 }
 
 func mustJSON(v any) []byte {

@@ -264,7 +264,7 @@ func (e *Engine) CreateQueue(ctx context.Context, name string, attrs map[string]
 		return nil, err
 	}
 	cfg := DefaultConfig(fifo)
-	if err := cfg.apply(attrs, true, e.lookupARN); err != nil {
+	if err := cfg.apply(attrs, true, e.ARN(name), e.lookupARN); err != nil {
 		return nil, err
 	}
 	now := e.clk.Now()
@@ -333,12 +333,14 @@ func validateTags(tags map[string]string, existing int) *Error {
 	return nil
 }
 
-func (e *Engine) lookupARN(arn string) (bool, bool) {
+func (e *Engine) lookupARN(arn string) (deadLetterTarget, bool) {
 	q, ok := e.queueByARN(arn)
 	if !ok {
-		return false, false
+		return deadLetterTarget{}, false
 	}
-	return q.IsFIFO(), true
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return deadLetterTarget{fifo: q.cfg.Fifo, allow: q.cfg.RedriveAllowPolicy}, true
 }
 
 func (e *Engine) queueByARN(arn string) (*Queue, bool) {
@@ -435,7 +437,7 @@ func (q *Queue) SetAttributes(ctx context.Context, attrs map[string]string) erro
 	q.mu.Lock()
 	cfg := q.cfg
 	q.mu.Unlock()
-	if err := cfg.apply(attrs, false, q.e.lookupARN); err != nil {
+	if err := cfg.apply(attrs, false, q.arn, q.e.lookupARN); err != nil {
 		return err
 	}
 	if cfg.Redrive != nil && cfg.Redrive.DeadLetterTargetArn == q.arn {

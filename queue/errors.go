@@ -178,7 +178,39 @@ const tooLongReason = "Message must be shorter than"
 type Error struct {
 	Code    Code
 	Message string
+	// reason is the Reason part of an invalid parameter's Message ("Value
+	// V for parameter P is invalid. Reason: R."), which a batch's failed
+	// entry carries alone.
+	reason string
 }
+
+// BatchMessage is the text of e in a failed entry of a batch
+// (BatchResultErrorEntry.Message), where SQS words a parameter's problem
+// differently than as the error of a whole request: an invalid parameter
+// is its bare reason ("The request include parameter that is not valid for
+// this queue type"), and a message or attribute that fails validation is
+// "One or more parameters cannot be validated. Reason: ...". Other errors
+// keep their message.
+func (e *Error) BatchMessage() string {
+	if e.Code != ErrInvalidParameterValue {
+		return e.Message
+	}
+	if e.reason != "" {
+		return e.reason
+	}
+	if r, ok := strings.CutPrefix(e.Message, invalidPrefix); ok {
+		return batchInvalidPrefix + r
+	}
+	if strings.HasPrefix(e.Message, "The request must contain") {
+		return e.Message
+	}
+	return batchInvalidPrefix + e.Message
+}
+
+const (
+	invalidPrefix      = "One or more parameters are invalid. Reason: "
+	batchInvalidPrefix = "One or more parameters cannot be validated. Reason: "
+)
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
@@ -206,7 +238,9 @@ func CodeOf(err error) Code {
 
 // invalidParam builds AWS's common "Value V for parameter P is invalid. Reason: R." message.
 func invalidParam(param string, value any, reason string) *Error {
-	return errorf(ErrInvalidParameterValue, "Value %v for parameter %s is invalid. Reason: %s.", value, param, reason)
+	e := errorf(ErrInvalidParameterValue, "Value %v for parameter %s is invalid. Reason: %s.", value, param, reason)
+	e.reason = reason
+	return e
 }
 
 func queueDoesNotExist() *Error {

@@ -14,7 +14,7 @@ const (
 	DefaultRetention        = 4 * 24 * time.Hour
 	MaxDelay                = 15 * time.Minute
 	MaxMessageAttributes    = 10
-	MaxAttributeNameLen     = 256 // message attribute names, in bytes (they are ASCII)
+	MaxAttributeNameLen     = 256 // message attribute names, in characters
 	MaxAttributeTypeLen     = 256 // message attribute data types, in characters
 	MaxInflightStandard     = 120_000
 	MaxInflightFIFO         = 120_000

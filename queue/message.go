@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -201,7 +202,7 @@ func attributeNameProblem(name string) string {
 	switch {
 	case name == "":
 		return "Attribute name must not be empty."
-	case len(name) > MaxAttributeNameLen:
+	case utf8.RuneCountInString(name) > MaxAttributeNameLen:
 		return fmt.Sprintf("Message attribute name must be at most %d characters long.", MaxAttributeNameLen)
 	case strings.HasPrefix(strings.ToLower(name), "aws.") || strings.HasPrefix(strings.ToLower(name), "amazon."):
 		return "You can't use message attribute names beginning with 'AWS.' or 'Amazon.'. These strings are reserved for internal use."
@@ -211,8 +212,9 @@ func attributeNameProblem(name string) string {
 		return "Message attribute names can't contain successive periods."
 	}
 	for _, r := range name {
-		ok := r == '_' || r == '-' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
-		if !ok {
+		// Letters and digits of any script, as SQS accepts them.
+		ok := r == '_' || r == '-' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r)
+		if !ok || r == utf8.RuneError {
 			return "Message attribute names can only contain alphanumeric characters, hyphens (-), underscores (_), and periods (.)."
 		}
 	}

@@ -194,7 +194,7 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 		return nil, SendResult{}, err
 	}
 	if size := messageSize(in.Body, in.Attributes); size > cfg.MaximumMessageSize {
-		return nil, SendResult{}, errorf(ErrInvalidParameterValue, "One or more parameters are invalid. Reason: "+tooLongReason+" %d bytes.", cfg.MaximumMessageSize)
+		return nil, SendResult{}, errorf(ErrInvalidParameterValue, invalidPrefix+tooLongReason+" %d bytes.", cfg.MaximumMessageSize)
 	}
 	delay := cfg.Delay
 	if in.Delay != nil {

@@ -342,7 +342,12 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 			continue
 		}
 		if !m.inflight {
-			errs[i] = errorf(ErrMessageNotInflight, "The message referred to isn't in flight.")
+			// Its visibility timeout has passed and no one received it
+			// since. SQS answers success and leaves a standard queue's
+			// message visible; a FIFO queue's receipt handle expired with it.
+			if q.cfg.Fifo {
+				errs[i] = invalidParam("ReceiptHandle", c.ReceiptHandle, "The receipt handle has expired")
+			}
 			continue
 		}
 		if now.Add(c.Timeout).Sub(m.st.ReceivedAt) > MaxVisibilityTimeout {

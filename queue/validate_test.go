@@ -50,3 +50,80 @@ func TestRangesRefuseOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// A failed batch entry words an invalid parameter as SQS does in batches:
+// the bare reason, or "One or more parameters cannot be validated".
+func TestBatchMessage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  *Error
+		want string
+	}{
+		{invalidParam("DelaySeconds", 5, "The request include parameter that is not valid for this queue type"), "The request include parameter that is not valid for this queue type"},
+		{errorf(ErrInvalidParameterValue, invalidPrefix+"Message must be shorter than 1024 bytes."), "One or more parameters cannot be validated. Reason: Message must be shorter than 1024 bytes."},
+		{errorf(ErrInvalidParameterValue, "Can't cast the value of message (user) attribute 'n' to a number."), "One or more parameters cannot be validated. Reason: Can't cast the value of message (user) attribute 'n' to a number."},
+		{errorf(ErrInvalidParameterValue, "The request must contain the parameter MessageGroupId."), "The request must contain the parameter MessageGroupId."},
+		{invalidReceipt("h"), `The input receipt handle "h" is not a valid receipt handle.`},
+		{errorf(ErrServiceUnavailable, "The disk is full."), "The disk is full."},
+	} {
+		if got := tc.err.BatchMessage(); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestRedriveAllowPolicyAllows(t *testing.T) {
+	t.Parallel()
+	const src = "arn:aws:sqs:us-east-1:000000000000:src"
+	for _, tc := range []struct {
+		policy string
+		want   bool
+	}{
+		{"", true},
+		{`{"redrivePermission":"allowAll"}`, true},
+		{`{"redrivePermission":"denyAll"}`, false},
+		{`{"redrivePermission":"byQueue","sourceQueueArns":["` + src + `"]}`, true},
+		{`{"redrivePermission":"byQueue","sourceQueueArns":["arn:aws:sqs:us-east-1:000000000000:other"]}`, false},
+	} {
+		p, err := ParseRedriveAllowPolicy(tc.policy)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.policy, err)
+		}
+		if got := p.Allows(src); got != tc.want {
+			t.Errorf("%s allows the source: %v, want %v", tc.policy, got, tc.want)
+		}
+	}
+}
+
+// FuzzParseRedriveAllowPolicy: any attribute value is accepted as a valid
+// policy or refused with InvalidParameterValue, never a panic.
+func FuzzParseRedriveAllowPolicy(f *testing.F) {
+	for _, s := range []string{"", `{"redrivePermission":"allowAll"}`, `{"redrivePermission":"byQueue","sourceQueueArns":["arn:aws:sqs:r:1:q"]}`,
+		`{"redrivePermission":"byQueue","sourceQueueArns":null}`, `null`, `{"sourceQueueArns":[1]}`, `[`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		p, err := ParseRedriveAllowPolicy(v)
+		if err != nil {
+			if err.Code != ErrInvalidParameterValue {
+				t.Fatalf("%q: %v", v, err)
+			}
+			return
+		}
+		if v == "" {
+			if p != nil {
+				t.Fatalf("empty policy parsed as %+v", p)
+			}
+			return
+		}
+		switch p.RedrivePermission {
+		case RedriveAllowAll, RedriveDenyAll:
+		case RedriveByQueue:
+			if len(p.SourceQueueArns) == 0 || len(p.SourceQueueArns) > MaxRedriveSourceQueues {
+				t.Fatalf("%q accepted with %d source queues", v, len(p.SourceQueueArns))
+			}
+		default:
+			t.Fatalf("%q accepted with permission %q", v, p.RedrivePermission)
+		}
+	})
+}

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -179,30 +178,11 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
-				for i := 0; ctx.Err() == nil; i++ {
-					var entries []types.SendMessageBatchRequestEntry
-					for j := 0; j < 10; j++ {
-						b := fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j)
-						entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(b)})
-					}
-					out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
-					if err != nil {
-						return // the server is gone
-					}
-					failed := map[string]bool{}
-					for _, f := range out.Failed {
-						failed[*f.Id] = true
-					}
-					for _, e := range entries {
-						if !failed[*e.Id] {
-							acked.Store(*e.MessageBody, true)
-							nAcked.Add(1)
-						}
-					}
+				sendBatches(ctx, c, url, fmt.Sprintf("r%d-w%d", round, w), &acked, &nAcked, func() {
 					if nAcked.Load() >= killAt {
 						once.Do(func() { close(reached) })
 					}
-				}
+				})
 			}(w)
 		}
 		for r := 0; r < 3; r++ {
@@ -297,6 +277,36 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 	}
 }
 
+// sendBatches sends batches of ten messages (bodies prefix-i-j) to url
+// until ctx ends or a send fails (the server is gone). Each body whose
+// entry was acknowledged goes into acked and counts in n; after, when not
+// nil, runs after each batch.
+func sendBatches(ctx context.Context, c *sqs.Client, url, prefix string, acked *sync.Map, n *atomic.Int64, after func()) {
+	for i := 0; ctx.Err() == nil; i++ {
+		var entries []types.SendMessageBatchRequestEntry
+		for j := 0; j < 10; j++ {
+			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(fmt.Sprintf("%s-%d-%d", prefix, i, j))})
+		}
+		out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
+		if err != nil {
+			return
+		}
+		failed := map[string]bool{}
+		for _, f := range out.Failed {
+			failed[*f.Id] = true
+		}
+		for _, e := range entries {
+			if !failed[*e.Id] {
+				acked.Store(*e.MessageBody, true)
+				n.Add(1)
+			}
+		}
+		if after != nil {
+			after()
+		}
+	}
+}
+
 func newClient(endpoint string) *sqs.Client {
 	return sqs.New(sqs.Options{
 		Region:       "us-east-1",
@@ -306,12 +316,13 @@ func newClient(endpoint string) *sqs.Client {
 	})
 }
 
-// startServer starts a durable server process and waits for its address.
-func startServer(t *testing.T, bin, data, dir string) (*exec.Cmd, string) {
+// startServer starts a durable server process with any extra flags and
+// waits for its address.
+func startServer(t *testing.T, bin, data, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	addrFile := filepath.Join(dir, "addr")
 	os.Remove(addrFile)
-	cmd := exec.Command(bin, "server", "--data-dir", data, "--listen", "127.0.0.1:0", "--addr-file", addrFile)
+	cmd := exec.Command(bin, append([]string{"server", "--data-dir", data, "--listen", "127.0.0.1:0", "--addr-file", addrFile}, extra...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -321,20 +332,7 @@ func startServer(t *testing.T, bin, data, dir string) (*exec.Cmd, string) {
 			cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		b, err := os.ReadFile(addrFile)
-		if err == nil && len(b) > 0 {
-			return cmd, "http://" + string(b)
-		}
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server did not start in 30s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return cmd, "http://" + readAddr(t, addrFile)
 }
 
 func TestMain(m *testing.M) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -110,12 +109,16 @@ func (l *connLimiter) closeIdle() {
 
 // connState is the http.Server's ConnState hook: it keeps the idle set.
 func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
-	if tc, isTLS := c.(*tls.Conn); isTLS {
-		c = tc.NetConn() // with TLS, the server sees our connection wrapped
-	}
+	// The server may see our connection wrapped: by TLS, or by the SQS
+	// handler, which hands back connections of parked long polls.
 	lc, ok := c.(*limitedConn)
-	if !ok {
-		return
+	for !ok {
+		w, isWrapper := c.(interface{ NetConn() net.Conn })
+		if !isWrapper {
+			return
+		}
+		c = w.NetConn()
+		lc, ok = c.(*limitedConn)
 	}
 	l.mu.Lock()
 	if state == http.StateIdle {

@@ -85,13 +85,15 @@ type Config struct {
 
 // Server is a running queue server.
 type Server struct {
-	cfg    Config
-	Engine *queue.Engine
-	ln     net.Listener
-	limit  *connLimiter // nil without a cap
-	http   *http.Server
-	done   chan error
-	ops    ops // the admin listener, metrics and health
+	cfg     Config
+	Engine  *queue.Engine
+	ln      net.Listener
+	limit   *connLimiter // nil without a cap
+	api     *sqsapi.Handler
+	apiOpts sqsapi.Options // api's, for Handler
+	http    *http.Server
+	done    chan error
+	ops     ops // the admin listener, metrics and health
 }
 
 // Start opens the store, loads the queues and starts serving. It returns
@@ -175,7 +177,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln:     ln,
 		done:   make(chan error, 1),
 		http: &http.Server{
-			Handler: sqsapi.NewHandler(e, opts),
+			Handler: nil, // set below, once the listener is known
 			// The body has its own deadline, kept by the handler as bytes
 			// arrive (a minimum rate); ReadTimeout is the backstop for a
 			// request that never gets there.
@@ -193,6 +195,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.http.ConnState = s.limit.connState
 		serve = s.limit
 	}
+	if tlsConfig == nil {
+		// Parked long polls hand their connections back through the
+		// listener (sqsapi's park.go); over TLS they wait in net/http.
+		rl := newReuseListener(serve)
+		opts.Reuse, opts.IdleTimeout = rl.reuse, s.http.IdleTimeout
+		serve = rl
+	}
+	s.api, s.apiOpts = sqsapi.NewHandler(e, opts), opts
+	s.http.Handler = s.api
 	go func() { s.done <- serveHTTP(s.http, serve) }()
 	if err := s.startOps(ps, opts.Observer.(*requestMetrics), tlsConfig); err != nil {
 		s.Stop(context.WithoutCancel(ctx))
@@ -230,8 +241,15 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // URL returns the server's endpoint URL (https with TLS).
 func (s *Server) URL() string { return scheme(s.cfg) + "://" + s.Addr() }
 
-// Handler returns the SQS API handler, for mounting elsewhere.
-func (s *Server) Handler() http.Handler { return s.http.Handler }
+// Handler returns an SQS API handler for s's engine, for mounting
+// elsewhere. Unlike the one s serves, its long polls wait in the serving
+// goroutine: a parked poll's connection could only go back to s's own
+// listener (sqsapi.Options.Reuse).
+func (s *Server) Handler() http.Handler {
+	opts := s.apiOpts
+	opts.Reuse = nil
+	return sqsapi.NewHandler(s.Engine, opts)
+}
 
 // Stop answers waiting long polls, lets requests in flight finish, then
 // closes the store. It returns when ctx ends even if that is not done: the
@@ -243,6 +261,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
+	}
+	// Long polls parked outside net/http were woken by Quiesce; they
+	// answer before the engine stops, and their connections close.
+	s.api.CloseIdle()
+	if perr := s.api.WaitParked(ctx); err == nil {
+		err = perr
 	}
 	s.stopOps(ctx)
 	done := make(chan error, 1)

@@ -3,9 +3,11 @@ package sqsapi
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/qscale/qscale/queue"
 )
@@ -152,9 +154,18 @@ type batchError struct {
 	Message     string `json:"Message,omitempty" xml:",omitempty"`
 }
 
+// toBatchError is err as a failed entry of a batch: the code, the text SQS
+// gives it there (queue.Error.BatchMessage) and SenderFault, true for the
+// client's errors and false for the server's (an internal or storage error,
+// which a client may retry).
 func toBatchError(id string, err error) batchError {
 	we := toWire(err)
-	return batchError{Id: id, SenderFault: queue.Code(we.Code).Info().Sender, Code: we.Code, Message: we.Message}
+	msg := we.Message
+	var qe *queue.Error
+	if errors.As(err, &qe) {
+		msg = qe.BatchMessage()
+	}
+	return batchError{Id: id, SenderFault: queue.Code(we.Code).Info().Sender, Code: we.Code, Message: msg}
 }
 
 type sendMessageBatchInput struct {
@@ -386,7 +397,31 @@ func receiveMessage(ctx context.Context, c *call, in *receiveMessageInput) (any,
 	if ri.Wait, err = in.WaitTimeSeconds.seconds(queue.WaitTimeSecondsRange); err != nil {
 		return nil, err
 	}
+	if c.canPark() {
+		wait := q.Config().ReceiveWait
+		if ri.Wait != nil {
+			wait = *ri.Wait
+		}
+		if wait > 0 {
+			// Look without waiting; park the connection if there is
+			// nothing yet.
+			now := ri
+			now.Wait = new(time.Duration)
+			ds, err := q.Receive(ctx, now)
+			if err != nil || len(ds) > 0 || ctx.Err() != nil {
+				return c.receiveAnswer(ctx, q, in, ds, err)
+			}
+			if c.park(ctx, q, in, ri) {
+				return parked, nil
+			}
+		}
+	}
 	ds, err := q.Receive(ctx, ri)
+	return c.receiveAnswer(ctx, q, in, ds, err)
+}
+
+// receiveAnswer is the answer to a ReceiveMessage that took ds.
+func (c *call) receiveAnswer(ctx context.Context, q *queue.Queue, in *receiveMessageInput, ds []queue.Delivery, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -398,6 +433,11 @@ func receiveMessage(ctx context.Context, c *call, in *receiveMessageInput) (any,
 		q.Return(context.WithoutCancel(ctx), ds)
 		return &receiveMessageOutput{}, nil
 	}
+	return c.receiveOutput(in, ds), nil
+}
+
+// receiveOutput encodes the deliveries ds with the attributes in asked for.
+func (c *call) receiveOutput(in *receiveMessageInput, ds []queue.Delivery) *receiveMessageOutput {
 	want := map[string]bool{}
 	for _, n := range in.AttributeNames {
 		want[n] = true
@@ -421,7 +461,7 @@ func receiveMessage(ctx context.Context, c *call, in *receiveMessageInput) (any,
 		}
 		out.Messages = append(out.Messages, m)
 	}
-	return out, nil
+	return out
 }
 
 // DeleteMessage

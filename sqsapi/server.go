@@ -14,10 +14,12 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -64,7 +66,16 @@ type Options struct {
 	// Observer, when set, is told of every request once it is answered
 	// (server.Start counts them for Prometheus).
 	Observer Observer
-	Logger   *slog.Logger
+	// Reuse, when set, takes back a connection whose parked long poll was
+	// answered, to serve its next request (see park.go); the server's
+	// listener returns it from Accept. Nil: long polls wait in net/http's
+	// handler goroutine.
+	Reuse func(net.Conn)
+	// IdleTimeout is how long a connection whose parked poll was answered
+	// waits for its client's next request before it is closed (default
+	// DefaultIdleTimeout); it should match the http.Server's IdleTimeout.
+	IdleTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 // Handler serves the SQS API.
@@ -73,7 +84,15 @@ type Handler struct {
 	opts   Options
 	log    *slog.Logger
 	budget *bodyBudget
+	parked sync.WaitGroup // parked long polls, until they answer and hand their connection back
+
+	idleMu     sync.Mutex            // guards idle and idleClosed
+	idle       map[net.Conn]struct{} // answered parked polls' connections awaiting a request
+	idleClosed bool                  // CloseIdle was called
 }
+
+// DefaultIdleTimeout is Options.IdleTimeout's default.
+const DefaultIdleTimeout = time.Minute
 
 // NewHandler returns an http.Handler serving e's queues.
 func NewHandler(e *queue.Engine, opts Options) *Handler {
@@ -95,22 +114,40 @@ const (
 type call struct {
 	h      *Handler
 	r      *http.Request
+	w      http.ResponseWriter
 	proto  protocol
 	reqID  string
 	action string
 	code   string // the error code answered, "" while none
 	form   form
 	body   []byte
+	start  time.Time // when the request came, for the Observer
+	parked bool      // the action took the connection and answers later
+	// held is the buffer behind body, released once the input is decoded:
+	// a long poll then waits without it.
+	held *body
+}
+
+// releaseBody gives the request body's buffer back once nothing reads it.
+func (c *call) releaseBody() {
+	c.body = nil
+	if c.held != nil {
+		c.held.release()
+	}
 }
 
 func newRequestID() string { return queue.NewUUID() }
 
 // ServeHTTP decodes the request, runs its action and answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{h: h, r: r, reqID: newRequestID()}
+	c := &call{h: h, r: r, w: w, reqID: newRequestID()}
 	if obs := h.opts.Observer; obs != nil {
-		start := time.Now()
-		defer func() { obs.ObserveRequest(c.action, c.code, time.Since(start)) }()
+		c.start = time.Now()
+		defer func() {
+			if !c.parked { // a parked poll is observed when it answers
+				obs.ObserveRequest(c.action, c.code, time.Since(c.start))
+			}
+		}()
 	}
 	target := r.Header.Get("X-Amz-Target")
 	if strings.HasPrefix(target, "AmazonSQS.") {
@@ -137,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := b.bytes()
-	c.body = body
+	c.body, c.held = body, &b
 	if h.opts.Verifier != nil {
 		if err := h.opts.Verifier.Verify(r, body); err != nil {
 			c.fail(w, authError(err))
@@ -182,6 +219,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.fail(w, err)
 		return
+	}
+	if out == parked {
+		return // the action answers on its own
 	}
 	c.reply(w, out)
 }
@@ -289,6 +329,7 @@ func handle[I any](fromQuery func(f form, in *I) error, run func(ctx context.Con
 				return nil, err
 			}
 		}
+		c.releaseBody()
 		return run(ctx, c, in)
 	}
 }

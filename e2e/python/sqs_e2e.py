@@ -630,6 +630,50 @@ def delete_queue():
 
 
 @check
+def redrive_allow_policy_enforced():
+    closed = name("closeddlq")
+    sqs.create_queue(QueueName=closed, Attributes={"RedriveAllowPolicy": '{"redrivePermission":"denyAll"}'})
+    policy = '{"deadLetterTargetArn":"%s","maxReceiveCount":3}' % arn(closed)
+    e = expect_error("InvalidParameterValue", sqs.create_queue, QueueName=name("deniedsrc"), Attributes={"RedrivePolicy": policy}, status=400)
+    eq(e.response["Error"]["Message"], "Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter target queue's "
+       "RedriveAllowPolicy does not allow this queue to use it as a dead-letter queue." % policy, "refusal")
+    picky = name("pickydlq")
+    src = name("allowedsrc")
+    sqs.create_queue(QueueName=picky, Attributes={"RedriveAllowPolicy": '{"redrivePermission":"byQueue","sourceQueueArns":["%s"]}' % arn(src)})
+    sqs.create_queue(QueueName=src, Attributes={"RedrivePolicy": '{"deadLetterTargetArn":"%s","maxReceiveCount":3}' % arn(picky)})
+
+
+@check
+def batch_entry_failure_wording():
+    url = sqs.create_queue(QueueName=name("wording"))["QueueUrl"]
+    r = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "ok", "MessageBody": "x", "MessageAttributes": {"名前.ünïcode": {"DataType": "String", "StringValue": "v"}}},
+        {"Id": "reserved", "MessageBody": "x", "MessageAttributes": {"Amazon.x": {"DataType": "String", "StringValue": "v"}}},
+        {"Id": "dedup", "MessageBody": "x", "MessageDeduplicationId": "d"},
+    ])
+    eq([e["Id"] for e in r.get("Successful", [])], ["ok"], "successful entries")
+    failed = {f["Id"]: f for f in r.get("Failed", [])}
+    eq((failed["reserved"]["Code"], failed["reserved"]["SenderFault"]), ("InvalidParameterValue", True), "reserved name")
+    if not failed["reserved"]["Message"].startswith("One or more parameters cannot be validated. Reason: Message (user) attribute name 'Amazon.x' is invalid."):
+        raise AssertionError("reserved name message %r" % failed["reserved"]["Message"])
+    eq(failed["dedup"]["Message"], "The request includes a parameter that is not valid for this queue type", "dedup id on a standard queue")
+    d = sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "bad", "ReceiptHandle": "nope"}])
+    eq([(f["Code"], f["Message"], f["SenderFault"]) for f in d.get("Failed", [])],
+       [("ReceiptHandleIsInvalid", 'The input receipt handle "nope" is not a valid receipt handle.', True)], "delete batch entry")
+
+
+@check
+def expired_handle_visibility_change():
+    url = sqs.create_queue(QueueName=name("expiredvis"), Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    m = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    # Visible again at once: changing its visibility with the expired handle
+    # succeeds and leaves it visible, as on AWS.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=300)
+    eq(len(sqs.receive_message(QueueUrl=url).get("Messages", [])), 1, "message visible after the change")
+
+
+@check
 def unknown_action():
     # A request the SDK cannot make: an action qscale does not know.
     import urllib.request

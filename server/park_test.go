@@ -1,0 +1,199 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/qscale/qscale/internal/testwait"
+	"github.com/qscale/qscale/queue"
+	"github.com/qscale/qscale/server"
+)
+
+// parkSetup starts an in-memory server with an empty queue "idle".
+func parkSetup(t *testing.T) (*server.Server, *queue.Queue, string) {
+	t.Helper()
+	t.Parallel()
+	s := startOps(t, server.Config{InMemory: true})
+	q, err := s.Engine.CreateQueue(context.Background(), "idle", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, q, s.URL() + "/000000000000/idle"
+}
+
+// rawPoll writes a JSON ReceiveMessage with WaitTimeSeconds 20 on conn.
+func rawPoll(t *testing.T, conn net.Conn, queueURL string, extraHeader string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"QueueUrl":%q,"WaitTimeSeconds":20,"MessageSystemAttributeNames":["ApproximateReceiveCount"]}`, queueURL)
+	_, err := fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\n"+
+		"X-Amz-Target: AmazonSQS.ReceiveMessage\r\n%sContent-Length: %d\r\n\r\n%s", conn.RemoteAddr(), extraHeader, len(body), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dialPark(t *testing.T, s *server.Server) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// A parked long poll is answered when a message arrives, and its
+// connection then serves the client's next request.
+func TestParkedLongPollAnswersAndKeepsTheConnection(t *testing.T) {
+	s, q, url := parkSetup(t)
+	conn := dialPark(t, s)
+	br := bufio.NewReader(conn)
+	c := newClient(s.URL())
+	for round := range 3 {
+		parked := q.WaiterAdded()
+		rawPoll(t, conn, url, "")
+		<-parked
+		// A parked poll counts in the request metrics once answered, with
+		// the time it waited.
+		if v, _ := value(scrape(t, http.DefaultClient, s.AdminURL()), "qscale_sqs_request_duration_seconds", "action", "ReceiveMessage"); v != float64(round) {
+			t.Fatalf("round %d: %v ReceiveMessage requests counted while parked", round, v)
+		}
+		body := fmt.Sprintf("m%d", round)
+		if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: &body}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || resp.Close || !strings.Contains(string(b), `"Body":"`+body+`"`) ||
+			resp.Header.Get("Content-Type") != "application/x-amz-json-1.0" || resp.Header.Get("X-Amzn-Requestid") == "" {
+			t.Fatalf("round %d: %d close=%v %v %s", round, resp.StatusCode, resp.Close, resp.Header, b)
+		}
+	}
+	if v, _ := value(scrape(t, http.DefaultClient, s.AdminURL()), "qscale_sqs_request_duration_seconds", "action", "ReceiveMessage"); v != 3 {
+		t.Fatalf("%v ReceiveMessage requests counted, want 3", v)
+	}
+}
+
+// A client that goes away while its poll is parked takes nothing with it:
+// the poll ends at once, and a message sent afterwards goes to the next
+// receiver, never received before.
+func TestParkedLongPollEndsWhenTheClientLeaves(t *testing.T) {
+	s, q, url := parkSetup(t)
+	conn := dialPark(t, s)
+	parked := q.WaiterAdded()
+	rawPoll(t, conn, url, "")
+	<-parked
+	conn.Close()
+	testwait.For(t, 10*time.Second, "the parked poll to end", func() bool { return q.Waiting() == 0 })
+	c := newClient(s.URL())
+	ctx := context.Background()
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+	if err != nil || len(out.Messages) != 1 || out.Messages[0].Attributes["ApproximateReceiveCount"] != "1" {
+		t.Fatalf("after the client left: %+v, %v", out, err)
+	}
+}
+
+// Errors of a parked poll go to its client in its protocol (here the
+// queue is deleted under it).
+func TestParkedLongPollError(t *testing.T) {
+	s, q, url := parkSetup(t)
+	conn := dialPark(t, s)
+	parked := q.WaiterAdded()
+	rawPoll(t, conn, url, "")
+	<-parked
+	if err := s.Engine.DeleteQueue(context.Background(), "idle"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "com.amazonaws.sqs#QueueDoesNotExist") ||
+		resp.Header.Get("X-Amzn-Query-Error") != "AWS.SimpleQueueService.NonExistentQueue;Sender" {
+		t.Fatalf("deleted queue: %d %v %s", resp.StatusCode, resp.Header, b)
+	}
+}
+
+// Stopping the server answers parked polls (empty) and returns.
+func TestStopAnswersParkedPolls(t *testing.T) {
+	t.Parallel()
+	s, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.Engine.CreateQueue(context.Background(), "idle", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := s.URL() + "/000000000000/idle"
+	var conns []net.Conn
+	for range 5 {
+		conn := dialPark(t, s)
+		parked := q.WaiterAdded()
+		rawPoll(t, conn, url, "")
+		<-parked
+		conns = append(conns, conn)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, conn := range conns {
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("poll %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "{}" {
+			t.Fatalf("poll %d: %d %s", i, resp.StatusCode, b)
+		}
+	}
+}
+
+// A client that sends its next request before the parked poll's answer
+// (pipelining) gets both answers, in order, on its connection.
+func TestParkedLongPollPipelined(t *testing.T) {
+	s, q, url := parkSetup(t)
+	conn := dialPark(t, s)
+	parked := q.WaiterAdded()
+	rawPoll(t, conn, url, "")
+	<-parked
+	body := `{"QueueName":"idle"}`
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\n"+
+		"X-Amz-Target: AmazonSQS.GetQueueUrl\r\nContent-Length: %d\r\n\r\n%s", conn.RemoteAddr(), len(body), body)
+	c := newClient(s.URL())
+	if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("first")}); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	for _, want := range []string{`"Body":"first"`, `"QueueUrl":`} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Fatalf("pipelined: %d %s, want %s", resp.StatusCode, b, want)
+		}
+	}
+}

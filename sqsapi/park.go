@@ -1,0 +1,283 @@
+package sqsapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/qscale/qscale/queue"
+)
+
+// A long poll that finds its queue empty is parked: the handler takes its
+// connection from net/http (Hijack), waits for the engine in a goroutine of
+// its own, writes the answer itself and hands the connection back to the
+// server (Options.Reuse), which serves the client's next request on it as
+// on a new connection. While a poll waits, net/http's goroutine for the
+// connection, its read and write buffers and the request are gone: what
+// remains is the socket, two small goroutines (the wait, and a read that
+// notices a client that goes away) and the engine's waiter, a few KB in
+// all instead of tens (docs/benchmarks.md, "Idle long polls").
+
+// parkWriteTimeout bounds the write of a parked poll's answer.
+const parkWriteTimeout = 30 * time.Second
+
+// aLongTimeAgo is a deadline that makes a blocked Read return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// parkedSignal is the output of an action that answers on its own.
+type parkedSignal struct{}
+
+var parked any = &parkedSignal{}
+
+// canPark reports whether this call's connection may be parked: the server
+// takes connections back, the request is plain HTTP/1.1 that keeps the
+// connection open, and the writer can hand its connection over.
+func (c *call) canPark() bool {
+	if c.h.opts.Reuse == nil || c.w == nil || c.r.TLS != nil || c.r.Close || c.r.ProtoMajor != 1 || c.r.ProtoMinor != 1 {
+		return false
+	}
+	_, ok := c.w.(http.Hijacker)
+	return ok
+}
+
+// park answers ReceiveMessage in on q from a goroutine of its own once
+// the engine has messages or the wait ends. It returns false, having done
+// nothing, when the connection cannot be taken over; the caller then waits
+// as usual.
+func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput, ri queue.ReceiveInput) bool {
+	conn, rw, err := http.NewResponseController(c.w).Hijack()
+	if err != nil {
+		return false
+	}
+	// The answer is written by this package; what the poll keeps is only
+	// what the answer needs.
+	p := &parkedPoll{
+		c:    &call{h: c.h, proto: c.proto, reqID: c.reqID, action: c.action, start: c.start},
+		conn: conn, q: q, in: in, ri: ri,
+		readDone: make(chan struct{}),
+	}
+	if n := rw.Reader.Buffered(); n > 0 {
+		// A pipelining client sent its next request already: keep it for
+		// whoever serves the connection next.
+		p.early, _ = rw.Reader.Peek(n)
+		p.early = append([]byte(nil), p.early...)
+	}
+	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	conn.SetDeadline(time.Time{}) // the body's read deadline no longer applies
+	c.parked = true
+	c.h.parked.Add(1)
+	go p.watch()
+	go p.run()
+	return true
+}
+
+// parkedPoll is one parked long poll.
+type parkedPoll struct {
+	c        *call
+	conn     net.Conn
+	q        *queue.Queue
+	in       *receiveMessageInput
+	ri       queue.ReceiveInput
+	ctx      context.Context
+	cancel   context.CancelFunc
+	stopping atomic.Bool   // run has stopped watch on purpose
+	gone     atomic.Bool   // watch saw the client go away
+	readDone chan struct{} // closed when watch returns
+	// early holds bytes of the client's next request that arrived before
+	// the answer; watch appends to it, run reads it after readDone.
+	early []byte
+}
+
+// watch reads from the connection while the poll waits. A client waiting
+// for its answer sends nothing: an error other than the timeout run
+// provokes means it went away, and the poll ends at once; a byte is the
+// start of a pipelined request, kept for later.
+func (p *parkedPoll) watch() {
+	defer close(p.readDone)
+	var b [1]byte
+	n, err := p.conn.Read(b[:])
+	if n > 0 {
+		// The next request of a pipelining client: the poll waits on
+		// (without noticing the client leave) and the byte is served
+		// after the answer.
+		p.early = append(p.early, b[0])
+		return
+	}
+	var ne net.Error
+	if !p.stopping.Load() || !(errors.As(err, &ne) && ne.Timeout()) {
+		p.gone.Store(true)
+		p.cancel()
+	}
+}
+
+func (p *parkedPoll) run() {
+	defer p.c.h.parked.Done()
+	defer p.cancel()
+	ds, err := p.q.Receive(p.ctx, p.ri)
+	p.stopping.Store(true)
+	p.conn.SetReadDeadline(aLongTimeAgo)
+	<-p.readDone
+	if p.gone.Load() {
+		p.observe()
+		if len(ds) > 0 {
+			// No one will read this answer: the messages are visible
+			// again at once, as if the receive never happened.
+			p.q.Return(context.WithoutCancel(p.ctx), ds)
+		}
+		p.conn.Close()
+		return
+	}
+	var rec bufferedResponse
+	rec.header = http.Header{}
+	if err != nil {
+		p.c.fail(&rec, err)
+	} else {
+		p.c.reply(&rec, p.c.receiveOutput(p.in, ds))
+	}
+	p.observe() // before the answer, which lets the client ask again
+	p.conn.SetDeadline(time.Now().Add(parkWriteTimeout))
+	if _, werr := p.conn.Write(rec.httpResponse()); werr != nil {
+		p.conn.Close()
+		return
+	}
+	p.conn.SetDeadline(time.Time{})
+	if len(p.early) == 0 {
+		// Wait here for the client's next request, as net/http waits on
+		// an idle keep-alive connection: handed back at once, the
+		// connection would be new to net/http, which gives a new
+		// connection's first request only ReadHeaderTimeout to arrive.
+		b, ok := p.c.h.awaitNext(p.conn)
+		if !ok {
+			p.conn.Close()
+			return
+		}
+		p.early = append(p.early, b)
+	}
+	p.c.h.opts.Reuse(&prefixConn{Conn: p.conn, prefix: p.early})
+}
+
+// awaitNext waits up to the idle timeout for the first byte of the next
+// request on conn; false means the client closed it, the timeout passed or
+// the server is stopping (CloseIdle).
+func (h *Handler) awaitNext(conn net.Conn) (byte, bool) {
+	h.idleMu.Lock()
+	if h.idleClosed {
+		h.idleMu.Unlock()
+		return 0, false
+	}
+	if h.idle == nil {
+		h.idle = map[net.Conn]struct{}{}
+	}
+	h.idle[conn] = struct{}{}
+	h.idleMu.Unlock()
+	defer func() {
+		h.idleMu.Lock()
+		delete(h.idle, conn)
+		h.idleMu.Unlock()
+	}()
+	timeout := h.opts.IdleTimeout
+	if timeout <= 0 {
+		timeout = DefaultIdleTimeout
+	}
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	var b [1]byte
+	n, _ := conn.Read(b[:])
+	conn.SetReadDeadline(time.Time{})
+	return b[0], n == 1
+}
+
+// CloseIdle closes the connections whose parked poll was answered and that
+// wait for their client's next request, and every one that comes to wait
+// later. The server calls it on shutdown.
+func (h *Handler) CloseIdle() {
+	h.idleMu.Lock()
+	defer h.idleMu.Unlock()
+	h.idleClosed = true
+	for c := range h.idle {
+		c.Close()
+	}
+}
+
+// observe tells the Observer the poll is answered.
+func (p *parkedPoll) observe() {
+	if obs := p.c.h.opts.Observer; obs != nil {
+		obs.ObserveRequest(p.c.action, p.c.code, time.Since(p.c.start))
+	}
+}
+
+// prefixConn is a connection whose first bytes were already read.
+type prefixConn struct {
+	net.Conn
+	prefix []byte // guarded by the one reader: net/http's for the connection
+}
+
+// NetConn returns the connection underneath, as tls.Conn's does.
+func (c *prefixConn) NetConn() net.Conn { return c.Conn }
+
+func (c *prefixConn) Read(b []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(b, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(b)
+}
+
+// bufferedResponse is an http.ResponseWriter that keeps the answer, for a
+// parked poll to write as an HTTP/1.1 response.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *bufferedResponse) Header() http.Header { return r.header }
+
+func (r *bufferedResponse) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *bufferedResponse) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
+
+// httpResponse returns the answer as HTTP/1.1 puts it on the wire.
+func (r *bufferedResponse) httpResponse() []byte {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	h := r.header
+	h.Set("Content-Length", strconv.Itoa(r.body.Len()))
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	var b bytes.Buffer
+	b.Grow(128 + r.body.Len())
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.status) + " " + http.StatusText(r.status) + "\r\n")
+	h.Write(&b)
+	b.WriteString("\r\n")
+	b.Write(r.body.Bytes())
+	return b.Bytes()
+}
+
+// WaitParked waits until every parked long poll has answered, or ctx ends.
+// The server calls it on shutdown, after the engine has woken them.
+func (h *Handler) WaitParked(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.parked.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,127 @@
+package sqsapi_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qscale/qscale/queue"
+	"github.com/qscale/qscale/sqsapi"
+)
+
+// handBackListener is a listener whose Accept also returns connections
+// handed back with reuse, the way server.Start serves parked polls.
+type handBackListener struct {
+	net.Listener
+	back chan net.Conn
+	acc  chan net.Conn
+}
+
+func (l *handBackListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.back:
+		return c, nil
+	case c, ok := <-l.acc:
+		if !ok {
+			return nil, net.ErrClosed
+		}
+		return c, nil
+	}
+}
+
+// A connection whose parked poll was answered keeps net/http's idle rules:
+// a client may take longer than ReadHeaderTimeout before its next request
+// (a worker processing what it received) and still be served; a client
+// that sends nothing for IdleTimeout is closed.
+func TestParkedConnectionWaitsForTheNextRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, err := queue.Open(ctx, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop(context.Background()) })
+	q, err := e.CreateQueue(ctx, "idle", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &handBackListener{Listener: ln, back: make(chan net.Conn, 1), acc: make(chan net.Conn)}
+	go func() {
+		defer close(l.acc)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			l.acc <- c
+		}
+	}()
+	const headerTimeout, idleTimeout = 100 * time.Millisecond, 600 * time.Millisecond
+	h := sqsapi.NewHandler(e, sqsapi.Options{Reuse: func(c net.Conn) { l.back <- c }, IdleTimeout: idleTimeout})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close(); h.CloseIdle() })
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	poll := func(wait int) {
+		t.Helper()
+		body := fmt.Sprintf(`{"QueueUrl":"/000000000000/idle","WaitTimeSeconds":%d}`, wait)
+		fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	answer := func() string {
+		t.Helper()
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	parked := q.WaiterAdded()
+	poll(20)
+	<-parked
+	if _, err := q.Send(ctx, queue.SendInput{Body: "work"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := answer(); !strings.Contains(got, `"Body":"work"`) {
+		t.Fatalf("first answer %s", got)
+	}
+	// Longer than ReadHeaderTimeout, shorter than IdleTimeout: net/http's
+	// deadlines are in real time, so the client waits in real time.
+	time.Sleep(3 * headerTimeout)
+	poll(0)
+	if got := answer(); got != "{}" {
+		t.Fatalf("second answer %s", got)
+	}
+	// The second poll was not parked (WaitTimeSeconds 0), so net/http
+	// keeps the connection; park a third, answer it, then stay silent.
+	parked = q.WaiterAdded()
+	poll(20)
+	<-parked
+	if _, err := q.Send(ctx, queue.SendInput{Body: "more"}); err != nil {
+		t.Fatal(err)
+	}
+	answer()
+	conn.SetReadDeadline(time.Now().Add(10 * idleTimeout))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("an idle connection: %v, want it closed after IdleTimeout", err)
+	}
+}
