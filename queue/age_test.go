@@ -94,8 +94,8 @@ func TestOldestAgeMatchesScan(t *testing.T) {
 				q.mu.Lock()
 				var oldest time.Time
 				for _, m := range q.bySeq {
-					if !m.inflight && (oldest.IsZero() || m.SentAt.Before(oldest)) {
-						oldest = m.SentAt
+					if sent := fromNanos(m.sentAt); !m.inflight() && (oldest.IsZero() || sent.Before(oldest)) {
+						oldest = sent
 					}
 				}
 				var want time.Duration
