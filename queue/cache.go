@@ -64,7 +64,7 @@ func (c *bodyCache) put(qid uint64, m *Message) {
 	}
 	k := cacheKey{qid, m.Seq}
 	size := cost(m)
-	if size > c.max/4 {
+	if size > c.max/2 {
 		return // one message must not flush the cache
 	}
 	c.mu.Lock()

@@ -5,3 +5,18 @@ func DecodeForFuzz(b []byte) {
 	decodeMessage(b, 1)
 	decodeState(b)
 }
+
+// CountKeys counts the live keys of one kind ('m' index records, 'b'
+// whole messages, 's' states) after committing the waiting lazy ops.
+func CountKeys(s *Store, kind byte) (int, error) {
+	if err := s.flushLazy(); err != nil {
+		return 0, err
+	}
+	in, err := s.current()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = scan(in.db, kind, func(k, v []byte) error { n++; return nil })
+	return n, err
+}
