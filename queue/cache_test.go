@@ -3,6 +3,7 @@ package queue
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestBodyCacheEvictsLeastRecentlyUsed(t *testing.T) {
@@ -43,5 +44,12 @@ func TestBodyCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	none.put(1, m(1))
 	if none.get(1, 1) != nil || none.len() != 0 {
 		t.Error("a nil cache cached")
+	}
+}
+
+func TestEntrySize(t *testing.T) {
+	t.Parallel()
+	if n := unsafe.Sizeof(entry{}); n != 80 {
+		t.Errorf("an entry takes %d bytes, want 80 (a Go size class): every queued message pays for it", n)
 	}
 }

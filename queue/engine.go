@@ -577,7 +577,7 @@ func (q *Queue) Purge(ctx context.Context) error {
 	q.lastPurge = now
 	q.purgedBelow = q.nextSeqLocked()
 	for _, m := range q.bySeq {
-		m.flags = fDeleted
+		m.markDeleted()
 		m.heapIndex = -1
 		m.agePos = 0
 		m.expPos = 0
@@ -682,7 +682,7 @@ func (e *Engine) transfer(ctx context.Context, src, dst *Queue, ents []*entry, m
 		}
 		var st MessageState
 		if !resetReceives {
-			st.ReceiveCount = int(ents[i].st.receiveCount)
+			st.ReceiveCount = ents[i].receives()
 			st.FirstReceiveAt = fromNanos(ents[i].st.firstReceiveAt)
 		}
 		if dst.cfg.Fifo {

@@ -8,7 +8,8 @@ import "time"
 // while, in the engine's body cache), read back when a receive or a move
 // needs them. Times are Unix nanoseconds, 0 for the zero time.
 //
-// The owning queue's mu guards every field.
+// The owning queue's mu guards every field. An entry takes 80 bytes (a
+// Go size class): keep it so.
 type entry struct {
 	seq        uint64 // per-queue sequence; keys the message in the store
 	sentAt     int64  // when this copy entered the queue (OldestAge)
@@ -16,38 +17,56 @@ type entry struct {
 	st         entryState
 	grp        *group // FIFO: the message's group
 
-	heapIndex int32 // position in the timing heap, -1 when absent
-	agePos    int32 // position in the age heap plus one, 0 when absent
-	expPos    int32 // position in the expiry heap plus one, 0 when absent
-	flags     uint8
+	heapIndex int32  // position in the timing heap, -1 when absent
+	agePos    int32  // position in the age heap plus one, 0 when absent
+	expPos    int32  // position in the expiry heap plus one, 0 when absent
+	bits      uint32 // the receive count (countMask) and the flags
 }
 
-// entry flags
+// entry bits: the flags above the receive count
 const (
-	fDeleted  uint8 = 1 << iota // removed; skipped when met in a list
-	fInflight                   // received and not yet visible again
-	fDelayed                    // never received and not yet visible (DelaySeconds)
+	countMask uint32 = 1<<29 - 1
+	fDeleted  uint32 = 1 << 29 // removed; skipped when met in a list
+	fInflight uint32 = 1 << 30 // received and not yet visible again
+	fDelayed  uint32 = 1 << 31 // never received and not yet visible (DelaySeconds)
 )
 
-func (m *entry) deleted() bool  { return m.flags&fDeleted != 0 }
-func (m *entry) inflight() bool { return m.flags&fInflight != 0 }
-func (m *entry) delayed() bool  { return m.flags&fDelayed != 0 }
+func (m *entry) deleted() bool  { return m.bits&fDeleted != 0 }
+func (m *entry) inflight() bool { return m.bits&fInflight != 0 }
+func (m *entry) delayed() bool  { return m.bits&fDelayed != 0 }
 
-func (m *entry) set(f uint8, on bool) {
+func (m *entry) set(f uint32, on bool) {
 	if on {
-		m.flags |= f
+		m.bits |= f
 	} else {
-		m.flags &^= f
+		m.bits &^= f
 	}
 }
 
-// entryState is MessageState in 36 bytes instead of 88.
+// markDeleted clears the flags but fDeleted.
+func (m *entry) markDeleted() { m.bits = m.bits&countMask | fDeleted }
+
+// receives is the message's receive count.
+func (m *entry) receives() int { return int(m.bits & countMask) }
+
+func (m *entry) setReceives(n int) {
+	m.bits = m.bits&^countMask | uint32(min(max(n, 0), int(countMask)))
+}
+
+// state returns the message's state as the store and deliveries see it.
+func (m *entry) state() MessageState {
+	st := m.st.unpack()
+	st.ReceiveCount = m.receives()
+	return st
+}
+
+// entryState is MessageState but the receive count, in 32 bytes instead
+// of 88.
 type entryState struct {
 	visibleAt      int64
 	firstReceiveAt int64
 	receivedAt     int64
 	receipt        uint64
-	receiveCount   int32
 }
 
 func nanos(t time.Time) int64 {
@@ -70,13 +89,11 @@ func packState(st MessageState) entryState {
 		firstReceiveAt: nanos(st.FirstReceiveAt),
 		receivedAt:     nanos(st.ReceivedAt),
 		receipt:        st.Receipt,
-		receiveCount:   int32(st.ReceiveCount),
 	}
 }
 
 func (s entryState) unpack() MessageState {
 	return MessageState{
-		ReceiveCount:   int(s.receiveCount),
 		FirstReceiveAt: fromNanos(s.firstReceiveAt),
 		ReceivedAt:     fromNanos(s.receivedAt),
 		VisibleAt:      fromNanos(s.visibleAt),
@@ -86,11 +103,13 @@ func (s entryState) unpack() MessageState {
 
 // newEntry indexes m, a message just sent, moved or loaded.
 func newEntry(m *Message, st MessageState) *entry {
-	return &entry{
+	e := &entry{
 		seq:        m.Seq,
 		sentAt:     nanos(m.SentAt),
 		enqueuedAt: nanos(m.OriginalEnqueueAt),
 		st:         packState(st),
 		heapIndex:  -1,
 	}
+	e.setReceives(st.ReceiveCount)
+	return e
 }

@@ -335,6 +335,7 @@ func (q *Queue) putBack(ents []*entry) {
 // still hold the removed one, marked deleted, so it is never reused.
 func revive(m *entry) *entry {
 	c := *m
-	c.flags, c.heapIndex, c.agePos, c.expPos, c.grp = 0, -1, 0, 0, nil
+	c.bits &= countMask
+	c.heapIndex, c.agePos, c.expPos, c.grp = -1, 0, 0, nil
 	return &c
 }

@@ -408,7 +408,7 @@ func (q *Queue) removeLocked(m *entry) Op {
 	if m.delayed() {
 		q.numDelayed--
 	}
-	m.flags = fDeleted
+	m.markDeleted()
 	delete(q.bySeq, m.seq)
 	q.e.cache.drop(q.id, m.seq)
 	// Lists (ready, group deques) drop deleted messages lazily.

@@ -148,14 +148,14 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 			q.stats.Expired++
 			return
 		}
-		if rp := q.cfg.Redrive; rp != nil && int(m.st.receiveCount) >= rp.MaxReceiveCount {
+		if rp := q.cfg.Redrive; rp != nil && m.receives() >= rp.MaxReceiveCount {
 			if _, ok := q.e.queueByARN(rp.DeadLetterTargetArn); ok {
 				q.removeLocked(m) // the move writes the store ops
 				moves = append(moves, m)
 				return
 			}
 		}
-		m.st.receiveCount++
+		m.setReceives(m.receives() + 1)
 		if m.st.firstReceiveAt == 0 {
 			m.st.firstReceiveAt = nowN
 		}
@@ -170,7 +170,7 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 		}
 		q.timing.push(m)
 		q.stats.Received++
-		st := m.st.unpack()
+		st := m.state()
 		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: st})
 		out = append(out, Delivery{State: st, ReceiptHandle: q.receiptHandle(m), ent: m})
 	}
@@ -423,7 +423,7 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 		} else {
 			q.timing.fix(int(m.heapIndex))
 		}
-		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: m.st.unpack()})
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: m.state()})
 	}
 	if sooner {
 		// Waiting long polls set their timers for the old next-visible
@@ -460,16 +460,15 @@ func (q *Queue) Return(ctx context.Context, ds []Delivery) {
 		if m == nil || q.bySeq[m.seq] != m || !m.inflight() || m.st.receipt != d.State.Receipt {
 			continue
 		}
-		m.st.receiveCount--
-		if m.st.receiveCount <= 0 {
-			m.st.receiveCount = 0
+		m.setReceives(m.receives() - 1)
+		if m.receives() == 0 {
 			m.st.firstReceiveAt = 0
 		}
 		m.st.visibleAt = nanos(now)
 		q.stats.Received--
 		q.timing.remove(int(m.heapIndex))
 		q.becameVisibleLocked(m)
-		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: m.st.unpack()})
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: m.state()})
 	}
 	if len(ops) > 0 {
 		q.wakeLocked(len(ops))

@@ -101,6 +101,11 @@ func encodeState(dst []byte, st queue.MessageState) []byte {
 type dec struct {
 	b   []byte
 	err error
+	// base, when set, is the whole record as one string: str returns
+	// substrings of it instead of copying each field (one allocation a
+	// record, for Load).
+	base string
+	n    int // len(base)
 }
 
 func (d *dec) uint() uint64 {
@@ -130,7 +135,14 @@ func (d *dec) raw() []byte {
 	return p
 }
 
-func (d *dec) str() string { return string(d.raw()) }
+func (d *dec) str() string {
+	p := d.raw()
+	if d.base == "" || len(p) == 0 {
+		return string(p)
+	}
+	end := d.n - len(d.b)
+	return d.base[end-len(p) : end]
+}
 
 func (d *dec) bytes() []byte {
 	p := d.raw()
@@ -218,6 +230,9 @@ func decodeMessage(b []byte, seq uint64) (*queue.Message, queue.MessageState, er
 
 func decodeRecord(b []byte, seq uint64, body bool) (m *queue.Message, st queue.MessageState, whole bool, err error) {
 	d := dec{b: b}
+	if !body {
+		d.base, d.n = string(b), len(b)
+	}
 	whole = d.version() == codecVersion
 	mm := queue.Message{Seq: seq}
 	mm.ID = d.str()
