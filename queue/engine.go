@@ -119,6 +119,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	byID := map[uint64]*Queue{}
 	now := e.clk.Now()
+	loaded := map[*Queue]*[]*entry{} // standard queues' entries, listed after the load
+	var slab entrySlab
+	var lastQ *Queue // messages come queue by queue: skip the lookups
+	var lastList *[]*entry
 	err := e.store.Load(ctx, func(r QueueRecord) error {
 		q := e.newQueue(r)
 		e.queues[q.name] = q
@@ -129,14 +133,27 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		return nil
 	}, func(qid uint64, m *Message, st MessageState) error {
-		q := byID[qid]
-		if q == nil {
-			return nil // a message of a deleted queue
+		q := lastQ
+		if q == nil || q.id != qid {
+			if q = byID[qid]; q == nil {
+				return nil // a message of a deleted queue
+			}
+			lastQ, lastList = q, loaded[q]
+			if lastList == nil && !q.cfg.Fifo {
+				lastList = new([]*entry)
+				loaded[q] = lastList
+			}
 		}
 		if m.Seq > q.nextSeq {
 			q.nextSeq = m.Seq
 		}
-		q.insertLocked(newEntry(m, st), m.GroupID, nanos(now))
+		ent := slab.next()
+		fillEntry(ent, m, st)
+		if !q.cfg.Fifo {
+			*lastList = append(*lastList, ent)
+			return nil
+		}
+		q.insertLocked(ent, m.GroupID, nanos(now))
 		if q.cfg.Fifo && m.DedupID != "" && now.Sub(m.SentAt) < DedupWindow {
 			key := m.DedupID
 			if q.cfg.DeduplicationScope == "messageGroup" {
@@ -149,6 +166,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load queues: %w", err)
+	}
+	for q, ents := range loaded {
+		q.insertLoadedLocked(*ents, nanos(now))
+		delete(loaded, q)
 	}
 	for _, q := range e.queues {
 		sort.Slice(q.dedupOrder, func(i, j int) bool { return q.dedupOrder[i].at.Before(q.dedupOrder[j].at) })

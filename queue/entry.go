@@ -101,9 +101,15 @@ func (s entryState) unpack() MessageState {
 	}
 }
 
-// newEntry indexes m, a message just sent, moved or loaded.
+// newEntry indexes m, a message just sent or moved.
 func newEntry(m *Message, st MessageState) *entry {
-	e := &entry{
+	e := &entry{}
+	fillEntry(e, m, st)
+	return e
+}
+
+func fillEntry(e *entry, m *Message, st MessageState) {
+	*e = entry{
 		seq:        m.Seq,
 		sentAt:     nanos(m.SentAt),
 		enqueuedAt: nanos(m.OriginalEnqueueAt),
@@ -111,5 +117,21 @@ func newEntry(m *Message, st MessageState) *entry {
 		heapIndex:  -1,
 	}
 	e.setReceives(st.ReceiveCount)
+}
+
+// entrySlab hands out entries from arrays of slabSize, for a restart that
+// loads millions: one allocation per slabSize entries instead of one each.
+// An array lives while any of its entries does; a backlog is consumed
+// roughly in the order it was loaded, so arrays are freed as it drains.
+type entrySlab struct{ free []entry }
+
+const slabSize = 1024
+
+func (s *entrySlab) next() *entry {
+	if len(s.free) == 0 {
+		s.free = make([]entry, slabSize)
+	}
+	e := &s.free[0]
+	s.free = s.free[1:]
 	return e
 }

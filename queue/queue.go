@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -334,7 +335,7 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 	if q.cfg.Fifo {
 		g := q.groups[groupID]
 		if g == nil {
-			g = &group{id: groupID}
+			g = &group{id: strings.Clone(groupID)}
 			q.groups[groupID] = g
 			q.groupOrder = append(q.groupOrder, g)
 		}
@@ -361,6 +362,25 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 	q.age.push(m)
 	if !q.cfg.Fifo {
 		q.ready.insertSorted(m)
+	}
+}
+
+// insertLoadedLocked lists the entries of a standard queue loaded at a
+// restart, in sequence order, with every structure sized once for all of
+// them: a restart of millions of messages grows no map or list step by
+// step.
+func (q *Queue) insertLoadedLocked(ents []*entry, now int64) {
+	n := len(ents) + len(q.bySeq)
+	bySeq := make(map[uint64]*entry, n)
+	for k, v := range q.bySeq {
+		bySeq[k] = v
+	}
+	q.bySeq = bySeq
+	q.expiry = append(make(expiryHeap, 0, n), q.expiry...)
+	q.age = append(make(ageHeap, 0, n), q.age...)
+	q.ready.grow(n)
+	for _, m := range ents {
+		q.insertLocked(m, "", now)
 	}
 }
 

@@ -88,6 +88,15 @@ type deque struct {
 
 func (d *deque) len() int { return len(d.buf) - d.head }
 
+// grow makes room for n messages in all.
+func (d *deque) grow(n int) {
+	if cap(d.buf)-d.head < n {
+		buf := make([]*entry, len(d.buf)-d.head, n)
+		copy(buf, d.buf[d.head:])
+		d.buf, d.head = buf, 0
+	}
+}
+
 func (d *deque) pushBack(m *entry) { d.buf = append(d.buf, m) }
 
 // insertSorted keeps the deque ordered by Seq when sends finish out of order.

@@ -181,7 +181,8 @@ func load(t *testing.T, st queue.Store) loaded {
 				break
 			}
 		}
-		l.msgs = append(l.msgs, loadedMsg{qid: qid, header: m, st: st})
+		h := *m // valid during the call only
+		l.msgs = append(l.msgs, loadedMsg{qid: qid, header: &h, st: st})
 		return nil
 	})
 	if err != nil {

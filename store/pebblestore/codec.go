@@ -229,12 +229,22 @@ func decodeMessage(b []byte, seq uint64) (*queue.Message, queue.MessageState, er
 }
 
 func decodeRecord(b []byte, seq uint64, body bool) (m *queue.Message, st queue.MessageState, whole bool, err error) {
+	m = &queue.Message{}
+	st, whole, err = decodeInto(m, b, seq, body)
+	if err != nil {
+		return nil, st, false, err
+	}
+	return m, st, whole, nil
+}
+
+// decodeInto decodes a record into mm, overwriting every field.
+func decodeInto(mm *queue.Message, b []byte, seq uint64, body bool) (st queue.MessageState, whole bool, err error) {
 	d := dec{b: b}
 	if !body {
 		d.base, d.n = string(b), len(b)
 	}
 	whole = d.version() == codecVersion
-	mm := queue.Message{Seq: seq}
+	*mm = queue.Message{Seq: seq}
 	mm.ID = d.str()
 	if whole && body {
 		mm.Body = d.str()
@@ -254,7 +264,7 @@ func decodeRecord(b []byte, seq uint64, body bool) (m *queue.Message, st queue.M
 		d.skipAttrs()
 	}
 	mm.SystemMD5 = d.str()
-	m = &mm
+	m := mm
 	m.SentAt = d.time()
 	m.OriginalEnqueueAt = d.time()
 	m.GroupID = d.str()
@@ -264,9 +274,9 @@ func decodeRecord(b []byte, seq uint64, body bool) (m *queue.Message, st queue.M
 	m.DeadLetterSource = d.str()
 	st = d.state()
 	if d.err != nil {
-		return nil, st, false, d.err
+		return st, false, d.err
 	}
-	return m, st, whole, nil
+	return st, whole, nil
 }
 
 func decodeState(b []byte) (queue.MessageState, error) {

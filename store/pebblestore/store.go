@@ -644,6 +644,7 @@ func (s *Store) load(ctx context.Context, db *pebble.DB, queues func(queue.Queue
 	}
 
 	var n int64
+	var m queue.Message // reused: valid during one callback only
 	err = scan(db, 'm', func(k, v []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -653,14 +654,16 @@ func (s *Store) load(ctx context.Context, db *pebble.DB, queues func(queue.Queue
 		}
 		n++
 		qid, seq := binary.BigEndian.Uint64(k[1:]), binary.BigEndian.Uint64(k[9:])
-		m, st, _, err := decodeRecord(v, seq, false)
+		st, _, err := decodeInto(&m, v, seq, false)
 		if err != nil {
 			return fmt.Errorf("pebblestore: message %x: %w", k, err)
 		}
-		if s2, ok := states[key{qid, seq}]; ok {
-			st = s2
+		if len(states) > 0 {
+			if s2, ok := states[key{qid, seq}]; ok {
+				st = s2
+			}
 		}
-		return messages(qid, m, st)
+		return messages(qid, &m, st)
 	})
 	if err != nil {
 		return err
