@@ -60,7 +60,7 @@ func BenchmarkBacklog(b *testing.B) {
 		b.Fatal(err)
 	}
 	body := strings.Repeat("x", 1024)
-	const senders = 4
+	const senders = 16
 	var wg sync.WaitGroup
 	per := (n + senders - 1) / senders
 	fillStart := time.Now()

@@ -3,6 +3,7 @@ package pebblestore
 // DecodeForFuzz exposes the record decoders to the fuzz test.
 func DecodeForFuzz(b []byte) {
 	decodeMessage(b, 1)
+	decodeRecord(b, 1, false) // Load's path: one string for every field
 	decodeState(b)
 }
 
