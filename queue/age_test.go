@@ -93,11 +93,11 @@ func TestOldestAgeMatchesScan(t *testing.T) {
 				got := q.OldestAge()
 				q.mu.Lock()
 				var oldest time.Time
-				for _, m := range q.bySeq {
+				q.forEachLocked(func(m *entry) {
 					if sent := fromNanos(m.sentAt); !m.inflight() && (oldest.IsZero() || sent.Before(oldest)) {
 						oldest = sent
 					}
-				}
+				})
 				var want time.Duration
 				if !oldest.IsZero() {
 					want = clk.Now().Sub(oldest)

@@ -597,12 +597,13 @@ func (q *Queue) Purge(ctx context.Context) error {
 	}
 	q.lastPurge = now
 	q.purgedBelow = q.nextSeqLocked()
-	for _, m := range q.bySeq {
+	q.forEachLocked(func(m *entry) {
 		m.markDeleted()
-		m.heapIndex = -1
-		m.agePos = 0
-		m.expPos = 0
-	}
+	})
+	q.forEachLocked(func(m *entry) { // positions cleared once every one is found
+		m.heapIndex, m.agePos, m.expPos = -1, 0, 0
+	})
+	q.numLive = 0
 	clear(q.bySeq)
 	clear(q.timing)
 	q.timing = q.timing[:0]

@@ -26,7 +26,8 @@ type Queue struct {
 	modifiedAt  time.Time
 	deleted     bool
 	nextSeq     uint64
-	bySeq       map[uint64]*entry
+	numLive     int               // messages in the queue
+	bySeq       map[uint64]*entry // messages ever received (the ones a receipt handle can name), by seq
 	ready       deque             // standard: visible messages in send order
 	groups      map[string]*group // FIFO: messages by group
 	groupOrder  []*group          // FIFO: groups in the order they got their first message
@@ -329,7 +330,10 @@ func (q *Queue) forgetDedupLocked(m *Message) {
 // insertLocked adds a stored message to the in-memory structures; groupID
 // is its FIFO group.
 func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
-	q.bySeq[m.seq] = m
+	q.numLive++
+	if m.st.receipt != 0 {
+		q.bySeq[m.seq] = m
+	}
 	m.expPos = 0 // a revived copy may carry its original's
 	q.expiry.push(m)
 	if q.cfg.Fifo {
@@ -370,8 +374,14 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 // them: a restart of millions of messages grows no map or list step by
 // step.
 func (q *Queue) insertLoadedLocked(ents []*entry, now int64) {
-	n := len(ents) + len(q.bySeq)
-	bySeq := make(map[uint64]*entry, n)
+	n := len(ents) + q.numLive
+	received := len(q.bySeq)
+	for _, m := range ents {
+		if m.st.receipt != 0 {
+			received++
+		}
+	}
+	bySeq := make(map[uint64]*entry, received)
 	for k, v := range q.bySeq {
 		bySeq[k] = v
 	}
@@ -381,6 +391,20 @@ func (q *Queue) insertLoadedLocked(ents []*entry, now int64) {
 	q.ready.grow(n)
 	for _, m := range ents {
 		q.insertLocked(m, "", now)
+	}
+}
+
+// forEachLocked calls f with every message in the queue, in no order. A
+// message is in the expiry heap unless a sweep found it expired while in
+// flight; then it is in the timing heap.
+func (q *Queue) forEachLocked(f func(*entry)) {
+	for _, m := range q.expiry {
+		f(m)
+	}
+	for _, m := range q.timing {
+		if m.expPos == 0 {
+			f(m)
+		}
 	}
 }
 
@@ -429,6 +453,7 @@ func (q *Queue) removeLocked(m *entry) Op {
 		q.numDelayed--
 	}
 	m.markDeleted()
+	q.numLive--
 	delete(q.bySeq, m.seq)
 	q.e.cache.drop(q.id, m.seq)
 	// Lists (ready, group deques) drop deleted messages lazily.
@@ -476,7 +501,7 @@ func (q *Queue) Counts() Counts {
 
 func (q *Queue) countsLocked() Counts {
 	return Counts{
-		Visible:  len(q.bySeq) - q.numInflight - q.numDelayed,
+		Visible:  q.numLive - q.numInflight - q.numDelayed,
 		Inflight: q.numInflight,
 		Delayed:  q.numDelayed,
 	}

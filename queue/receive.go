@@ -162,6 +162,7 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 		m.st.receivedAt = nowN
 		m.st.visibleAt = nanos(now.Add(vis))
 		m.st.receipt = rand.Uint64() | 1
+		q.bySeq[m.seq] = m // a receipt handle names it from now on
 		q.age.remove(m)
 		m.set(fInflight, true)
 		q.numInflight++
