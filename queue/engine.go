@@ -705,7 +705,7 @@ func (e *Engine) transfer(ctx context.Context, src, dst *Queue, ents []*entry, m
 		var st MessageState
 		if !resetReceives {
 			st.ReceiveCount = ents[i].receives()
-			st.FirstReceiveAt = fromNanos(ents[i].st.firstReceiveAt)
+			st.FirstReceiveAt = fromNanos(ents[i].firstReceive())
 		}
 		if dst.cfg.Fifo {
 			c.OriginalEnqueueAt = now

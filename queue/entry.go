@@ -8,19 +8,44 @@ import "time"
 // while, in the engine's body cache), read back when a receive or a move
 // needs them. Times are Unix nanoseconds, 0 for the zero time.
 //
-// The owning queue's mu guards every field. An entry takes 80 bytes (a
+// The owning queue's mu guards every field. An entry takes 64 bytes (a
 // Go size class): keep it so.
 type entry struct {
-	seq        uint64 // per-queue sequence; keys the message in the store
-	sentAt     int64  // when this copy entered the queue (OldestAge)
-	enqueuedAt int64  // OriginalEnqueueAt (retention)
-	st         entryState
-	grp        *group // FIFO: the message's group
+	seq        uint64    // per-queue sequence; keys the message in the store
+	sentAt     int64     // when this copy entered the queue (OldestAge)
+	enqueuedAt int64     // OriginalEnqueueAt (retention)
+	visibleAt  int64     // when it is (or was) next visible
+	rcv        *received // nil until the message is first received
+	grp        *group    // FIFO: the message's group
 
 	heapIndex int32  // position in the timing heap, -1 when absent
 	agePos    int32  // position in the age heap plus one, 0 when absent
 	expPos    int32  // position in the expiry heap plus one, 0 when absent
 	bits      uint32 // the receive count (countMask) and the flags
+}
+
+// received is the state of a message received at least once: most of a
+// backlog never is, and pays 8 bytes for it instead of 24.
+type received struct {
+	first   int64  // FirstReceiveAt; 0 when a Return undid the only receive
+	latest  int64  // ReceivedAt
+	receipt uint64 // nonce of the current receipt handle
+}
+
+// receipt is the nonce of the message's current receipt handle; 0 when it
+// was never received.
+func (m *entry) receipt() uint64 {
+	if m.rcv == nil {
+		return 0
+	}
+	return m.rcv.receipt
+}
+
+func (m *entry) firstReceive() int64 {
+	if m.rcv == nil {
+		return 0
+	}
+	return m.rcv.first
 }
 
 // entry bits: the flags above the receive count
@@ -55,18 +80,11 @@ func (m *entry) setReceives(n int) {
 
 // state returns the message's state as the store and deliveries see it.
 func (m *entry) state() MessageState {
-	st := m.st.unpack()
-	st.ReceiveCount = m.receives()
+	st := MessageState{ReceiveCount: m.receives(), VisibleAt: fromNanos(m.visibleAt)}
+	if r := m.rcv; r != nil {
+		st.FirstReceiveAt, st.ReceivedAt, st.Receipt = fromNanos(r.first), fromNanos(r.latest), r.receipt
+	}
 	return st
-}
-
-// entryState is MessageState but the receive count, in 32 bytes instead
-// of 88.
-type entryState struct {
-	visibleAt      int64
-	firstReceiveAt int64
-	receivedAt     int64
-	receipt        uint64
 }
 
 func nanos(t time.Time) int64 {
@@ -83,24 +101,6 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-func packState(st MessageState) entryState {
-	return entryState{
-		visibleAt:      nanos(st.VisibleAt),
-		firstReceiveAt: nanos(st.FirstReceiveAt),
-		receivedAt:     nanos(st.ReceivedAt),
-		receipt:        st.Receipt,
-	}
-}
-
-func (s entryState) unpack() MessageState {
-	return MessageState{
-		FirstReceiveAt: fromNanos(s.firstReceiveAt),
-		ReceivedAt:     fromNanos(s.receivedAt),
-		VisibleAt:      fromNanos(s.visibleAt),
-		Receipt:        s.receipt,
-	}
-}
-
 // newEntry indexes m, a message just sent or moved.
 func newEntry(m *Message, st MessageState) *entry {
 	e := &entry{}
@@ -113,8 +113,11 @@ func fillEntry(e *entry, m *Message, st MessageState) {
 		seq:        m.Seq,
 		sentAt:     nanos(m.SentAt),
 		enqueuedAt: nanos(m.OriginalEnqueueAt),
-		st:         packState(st),
+		visibleAt:  nanos(st.VisibleAt),
 		heapIndex:  -1,
+	}
+	if st.Receipt != 0 || !st.FirstReceiveAt.IsZero() || !st.ReceivedAt.IsZero() {
+		e.rcv = &received{first: nanos(st.FirstReceiveAt), latest: nanos(st.ReceivedAt), receipt: st.Receipt}
 	}
 	e.setReceives(st.ReceiveCount)
 }

@@ -295,7 +295,7 @@ func (q *Queue) takeVisible(n int) []*entry {
 			if m.deleted() {
 				continue
 			}
-			if m.delayed() || m.st.visibleAt > nanos(now) {
+			if m.delayed() || m.visibleAt > nanos(now) {
 				break
 			}
 			q.removeLocked(m)
@@ -336,6 +336,10 @@ func (q *Queue) putBack(ents []*entry) {
 func revive(m *entry) *entry {
 	c := *m
 	c.bits &= countMask
+	if m.rcv != nil { // its own copy: the removed entry may still be read
+		r := *m.rcv
+		c.rcv = &r
+	}
 	c.heapIndex, c.agePos, c.expPos, c.grp = -1, 0, 0, nil
 	return &c
 }

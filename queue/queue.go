@@ -331,7 +331,7 @@ func (q *Queue) forgetDedupLocked(m *Message) {
 // is its FIFO group.
 func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 	q.numLive++
-	if m.st.receipt != 0 {
+	if m.receipt() != 0 {
 		q.bySeq[m.seq] = m
 	}
 	m.expPos = 0 // a revived copy may carry its original's
@@ -346,8 +346,8 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 		m.grp = g
 		g.msgs.insertSorted(m)
 	}
-	if m.st.visibleAt > now {
-		if m.st.receipt != 0 {
+	if m.visibleAt > now {
+		if m.receipt() != 0 {
 			m.set(fInflight, true)
 			q.numInflight++
 			if m.grp != nil {
@@ -377,7 +377,7 @@ func (q *Queue) insertLoadedLocked(ents []*entry, now int64) {
 	n := len(ents) + q.numLive
 	received := len(q.bySeq)
 	for _, m := range ents {
-		if m.st.receipt != 0 {
+		if m.receipt() != 0 {
 			received++
 		}
 	}
@@ -411,7 +411,7 @@ func (q *Queue) forEachLocked(f func(*entry)) {
 // promoteLocked makes every message whose VisibleAt has passed visible.
 func (q *Queue) promoteLocked(now time.Time) {
 	n := nanos(now)
-	for len(q.timing) > 0 && q.timing[0].st.visibleAt <= n {
+	for len(q.timing) > 0 && q.timing[0].visibleAt <= n {
 		m := q.timing.remove(0)
 		q.becameVisibleLocked(m)
 	}

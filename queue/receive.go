@@ -90,8 +90,8 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 			// the poll parked (WaiterAdded) sees its timer running, so time
 			// that passes from then on counts toward it.
 			wakeAt := deadline
-			if len(q.timing) > 0 && q.timing[0].st.visibleAt < nanos(wakeAt) {
-				wakeAt = fromNanos(q.timing[0].st.visibleAt)
+			if len(q.timing) > 0 && q.timing[0].visibleAt < nanos(wakeAt) {
+				wakeAt = fromNanos(q.timing[0].visibleAt)
 			}
 			t = q.e.clk.NewTimer(wakeAt.Sub(now))
 			q.waiters.add(w)
@@ -156,12 +156,15 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 			}
 		}
 		m.setReceives(m.receives() + 1)
-		if m.st.firstReceiveAt == 0 {
-			m.st.firstReceiveAt = nowN
+		if m.rcv == nil {
+			m.rcv = &received{}
 		}
-		m.st.receivedAt = nowN
-		m.st.visibleAt = nanos(now.Add(vis))
-		m.st.receipt = rand.Uint64() | 1
+		if m.rcv.first == 0 {
+			m.rcv.first = nowN
+		}
+		m.rcv.latest = nowN
+		m.visibleAt = nanos(now.Add(vis))
+		m.rcv.receipt = rand.Uint64() | 1
 		q.bySeq[m.seq] = m // a receipt handle names it from now on
 		q.age.remove(m)
 		m.set(fInflight, true)
@@ -202,7 +205,7 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 			if m.deleted() {
 				continue
 			}
-			if m.inflight() || m.delayed() || m.st.visibleAt > nowN {
+			if m.inflight() || m.delayed() || m.visibleAt > nowN {
 				break
 			}
 			before := len(out)
@@ -283,7 +286,7 @@ func (q *Queue) receiptHandle(m *entry) string {
 	var b [24]byte
 	binary.BigEndian.PutUint64(b[0:], q.id)
 	binary.BigEndian.PutUint64(b[8:], m.seq)
-	binary.BigEndian.PutUint64(b[16:], m.st.receipt)
+	binary.BigEndian.PutUint64(b[16:], m.receipt())
 	return receiptPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
@@ -336,7 +339,7 @@ func (q *Queue) DeleteBatch(ctx context.Context, receipts []string) []*Error {
 		if m == nil {
 			continue // already deleted
 		}
-		if m.st.receipt != nonce || (q.cfg.Fifo && m.st.visibleAt <= nanos(now)) {
+		if m.receipt() != nonce || (q.cfg.Fifo && m.visibleAt <= nanos(now)) {
 			if q.cfg.Fifo {
 				errs[i] = invalidParam("ReceiptHandle", h, "The receipt handle has expired")
 			}
@@ -401,7 +404,7 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 			continue
 		}
 		m := q.bySeq[seq]
-		if m == nil || m.st.receipt != nonce {
+		if m == nil || m.receipt() != nonce {
 			errs[i] = invalidParam("ReceiptHandle", c.ReceiptHandle, "Message does not exist or is not available for visibility timeout change")
 			continue
 		}
@@ -409,14 +412,14 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 			errs[i] = errorf(ErrMessageNotInflight, "The message referred to isn't in flight.")
 			continue
 		}
-		if now.Add(c.Timeout).Sub(fromNanos(m.st.receivedAt)) > MaxVisibilityTimeout {
+		if now.Add(c.Timeout).Sub(fromNanos(m.rcv.latest)) > MaxVisibilityTimeout {
 			errs[i] = invalidParam("VisibilityTimeout", int64(c.Timeout/time.Second), "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]")
 			continue
 		}
-		if nanos(now.Add(c.Timeout)) < m.st.visibleAt {
+		if nanos(now.Add(c.Timeout)) < m.visibleAt {
 			sooner = true
 		}
-		m.st.visibleAt = nanos(now.Add(c.Timeout))
+		m.visibleAt = nanos(now.Add(c.Timeout))
 		if c.Timeout == 0 {
 			q.timing.remove(int(m.heapIndex))
 			q.becameVisibleLocked(m)
@@ -458,14 +461,14 @@ func (q *Queue) Return(ctx context.Context, ds []Delivery) {
 	}
 	for _, d := range ds {
 		m := d.ent
-		if m == nil || q.bySeq[m.seq] != m || !m.inflight() || m.st.receipt != d.State.Receipt {
+		if m == nil || q.bySeq[m.seq] != m || !m.inflight() || m.receipt() != d.State.Receipt {
 			continue
 		}
 		m.setReceives(m.receives() - 1)
 		if m.receives() == 0 {
-			m.st.firstReceiveAt = 0
+			m.rcv.first = 0
 		}
-		m.st.visibleAt = nanos(now)
+		m.visibleAt = nanos(now)
 		q.stats.Received--
 		q.timing.remove(int(m.heapIndex))
 		q.becameVisibleLocked(m)

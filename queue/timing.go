@@ -6,7 +6,7 @@ package queue
 type timingHeap []*entry
 
 func (h timingHeap) less(i, j int) bool {
-	a, b := h[i].st.visibleAt, h[j].st.visibleAt
+	a, b := h[i].visibleAt, h[j].visibleAt
 	if a == b {
 		return h[i].seq < h[j].seq
 	}
