@@ -155,11 +155,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		q.insertLocked(ent, m.GroupID, nanos(now))
 		if q.cfg.Fifo && m.DedupID != "" && now.Sub(m.SentAt) < DedupWindow {
-			key := m.DedupID
+			// m's strings are the store's until the callback returns.
+			key := strings.Clone(m.DedupID)
 			if q.cfg.DeduplicationScope == "messageGroup" {
 				key = m.GroupID + "\x00" + m.DedupID
 			}
-			q.dedup[key] = dedupEntry{id: m.ID, seqNum: m.SequenceNumber, at: m.SentAt}
+			q.dedup[key] = dedupEntry{id: strings.Clone(m.ID), seqNum: strings.Clone(m.SequenceNumber), at: m.SentAt}
 			q.dedupOrder = append(q.dedupOrder, dedupKeyAt{key, m.SentAt})
 		}
 		return nil

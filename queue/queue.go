@@ -340,7 +340,7 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 		g := q.groups[groupID]
 		if g == nil {
 			g = &group{id: strings.Clone(groupID)}
-			q.groups[groupID] = g
+			q.groups[g.id] = g // the copy: groupID may be the store's buffer
 			q.groupOrder = append(q.groupOrder, g)
 		}
 		m.grp = g

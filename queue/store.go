@@ -25,9 +25,9 @@ type Store interface {
 	// with its latest state, in sequence order within a queue. A replayed
 	// message carries every field but Body, Attributes and
 	// SystemAttributes, which Load must not read: a restart reads the
-	// index of the backlog, not the backlog. The *Message is valid only
-	// during the call (a store may reuse it for the next message); the
-	// engine copies what it keeps.
+	// index of the backlog, not the backlog. The *Message and its strings
+	// are valid only during the call (a store may reuse the one and point
+	// the others into its read buffers); the engine copies what it keeps.
 	Load(ctx context.Context, queues func(QueueRecord) error, messages func(queueID uint64, m *Message, st MessageState) error) error
 	// Commit applies ops atomically.
 	Commit(ctx context.Context, ops []Op, durable bool) error

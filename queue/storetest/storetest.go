@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,7 +182,10 @@ func load(t *testing.T, st queue.Store) loaded {
 				break
 			}
 		}
-		h := *m // valid during the call only
+		h := *m // m and its strings are valid during the call only
+		for _, p := range []*string{&h.ID, &h.Body, &h.BodyMD5, &h.AttributesMD5, &h.SystemMD5, &h.GroupID, &h.DedupID, &h.SequenceNumber, &h.SenderID, &h.DeadLetterSource} {
+			*p = strings.Clone(*p)
+		}
 		l.msgs = append(l.msgs, loadedMsg{qid: qid, header: &h, st: st})
 		return nil
 	})

@@ -196,3 +196,68 @@ func waitMoved(t *testing.T, e *queue.Engine, source string) {
 		runtime.Gosched()
 	}
 }
+
+// TestFIFORestartKeepsGroupsAndDedup restarts a FIFO queue of many groups
+// (Load's strings are the store's buffers only during its callback: the
+// engine must copy the group ids and deduplication ids it keeps).
+func TestFIFORestartKeepsGroupsAndDedup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := clock.NewFake(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	e := open(t, dir, clk)
+	q, err := e.CreateQueue(ctx, "f.fifo", map[string]string{"FifoQueue": "true"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const groups, per = 50, 4
+	for i := 0; i < groups*per; i++ {
+		if _, err := q.Send(ctx, queue.SendInput{Body: fmt.Sprint(i), GroupID: fmt.Sprintf("group-%03d", i%groups), DedupID: fmt.Sprintf("dedup-%04d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e = open(t, dir, clk)
+	defer e.Stop(ctx)
+	q, err = e.Queue("f.fifo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A duplicate within the window is answered, not stored.
+	if _, err := q.Send(ctx, queue.SendInput{Body: "again", GroupID: "group-000", DedupID: "dedup-0000"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := q.Counts(); c.Visible != groups*per {
+		t.Fatalf("after a restart and a duplicate: %+v, want %d visible", c, groups*per)
+	}
+	// One receive of 10 takes the head of each of the first groups, in
+	// group order, one group at a time.
+	zero := time.Duration(0)
+	seen := map[string]int{}
+	for {
+		ds, err := q.Receive(ctx, queue.ReceiveInput{Max: 10, Wait: &zero})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			var i int
+			fmt.Sscan(d.Body, &i)
+			g := fmt.Sprintf("group-%03d", i%groups)
+			if d.GroupID != g || i/groups != seen[g] {
+				t.Fatalf("received %q of group %q, want the next of %s (%d)", d.Body, d.GroupID, g, seen[g])
+			}
+			seen[g]++
+			if err := q.Delete(ctx, d.ReceiptHandle); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(seen) != groups {
+		t.Fatalf("received from %d groups, want %d", len(seen), groups)
+	}
+}

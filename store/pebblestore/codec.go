@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/qscale/qscale/queue"
 )
@@ -101,9 +102,9 @@ func encodeState(dst []byte, st queue.MessageState) []byte {
 type dec struct {
 	b   []byte
 	err error
-	// base, when set, is the whole record as one string: str returns
-	// substrings of it instead of copying each field (one allocation a
-	// record, for Load).
+	// base, when set, is the whole record as a string that aliases b's
+	// bytes: str returns substrings of it instead of copying each field,
+	// and the strings are valid only while b is (Load's callback).
 	base string
 	n    int // len(base)
 }
@@ -237,11 +238,12 @@ func decodeRecord(b []byte, seq uint64, body bool) (m *queue.Message, st queue.M
 	return m, st, whole, nil
 }
 
-// decodeInto decodes a record into mm, overwriting every field.
+// decodeInto decodes a record into mm, overwriting every field. With body
+// false, mm's strings alias b: they are valid only as long as b is.
 func decodeInto(mm *queue.Message, b []byte, seq uint64, body bool) (st queue.MessageState, whole bool, err error) {
 	d := dec{b: b}
 	if !body {
-		d.base, d.n = string(b), len(b)
+		d.base, d.n = unsafe.String(unsafe.SliceData(b), len(b)), len(b)
 	}
 	whole = d.version() == codecVersion
 	*mm = queue.Message{Seq: seq}

@@ -644,7 +644,7 @@ func (s *Store) load(ctx context.Context, db *pebble.DB, queues func(queue.Queue
 	}
 
 	var n int64
-	var m queue.Message // reused: valid during one callback only
+	var m queue.Message // reused, its strings alias the iterator's value: valid during one callback only
 	err = scan(db, 'm', func(k, v []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
