@@ -2,7 +2,6 @@ package pebblestore_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -143,5 +142,3 @@ func rss() uint64 {
 	}
 	return 0
 }
-
-var _ = fmt.Sprint
