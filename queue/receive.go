@@ -237,6 +237,9 @@ func (q *Queue) readDeliveries(ctx context.Context, ds []Delivery) ([]Delivery, 
 	msgs, err := q.loadMessages(ctx, seqs)
 	if err != nil {
 		q.Return(context.WithoutCancel(ctx), ds)
+		if ctx.Err() == nil {
+			q.e.log.Error("reading received messages from the store failed; they stay queued", "queue", q.name, "err", err)
+		}
 		return nil, storeError("read messages", err)
 	}
 	out := ds[:0]

@@ -161,7 +161,7 @@ func unavailable(cause error) error {
 }
 
 // Open opens or creates the store in dir. It checks the directory for
-// damage first (see checkDir) and reads every record once (Load), so a
+// damage first (see checkDir) and Load reads every index record once, so a
 // damaged store fails to open with an error wrapping ErrDamaged, unless
 // opts.Repair is set.
 func Open(dir string, opts Options) (*Store, error) {
