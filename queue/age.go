@@ -3,42 +3,42 @@ package queue
 // ageHeap orders the messages that are not in flight (visible or delayed)
 // by the time they were sent, so OldestAge reads the oldest in O(1). A
 // message's agePos is its index here plus one; 0 means it is not here, so a
-// fresh Message needs no initialisation. Sends arrive in nearly increasing
+// fresh entry needs no initialisation. Sends arrive in nearly increasing
 // SentAt order, which makes a push O(1) in practice; a receive removes the
 // message in O(log n).
-type ageHeap []*Message
+type ageHeap []*entry
 
 func (h ageHeap) less(i, j int) bool {
-	a, b := h[i].SentAt, h[j].SentAt
-	if a.Equal(b) {
-		return h[i].Seq < h[j].Seq
+	a, b := h[i].sentAt, h[j].sentAt
+	if a == b {
+		return h[i].seq < h[j].seq
 	}
-	return a.Before(b)
+	return a < b
 }
 
 func (h ageHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].agePos = i + 1
-	h[j].agePos = j + 1
+	h[i].agePos = int32(i + 1)
+	h[j].agePos = int32(j + 1)
 }
 
 // push adds m unless it is already here.
-func (h *ageHeap) push(m *Message) {
+func (h *ageHeap) push(m *entry) {
 	if m.agePos != 0 {
 		return
 	}
 	*h = append(*h, m)
-	m.agePos = len(*h)
+	m.agePos = int32(len(*h))
 	h.up(len(*h) - 1)
 }
 
 // remove takes m out if it is here.
-func (h *ageHeap) remove(m *Message) {
+func (h *ageHeap) remove(m *entry) {
 	if m.agePos == 0 {
 		return
 	}
 	old := *h
-	i, n := m.agePos-1, len(old)-1
+	i, n := int(m.agePos)-1, len(old)-1
 	if i != n {
 		old.swap(i, n)
 		if !old.down(i, n) {
@@ -51,7 +51,7 @@ func (h *ageHeap) remove(m *Message) {
 }
 
 // oldest returns the message sent first, or nil.
-func (h ageHeap) oldest() *Message {
+func (h ageHeap) oldest() *entry {
 	if len(h) == 0 {
 		return nil
 	}

@@ -98,11 +98,11 @@ func TestOldestAgeMatchesScan(t *testing.T) {
 				got := q.OldestAge()
 				q.mu.Lock()
 				var oldest time.Time
-				for _, m := range q.bySeq {
-					if !m.inflight && (oldest.IsZero() || m.SentAt.Before(oldest)) {
-						oldest = m.SentAt
+				q.forEachLocked(func(m *entry) {
+					if sent := fromNanos(m.sentAt); !m.inflight() && (oldest.IsZero() || sent.Before(oldest)) {
+						oldest = sent
 					}
-				}
+				})
 				var want time.Duration
 				if !oldest.IsZero() {
 					want = clk.Now().Sub(oldest)

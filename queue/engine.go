@@ -33,6 +33,11 @@ type Options struct {
 	DeletedQueueCooldown time.Duration
 	// SweepInterval is how often expired messages are dropped (default 1 min).
 	SweepInterval time.Duration
+	// BodyCacheBytes bounds the cache of recently sent and received
+	// message bodies kept in front of a durable store (default
+	// DefaultBodyCacheBytes; negative: none). A MemoryStore has none: it
+	// holds every body already.
+	BodyCacheBytes int64
 }
 
 // Engine holds every queue.
@@ -44,6 +49,7 @@ type Engine struct {
 	account  string
 	cooldown time.Duration
 	sweepInt time.Duration
+	cache    *bodyCache // nil: none (MemoryStore)
 
 	mu        sync.RWMutex // guards queues, byARN, recently, nextID, tasks
 	queues    map[string]*Queue
@@ -79,8 +85,22 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if e.clk == nil {
 		e.clk = clock.Real{}
 	}
-	if e.store == nil {
-		e.store = MemoryStore{}
+	memory := false
+	switch st := e.store.(type) {
+	case nil:
+		e.store, memory = NewMemoryStore(), true
+	case MemoryStore:
+		if st.d == nil { // the zero MemoryStore: give it room for bodies
+			e.store = NewMemoryStore()
+		}
+		memory = true
+	}
+	if !memory {
+		size := opts.BodyCacheBytes
+		if size == 0 {
+			size = DefaultBodyCacheBytes
+		}
+		e.cache = newBodyCache(size)
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -99,6 +119,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	byID := map[uint64]*Queue{}
 	now := e.clk.Now()
+	loaded := map[*Queue]*[]*entry{} // standard queues' entries, listed after the load
+	var slab entrySlab
+	var lastQ *Queue // messages come queue by queue: skip the lookups
+	var lastList *[]*entry
 	err := e.store.Load(ctx, func(r QueueRecord) error {
 		q := e.newQueue(r)
 		e.queues[q.name] = q
@@ -109,28 +133,44 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		return nil
 	}, func(qid uint64, m *Message, st MessageState) error {
-		q := byID[qid]
-		if q == nil {
-			return nil // a message of a deleted queue
+		q := lastQ
+		if q == nil || q.id != qid {
+			if q = byID[qid]; q == nil {
+				return nil // a message of a deleted queue
+			}
+			lastQ, lastList = q, loaded[q]
+			if lastList == nil && !q.cfg.Fifo {
+				lastList = new([]*entry)
+				loaded[q] = lastList
+			}
 		}
-		m.st = st
-		m.heapIndex = -1
 		if m.Seq > q.nextSeq {
 			q.nextSeq = m.Seq
 		}
-		q.insertLocked(m, now)
+		ent := slab.next()
+		fillEntry(ent, m, st)
+		if !q.cfg.Fifo {
+			*lastList = append(*lastList, ent)
+			return nil
+		}
+		q.insertLocked(ent, m.GroupID, nanos(now))
 		if q.cfg.Fifo && m.DedupID != "" && now.Sub(m.SentAt) < DedupWindow {
-			key := m.DedupID
+			// m's strings are the store's until the callback returns.
+			key := strings.Clone(m.DedupID)
 			if q.cfg.DeduplicationScope == "messageGroup" {
 				key = m.GroupID + "\x00" + m.DedupID
 			}
-			q.dedup[key] = dedupEntry{id: m.ID, seqNum: m.SequenceNumber, at: m.SentAt}
+			q.dedup[key] = dedupEntry{id: strings.Clone(m.ID), seqNum: strings.Clone(m.SequenceNumber), at: m.SentAt}
 			q.dedupOrder = append(q.dedupOrder, dedupKeyAt{key, m.SentAt})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load queues: %w", err)
+	}
+	for q, ents := range loaded {
+		q.insertLoadedLocked(*ents, nanos(now))
+		delete(loaded, q)
 	}
 	for _, q := range e.queues {
 		sort.Slice(q.dedupOrder, func(i, j int) bool { return q.dedupOrder[i].at.Before(q.dedupOrder[j].at) })
@@ -153,7 +193,7 @@ func (e *Engine) newQueue(r QueueRecord) *Queue {
 		tags:       r.Tags,
 		createdAt:  r.CreatedAt,
 		modifiedAt: r.ModifiedAt,
-		bySeq:      map[uint64]*Message{},
+		bySeq:      map[uint64]*entry{},
 		groups:     map[string]*group{},
 		dedup:      map[string]dedupEntry{},
 	}
@@ -423,6 +463,7 @@ func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
 	q.deleted = true
 	q.wakeAllLocked()
 	q.mu.Unlock()
+	e.cache.dropQueue(q.id, ^uint64(0))
 	if err := e.store.Commit(ctx, []Op{{Kind: OpDeleteQueue, QueueID: q.id}}, true); err != nil {
 		return storeError("store queue deletion", err)
 	}
@@ -490,7 +531,7 @@ func (q *Queue) Attributes(names []string) (map[string]string, error) {
 	if want[AttrAgeOfOldestMessage] {
 		age := time.Duration(0)
 		if m := q.age.oldest(); m != nil {
-			age = max(now.Sub(m.SentAt), 0)
+			age = max(now.Sub(fromNanos(m.sentAt)), 0)
 		}
 		all[AttrAgeOfOldestMessage] = strconv.FormatFloat(age.Seconds(), 'f', 3, 64)
 	}
@@ -559,12 +600,13 @@ func (q *Queue) Purge(ctx context.Context) error {
 	}
 	q.lastPurge = now
 	q.purgedBelow = q.nextSeqLocked()
-	for _, m := range q.bySeq {
-		m.deleted = true
-		m.heapIndex = -1
-		m.agePos = 0
-		m.expPos = 0
-	}
+	q.forEachLocked(func(m *entry) {
+		m.markDeleted()
+	})
+	q.forEachLocked(func(m *entry) { // positions cleared once every one is found
+		m.heapIndex, m.agePos, m.expPos = -1, 0, 0
+	})
+	q.numLive = 0
 	clear(q.bySeq)
 	clear(q.timing)
 	q.timing = q.timing[:0]
@@ -578,6 +620,7 @@ func (q *Queue) Purge(ctx context.Context) error {
 	q.numInflight, q.numDelayed = 0, 0
 	seq := q.purgedBelow
 	q.mu.Unlock()
+	q.e.cache.dropQueue(q.id, seq)
 	return storeError("store purge", q.e.store.Commit(ctx, []Op{{Kind: OpPurge, QueueID: q.id, Seq: seq}}, true))
 }
 
@@ -593,35 +636,55 @@ func (e *Engine) DeadLetterSources(q *Queue) []*Queue {
 }
 
 // moveToDeadLetter moves messages that exceeded src's maxReceiveCount.
-func (e *Engine) moveToDeadLetter(ctx context.Context, src *Queue, msgs []*Message) {
+func (e *Engine) moveToDeadLetter(ctx context.Context, src *Queue, ents []*entry) {
 	rp := src.Config().Redrive
 	var dlq *Queue
 	if rp != nil {
 		dlq, _ = e.queueByARN(rp.DeadLetterTargetArn)
 	}
-	if dlq == nil {
-		// The dead-letter queue vanished between the receive and now: the
-		// messages stay deleted in memory only, so put them back.
-		src.mu.Lock()
-		now := e.clk.Now()
-		for _, m := range msgs {
-			src.insertLocked(revive(m), now)
+	var msgs []*Message
+	var err error
+	if dlq != nil {
+		msgs, err = src.loadEntries(ctx, ents)
+	}
+	if dlq == nil || err != nil {
+		// The dead-letter queue vanished between the receive and now, or
+		// the store could not be read: the messages are deleted in memory
+		// only, so put them back.
+		if err != nil {
+			e.log.Error("move to dead-letter queue failed", "queue", src.name, "err", err)
 		}
-		src.mu.Unlock()
+		src.putBack(ents)
 		return
 	}
-	if err := e.transfer(ctx, src, dlq, msgs, src.arn, false); err != nil && !errors.Is(err, context.Canceled) {
-		e.log.Error("move to dead-letter queue failed", "queue", src.name, "dlq", dlq.name, "err", err)
+	if err := e.transfer(ctx, src, dlq, ents, msgs, src.arn, false); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			e.log.Error("move to dead-letter queue failed", "queue", src.name, "dlq", dlq.name, "err", err)
+		}
+		src.putBack(ents)
+		return
 	}
 	src.mu.Lock()
-	src.stats.Moved += uint64(len(msgs))
+	src.stats.Moved += uint64(len(ents))
 	src.mu.Unlock()
 }
 
-// transfer adds copies of msgs (already removed from src's memory) to dst
-// and records both sides in one store batch. Standard queues keep the
-// original enqueue time, FIFO queues reset it, as SQS does.
-func (e *Engine) transfer(ctx context.Context, src, dst *Queue, msgs []*Message, sourceARN string, resetReceives bool) error {
+// loadEntries reads the whole messages of ents, removed from q's memory
+// but still in its store. A message the store lost (a purge came between)
+// is nil.
+func (q *Queue) loadEntries(ctx context.Context, ents []*entry) ([]*Message, error) {
+	seqs := make([]uint64, len(ents))
+	for i, m := range ents {
+		seqs[i] = m.seq
+	}
+	return q.loadMessages(ctx, seqs)
+}
+
+// transfer adds copies of msgs (whole messages of ents, already removed
+// from src's memory) to dst and records both sides in one store batch,
+// then lists the copies in dst. Standard queues keep the original enqueue
+// time, FIFO queues reset it, as SQS does.
+func (e *Engine) transfer(ctx context.Context, src, dst *Queue, ents []*entry, msgs []*Message, sourceARN string, resetReceives bool) error {
 	now := e.clk.Now()
 	ops := make([]Op, 0, 2*len(msgs))
 	moved := make([]*Message, 0, len(msgs))
@@ -630,7 +693,10 @@ func (e *Engine) transfer(ctx context.Context, src, dst *Queue, msgs []*Message,
 		dst.mu.Unlock()
 		return queueDoesNotExist()
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
+		if m == nil {
+			continue // gone from the store: nothing to move
+		}
 		c := &Message{
 			ID: m.ID, Body: m.Body, BodyMD5: m.BodyMD5,
 			Attributes: m.Attributes, AttributesMD5: m.AttributesMD5,
@@ -638,33 +704,46 @@ func (e *Engine) transfer(ctx context.Context, src, dst *Queue, msgs []*Message,
 			SentAt: m.SentAt, OriginalEnqueueAt: m.OriginalEnqueueAt,
 			GroupID: m.GroupID, DedupID: m.DedupID, SequenceNumber: m.SequenceNumber,
 			SenderID: m.SenderID, DeadLetterSource: sourceARN,
-			heapIndex: -1,
 		}
-		if sourceARN == "" {
-			c.DeadLetterSource = ""
-		}
-		c.st.ReceiveCount = m.st.ReceiveCount
-		c.st.FirstReceiveAt = m.st.FirstReceiveAt
-		if resetReceives {
-			c.st = MessageState{}
+		var st MessageState
+		if !resetReceives {
+			st.ReceiveCount = ents[i].receives()
+			st.FirstReceiveAt = fromNanos(ents[i].firstReceive())
 		}
 		if dst.cfg.Fifo {
 			c.OriginalEnqueueAt = now
 		}
-		c.st.VisibleAt = now
+		st.VisibleAt = now
 		c.Seq = dst.nextSeqLocked()
 		if dst.cfg.Fifo {
 			c.SequenceNumber = fmt.Sprintf("%020d", c.Seq)
 		}
-		dst.insertLocked(c, now)
 		moved = append(moved, c)
-		ops = append(ops, Op{Kind: OpPutMessage, QueueID: dst.id, Message: c, State: c.st})
+		ops = append(ops, Op{Kind: OpPutMessage, QueueID: dst.id, Message: c, State: st})
 	}
-	dst.stats.Sent += uint64(len(moved))
-	dst.wakeLocked(len(moved))
 	dst.mu.Unlock()
-	for _, m := range msgs {
-		ops = append(ops, Op{Kind: OpDeleteMessage, QueueID: src.id, Seq: m.Seq})
+	for _, m := range ents {
+		ops = append(ops, Op{Kind: OpDeleteMessage, QueueID: src.id, Seq: m.seq})
 	}
-	return e.store.Commit(ctx, ops, false)
+	// Stored before they are listed, so a receive on dst finds their
+	// bodies; a crash before the (lazy) commit leaves them in src.
+	if err := e.store.Commit(ctx, ops, false); err != nil {
+		return err // the caller puts ents back in src
+	}
+	for _, c := range moved {
+		e.cache.put(dst.id, c)
+	}
+	dst.mu.Lock()
+	if !dst.deleted {
+		for i, c := range moved {
+			if c.Seq < dst.purgedBelow {
+				continue
+			}
+			dst.insertLocked(newEntry(c, ops[i].State), c.GroupID, nanos(now))
+		}
+		dst.stats.Sent += uint64(len(moved))
+		dst.wakeLocked(len(moved))
+	}
+	dst.mu.Unlock()
+	return nil
 }

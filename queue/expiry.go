@@ -8,63 +8,57 @@ package queue
 // in flight: the sweep takes it out, and becameVisibleLocked puts it back
 // once it is visible, for the next sweep to drop. Sends arrive in nearly
 // increasing order, so a push is O(1) in practice; a delete is O(log n).
-// Entries carry their keys, so ordering reads the heap's own array rather
-// than a message per comparison.
-type expiryHeap []expiryEntry
-
-type expiryEntry struct {
-	at  int64 // OriginalEnqueueAt in Unix nanoseconds
-	seq uint64
-	m   *Message
-}
+// It holds pointers only (8 bytes a message): the keys are in the entries.
+type expiryHeap []*entry
 
 func (h expiryHeap) less(i, j int) bool {
-	if h[i].at == h[j].at {
+	a, b := h[i].enqueuedAt, h[j].enqueuedAt
+	if a == b {
 		return h[i].seq < h[j].seq
 	}
-	return h[i].at < h[j].at
+	return a < b
 }
 
 func (h expiryHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].m.expPos = i + 1
-	h[j].m.expPos = j + 1
+	h[i].expPos = int32(i + 1)
+	h[j].expPos = int32(j + 1)
 }
 
 // push adds m unless it is already here.
-func (h *expiryHeap) push(m *Message) {
+func (h *expiryHeap) push(m *entry) {
 	if m.expPos != 0 {
 		return
 	}
-	*h = append(*h, expiryEntry{at: m.OriginalEnqueueAt.UnixNano(), seq: m.Seq, m: m})
-	m.expPos = len(*h)
+	*h = append(*h, m)
+	m.expPos = int32(len(*h))
 	h.up(len(*h) - 1)
 }
 
 // remove takes m out if it is here.
-func (h *expiryHeap) remove(m *Message) {
+func (h *expiryHeap) remove(m *entry) {
 	if m.expPos == 0 {
 		return
 	}
 	old := *h
-	i, n := m.expPos-1, len(old)-1
+	i, n := int(m.expPos)-1, len(old)-1
 	if i != n {
 		old.swap(i, n)
 		if !old.down(i, n) {
 			old.up(i)
 		}
 	}
-	old[n] = expiryEntry{}
+	old[n] = nil
 	*h = old[:n]
 	m.expPos = 0
 }
 
 // first returns the message that entered the queue first, or nil.
-func (h expiryHeap) first() *Message {
+func (h expiryHeap) first() *entry {
 	if len(h) == 0 {
 		return nil
 	}
-	return h[0].m
+	return h[0]
 }
 
 func (h expiryHeap) up(j int) {

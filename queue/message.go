@@ -29,8 +29,11 @@ func baseType(dataType string) string {
 	return dataType
 }
 
-// Message is one message as the engine keeps it. The exported fields never
-// change after the send, so a *Message may be read without a lock.
+// Message is one message whole: what a send stores, a receive returns and
+// a store keeps. Its fields never change once it is stored, so a *Message
+// may be read without a lock. The engine keeps only a compact index of
+// each message in memory (entry) and reads the Message back from its store
+// or its body cache when it needs the body.
 type Message struct {
 	Seq               uint64 // per-queue sequence; orders messages and keys them in the store
 	ID                string
@@ -47,18 +50,6 @@ type Message struct {
 	SenderID          string
 	DeadLetterSource  string // ARN of the queue it was moved from, if any
 	OriginalEnqueueAt time.Time
-
-	// st changes as the message is received. The owning queue's mu guards
-	// it; everyone else sees copies (Delivery.State, Op.State).
-	st MessageState
-
-	// engine bookkeeping, guarded by the owning queue's mu
-	heapIndex int  // position in the timing heap, -1 when absent
-	agePos    int  // position in the age heap plus one, 0 when absent
-	expPos    int  // position in the expiry heap plus one, 0 when absent
-	deleted   bool // removed; skipped when met in a list
-	inflight  bool // received and not yet visible again
-	delayed   bool // never received and not yet visible (DelaySeconds)
 }
 
 // MessageState is the part of a message that changes as it is received.

@@ -192,8 +192,8 @@ func (t *MoveTask) run(src *Queue) {
 			t.finish(MoveCompleted, "")
 			return
 		}
-		if reason := t.moveBatch(ctx, src, msgs); reason != "" {
-			src.putBack(msgs)
+		if reason, left := t.moveBatch(ctx, src, msgs); reason != "" {
+			src.putBack(left)
 			t.finish(MoveFailed, reason)
 			return
 		}
@@ -213,42 +213,67 @@ func (t *MoveTask) run(src *Queue) {
 	}
 }
 
-// moveBatch moves msgs to their destination and returns a failure reason.
-func (t *MoveTask) moveBatch(ctx context.Context, src *Queue, msgs []*Message) string {
-	byDest := map[string][]*Message{}
-	for _, m := range msgs {
+// moveBatch moves ents to their destination. On a failure it returns the
+// reason and the entries it did not move.
+func (t *MoveTask) moveBatch(ctx context.Context, src *Queue, ents []*entry) (string, []*entry) {
+	msgs, err := src.loadEntries(ctx, ents)
+	if err != nil {
+		return fmt.Sprintf("Could not read the messages: %v", err), ents
+	}
+	type batch struct {
+		ents []*entry
+		msgs []*Message
+	}
+	byDest := map[string]*batch{}
+	var order []string
+	for i, m := range msgs {
+		if m == nil {
+			continue // purged since it was taken
+		}
 		d := t.DestinationARN
 		if d == "" {
 			d = m.DeadLetterSource
 		}
 		if d == "" {
-			return fmt.Sprintf("Message %s has no original source queue; give a DestinationArn.", m.ID)
+			return fmt.Sprintf("Message %s has no original source queue; give a DestinationArn.", m.ID), ents
 		}
-		byDest[d] = append(byDest[d], m)
+		b := byDest[d]
+		if b == nil {
+			b = &batch{}
+			byDest[d] = b
+			order = append(order, d)
+		}
+		b.ents = append(b.ents, ents[i])
+		b.msgs = append(b.msgs, m)
 	}
-	for arn := range byDest {
+	for _, arn := range order {
 		if _, ok := t.e.queueByARN(arn); !ok {
-			return fmt.Sprintf("Destination queue %s does not exist.", arn)
+			return fmt.Sprintf("Destination queue %s does not exist.", arn), ents
 		}
 	}
-	for arn, ms := range byDest {
+	for i, arn := range order {
 		dst, _ := t.e.queueByARN(arn)
-		if err := t.e.transfer(ctx, src, dst, ms, "", true); err != nil {
-			return err.Error()
+		b := byDest[arn]
+		if err := t.e.transfer(ctx, src, dst, b.ents, b.msgs, "", true); err != nil {
+			var left []*entry
+			for _, a := range order[i:] {
+				left = append(left, byDest[a].ents...)
+			}
+			return err.Error(), left
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // takeVisible removes up to n visible messages from memory (not the store)
 // for a move: from the front for standard queues, from unlocked groups in
 // order for FIFO queues.
-func (q *Queue) takeVisible(n int) []*Message {
+func (q *Queue) takeVisible(n int) []*entry {
 	now := q.e.clk.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.promoteLocked(now)
-	var out []*Message
+	var out []*entry
 	if !q.cfg.Fifo {
 		for len(out) < n {
 			m := q.ready.front()
@@ -267,10 +292,10 @@ func (q *Queue) takeVisible(n int) []*Message {
 		}
 		for i := 0; i < g.msgs.len() && len(out) < n; i++ {
 			m := g.msgs.at(i)
-			if m.deleted {
+			if m.deleted() {
 				continue
 			}
-			if m.delayed || m.st.VisibleAt.After(now) {
+			if m.delayed() || m.visibleAt > nanos(now) {
 				break
 			}
 			q.removeLocked(m)
@@ -280,21 +305,41 @@ func (q *Queue) takeVisible(n int) []*Message {
 	return out
 }
 
-// putBack returns messages taken by takeVisible.
-func (q *Queue) putBack(msgs []*Message) {
-	now := q.e.clk.Now()
+// putBack returns messages taken from memory (takeVisible, a receive
+// that found them past maxReceiveCount) whose move failed.
+func (q *Queue) putBack(ents []*entry) {
+	if len(ents) == 0 {
+		return
+	}
+	now := nanos(q.e.clk.Now())
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, m := range msgs {
-		q.insertLocked(revive(m), now)
+	if q.deleted {
+		return
 	}
-	q.wakeLocked(len(msgs))
+	for _, m := range ents {
+		if m.seq < q.purgedBelow {
+			continue
+		}
+		c := revive(m)
+		gid := ""
+		if m.grp != nil {
+			gid = m.grp.id
+		}
+		q.insertLocked(c, gid, now)
+	}
+	q.wakeLocked(len(ents))
 }
 
-// revive returns a live copy of a message removed from memory. Lists may
+// revive returns a live copy of an entry removed from memory. Lists may
 // still hold the removed one, marked deleted, so it is never reused.
-func revive(m *Message) *Message {
+func revive(m *entry) *entry {
 	c := *m
-	c.deleted, c.inflight, c.delayed, c.heapIndex, c.agePos = false, false, false, -1, 0
+	c.bits &= countMask
+	if m.rcv != nil { // its own copy: the removed entry may still be read
+		r := *m.rcv
+		c.rcv = &r
+	}
+	c.heapIndex, c.agePos, c.expPos, c.grp = -1, 0, 0, nil
 	return &c
 }

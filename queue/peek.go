@@ -13,9 +13,10 @@ import (
 // message that is peeked at is delivered exactly as if it had not been.
 //
 // A page is read under the queue's lock: one pass over the queue's
-// messages picks the page (the messages whose Seq follows the cursor, in
-// Seq order, which is send order), and their fields are copied out. The
-// bodies are read after the lock is released, through messageBody.
+// in-memory index picks the page (the messages whose Seq follows the
+// cursor, in Seq order, which is send order) and copies out their states.
+// The messages themselves (ID, body, attributes) are read after the lock
+// is released, from the body cache or the store, through loadMessages.
 
 // Peek page sizes.
 const (
@@ -98,13 +99,6 @@ type PeekedAttribute struct {
 	BinaryValue []byte `json:"binaryValue,omitempty"`
 }
 
-// messageBody is the one place peeking reads a message's body (and its
-// size, len of what it returns). It is called without the queue's lock
-// held, so it may read a store.
-func messageBody(ctx context.Context, q *Queue, m *Message) (string, error) {
-	return m.Body, nil
-}
-
 // Peek returns a page of q's messages in send order, changing nothing.
 // Messages past their retention period, which no receive would return,
 // are left out.
@@ -116,7 +110,6 @@ func (q *Queue) Peek(ctx context.Context, o PeekOptions) (PeekPage, error) {
 		return PeekPage{}, invalidParam("Limit", o.Limit, fmt.Sprintf("Value must be between 1 and %d.", MaxPeekLimit))
 	}
 	page := PeekPage{Queue: q.name, Messages: []PeekedMessage{}}
-	var msgs []*Message
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
@@ -127,12 +120,12 @@ func (q *Queue) Peek(ctx context.Context, o PeekOptions) (PeekPage, error) {
 	q.promoteLocked(now) // as Counts does: the counts agree with the states
 	c := q.countsLocked()
 	page.Visible, page.InFlight, page.Delayed = c.Visible, c.Inflight, c.Delayed
-	// pick holds the page's messages (at most Limit+1, to know whether
-	// another page follows) as a max-heap on Seq.
+	// pick holds the page's entries (at most Limit+1, to know whether
+	// another page follows) as a max-heap on seq.
 	pick := make(seqHeap, 0, o.Limit+1)
-	for seq, m := range q.bySeq {
-		if seq <= o.After || len(pick) > o.Limit && seq >= pick[0].Seq || q.expiredLocked(m, now) {
-			continue
+	q.forEachLocked(func(m *entry) {
+		if m.deleted() || m.seq <= o.After || len(pick) > o.Limit && m.seq >= pick[0].seq || q.expiredLocked(m, now) {
+			return
 		}
 		if len(pick) <= o.Limit {
 			pick.push(m)
@@ -140,78 +133,122 @@ func (q *Queue) Peek(ctx context.Context, o PeekOptions) (PeekPage, error) {
 			pick[0] = m
 			pick.down(0)
 		}
+	})
+	ents := pick.sorted()
+	if len(ents) > o.Limit {
+		ents = ents[:o.Limit]
+		page.Next = ents[len(ents)-1].seq
 	}
-	msgs = pick.sorted()
-	if len(msgs) > o.Limit {
-		msgs = msgs[:o.Limit]
-		page.Next = msgs[len(msgs)-1].Seq
-	}
-	for _, m := range msgs {
-		page.Messages = append(page.Messages, peekedLocked(m, now))
+	states := make([]peekState, len(ents))
+	seqs := make([]uint64, len(ents))
+	for i, m := range ents {
+		states[i], seqs[i] = peekStateLocked(m), m.seq
 	}
 	q.mu.Unlock()
 
+	msgs, err := q.loadMessages(ctx, seqs)
+	if err != nil {
+		return PeekPage{}, fmt.Errorf("peek %s: %w", q.name, err)
+	}
 	for i, m := range msgs {
-		body, err := messageBody(ctx, q, m)
-		if err != nil {
-			return PeekPage{}, fmt.Errorf("peek %s: body of %s: %w", q.name, m.ID, err)
+		if m == nil {
+			continue // deleted since the lock was released
 		}
-		p := &page.Messages[i]
-		p.BodySize = len(body)
-		p.Body, p.Truncated = preview(body, PeekPreviewBytes)
+		p := peeked(m, states[i], now)
+		p.BodySize = len(m.Body)
+		p.Body, p.Truncated = preview(m.Body, PeekPreviewBytes)
+		page.Messages = append(page.Messages, p)
 	}
 	return page, nil
 }
 
+// peekScanBatch is how many messages PeekMessage reads from the store at a
+// time while it looks for an ID.
+const peekScanBatch = 256
+
 // PeekMessage returns the message with the given message ID, whole,
-// changing nothing. It looks through every message of the queue.
+// changing nothing. Message IDs are not kept in memory, so it reads the
+// queue's messages in send order, peekScanBatch at a time, until it finds
+// the ID: its cost grows with the queue. Peek by page is the cheap way.
 func (q *Queue) PeekMessage(ctx context.Context, id string) (PeekedMessage, error) {
-	q.mu.Lock()
-	if q.deleted {
-		q.mu.Unlock()
-		return PeekedMessage{}, queueDoesNotExist()
-	}
-	now := q.e.clk.Now()
-	var found *Message
-	for _, m := range q.bySeq {
-		if m.ID == id && !q.expiredLocked(m, now) {
-			found = m
-			break
+	for after := uint64(0); ; {
+		q.mu.Lock()
+		if q.deleted {
+			q.mu.Unlock()
+			return PeekedMessage{}, queueDoesNotExist()
 		}
-	}
-	if found == nil {
+		now := q.e.clk.Now()
+		pick := make(seqHeap, 0, peekScanBatch)
+		q.forEachLocked(func(m *entry) {
+			if m.deleted() || m.seq <= after || len(pick) == peekScanBatch && m.seq >= pick[0].seq || q.expiredLocked(m, now) {
+				return
+			}
+			if len(pick) < peekScanBatch {
+				pick.push(m)
+			} else {
+				pick[0] = m
+				pick.down(0)
+			}
+		})
+		ents := pick.sorted()
+		states := make([]peekState, len(ents))
+		seqs := make([]uint64, len(ents))
+		for i, m := range ents {
+			states[i], seqs[i] = peekStateLocked(m), m.seq
+		}
 		q.mu.Unlock()
-		return PeekedMessage{}, ErrMessageNotFound
+		if len(ents) == 0 {
+			return PeekedMessage{}, ErrMessageNotFound
+		}
+		msgs, err := q.loadMessages(ctx, seqs)
+		if err != nil {
+			return PeekedMessage{}, fmt.Errorf("peek %s: %w", q.name, err)
+		}
+		for i, m := range msgs {
+			if m != nil && m.ID == id {
+				p := peeked(m, states[i], now)
+				p.Body, p.BodySize = m.Body, len(m.Body)
+				return p, nil
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return PeekedMessage{}, err
+		}
+		after = seqs[len(seqs)-1]
 	}
-	p := peekedLocked(found, now)
-	q.mu.Unlock()
-	body, err := messageBody(ctx, q, found)
-	if err != nil {
-		return PeekedMessage{}, fmt.Errorf("peek %s: body of %s: %w", q.name, id, err)
-	}
-	p.Body, p.BodySize = body, len(body)
-	return p, nil
 }
 
 // ErrMessageNotFound is PeekMessage's answer for an ID the queue does not
 // hold (never sent, deleted, expired or moved).
 var ErrMessageNotFound = errorf(ErrResourceNotFound, "The message does not exist in this queue.")
 
-// peekedLocked copies m and its state at now. q.mu must be held.
-func peekedLocked(m *Message, now time.Time) PeekedMessage {
+// peekState is what the in-memory index says of a message.
+type peekState struct {
+	st       MessageState
+	inflight bool
+}
+
+// peekStateLocked copies m's state. q.mu must be held.
+func peekStateLocked(m *entry) peekState {
+	return peekState{st: m.state(), inflight: m.inflight()}
+}
+
+// peeked describes m in state ps at now.
+func peeked(m *Message, ps peekState, now time.Time) PeekedMessage {
+	st := ps.st
 	p := PeekedMessage{
 		Seq: m.Seq, ID: m.ID, BodyMD5: m.BodyMD5,
 		Attributes: peekAttrs(m.Attributes), SystemAttributes: peekAttrs(m.SystemAttributes),
-		ReceiveCount: m.st.ReceiveCount, SentAt: m.SentAt, AgeMillis: now.Sub(m.SentAt).Milliseconds(),
-		FirstReceiveAt: m.st.FirstReceiveAt, ReceivedAt: m.st.ReceivedAt,
+		ReceiveCount: st.ReceiveCount, SentAt: m.SentAt, AgeMillis: now.Sub(m.SentAt).Milliseconds(),
+		FirstReceiveAt: st.FirstReceiveAt, ReceivedAt: st.ReceivedAt,
 		GroupID: m.GroupID, DedupID: m.DedupID, SequenceNumber: m.SequenceNumber, SenderID: m.SenderID,
 		DeadLetterSource: m.DeadLetterSource, EnqueuedAt: m.OriginalEnqueueAt,
 		State: PeekVisible,
 	}
-	if m.st.VisibleAt.After(now) {
-		p.VisibleAt = m.st.VisibleAt
+	if st.VisibleAt.After(now) {
+		p.VisibleAt = st.VisibleAt
 		p.State = PeekDelayed
-		if m.st.Receipt != 0 {
+		if ps.inflight {
 			p.State = PeekInFlight
 		}
 	}
@@ -241,14 +278,14 @@ func preview(s string, n int) (string, bool) {
 	return s[:n], true
 }
 
-// seqHeap is a max-heap of messages on Seq.
-type seqHeap []*Message
+// seqHeap is a max-heap of index entries on seq.
+type seqHeap []*entry
 
-func (h *seqHeap) push(m *Message) {
+func (h *seqHeap) push(m *entry) {
 	*h = append(*h, m)
 	for j := len(*h) - 1; j > 0; {
 		i := (j - 1) / 2
-		if (*h)[i].Seq >= (*h)[j].Seq {
+		if (*h)[i].seq >= (*h)[j].seq {
 			break
 		}
 		(*h)[i], (*h)[j] = (*h)[j], (*h)[i]
@@ -263,10 +300,10 @@ func (h seqHeap) down(i int) {
 			return
 		}
 		j := l
-		if r := l + 1; r < len(h) && h[r].Seq > h[l].Seq {
+		if r := l + 1; r < len(h) && h[r].seq > h[l].seq {
 			j = r
 		}
-		if h[i].Seq >= h[j].Seq {
+		if h[i].seq >= h[j].seq {
 			return
 		}
 		h[i], h[j] = h[j], h[i]
@@ -274,9 +311,9 @@ func (h seqHeap) down(i int) {
 	}
 }
 
-// sorted empties the heap into a slice in ascending Seq order.
-func (h seqHeap) sorted() []*Message {
-	out := make([]*Message, len(h))
+// sorted empties the heap into a slice in ascending seq order.
+func (h seqHeap) sorted() []*entry {
+	out := make([]*entry, len(h))
 	for n := len(h); n > 0; n-- {
 		out[n-1] = h[0]
 		h[0] = h[n-1]

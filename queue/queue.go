@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,7 +26,8 @@ type Queue struct {
 	modifiedAt  time.Time
 	deleted     bool
 	nextSeq     uint64
-	bySeq       map[uint64]*Message
+	numLive     int               // messages in the queue
+	bySeq       map[uint64]*entry // messages ever received (the ones a receipt handle can name), by seq
 	ready       deque             // standard: visible messages in send order
 	groups      map[string]*group // FIFO: messages by group
 	groupOrder  []*group          // FIFO: groups in the order they got their first message
@@ -119,6 +121,7 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 	out := make([]SendOutcome, len(ins))
 	now := q.e.clk.Now()
 	fresh := make([]*Message, 0, len(ins))
+	freshAt := make([]time.Time, 0, len(ins)) // when each becomes visible
 	freshIdx := make([]int, 0, len(ins))
 
 	q.mu.Lock()
@@ -130,7 +133,7 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 		return out
 	}
 	for i := range ins {
-		m, res, err := q.prepareLocked(&ins[i], now)
+		m, visibleAt, res, err := q.prepareLocked(&ins[i], now)
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -138,6 +141,7 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 		out[i].Result = res
 		if m != nil { // nil: a FIFO duplicate, answered but not stored
 			fresh = append(fresh, m)
+			freshAt = append(freshAt, visibleAt)
 			freshIdx = append(freshIdx, i)
 		}
 	}
@@ -148,7 +152,7 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 
 	ops := make([]Op, len(fresh))
 	for i, m := range fresh {
-		ops[i] = Op{Kind: OpPutMessage, QueueID: q.id, Message: m, State: m.st}
+		ops[i] = Op{Kind: OpPutMessage, QueueID: q.id, Message: m, State: MessageState{VisibleAt: freshAt[i]}}
 	}
 	if err := q.e.store.Commit(ctx, ops, true); err != nil {
 		q.mu.Lock()
@@ -162,13 +166,18 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 		return out
 	}
 
+	// Cached before they are listed: a receive that finds them finds
+	// their bodies here rather than in the store.
+	for _, m := range fresh {
+		q.e.cache.put(q.id, m)
+	}
 	q.mu.Lock()
 	if !q.deleted {
-		for _, m := range fresh {
+		for i, m := range fresh {
 			if m.Seq < q.purgedBelow {
 				continue
 			}
-			q.insertLocked(m, now)
+			q.insertLocked(newEntry(m, ops[i].State), m.GroupID, nanos(now))
 		}
 		q.stats.Sent += uint64(len(fresh))
 		q.wakeLocked(len(fresh))
@@ -179,7 +188,19 @@ func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 
 // prepareLocked validates one send and builds its message. It returns a nil
 // message for a FIFO duplicate within the deduplication window.
-func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResult, *Error) {
+func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, time.Time, SendResult, *Error) {
+	m, res, err := q.prepareMessageLocked(in, now)
+	if m == nil || err != nil {
+		return nil, time.Time{}, res, err
+	}
+	delay := q.cfg.Delay
+	if in.Delay != nil {
+		delay = *in.Delay
+	}
+	return m, now.Add(delay), res, nil
+}
+
+func (q *Queue) prepareMessageLocked(in *SendInput, now time.Time) (*Message, SendResult, *Error) {
 	cfg := &q.cfg
 	if in.Body == "" {
 		return nil, SendResult{}, errorf(ErrMissingParameter, "The request must contain the parameter MessageBody.")
@@ -196,7 +217,6 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 	if size := messageSize(in.Body, in.Attributes); size > cfg.MaximumMessageSize {
 		return nil, SendResult{}, errorf(ErrInvalidParameterValue, invalidPrefix+tooLongReason+" %d bytes.", cfg.MaximumMessageSize)
 	}
-	delay := cfg.Delay
 	if in.Delay != nil {
 		if cfg.Fifo && *in.Delay != 0 { // FIFO queues take only the queue's delay; 0 is allowed
 			return nil, SendResult{}, invalidParam("DelaySeconds", int64(*in.Delay/time.Second), "The request include parameter that is not valid for this queue type")
@@ -204,7 +224,6 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 		if err := DelaySecondsRange.checkDuration(*in.Delay); err != nil {
 			return nil, SendResult{}, err
 		}
-		delay = *in.Delay
 	}
 	m := &Message{
 		ID:                NewUUID(),
@@ -217,9 +236,7 @@ func (q *Queue) prepareLocked(in *SendInput, now time.Time) (*Message, SendResul
 		SentAt:            now,
 		OriginalEnqueueAt: now,
 		SenderID:          in.SenderID,
-		heapIndex:         -1,
 	}
-	m.st.VisibleAt = now.Add(delay)
 	if cfg.Fifo {
 		if in.GroupID == "" {
 			return nil, SendResult{}, errorf(ErrMissingParameter, "The request must contain the parameter MessageGroupId.")
@@ -310,33 +327,38 @@ func (q *Queue) forgetDedupLocked(m *Message) {
 	}
 }
 
-// insertLocked adds a stored message to the in-memory structures.
-func (q *Queue) insertLocked(m *Message, now time.Time) {
-	q.bySeq[m.Seq] = m
+// insertLocked adds a stored message to the in-memory structures; groupID
+// is its FIFO group.
+func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
+	q.numLive++
+	if m.receipt() != 0 {
+		q.bySeq[m.seq] = m
+	}
 	m.expPos = 0 // a revived copy may carry its original's
 	q.expiry.push(m)
 	if q.cfg.Fifo {
-		g := q.groups[m.GroupID]
+		g := q.groups[groupID]
 		if g == nil {
-			g = &group{id: m.GroupID}
-			q.groups[m.GroupID] = g
+			g = &group{id: strings.Clone(groupID)}
+			q.groups[g.id] = g // the copy: groupID may be the store's buffer
 			q.groupOrder = append(q.groupOrder, g)
 		}
+		m.grp = g
 		g.msgs.insertSorted(m)
 	}
-	if m.st.VisibleAt.After(now) {
-		if m.st.Receipt != 0 {
-			m.inflight = true
+	if m.visibleAt > now {
+		if m.receipt() != 0 {
+			m.set(fInflight, true)
 			q.numInflight++
-			if q.cfg.Fifo {
-				q.groups[m.GroupID].inflight++
+			if m.grp != nil {
+				m.grp.inflight++
 			}
 		} else {
-			m.delayed = true
+			m.set(fDelayed, true)
 			q.numDelayed++
 		}
 		q.timing.push(m)
-		if m.delayed {
+		if m.delayed() {
 			q.age.push(m)
 		}
 		return
@@ -347,27 +369,65 @@ func (q *Queue) insertLocked(m *Message, now time.Time) {
 	}
 }
 
+// insertLoadedLocked lists the entries of a standard queue loaded at a
+// restart, in sequence order, with every structure sized once for all of
+// them: a restart of millions of messages grows no map or list step by
+// step.
+func (q *Queue) insertLoadedLocked(ents []*entry, now int64) {
+	n := len(ents) + q.numLive
+	received := len(q.bySeq)
+	for _, m := range ents {
+		if m.receipt() != 0 {
+			received++
+		}
+	}
+	bySeq := make(map[uint64]*entry, received)
+	for k, v := range q.bySeq {
+		bySeq[k] = v
+	}
+	q.bySeq = bySeq
+	q.expiry = append(make(expiryHeap, 0, n), q.expiry...)
+	q.age = append(make(ageHeap, 0, n), q.age...)
+	q.ready.grow(n)
+	for _, m := range ents {
+		q.insertLocked(m, "", now)
+	}
+}
+
+// forEachLocked calls f with every message in the queue, in no order. A
+// message is in the expiry heap unless a sweep found it expired while in
+// flight; then it is in the timing heap.
+func (q *Queue) forEachLocked(f func(*entry)) {
+	for _, m := range q.expiry {
+		f(m)
+	}
+	for _, m := range q.timing {
+		if m.expPos == 0 {
+			f(m)
+		}
+	}
+}
+
 // promoteLocked makes every message whose VisibleAt has passed visible.
 func (q *Queue) promoteLocked(now time.Time) {
-	for len(q.timing) > 0 && !q.timing[0].st.VisibleAt.After(now) {
+	n := nanos(now)
+	for len(q.timing) > 0 && q.timing[0].visibleAt <= n {
 		m := q.timing.remove(0)
 		q.becameVisibleLocked(m)
 	}
 }
 
-func (q *Queue) becameVisibleLocked(m *Message) {
+func (q *Queue) becameVisibleLocked(m *entry) {
 	q.age.push(m)
 	q.expiry.push(m) // back, if a sweep took it out while it was in flight
-	if m.inflight {
-		m.inflight = false
+	if m.inflight() {
+		m.set(fInflight, false)
 		q.numInflight--
-		if q.cfg.Fifo {
-			if g := q.groups[m.GroupID]; g != nil {
-				g.inflight--
-			}
+		if m.grp != nil {
+			m.grp.inflight--
 		}
-	} else if m.delayed {
-		m.delayed = false
+	} else if m.delayed() {
+		m.set(fDelayed, false)
 		q.numDelayed--
 	}
 	if !q.cfg.Fifo {
@@ -375,28 +435,29 @@ func (q *Queue) becameVisibleLocked(m *Message) {
 	}
 }
 
-// removeLocked deletes m from memory and returns the store op that deletes it.
-func (q *Queue) removeLocked(m *Message) Op {
+// removeLocked deletes m from memory (and its body from the cache) and
+// returns the store op that deletes it.
+func (q *Queue) removeLocked(m *entry) Op {
 	if m.heapIndex >= 0 {
-		q.timing.remove(m.heapIndex)
+		q.timing.remove(int(m.heapIndex))
 	}
 	q.age.remove(m)
 	q.expiry.remove(m)
-	if m.inflight {
+	if m.inflight() {
 		q.numInflight--
-		if q.cfg.Fifo {
-			if g := q.groups[m.GroupID]; g != nil {
-				g.inflight--
-			}
+		if m.grp != nil {
+			m.grp.inflight--
 		}
 	}
-	if m.delayed {
+	if m.delayed() {
 		q.numDelayed--
 	}
-	m.inflight, m.delayed, m.deleted = false, false, true
-	delete(q.bySeq, m.Seq)
+	m.markDeleted()
+	q.numLive--
+	delete(q.bySeq, m.seq)
+	q.e.cache.drop(q.id, m.seq)
 	// Lists (ready, group deques) drop deleted messages lazily.
-	return Op{Kind: OpDeleteMessage, QueueID: q.id, Seq: m.Seq}
+	return Op{Kind: OpDeleteMessage, QueueID: q.id, Seq: m.seq}
 }
 
 // NewUUID returns a random (version 4) UUID in its text form, as SQS's
@@ -440,7 +501,7 @@ func (q *Queue) Counts() Counts {
 
 func (q *Queue) countsLocked() Counts {
 	return Counts{
-		Visible:  len(q.bySeq) - q.numInflight - q.numDelayed,
+		Visible:  q.numLive - q.numInflight - q.numDelayed,
 		Inflight: q.numInflight,
 		Delayed:  q.numDelayed,
 	}
@@ -473,7 +534,7 @@ func (q *Queue) OldestAge() time.Duration {
 	if m == nil {
 		return 0
 	}
-	return now.Sub(m.SentAt)
+	return now.Sub(fromNanos(m.sentAt))
 }
 
 func formatMillis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

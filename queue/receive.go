@@ -17,12 +17,15 @@ type ReceiveInput struct {
 	Wait       *time.Duration // nil: the queue's ReceiveMessageWaitTimeSeconds
 }
 
-// Delivery is one received message: the immutable message and a copy of
-// its state at the time of the receive.
+// Delivery is one received message: the immutable message (read back from
+// the store or the body cache) and a copy of its state at the time of the
+// receive.
 type Delivery struct {
 	*Message
 	State         MessageState
 	ReceiptHandle string
+
+	ent *entry // the index entry received, for Return
 }
 
 // Receive returns up to in.Max messages, waiting up to the wait time for the
@@ -87,8 +90,8 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 			// the poll parked (WaiterAdded) sees its timer running, so time
 			// that passes from then on counts toward it.
 			wakeAt := deadline
-			if len(q.timing) > 0 && q.timing[0].st.VisibleAt.Before(wakeAt) {
-				wakeAt = q.timing[0].st.VisibleAt
+			if len(q.timing) > 0 && q.timing[0].visibleAt < nanos(wakeAt) {
+				wakeAt = fromNanos(q.timing[0].visibleAt)
 			}
 			t = q.e.clk.NewTimer(wakeAt.Sub(now))
 			q.waiters.add(w)
@@ -104,6 +107,9 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 			q.e.moveToDeadLetter(ctx, q, moves)
 		}
 		if t == nil {
+			if len(got) > 0 {
+				return q.readDeliveries(ctx, got)
+			}
 			return got, err
 		}
 		select {
@@ -123,7 +129,7 @@ func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error
 // receiveLocked takes up to in.Max visible messages. It also returns the
 // store ops recording the receives and the messages that exceeded the
 // redrive policy's maxReceiveCount and must move to the dead-letter queue.
-func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op, []*Message, error) {
+func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op, []*entry, error) {
 	q.promoteLocked(now)
 	vis := q.cfg.Visibility
 	if in.Visibility != nil {
@@ -134,37 +140,43 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 	}
 	var out []Delivery
 	var ops []Op
-	var moves []*Message
-	take := func(m *Message) {
+	var moves []*entry
+	nowN := nanos(now)
+	take := func(m *entry) {
 		if q.expiredLocked(m, now) {
 			ops = append(ops, q.removeLocked(m))
 			q.stats.Expired++
 			return
 		}
-		if rp := q.cfg.Redrive; rp != nil && m.st.ReceiveCount >= rp.MaxReceiveCount {
+		if rp := q.cfg.Redrive; rp != nil && m.receives() >= rp.MaxReceiveCount {
 			if _, ok := q.e.queueByARN(rp.DeadLetterTargetArn); ok {
 				q.removeLocked(m) // the move writes the store ops
 				moves = append(moves, m)
 				return
 			}
 		}
-		m.st.ReceiveCount++
-		if m.st.FirstReceiveAt.IsZero() {
-			m.st.FirstReceiveAt = now
+		m.setReceives(m.receives() + 1)
+		if m.rcv == nil {
+			m.rcv = &received{}
 		}
-		m.st.ReceivedAt = now
-		m.st.VisibleAt = now.Add(vis)
-		m.st.Receipt = rand.Uint64() | 1
+		if m.rcv.first == 0 {
+			m.rcv.first = nowN
+		}
+		m.rcv.latest = nowN
+		m.visibleAt = nanos(now.Add(vis))
+		m.rcv.receipt = rand.Uint64() | 1
+		q.bySeq[m.seq] = m // a receipt handle names it from now on
 		q.age.remove(m)
-		m.inflight = true
+		m.set(fInflight, true)
 		q.numInflight++
-		if q.cfg.Fifo {
-			q.groups[m.GroupID].inflight++
+		if m.grp != nil {
+			m.grp.inflight++
 		}
 		q.timing.push(m)
 		q.stats.Received++
-		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Message: m, State: m.st})
-		out = append(out, Delivery{Message: m, State: m.st, ReceiptHandle: q.receiptHandle(m)})
+		st := m.state()
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: st})
+		out = append(out, Delivery{State: st, ReceiptHandle: q.receiptHandle(m), ent: m})
 	}
 	if !q.cfg.Fifo {
 		for len(out) < in.Max {
@@ -190,15 +202,15 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 		}
 		for i := 0; i < g.msgs.len() && len(out) < in.Max; i++ {
 			m := g.msgs.at(i)
-			if m.deleted {
+			if m.deleted() {
 				continue
 			}
-			if m.inflight || m.delayed || m.st.VisibleAt.After(now) {
+			if m.inflight() || m.delayed() || m.visibleAt > nowN {
 				break
 			}
 			before := len(out)
 			take(m)
-			if len(out) == before && !m.deleted {
+			if len(out) == before && !m.deleted() {
 				break
 			}
 		}
@@ -208,18 +220,76 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 	return out, ops, moves, nil
 }
 
-func (q *Queue) expiredLocked(m *Message, now time.Time) bool {
-	return !m.OriginalEnqueueAt.Add(q.cfg.Retention).After(now)
+func (q *Queue) expiredLocked(m *entry, now time.Time) bool {
+	return m.enqueuedAt+int64(q.cfg.Retention) <= nanos(now)
+}
+
+// readDeliveries fills in the messages of ds, just received, from the body
+// cache and the store. A message the store no longer holds (a purge or a
+// queue deletion came between) is left out. When the store cannot be read,
+// the receive is undone (Return) and its error returned: the messages stay
+// in the queue.
+func (q *Queue) readDeliveries(ctx context.Context, ds []Delivery) ([]Delivery, error) {
+	seqs := make([]uint64, len(ds))
+	for i := range ds {
+		seqs[i] = ds[i].ent.seq
+	}
+	msgs, err := q.loadMessages(ctx, seqs)
+	if err != nil {
+		q.Return(context.WithoutCancel(ctx), ds)
+		if ctx.Err() == nil {
+			q.e.log.Error("reading received messages from the store failed; they stay queued", "queue", q.name, "err", err)
+		}
+		return nil, storeError("read messages", err)
+	}
+	out := ds[:0]
+	for i := range ds {
+		if msgs[i] == nil {
+			continue
+		}
+		ds[i].Message = msgs[i]
+		out = append(out, ds[i])
+	}
+	return out, nil
+}
+
+// loadMessages returns the whole messages (body and attributes) seqs of
+// the queue, from the body cache or else the store, with nil for a message
+// the store does not hold. It is the one way to a queued message's body:
+// call it without holding q.mu, with sequence numbers read under it.
+func (q *Queue) loadMessages(ctx context.Context, seqs []uint64) ([]*Message, error) {
+	out := make([]*Message, len(seqs))
+	var missing []uint64
+	var at []int
+	for i, seq := range seqs {
+		if m := q.e.cache.get(q.id, seq); m != nil {
+			out[i] = m
+			continue
+		}
+		missing = append(missing, seq)
+		at = append(at, i)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := q.e.store.ReadMessages(ctx, q.id, missing)
+	if err != nil {
+		return nil, err
+	}
+	for j, m := range got {
+		out[at[j]] = m
+	}
+	return out, nil
 }
 
 // receipt handles: "qs1" + base64(queue id, seq, nonce).
 const receiptPrefix = "qs1"
 
-func (q *Queue) receiptHandle(m *Message) string {
+func (q *Queue) receiptHandle(m *entry) string {
 	var b [24]byte
 	binary.BigEndian.PutUint64(b[0:], q.id)
-	binary.BigEndian.PutUint64(b[8:], m.Seq)
-	binary.BigEndian.PutUint64(b[16:], m.st.Receipt)
+	binary.BigEndian.PutUint64(b[8:], m.seq)
+	binary.BigEndian.PutUint64(b[16:], m.receipt())
 	return receiptPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
@@ -272,7 +342,7 @@ func (q *Queue) DeleteBatch(ctx context.Context, receipts []string) []*Error {
 		if m == nil {
 			continue // already deleted
 		}
-		if m.st.Receipt != nonce || (q.cfg.Fifo && !m.st.VisibleAt.After(now)) {
+		if m.receipt() != nonce || (q.cfg.Fifo && m.visibleAt <= nanos(now)) {
 			if q.cfg.Fifo {
 				errs[i] = invalidParam("ReceiptHandle", h, "The receipt handle has expired")
 			}
@@ -337,11 +407,11 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 			continue
 		}
 		m := q.bySeq[seq]
-		if m == nil || m.st.Receipt != nonce {
+		if m == nil || m.receipt() != nonce {
 			errs[i] = invalidParam("ReceiptHandle", c.ReceiptHandle, "Message does not exist or is not available for visibility timeout change")
 			continue
 		}
-		if !m.inflight {
+		if !m.inflight() {
 			// Its visibility timeout has passed and no one received it
 			// since. SQS answers success and leaves a standard queue's
 			// message visible; a FIFO queue's receipt handle expired with it.
@@ -350,22 +420,22 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 			}
 			continue
 		}
-		if now.Add(c.Timeout).Sub(m.st.ReceivedAt) > MaxVisibilityTimeout {
+		if now.Add(c.Timeout).Sub(fromNanos(m.rcv.latest)) > MaxVisibilityTimeout {
 			errs[i] = invalidParam("VisibilityTimeout", int64(c.Timeout/time.Second), "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]")
 			continue
 		}
-		if now.Add(c.Timeout).Before(m.st.VisibleAt) {
+		if nanos(now.Add(c.Timeout)) < m.visibleAt {
 			sooner = true
 		}
-		m.st.VisibleAt = now.Add(c.Timeout)
+		m.visibleAt = nanos(now.Add(c.Timeout))
 		if c.Timeout == 0 {
-			q.timing.remove(m.heapIndex)
+			q.timing.remove(int(m.heapIndex))
 			q.becameVisibleLocked(m)
 			woke++
 		} else {
-			q.timing.fix(m.heapIndex)
+			q.timing.fix(int(m.heapIndex))
 		}
-		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Message: m, State: m.st})
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: m.state()})
 	}
 	if sooner {
 		// Waiting long polls set their timers for the old next-visible
@@ -398,20 +468,19 @@ func (q *Queue) Return(ctx context.Context, ds []Delivery) {
 		return
 	}
 	for _, d := range ds {
-		m := q.bySeq[d.Seq]
-		if m == nil || m != d.Message || !m.inflight || m.st.Receipt != d.State.Receipt {
+		m := d.ent
+		if m == nil || q.bySeq[m.seq] != m || !m.inflight() || m.receipt() != d.State.Receipt {
 			continue
 		}
-		m.st.ReceiveCount--
-		if m.st.ReceiveCount <= 0 {
-			m.st.ReceiveCount = 0
-			m.st.FirstReceiveAt = time.Time{}
+		m.setReceives(m.receives() - 1)
+		if m.receives() == 0 {
+			m.rcv.first = 0
 		}
-		m.st.VisibleAt = now
+		m.visibleAt = nanos(now)
 		q.stats.Received--
-		q.timing.remove(m.heapIndex)
+		q.timing.remove(int(m.heapIndex))
 		q.becameVisibleLocked(m)
-		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Message: m, State: m.st})
+		ops = append(ops, Op{Kind: OpUpdateMessage, QueueID: q.id, Seq: m.seq, State: m.state()})
 	}
 	if len(ops) > 0 {
 		q.wakeLocked(len(ops))

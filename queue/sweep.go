@@ -58,7 +58,7 @@ func (q *Queue) sweepBatchLocking(now time.Time) ([]Op, bool) {
 		if m == nil || !q.expiredLocked(m, now) {
 			return ops, false
 		}
-		if m.inflight {
+		if m.inflight() {
 			// Its receiver may still delete it; becameVisibleLocked puts it
 			// back here if it becomes visible instead.
 			q.expiry.remove(m)

@@ -3,29 +3,29 @@ package queue
 // timingHeap orders the messages that are not visible yet (delayed or in
 // flight) by the time they become visible. It is an index-tracking min-heap
 // so a message can leave it early (delete, visibility change).
-type timingHeap []*Message
+type timingHeap []*entry
 
 func (h timingHeap) less(i, j int) bool {
-	a, b := h[i].st.VisibleAt, h[j].st.VisibleAt
-	if a.Equal(b) {
-		return h[i].Seq < h[j].Seq
+	a, b := h[i].visibleAt, h[j].visibleAt
+	if a == b {
+		return h[i].seq < h[j].seq
 	}
-	return a.Before(b)
+	return a < b
 }
 
 func (h timingHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = i
-	h[j].heapIndex = j
+	h[i].heapIndex = int32(i)
+	h[j].heapIndex = int32(j)
 }
 
-func (h *timingHeap) push(m *Message) {
-	m.heapIndex = len(*h)
+func (h *timingHeap) push(m *entry) {
+	m.heapIndex = int32(len(*h))
 	*h = append(*h, m)
-	h.up(m.heapIndex)
+	h.up(int(m.heapIndex))
 }
 
-func (h *timingHeap) remove(i int) *Message {
+func (h *timingHeap) remove(i int) *entry {
 	old := *h
 	n := len(old) - 1
 	if i != n {
@@ -82,18 +82,27 @@ func (h timingHeap) down(i0, n int) bool {
 // deque is a FIFO of messages with O(1) push at the back and pop at the
 // front. Deleted messages stay until they reach the front and are skipped.
 type deque struct {
-	buf  []*Message
+	buf  []*entry
 	head int
 }
 
 func (d *deque) len() int { return len(d.buf) - d.head }
 
-func (d *deque) pushBack(m *Message) { d.buf = append(d.buf, m) }
+// grow makes room for n messages in all.
+func (d *deque) grow(n int) {
+	if cap(d.buf)-d.head < n {
+		buf := make([]*entry, len(d.buf)-d.head, n)
+		copy(buf, d.buf[d.head:])
+		d.buf, d.head = buf, 0
+	}
+}
+
+func (d *deque) pushBack(m *entry) { d.buf = append(d.buf, m) }
 
 // insertSorted keeps the deque ordered by Seq when sends finish out of order.
-func (d *deque) insertSorted(m *Message) {
+func (d *deque) insertSorted(m *entry) {
 	i := len(d.buf)
-	for i > d.head && d.buf[i-1].Seq > m.Seq {
+	for i > d.head && d.buf[i-1].seq > m.seq {
 		i--
 	}
 	d.buf = append(d.buf, nil)
@@ -101,9 +110,9 @@ func (d *deque) insertSorted(m *Message) {
 	d.buf[i] = m
 }
 
-func (d *deque) front() *Message {
+func (d *deque) front() *entry {
 	for d.head < len(d.buf) {
-		if m := d.buf[d.head]; !m.deleted {
+		if m := d.buf[d.head]; !m.deleted() {
 			return m
 		}
 		d.popFront()
@@ -111,7 +120,7 @@ func (d *deque) front() *Message {
 	return nil
 }
 
-func (d *deque) popFront() *Message {
+func (d *deque) popFront() *entry {
 	m := d.buf[d.head]
 	d.buf[d.head] = nil
 	d.head++
@@ -128,4 +137,4 @@ func (d *deque) popFront() *Message {
 }
 
 // at returns the i-th live-or-deleted element from the front.
-func (d *deque) at(i int) *Message { return d.buf[d.head+i] }
+func (d *deque) at(i int) *entry { return d.buf[d.head+i] }

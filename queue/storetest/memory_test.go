@@ -9,5 +9,5 @@ import (
 
 func TestMemoryStore(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, storetest.Factory{Open: func(*testing.T, string) queue.Store { return queue.MemoryStore{} }})
+	storetest.Run(t, storetest.Factory{Open: func(*testing.T, string) queue.Store { return queue.NewMemoryStore() }})
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,11 @@ func Run(t *testing.T, f Factory) {
 		{"BadBatchAppliesNothing", true, testBadBatch},
 		{"LoadStopsOnCallbackError", true, testLoadCallbackError},
 		{"DurableConcurrentCommits", true, testDurableConcurrent},
+		{"ReadMessagesWhole", false, testReadWhole},
+		{"ReadMessagesLazyPut", false, testReadLazyPut},
+		{"ReadMessagesGoneAfterDelete", false, testReadGone},
+		{"LoadReadsNoBodies", true, testLoadNoBodies},
+		{"ReadMessagesAfterReopen", true, testReadAfterReopen},
 	}
 	for _, tc := range tests {
 		if tc.durable && !f.Durable {
@@ -135,16 +141,17 @@ func putMsg(qid uint64, m *queue.Message) queue.Op {
 	return queue.Op{Kind: queue.OpPutMessage, QueueID: qid, Message: m, State: queue.MessageState{VisibleAt: t0}}
 }
 
-// loaded is what Load replayed.
+// loaded is what Load replayed, each message completed by ReadMessages.
 type loaded struct {
 	queues []queue.QueueRecord
 	msgs   []loadedMsg
 }
 
 type loadedMsg struct {
-	qid uint64
-	m   *queue.Message
-	st  queue.MessageState
+	qid    uint64
+	header *queue.Message // as Load replayed it
+	m      *queue.Message // as ReadMessages read it back
+	st     queue.MessageState
 }
 
 func (l loaded) bodies(qid uint64) []string {
@@ -169,19 +176,191 @@ func load(t *testing.T, st queue.Store) loaded {
 	}, func(qid uint64, m *queue.Message, st queue.MessageState) error {
 		for _, prev := range slices.Backward(l.msgs) {
 			if prev.qid == qid {
-				if prev.m.Seq >= m.Seq {
-					t.Errorf("queue %d: seq %d replayed after %d: messages come in sequence order", qid, m.Seq, prev.m.Seq)
+				if prev.header.Seq >= m.Seq {
+					t.Errorf("queue %d: seq %d replayed after %d: messages come in sequence order", qid, m.Seq, prev.header.Seq)
 				}
 				break
 			}
 		}
-		l.msgs = append(l.msgs, loadedMsg{qid, m, st})
+		h := *m // m and its strings are valid during the call only
+		for _, p := range []*string{&h.ID, &h.Body, &h.BodyMD5, &h.AttributesMD5, &h.SystemMD5, &h.GroupID, &h.DedupID, &h.SequenceNumber, &h.SenderID, &h.DeadLetterSource} {
+			*p = strings.Clone(*p)
+		}
+		l.msgs = append(l.msgs, loadedMsg{qid: qid, header: &h, st: st})
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
+	for i := range l.msgs {
+		lm := &l.msgs[i]
+		got, err := st.ReadMessages(ctx, lm.qid, []uint64{lm.header.Seq})
+		if err != nil {
+			t.Fatalf("ReadMessages(%d, %d): %v", lm.qid, lm.header.Seq, err)
+		}
+		if len(got) != 1 || got[0] == nil {
+			t.Fatalf("ReadMessages(%d, %d) = %v: Load replayed a message the store cannot read", lm.qid, lm.header.Seq, got)
+		}
+		lm.m = got[0]
+	}
 	return l
+}
+
+// readBodies reads seqs of queue qid and returns their bodies, "-" for a
+// message the store does not hold.
+func readBodies(t *testing.T, st queue.Store, qid uint64, seqs ...uint64) []string {
+	t.Helper()
+	got, err := st.ReadMessages(ctx, qid, seqs)
+	if err != nil {
+		t.Fatalf("ReadMessages(%d, %v): %v", qid, seqs, err)
+	}
+	if len(got) != len(seqs) {
+		t.Fatalf("ReadMessages(%d, %v) returned %d messages", qid, seqs, len(got))
+	}
+	out := make([]string, len(got))
+	for i, m := range got {
+		switch {
+		case m == nil:
+			out[i] = "-"
+		case m.Seq != seqs[i]:
+			t.Fatalf("ReadMessages(%d, %v): message %d is seq %d", qid, seqs, i, m.Seq)
+		default:
+			out[i] = m.Body
+		}
+	}
+	return out
+}
+
+// barrier commits a durable batch, which applies after every lazy one
+// made before it: a lazy delete may be read back until then.
+func barrier(t *testing.T, st queue.Store) {
+	t.Helper()
+	commit(t, st, true, putQueue(99, "barrier"))
+}
+
+func wholeMessage() *queue.Message {
+	return queue.NewStoredMessage(queue.Message{
+		Seq: 42, ID: "9b2f3c1e-0000-4000-8000-000000000001", Body: "héllo ✓", BodyMD5: queue.MD5Hex("héllo ✓"),
+		Attributes: map[string]queue.AttributeValue{
+			"s": {DataType: "String", StringValue: "v"},
+			"n": {DataType: "Number.int", StringValue: "7"},
+			"b": {DataType: "Binary", BinaryValue: []byte{0, 1, 255}},
+		},
+		AttributesMD5:     "attrmd5",
+		SystemAttributes:  map[string]queue.AttributeValue{"AWSTraceHeader": {DataType: "String", StringValue: "Root=1"}},
+		SystemMD5:         "sysmd5",
+		SentAt:            t0,
+		GroupID:           "g",
+		DedupID:           "d",
+		SequenceNumber:    "00000000000000000042",
+		SenderID:          "AIDA",
+		DeadLetterSource:  "arn:aws:sqs:us-east-1:000000000000:src",
+		OriginalEnqueueAt: t0.Add(-time.Hour),
+	})
+}
+
+// sameMessage compares every field; with body false, all but Body,
+// Attributes and SystemAttributes.
+func sameMessage(g, m *queue.Message, body bool) bool {
+	if g.Seq != m.Seq || g.ID != m.ID || g.BodyMD5 != m.BodyMD5 || g.AttributesMD5 != m.AttributesMD5 ||
+		g.SystemMD5 != m.SystemMD5 || g.GroupID != m.GroupID || g.DedupID != m.DedupID || g.SequenceNumber != m.SequenceNumber ||
+		g.SenderID != m.SenderID || g.DeadLetterSource != m.DeadLetterSource || !g.SentAt.Equal(m.SentAt) || !g.OriginalEnqueueAt.Equal(m.OriginalEnqueueAt) {
+		return false
+	}
+	return !body || (g.Body == m.Body && attrsEqual(g.Attributes, m.Attributes) && attrsEqual(g.SystemAttributes, m.SystemAttributes))
+}
+
+// testReadWhole: a message reads back whole, body and attributes
+// included, in the order asked, with nil for one never stored.
+func testReadWhole(t *testing.T, s *suite) {
+	st := s.open(t)
+	m := wholeMessage()
+	commit(t, st, true, putQueue(1, "q"), queue.Op{Kind: queue.OpPutMessage, QueueID: 1, Message: m, State: queue.MessageState{VisibleAt: t0}})
+	commit(t, st, true, putMsg(1, msg(7, "seven")))
+	got, err := st.ReadMessages(ctx, 1, []uint64{7, 99, 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] == nil || got[0].Body != "seven" || got[1] != nil || got[2] == nil {
+		t.Fatalf("ReadMessages(7, 99, 42) = %v", got)
+	}
+	if !sameMessage(got[2], m, true) {
+		t.Errorf("message\n got %+v\nwant %+v", got[2], m)
+	}
+	if got := readBodies(t, st, 2, 7); got[0] != "-" {
+		t.Errorf("queue 2 has message 7 of queue 1: %v", got)
+	}
+}
+
+// testReadLazyPut: a message put by a lazy commit (a move between queues)
+// reads back at once.
+func testReadLazyPut(t *testing.T, s *suite) {
+	st := s.open(t)
+	commit(t, st, true, putQueue(1, "q"))
+	commit(t, st, false, putMsg(1, msg(3, "moved")))
+	if got := readBodies(t, st, 1, 3); got[0] != "moved" {
+		t.Fatalf("lazily put message read as %v", got)
+	}
+}
+
+// testReadGone: deleting a message, purging, deleting the queue and a lazy
+// delete each remove the bodies: nothing is left to read.
+func testReadGone(t *testing.T, s *suite) {
+	st := s.open(t)
+	commit(t, st, true, putQueue(1, "q"), putQueue(2, "dead"))
+	for seq := uint64(1); seq <= 6; seq++ {
+		commit(t, st, true, putMsg(1, msg(seq, fmt.Sprint(seq))), putMsg(2, msg(seq, fmt.Sprint(seq))))
+	}
+	commit(t, st, true, queue.Op{Kind: queue.OpDeleteMessage, QueueID: 1, Seq: 1})
+	commit(t, st, false, queue.Op{Kind: queue.OpDeleteMessage, QueueID: 1, Seq: 2})
+	commit(t, st, true, queue.Op{Kind: queue.OpPurge, QueueID: 1, Seq: 5})
+	commit(t, st, true, queue.Op{Kind: queue.OpDeleteQueue, QueueID: 2})
+	if got := readBodies(t, st, 1, 1, 2, 3, 4, 5, 6); !slices.Equal(got, []string{"-", "-", "-", "-", "5", "6"}) {
+		t.Fatalf("queue 1 after deletes and a purge below 5: %v", got)
+	}
+	if got := readBodies(t, st, 2, 1, 6); !slices.Equal(got, []string{"-", "-"}) {
+		t.Fatalf("deleted queue 2 still holds %v", got)
+	}
+	commit(t, st, false, queue.Op{Kind: queue.OpDeleteMessage, QueueID: 1, Seq: 5}, queue.Op{Kind: queue.OpDeleteMessage, QueueID: 1, Seq: 6})
+	barrier(t, st)
+	if got := readBodies(t, st, 1, 5, 6); !slices.Equal(got, []string{"-", "-"}) {
+		t.Fatalf("after deleting every message the store holds %v", got)
+	}
+}
+
+// testLoadNoBodies: Load replays every field but the body and attributes.
+func testLoadNoBodies(t *testing.T, s *suite) {
+	st := s.open(t)
+	m := wholeMessage()
+	commit(t, st, true, putQueue(1, "q"), queue.Op{Kind: queue.OpPutMessage, QueueID: 1, Message: m, State: queue.MessageState{VisibleAt: t0}})
+	l := load(t, s.reopen(t, st))
+	if len(l.msgs) != 1 {
+		t.Fatalf("%d messages", len(l.msgs))
+	}
+	h := l.msgs[0].header
+	if h.Body != "" || h.Attributes != nil || h.SystemAttributes != nil {
+		t.Errorf("Load replayed the body or attributes: %+v", h)
+	}
+	if !sameMessage(h, m, false) {
+		t.Errorf("Load replayed\n %+v\nwant %+v", h, m)
+	}
+}
+
+// testReadAfterReopen: bodies survive a reopen, and a delete after it
+// removes them.
+func testReadAfterReopen(t *testing.T, s *suite) {
+	st := s.open(t)
+	commit(t, st, true, putQueue(1, "q"), putMsg(1, msg(1, "a")), putMsg(1, msg(2, "b")))
+	st = s.reopen(t, st)
+	load(t, st)
+	if got := readBodies(t, st, 1, 1, 2); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("after reopen: %v", got)
+	}
+	commit(t, st, false, queue.Op{Kind: queue.OpDeleteMessage, QueueID: 1, Seq: 1})
+	barrier(t, st)
+	if got := readBodies(t, st, 1, 1, 2); !slices.Equal(got, []string{"-", "b"}) {
+		t.Fatalf("after a delete: %v", got)
+	}
 }
 
 func testEmptyLoad(t *testing.T, s *suite) {
@@ -197,7 +376,7 @@ func everyOp(qid uint64) [][]queue.Op {
 	return [][]queue.Op{
 		{putQueue(qid, "q")},
 		{putMsg(qid, m), putMsg(qid, msg(2, "b"))},
-		{{Kind: queue.OpUpdateMessage, QueueID: qid, Message: m, State: queue.MessageState{ReceiveCount: 1, VisibleAt: t0.Add(time.Minute), Receipt: 7}}},
+		{{Kind: queue.OpUpdateMessage, QueueID: qid, Seq: m.Seq, State: queue.MessageState{ReceiveCount: 1, VisibleAt: t0.Add(time.Minute), Receipt: 7}}},
 		{{Kind: queue.OpDeleteMessage, QueueID: qid, Seq: 1}},
 		{{Kind: queue.OpPurge, QueueID: qid, Seq: 3}},
 		{{Kind: queue.OpDeleteQueue, QueueID: qid}},
@@ -234,7 +413,7 @@ func concurrentSends(t *testing.T, st queue.Store, w, n int) {
 					t.Error(err)
 					return
 				}
-				up := queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Message: m, State: queue.MessageState{ReceiveCount: 1, VisibleAt: t0, Receipt: 1}}
+				up := queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Seq: m.Seq, State: queue.MessageState{ReceiveCount: 1, VisibleAt: t0, Receipt: 1}}
 				if err := st.Commit(ctx, []queue.Op{up}, false); err != nil {
 					t.Error(err)
 					return
@@ -254,7 +433,7 @@ func testDurableConcurrent(t *testing.T, s *suite) {
 	}
 	for _, m := range l.msgs {
 		if m.st.ReceiveCount != 1 {
-			t.Fatalf("message %d lost its lazy update: %+v", m.m.Seq, m.st)
+			t.Fatalf("message %d lost its lazy update: %+v", m.header.Seq, m.st)
 		}
 	}
 }
@@ -290,24 +469,7 @@ func testSurvivesReopen(t *testing.T, s *suite) {
 
 func testMessageRoundTrip(t *testing.T, s *suite) {
 	st := s.open(t)
-	m := queue.NewStoredMessage(queue.Message{
-		Seq: 42, ID: "9b2f3c1e-0000-4000-8000-000000000001", Body: "héllo ✓", BodyMD5: queue.MD5Hex("héllo ✓"),
-		Attributes: map[string]queue.AttributeValue{
-			"s": {DataType: "String", StringValue: "v"},
-			"n": {DataType: "Number.int", StringValue: "7"},
-			"b": {DataType: "Binary", BinaryValue: []byte{0, 1, 255}},
-		},
-		AttributesMD5:     "attrmd5",
-		SystemAttributes:  map[string]queue.AttributeValue{"AWSTraceHeader": {DataType: "String", StringValue: "Root=1"}},
-		SystemMD5:         "sysmd5",
-		SentAt:            t0,
-		GroupID:           "g",
-		DedupID:           "d",
-		SequenceNumber:    "00000000000000000042",
-		SenderID:          "AIDA",
-		DeadLetterSource:  "arn:aws:sqs:us-east-1:000000000000:src",
-		OriginalEnqueueAt: t0.Add(-time.Hour),
-	})
+	m := wholeMessage()
 	state := queue.MessageState{ReceiveCount: 3, FirstReceiveAt: t0.Add(time.Second), ReceivedAt: t0.Add(2 * time.Second), VisibleAt: t0.Add(time.Minute), Receipt: 99}
 	commit(t, st, true, putQueue(1, "q"), queue.Op{Kind: queue.OpPutMessage, QueueID: 1, Message: m, State: state})
 	l := load(t, s.reopen(t, st))
@@ -316,9 +478,7 @@ func testMessageRoundTrip(t *testing.T, s *suite) {
 	}
 	got := l.msgs[0]
 	g := got.m
-	if g.Seq != m.Seq || g.ID != m.ID || g.Body != m.Body || g.BodyMD5 != m.BodyMD5 || g.AttributesMD5 != m.AttributesMD5 ||
-		g.SystemMD5 != m.SystemMD5 || g.GroupID != m.GroupID || g.DedupID != m.DedupID || g.SequenceNumber != m.SequenceNumber ||
-		g.SenderID != m.SenderID || g.DeadLetterSource != m.DeadLetterSource || !g.SentAt.Equal(m.SentAt) || !g.OriginalEnqueueAt.Equal(m.OriginalEnqueueAt) {
+	if !sameMessage(g, m, false) {
 		t.Errorf("message\n got %+v\nwant %+v", g, m)
 	}
 	if !attrsEqual(g.Attributes, m.Attributes) || !attrsEqual(g.SystemAttributes, m.SystemAttributes) {
@@ -345,7 +505,7 @@ func testLatestStateWins(t *testing.T, s *suite) {
 	m := msg(1, "a")
 	commit(t, st, true, putQueue(1, "q"), putMsg(1, m))
 	for i := 1; i <= 3; i++ {
-		commit(t, st, false, queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Message: m, State: queue.MessageState{ReceiveCount: i, VisibleAt: t0.Add(time.Duration(i) * time.Minute), Receipt: uint64(i)}})
+		commit(t, st, false, queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Seq: m.Seq, State: queue.MessageState{ReceiveCount: i, VisibleAt: t0.Add(time.Duration(i) * time.Minute), Receipt: uint64(i)}})
 	}
 	l := load(t, s.reopen(t, st))
 	if len(l.msgs) != 1 || l.msgs[0].st.ReceiveCount != 3 || l.msgs[0].st.Receipt != 3 {
@@ -362,7 +522,7 @@ func testLazyInOrder(t *testing.T, s *suite) {
 	commit(t, st, true, putMsg(1, a), putMsg(1, b))
 	commit(t, st, false, queue.Op{Kind: queue.OpDeleteMessage, QueueID: 1, Seq: 1})
 	commit(t, st, true, putMsg(1, msg(3, "c")))
-	commit(t, st, false, queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Message: b, State: queue.MessageState{ReceiveCount: 1, VisibleAt: t0, Receipt: 5}})
+	commit(t, st, false, queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Seq: b.Seq, State: queue.MessageState{ReceiveCount: 1, VisibleAt: t0, Receipt: 5}})
 	commit(t, st, false, queue.Op{Kind: queue.OpDeleteMessage, QueueID: 1, Seq: 2})
 	l := load(t, s.reopen(t, st))
 	if got := l.bodies(1); !slices.Equal(got, []string{"c"}) {
@@ -374,7 +534,7 @@ func testDeleteQueue(t *testing.T, s *suite) {
 	st := s.open(t)
 	commit(t, st, true, putQueue(1, "gone"), putQueue(2, "kept"))
 	commit(t, st, true, putMsg(1, msg(1, "x")), putMsg(1, msg(1<<62, "far")), putMsg(2, msg(1, "y")))
-	commit(t, st, false, queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Message: msg(1, "x"), State: queue.MessageState{ReceiveCount: 1, Receipt: 1}})
+	commit(t, st, false, queue.Op{Kind: queue.OpUpdateMessage, QueueID: 1, Seq: 1, State: queue.MessageState{ReceiveCount: 1, Receipt: 1}})
 	commit(t, st, true, queue.Op{Kind: queue.OpDeleteQueue, QueueID: 1})
 	l := load(t, s.reopen(t, st))
 	if len(l.queues) != 1 || l.queues[0].ID != 2 {

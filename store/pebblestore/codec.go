@@ -4,13 +4,23 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/qscale/qscale/queue"
 )
 
-// Record layout, version 1. Every variable-length field is a uvarint length
-// and its bytes; times are varint Unix nanoseconds (0 = zero time).
-const codecVersion = 1
+// Record layouts. Every variable-length field is a uvarint length and its
+// bytes; times are varint Unix nanoseconds (0 = zero time).
+//
+// Version 1 is a whole message: every field of queue.Message and a state.
+// It is the value of a 'b' key, and of an 'm' key in stores written before
+// version 2. Version 2 is a message's index record, the value of an 'm'
+// key: version 1 without Body, Attributes and SystemAttributes, so that
+// Load reads and decodes a few dozen bytes a message whatever their size.
+const (
+	codecVersion  = 1
+	headerVersion = 2
+)
 
 var errCorrupt = errors.New("pebblestore: corrupt record")
 
@@ -49,13 +59,28 @@ func (e *enc) state(st queue.MessageState) {
 }
 
 func encodeMessage(dst []byte, m *queue.Message, st queue.MessageState) []byte {
-	e := enc{b: append(dst, codecVersion)}
+	return encodeRecord(dst, m, st, codecVersion)
+}
+
+// encodeHeader encodes m's index record (version 2).
+func encodeHeader(dst []byte, m *queue.Message, st queue.MessageState) []byte {
+	return encodeRecord(dst, m, st, headerVersion)
+}
+
+func encodeRecord(dst []byte, m *queue.Message, st queue.MessageState, version byte) []byte {
+	e := enc{b: append(dst, version)}
 	e.str(m.ID)
-	e.str(m.Body)
+	if version == codecVersion {
+		e.str(m.Body)
+	}
 	e.str(m.BodyMD5)
-	e.attrs(m.Attributes)
+	if version == codecVersion {
+		e.attrs(m.Attributes)
+	}
 	e.str(m.AttributesMD5)
-	e.attrs(m.SystemAttributes)
+	if version == codecVersion {
+		e.attrs(m.SystemAttributes)
+	}
 	e.str(m.SystemMD5)
 	e.time(m.SentAt)
 	e.time(m.OriginalEnqueueAt)
@@ -77,6 +102,11 @@ func encodeState(dst []byte, st queue.MessageState) []byte {
 type dec struct {
 	b   []byte
 	err error
+	// base, when set, is the whole record as a string that aliases b's
+	// bytes: str returns substrings of it instead of copying each field,
+	// and the strings are valid only while b is (Load's callback).
+	base string
+	n    int // len(base)
 }
 
 func (d *dec) uint() uint64 {
@@ -106,7 +136,14 @@ func (d *dec) raw() []byte {
 	return p
 }
 
-func (d *dec) str() string { return string(d.raw()) }
+func (d *dec) str() string {
+	p := d.raw()
+	if d.base == "" || len(p) == 0 {
+		return string(p)
+	}
+	end := d.n - len(d.b)
+	return d.base[end-len(p) : end]
+}
 
 func (d *dec) bytes() []byte {
 	p := d.raw()
@@ -159,25 +196,77 @@ func (d *dec) state() queue.MessageState {
 	}
 }
 
-func (d *dec) version() {
-	if len(d.b) == 0 || d.b[0] != codecVersion {
+func (d *dec) version() byte {
+	if len(d.b) == 0 || (d.b[0] != codecVersion && d.b[0] != headerVersion) {
+		d.err = errCorrupt
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+// skip passes over a length-prefixed field without copying it.
+func (d *dec) skip() { d.raw() }
+
+// skipAttrs passes over an attribute map without building it.
+func (d *dec) skipAttrs() {
+	n := d.uint()
+	if n > 64 {
 		d.err = errCorrupt
 		return
 	}
-	d.b = d.b[1:]
+	for i := uint64(0); i < n*4 && d.err == nil; i++ {
+		d.skip()
+	}
 }
 
+// decodeMessage decodes a record of either version. With body false it
+// leaves Body, Attributes and SystemAttributes empty, and skips them
+// unread in a version 1 record. whole reports whether the record held them.
 func decodeMessage(b []byte, seq uint64) (*queue.Message, queue.MessageState, error) {
+	m, st, _, err := decodeRecord(b, seq, true)
+	return m, st, err
+}
+
+func decodeRecord(b []byte, seq uint64, body bool) (m *queue.Message, st queue.MessageState, whole bool, err error) {
+	m = &queue.Message{}
+	st, whole, err = decodeInto(m, b, seq, body)
+	if err != nil {
+		return nil, st, false, err
+	}
+	return m, st, whole, nil
+}
+
+// decodeInto decodes a record into mm, overwriting every field. With body
+// false, mm's strings alias b: they are valid only as long as b is.
+func decodeInto(mm *queue.Message, b []byte, seq uint64, body bool) (st queue.MessageState, whole bool, err error) {
 	d := dec{b: b}
-	d.version()
-	m := queue.Message{Seq: seq}
-	m.ID = d.str()
-	m.Body = d.str()
-	m.BodyMD5 = d.str()
-	m.Attributes = d.attrs()
-	m.AttributesMD5 = d.str()
-	m.SystemAttributes = d.attrs()
-	m.SystemMD5 = d.str()
+	if !body {
+		d.base, d.n = unsafe.String(unsafe.SliceData(b), len(b)), len(b)
+	}
+	whole = d.version() == codecVersion
+	*mm = queue.Message{Seq: seq}
+	mm.ID = d.str()
+	if whole && body {
+		mm.Body = d.str()
+	} else if whole {
+		d.skip()
+	}
+	mm.BodyMD5 = d.str()
+	if whole && body {
+		mm.Attributes = d.attrs()
+	} else if whole {
+		d.skipAttrs()
+	}
+	mm.AttributesMD5 = d.str()
+	if whole && body {
+		mm.SystemAttributes = d.attrs()
+	} else if whole {
+		d.skipAttrs()
+	}
+	mm.SystemMD5 = d.str()
+	m := mm
 	m.SentAt = d.time()
 	m.OriginalEnqueueAt = d.time()
 	m.GroupID = d.str()
@@ -185,16 +274,18 @@ func decodeMessage(b []byte, seq uint64) (*queue.Message, queue.MessageState, er
 	m.SequenceNumber = d.str()
 	m.SenderID = d.str()
 	m.DeadLetterSource = d.str()
-	st := d.state()
+	st = d.state()
 	if d.err != nil {
-		return nil, st, d.err
+		return st, false, d.err
 	}
-	return queue.NewStoredMessage(m), st, nil
+	return st, whole, nil
 }
 
 func decodeState(b []byte) (queue.MessageState, error) {
 	d := dec{b: b}
-	d.version()
+	if d.version() != codecVersion {
+		return queue.MessageState{}, errCorrupt
+	}
 	st := d.state()
 	return st, d.err
 }

@@ -103,6 +103,9 @@ func (s *Store) readAllRecords() (int64, error) {
 	if err == nil {
 		err = scan(db, 's', func(k, v []byte) error { return nil })
 	}
+	if err == nil {
+		err = scan(db, 'b', func(k, v []byte) error { return nil })
+	}
 	return n, err
 }
 

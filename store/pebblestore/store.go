@@ -3,8 +3,12 @@
 // which Pebble groups across concurrent committers into one fsync; lazy
 // batches go to the write-ahead log without waiting for it.
 //
-// Keys: 'q'+queueID -> queue record (JSON); 'm'+queueID+seq -> message;
-// 's'+queueID+seq -> the message's latest state, once it changes.
+// Keys: 'q'+queueID -> queue record (JSON); 'm'+queueID+seq -> the
+// message's index record (no body); 'b'+queueID+seq -> the whole message,
+// body and attributes included; 's'+queueID+seq -> the message's latest
+// state, once it changes. Load reads 'q', 's' and 'm' only; ReadMessages
+// reads 'b'. Stores written before the split hold whole messages under 'm'
+// and no 'b': both are read.
 //
 // The store refuses to open a damaged database (see Open and docs/storage.md)
 // instead of serving part of it, refuses new messages before its disk is
@@ -83,6 +87,7 @@ type Store struct {
 	lazyInst  *instance     // the instance lazy was made for
 	lazyN     int           // ops in lazy
 	lazyDelta int64         // messages lazy adds (puts less deletes)
+	lazyPuts  bool          // lazy holds messages put, which ReadMessages must see
 	timer     *time.Timer   // commits lazy after LazyDelay; nil when none is set
 	closed    bool
 }
@@ -156,7 +161,7 @@ func unavailable(cause error) error {
 }
 
 // Open opens or creates the store in dir. It checks the directory for
-// damage first (see checkDir) and reads every record once (Load), so a
+// damage first (see checkDir) and Load reads every index record once, so a
 // damaged store fails to open with an error wrapping ErrDamaged, unless
 // opts.Repair is set.
 func Open(dir string, opts Options) (*Store, error) {
@@ -404,7 +409,7 @@ func (s *Store) commitLazy(ops []queue.Op) error {
 	if s.lazy != nil && s.lazyInst != in {
 		// Made for an instance that died: those ops are lost, which only
 		// means redelivery.
-		s.lazy, s.lazyInst, s.lazyN, s.lazyDelta = nil, nil, 0, 0
+		s.lazy, s.lazyInst, s.lazyN, s.lazyDelta, s.lazyPuts = nil, nil, 0, 0, false
 	}
 	if s.lazy == nil {
 		s.lazy, s.lazyInst = in.db.NewBatch(), in
@@ -422,6 +427,7 @@ func (s *Store) commitLazy(ops []queue.Op) error {
 	}
 	s.lazyN += len(ops)
 	s.lazyDelta += delta
+	s.lazyPuts = s.lazyPuts || adds(ops)
 	if s.lazyN >= LazyOps {
 		// Queued now, in order; its result is not awaited (a lazy batch
 		// needs no answer), a failure shows in the next commit.
@@ -457,7 +463,7 @@ func (s *Store) queueLazyLocked() queued {
 	if b == nil {
 		return queued{}
 	}
-	s.lazy, s.lazyInst, s.lazyN, s.lazyDelta = nil, nil, 0, 0
+	s.lazy, s.lazyInst, s.lazyN, s.lazyDelta, s.lazyPuts = nil, nil, 0, 0, false
 	s.msgs.Add(delta) // counted when queued: the count is an estimate
 	return queued{in: in, job: in.enqueue(b, false)}
 }
@@ -478,7 +484,7 @@ func encodeOps(b *pebble.Batch, ops []queue.Op) (int64, error) {
 			}
 		case queue.OpDeleteQueue:
 			err = b.Delete(queueKey(op.QueueID), nil)
-			for _, kind := range []byte{'m', 's'} {
+			for _, kind := range []byte{'m', 's', 'b'} {
 				if err == nil {
 					err = b.DeleteRange(msgKey(kind, op.QueueID, 0), msgKey(kind, op.QueueID, math.MaxUint64), nil)
 				}
@@ -487,20 +493,25 @@ func encodeOps(b *pebble.Batch, ops []queue.Op) (int64, error) {
 				}
 			}
 		case queue.OpPutMessage:
-			buf = encodeMessage(buf[:0], op.Message, op.State)
+			buf = encodeHeader(buf[:0], op.Message, op.State)
 			err = b.Set(msgKey('m', op.QueueID, op.Message.Seq), buf, nil)
+			if err == nil {
+				buf = encodeMessage(buf[:0], op.Message, queue.MessageState{})
+				err = b.Set(msgKey('b', op.QueueID, op.Message.Seq), buf, nil)
+			}
 			delta++
 		case queue.OpUpdateMessage:
 			buf = encodeState(buf[:0], op.State)
-			err = b.Set(msgKey('s', op.QueueID, op.Message.Seq), buf, nil)
+			err = b.Set(msgKey('s', op.QueueID, updateSeq(op)), buf, nil)
 		case queue.OpDeleteMessage:
-			err = b.Delete(msgKey('m', op.QueueID, op.Seq), nil)
-			if err == nil {
-				err = b.Delete(msgKey('s', op.QueueID, op.Seq), nil)
+			for _, kind := range []byte{'m', 's', 'b'} {
+				if err == nil {
+					err = b.Delete(msgKey(kind, op.QueueID, op.Seq), nil)
+				}
 			}
 			delta--
 		case queue.OpPurge:
-			for _, kind := range []byte{'m', 's'} {
+			for _, kind := range []byte{'m', 's', 'b'} {
 				if err == nil {
 					err = b.DeleteRange(msgKey(kind, op.QueueID, 0), msgKey(kind, op.QueueID, op.Seq), nil)
 				}
@@ -513,6 +524,78 @@ func encodeOps(b *pebble.Batch, ops []queue.Op) (int64, error) {
 		}
 	}
 	return delta, nil
+}
+
+// updateSeq is the message an OpUpdateMessage changes: Seq, or, from
+// callers that name it by its message, Message.Seq.
+func updateSeq(op queue.Op) uint64 {
+	if op.Seq == 0 && op.Message != nil {
+		return op.Message.Seq
+	}
+	return op.Seq
+}
+
+// ReadMessages reads whole messages by sequence number. Lazy puts not yet
+// committed are committed first, so that a message moved to a queue
+// (committed lazily) can be read as soon as the move is listed.
+func (s *Store) ReadMessages(ctx context.Context, queueID uint64, seqs []uint64) ([]*queue.Message, error) {
+	s.mu.Lock()
+	var q queued
+	if s.lazyPuts {
+		q = s.queueLazyLocked()
+	}
+	s.mu.Unlock()
+	if err := s.wait(q); err != nil {
+		return nil, err
+	}
+	in, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*queue.Message, len(seqs))
+	key := msgKey('b', queueID, 0)
+	for i, seq := range seqs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		binary.BigEndian.PutUint64(key[9:], seq)
+		key[0] = 'b'
+		m, err := s.readWhole(in, key, seq)
+		if errors.Is(err, pebble.ErrNotFound) {
+			// A store written before the split keeps the whole message
+			// under 'm'.
+			key[0] = 'm'
+			m, err = s.readWhole(in, key, seq)
+		}
+		switch {
+		case errors.Is(err, pebble.ErrNotFound):
+		case err != nil && pebble.IsCorruptionError(err):
+			return nil, damagedError(s.dir, []string{err.Error()})
+		case err != nil:
+			return nil, fmt.Errorf("pebblestore: read message %d of queue %d: %w", seq, queueID, err)
+		default:
+			out[i] = m
+		}
+	}
+	return out, nil
+}
+
+// readWhole reads the whole message at key: ErrNotFound when it is absent
+// or the record there is an index record only.
+func (s *Store) readWhole(in *instance, key []byte, seq uint64) (*queue.Message, error) {
+	v, closer, err := in.db.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	m, _, whole, err := decodeRecord(v, seq, true)
+	if err != nil {
+		return nil, fmt.Errorf("message record %x: %w", key, err)
+	}
+	if !whole {
+		return nil, pebble.ErrNotFound
+	}
+	return m, nil
 }
 
 // Load replays every queue, then every message with its latest state. A
@@ -561,6 +644,7 @@ func (s *Store) load(ctx context.Context, db *pebble.DB, queues func(queue.Queue
 	}
 
 	var n int64
+	var m queue.Message // reused, its strings alias the iterator's value: valid during one callback only
 	err = scan(db, 'm', func(k, v []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -570,14 +654,16 @@ func (s *Store) load(ctx context.Context, db *pebble.DB, queues func(queue.Queue
 		}
 		n++
 		qid, seq := binary.BigEndian.Uint64(k[1:]), binary.BigEndian.Uint64(k[9:])
-		m, st, err := decodeMessage(v, seq)
+		st, _, err := decodeInto(&m, v, seq, false)
 		if err != nil {
 			return fmt.Errorf("pebblestore: message %x: %w", k, err)
 		}
-		if s2, ok := states[key{qid, seq}]; ok {
-			st = s2
+		if len(states) > 0 {
+			if s2, ok := states[key{qid, seq}]; ok {
+				st = s2
+			}
 		}
-		return messages(qid, m, st)
+		return messages(qid, &m, st)
 	})
 	if err != nil {
 		return err

@@ -118,6 +118,7 @@ func TestStateSurvivesReopen(t *testing.T) {
 
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add([]byte{1, 0, 0})
+	f.Add([]byte{2, 3, 0x61, 0x62, 0x63, 0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pebblestore.DecodeForFuzz(b) // must not panic on a corrupt record
