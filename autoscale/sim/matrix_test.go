@@ -108,3 +108,36 @@ func BenchmarkController(b *testing.B) {
 		}
 	}
 }
+
+// TestControllerTargets holds qscale to its targets on every added scenario
+// and variant: worker-seconds at most 1.2× the oracle's, direction
+// reversals within the budget, nothing left queued, p99 wait at most the
+// objective plus the start-up (from an idle fleet) wherever the maximum lets
+// the oracle meet the objective, and better than the AWS emulation.
+func TestControllerTargets(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"steady", "bursts", "square", "drift", "heavy", "trickle", "burst", "stop", "ramp"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, v := range variants {
+				mut := func(s *Scenario) { s.Processing, s.StartupDelay = v.processing, v.startup }
+				q, a := run(t, name, QScale, mut), run(t, name, AWS, mut)
+				if r := q.OracleRatio(); r > 1.2 {
+					t.Errorf("%s: %.0f worker-seconds, %.2fx the oracle's %.0f", v.name, q.WorkerSeconds, r, q.Oracle.WorkerSeconds)
+				}
+				if q.Reversals > q.AllowedReversals() {
+					t.Errorf("%s: %d reversals, budget %d", v.name, q.Reversals, q.AllowedReversals())
+				}
+				if q.Remaining != 0 {
+					t.Errorf("%s: %d messages left queued", v.name, q.Remaining)
+				}
+				if limit := q.Objective + v.startup; q.Oracle.Late == 0 && q.WaitP99 > limit {
+					t.Errorf("%s: p99 wait %s above %s", v.name, q.WaitP99, limit)
+				}
+				if q.WorkerSeconds >= a.WorkerSeconds || (a.WaitP99 > time.Second && q.WaitP99 >= a.WaitP99) {
+					t.Errorf("%s: qscale %.0f worker-seconds, p99 %s; AWS %.0f, %s", v.name, q.WorkerSeconds, q.WaitP99, a.WorkerSeconds, a.WaitP99)
+				}
+			}
+		})
+	}
+}

@@ -111,8 +111,8 @@ type Result struct {
 	Timeline []Sample
 }
 
-// EpisodeGap separates two arrival episodes.
-const EpisodeGap = 5 * time.Minute
+// EpisodeGap separates two arrival episodes: a minute without arrivals.
+const EpisodeGap = time.Minute
 
 // AllowedReversals is the flapping budget of a run: 2 per arrival episode
 // plus 6 an hour.
