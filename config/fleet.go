@@ -39,6 +39,8 @@ type Fleet struct {
 	// Guardrails, when present, cap the changes per period and size the
 	// fleet when its queue cannot be read (guardrails.go).
 	Guardrails *Guardrails `yaml:"guardrails"`
+	// Schedule changes the bounds in recurring windows (schedule.go).
+	Schedule []ScheduledAction `yaml:"schedule"`
 
 	// Exactly one of the kinds. Worker is qscale up's shorthand for a
 	// local fleet of `qscale worker` processes on its own queue.

@@ -137,9 +137,13 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg, s.srv.Engine, fc.Queue.Name, s.LastDecision)
 
+	schedule, err := fc.BuildSchedule()
+	if err != nil {
+		return nil, err
+	}
 	s.ctrl, err = autoscale.New(autoscale.Options{
 		Source: NewEngineSource(s.queue, o.Clock, 0), Fleet: s.fleet,
-		Policies: policies, Bounds: fc.Bounds(), Interval: fc.Interval.D(), History: fc.History,
+		Policies: policies, Bounds: fc.Bounds(), Schedule: schedule, Interval: fc.Interval.D(), History: fc.History,
 		Clock: o.Clock, Logger: o.Logger.With("part", "autoscale"),
 		OnDecision: s.onDecision, AllowBelowBusy: !fc.KeepsBusy(),
 	})

@@ -457,17 +457,25 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 			age := A + h
 			stream := min(bh, fast*age)
 			burst := bh - stream
-			burstLeft := max(p.wait+S-age-margin, p.wait/2)
-			streamLeft := p.wait + S - margin
+			// The start-up is allowed for where new workers serve the
+			// backlog, or where the acceptable wait is half spent
+			// already (they were started for it); a fresh backlog that
+			// running workers serve has the acceptable wait alone.
+			allow := S
+			if h == 0 && A < p.wait/2 {
+				allow = 0
+			}
+			burstLeft := max(p.wait+allow-age-margin, p.wait/2)
+			streamLeft := p.wait + allow - margin
 			nBurst := ceil(burst * pt / burstLeft)
 			nLast := ceil(bh * pt / streamLeft)
 			nCatch := 0
 			if in.Running == 0 || A > p.wait/2 {
-				nCatch = ceil(fast*pt/p.maxUtil + max(0, bh-fast*p.wait)*pt/(p.wait+S))
+				nCatch = ceil(fast*pt/p.maxUtil + max(0, bh-fast*p.wait)*pt/(p.wait+allow))
 			}
 			n := max(1, nBurst, nLast, nCatch, paceN)
 			return n, fmt.Sprintf("backlog %d (oldest %s) forecast at %.0f (%.0f burst, %.0f stream) in %s: the burst served within %s needs %d, the last message within %s needs %d, keeping pace with %.1f msg/s and catching up within %s needs %d: %d",
-				in.Visible, secs(in.OldestAge), bh, burst, stream, secs(durOf(h)), secs(durOf(burstLeft)), nBurst, secs(durOf(streamLeft)), nLast, pace, secs(durOf(p.wait+S)), max(nCatch, paceN), n)
+				in.Visible, secs(in.OldestAge), bh, burst, stream, secs(durOf(h)), secs(durOf(burstLeft)), nBurst, secs(durOf(streamLeft)), nLast, pace, secs(durOf(p.wait+allow)), max(nCatch, paceN), n)
 		}
 		switch {
 		case in.Starting > 0:

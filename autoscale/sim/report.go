@@ -28,6 +28,13 @@ func (r *Result) WriteReport(w io.Writer, actions bool) error {
 	fmt.Fprintf(&b, "scaling    %d actions, %d direction reversals (budget %d: %d arrival episodes, %s), first scale-out %s\n",
 		len(r.Actions), r.Reversals, r.AllowedReversals(), r.Episodes, r.Duration, first)
 	fmt.Fprintf(&b, "objective  oldest message waited over %s for %s\n", r.Objective, r.AboveObjective)
+	if n := len(r.EpisodeMaxWait); n > 0 && n <= 24 {
+		waits := make([]string, n)
+		for i, w := range r.EpisodeMaxWait {
+			waits[i] = w.String()
+		}
+		fmt.Fprintf(&b, "episodes   longest wait of each: %s\n", strings.Join(waits, " "))
+	}
 	if actions {
 		for _, a := range r.Actions {
 			fmt.Fprintf(&b, "  %s  %3d -> %3d  %s\n", clockOf(a.At), a.From, a.To, a.Rule)

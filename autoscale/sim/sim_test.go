@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/policy"
 )
 
@@ -180,3 +181,67 @@ func TestTraceWithExponentialProcessing(t *testing.T) {
 }
 
 func policyBounds(lo, hi int) policy.Bounds { return policy.Bounds{Min: lo, Max: hi} }
+
+// The predictor learns the bursts every 10 minutes: from the third on, the
+// workers are ready when a burst comes and its messages wait less than the
+// objective, for little more than the reactive cost.
+func TestPredictorOnBursts(t *testing.T) {
+	t.Parallel()
+	for _, startup := range []time.Duration{5 * time.Second, 30 * time.Second} {
+		sc, err := Builtin("bursts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.StartupDelay, sc.Duration = startup, 3*time.Hour
+		reactive, err := Run(t.Context(), Options{Scenario: sc, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, _ = Builtin("bursts")
+		sc.StartupDelay, sc.Duration = startup, 3*time.Hour
+		predicted, err := Run(t.Context(), Options{Scenario: sc, Seed: 1, Predict: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range predicted.EpisodeMaxWait[2:] {
+			if w > predicted.Objective {
+				t.Errorf("start-up %s: burst %d waited up to %s, above the objective", startup, i+3, w)
+			}
+		}
+		if r := predicted.WorkerSeconds / reactive.WorkerSeconds; r > 1.15 {
+			t.Errorf("start-up %s: the predictor costs %.2fx the reactive policy", startup, r)
+		}
+	}
+}
+
+// A scheduled window raises the minimum on the simulated clock, and the
+// report shows the decision.
+func TestScheduleInSim(t *testing.T) {
+	t.Parallel()
+	c, err := autoscale.ParseCron("9-59/10 * * * *", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 36
+	sc, _ := Builtin("bursts")
+	sc.Schedule = autoscale.Schedule{{Name: "bursts", Start: c, Duration: 2 * time.Minute, Min: &n}}
+	r, err := Run(t.Context(), Options{Scenario: sc, Seed: 1, Step: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range r.EpisodeMaxWait {
+		if w > r.Objective {
+			t.Errorf("burst %d waited up to %s with the workers scheduled", i+1, w)
+		}
+	}
+	// The run starts at 00:00:30, inside the window opened at 23:59.
+	found := false
+	for _, a := range r.Actions {
+		found = found || (a.To == 36 && strings.HasPrefix(a.Reason, "schedule 'bursts' raises min to 36 until 00:11"))
+	}
+	if !found {
+		var b bytes.Buffer
+		r.WriteReport(&b, true)
+		t.Fatalf("no scale-out for the window at 00:09:\n%s", b.String())
+	}
+}

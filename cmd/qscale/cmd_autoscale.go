@@ -151,8 +151,12 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 		return nil, err
 	}
 	a := &autoscaler{cfg: f, log: logger, fleet: fleet, pub: pub, policies: len(policies), dryRun: dryRun, src: src}
+	schedule, err := f.BuildSchedule()
+	if err != nil {
+		return nil, err
+	}
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(),
+		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(), Schedule: schedule,
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
 		OnDecision: a.onDecision, Guardrails: f.AutoscaleGuardrails(),
 		AllowBelowBusy: !f.KeepsBusy(),

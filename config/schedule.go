@@ -1,0 +1,68 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/policy"
+)
+
+// ScheduledAction is one entry of a fleet's schedule: a window that recurs
+// at each match of Cron (five fields, read in Timezone or in a CRON_TZ=
+// prefix, UTC by default) and lasts Duration, or until End matches, during
+// which Min and Max replace the fleet's bounds (AWS PutScheduledAction,
+// KEDA's cron trigger):
+//
+//	schedule:
+//	  - {name: morning, cron: "0 8 * * 1-5", timezone: Europe/Paris, duration: 90m, min: 5}
+//	  - {name: nightly-batch, cron: "55 1 * * *", end: "30 2 * * *", min: 20, max: 80}
+type ScheduledAction struct {
+	Name     string          `yaml:"name"`
+	Cron     string          `yaml:"cron"`
+	Timezone string          `yaml:"timezone"`
+	Duration policy.Duration `yaml:"duration"`
+	End      string          `yaml:"end"`
+	Min      *int            `yaml:"min"`
+	Max      *int            `yaml:"max"`
+}
+
+// BuildSchedule returns the fleet's schedule for the controller, or the
+// first problem in it, with its path (schedule[i].field).
+func (f *Fleet) BuildSchedule() (autoscale.Schedule, error) {
+	var s autoscale.Schedule
+	for i, a := range f.Schedule {
+		p := fmt.Sprintf("schedule[%d]", i)
+		loc := time.UTC
+		if a.Timezone != "" {
+			l, err := time.LoadLocation(a.Timezone)
+			if err != nil {
+				return nil, fe(p+".timezone", "%q is not a time zone (e.g. Europe/Paris): %v", a.Timezone, err)
+			}
+			loc = l
+		}
+		start, err := autoscale.ParseCron(a.Cron, loc)
+		if err != nil {
+			return nil, fe(p+".cron", "%v", err)
+		}
+		sa := autoscale.ScheduledAction{Name: a.Name, Start: start, Duration: a.Duration.D(), Min: a.Min, Max: a.Max}
+		if a.End != "" {
+			end, err := autoscale.ParseCron(a.End, loc)
+			if err != nil {
+				return nil, fe(p+".end", "%v", err)
+			}
+			sa.End = &end
+		}
+		if err := sa.Validate(); err != nil {
+			return nil, fe(p, "%v", err)
+		}
+		if a.Min != nil && a.Max == nil && *a.Min > f.MaxCapacity {
+			return nil, fe(p+".min", "%d is above maxCapacity %d; give max too", *a.Min, f.MaxCapacity)
+		}
+		s = append(s, sa)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fe("schedule", "%v", err)
+	}
+	return s, nil
+}
