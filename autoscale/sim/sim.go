@@ -75,6 +75,8 @@ type Sample struct {
 	Desired, Running  int
 	Starting          int
 	Backlog           float64
+	// Oldest is the oldest visible message's age.
+	Oldest time.Duration
 }
 
 // Action is one applied change of the fleet's desired count.
@@ -450,7 +452,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if (end-o.AlarmDelay)%time.Minute != 0 || !pub.ready(end-o.AlarmDelay) {
 				if o.KeepTimeline {
 					res.Timeline = append(res.Timeline, Sample{At: end, Visible: src.visible, InFlight: src.inFlight,
-						Desired: fleetDesired(ctx, fleet), Running: running, Starting: starting})
+						Desired: fleetDesired(ctx, fleet), Running: running, Starting: starting, Oldest: src.oldest})
 				}
 				continue
 			}
@@ -473,7 +475,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			s := d.Observation.Fleet
 			res.Timeline = append(res.Timeline, Sample{
 				At: at + o.Step, Visible: src.visible, InFlight: src.inFlight,
-				Desired: d.To, Running: s.Running, Starting: s.Starting, Backlog: d.Observation.BacklogPerWorker,
+				Desired: d.To, Running: s.Running, Starting: s.Starting, Backlog: d.Observation.BacklogPerWorker, Oldest: src.oldest,
 			})
 		}
 	}

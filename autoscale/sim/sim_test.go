@@ -65,7 +65,7 @@ func TestGoldenRuns(t *testing.T) {
 				if err := r.WriteSVG(&svg); err != nil {
 					t.Fatal(err)
 				}
-				if !strings.HasPrefix(svg.String(), "<svg") || strings.Count(svg.String(), "<polyline") != 4 {
+				if !strings.HasPrefix(svg.String(), "<svg") || strings.Count(svg.String(), "<polyline") != 3 {
 					t.Fatalf("SVG looks wrong: %.200s", svg.String())
 				}
 			})

@@ -51,7 +51,7 @@ func runSim(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.objective, "objective", 10*time.Second, "acceptable wait: the latency objective's target and the report's threshold")
 	fs.StringVar(&o.mode, "mode", "both", "qscale, aws (Application Auto Scaling emulation: one snapshot a minute, 3/15 datapoints) or both")
 	fs.StringVar(&o.config, "config", "", "autoscaler config file whose policies and bounds qscale mode uses (default: the queueing policy)")
-	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode also NAME-aws.svg); empty for none")
+	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode, qscale and AWS on one time axis); empty for none")
 	fs.BoolVar(&o.actions, "actions", false, "list every scaling action")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for processing times")
 	fs.DurationVar(&o.awsCool, "aws-cooldown", 60*time.Second, "ScaleOutCooldown and ScaleInCooldown in aws mode")
@@ -167,17 +167,13 @@ func runSim(ctx context.Context, args []string) error {
 		if err := r.WriteReport(os.Stdout, o.actions); err != nil {
 			return err
 		}
-		if o.svg != "" {
-			path := o.svg
-			if len(modes) > 1 && m == sim.AWS {
-				path = strings.TrimSuffix(path, ".svg") + "-aws.svg"
-			}
-			if err := writeFile(path, r.WriteSVG); err != nil {
-				return err
-			}
-			fmt.Printf("chart      %s\n", path)
-		}
 		fmt.Println()
+	}
+	if o.svg != "" {
+		if err := writeFile(o.svg, func(w io.Writer) error { return sim.WriteChart(w, results...) }); err != nil {
+			return err
+		}
+		fmt.Printf("chart      %s\n", o.svg)
 	}
 	if len(results) == 2 {
 		q, a := results[0], results[1]
