@@ -66,3 +66,43 @@ func (f *Fleet) BuildSchedule() (autoscale.Schedule, error) {
 	}
 	return s, nil
 }
+
+// Predict turns on the predictor (docs/autoscaling.md, "Predictor") for a
+// fleet:
+//
+//	predict: {}                  # the objective of its queueing or latency policy
+//	predict: {objective: 10s}
+type Predict struct {
+	// Objective is the wait the predicted workers serve an episode's
+	// first messages within; default the acceptableWait of the fleet's
+	// first queueing or latency policy.
+	Objective policy.Duration `yaml:"objective"`
+}
+
+// BuildPredictor returns the fleet's predictor, nil when predict is not
+// set.
+func (f *Fleet) BuildPredictor() (*autoscale.Predictor, error) {
+	if f.Predict == nil {
+		return nil, nil
+	}
+	obj := f.Predict.Objective
+	for _, p := range f.Policies {
+		if obj > 0 {
+			break
+		}
+		switch {
+		case p.Queueing != nil:
+			obj = p.Queueing.AcceptableWait
+		case p.Latency != nil:
+			obj = p.Latency.AcceptableWait
+		}
+	}
+	if obj <= 0 {
+		return nil, fe("predict.objective", "is required when no queueing or latency policy names an acceptableWait (e.g. objective: 10s)")
+	}
+	p, err := autoscale.NewPredictor(autoscale.PredictorConfig{Objective: obj.D()})
+	if err != nil {
+		return nil, fe("predict", "%v", err)
+	}
+	return p, nil
+}

@@ -56,3 +56,24 @@ func TestScheduleErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestPredictObjective(t *testing.T) {
+	t.Parallel()
+	window := "  - {name: m, cron: \"0 8 * * *\", duration: 1h, min: 1}\n"
+	// Target tracking names no acceptable wait: the objective is required.
+	_, err := config.Parse([]byte(scheduledFleet+window+"  predict: {}\n"), "", config.ForAutoscale)
+	if err == nil || !strings.Contains(err.Error(), "predict.objective") {
+		t.Fatalf("predict: {} without an objective: %v", err)
+	}
+	c, err := config.Parse([]byte(scheduledFleet+window+"  predict: {objective: 10s}\n"), "", config.ForAutoscale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Fleets[0].BuildPredictor(); err != nil || p == nil {
+		t.Fatalf("predict with an objective: %v, %v", p, err)
+	}
+	c.Fleets[0].Predict = nil
+	if p, err := c.Fleets[0].BuildPredictor(); err != nil || p != nil {
+		t.Fatalf("no predict: %v, %v", p, err)
+	}
+}

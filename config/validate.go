@@ -221,6 +221,9 @@ func (f *Fleet) validate(use Use, queues map[string]bool) error {
 	if _, err := f.BuildSchedule(); err != nil {
 		add(err)
 	}
+	if _, err := f.BuildPredictor(); err != nil {
+		add(err)
+	}
 
 	kinds := f.kinds()
 	allowed := Kinds[1:]

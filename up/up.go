@@ -141,9 +141,13 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err != nil {
 		return nil, err
 	}
+	predictor, err := fc.BuildPredictor()
+	if err != nil {
+		return nil, err
+	}
 	s.ctrl, err = autoscale.New(autoscale.Options{
 		Source: NewEngineSource(s.queue, o.Clock, 0), Fleet: s.fleet,
-		Policies: policies, Bounds: fc.Bounds(), Schedule: schedule, Interval: fc.Interval.D(), History: fc.History,
+		Policies: policies, Bounds: fc.Bounds(), Schedule: schedule, Predictor: predictor, Interval: fc.Interval.D(), History: fc.History,
 		Clock: o.Clock, Logger: o.Logger.With("part", "autoscale"),
 		OnDecision: s.onDecision, AllowBelowBusy: !fc.KeepsBusy(),
 	})

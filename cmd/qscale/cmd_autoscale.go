@@ -155,8 +155,12 @@ func newAutoscaler(ctx context.Context, f config.Fleet, logger *slog.Logger, dry
 	if err != nil {
 		return nil, err
 	}
+	predictor, err := f.BuildPredictor()
+	if err != nil {
+		return nil, err
+	}
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(), Schedule: schedule,
+		Source: src, Fleet: fleet, Policies: policies, Bounds: f.Bounds(), Schedule: schedule, Predictor: predictor,
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
 		OnDecision: a.onDecision, Guardrails: f.AutoscaleGuardrails(),
 		AllowBelowBusy: !f.KeepsBusy(),

@@ -103,6 +103,7 @@ func runSim(ctx context.Context, args []string) error {
 		if fileSchedule, err = f.BuildSchedule(); err != nil {
 			return err
 		}
+		o.predict = o.predict || f.Predict != nil
 		bounds = f.Bounds()
 	}
 	if o.min >= 0 {
