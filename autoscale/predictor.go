@@ -34,6 +34,10 @@ type PredictorConfig struct {
 type episode struct {
 	start time.Time
 	early float64
+	// stream is the highest arrival rate seen from the objective to a
+	// minute after the start: a burst has left the source's window by
+	// then, a stream has not.
+	stream float64
 }
 
 // Predictor learns load that recurs at a fixed period (a batch every ten
@@ -55,8 +59,17 @@ type Predictor struct {
 	lastSeen time.Time
 	lastAt   time.Time
 	// hits and misses count predictions the episodes kept or missed.
-	hits, misses int
-	missedFor    time.Time // the predicted start already counted as missed
+	// predicted is whether the episode in progress came when due, quiet
+	// whether the last reading saw nothing arrive or wait.
+	predicted, quiet bool
+	hits, misses     int
+	missedFor        time.Time // the predicted start already counted as missed
+	// The daily profile: messages that arrived in each minute of the day
+	// (UTC), the last time that minute came; since is the first reading,
+	// minute the minute being counted.
+	perMinute [24 * 60]float64
+	since     time.Time
+	minute    int
 }
 
 // NewPredictor returns a Predictor; cfg.Objective must be positive.
@@ -89,7 +102,15 @@ func (p *Predictor) Observe(now time.Time, q QueueStats) {
 		dt = max(0, now.Sub(p.lastAt).Seconds())
 	}
 	p.lastAt = now
+	if p.since.IsZero() {
+		p.since, p.minute = now, -1
+	}
+	if m := minuteOfDay(now); m != p.minute {
+		p.minute, p.perMinute[m] = m, 0
+	}
+	p.perMinute[p.minute] += q.ArrivalRate * dt
 	arriving := q.ArrivalRate > 0 || q.Visible > 0
+	p.quiet = !arriving
 	if p.active && now.Sub(p.lastSeen) >= p.cfg.QuietGap {
 		p.active = false
 	}
@@ -98,18 +119,22 @@ func (p *Predictor) Observe(now time.Time, q QueueStats) {
 	}
 	if !p.active {
 		p.active = true
+		next, jitter, ok := p.due(p.episodes)
+		p.predicted = ok && now.Sub(next).Abs() <= jitter
+		if p.predicted {
+			p.hits++
+		}
 		p.episodes = append(p.episodes, episode{start: now})
 		if len(p.episodes) > p.cfg.Episodes {
 			p.episodes = slices.Delete(p.episodes, 0, len(p.episodes)-p.cfg.Episodes)
 		}
-		if next, jitter, ok := p.due(p.episodes[:len(p.episodes)-1]); ok && now.Sub(next).Abs() <= jitter {
-			p.hits++
-		}
 	}
 	p.lastSeen = now
 	e := &p.episodes[len(p.episodes)-1]
-	if now.Sub(e.start) < p.cfg.Objective {
+	if since := now.Sub(e.start); since < p.cfg.Objective {
 		e.early += q.ArrivalRate * dt
+	} else if since < time.Minute {
+		e.stream = max(e.stream, q.ArrivalRate)
 	}
 }
 
@@ -151,8 +176,19 @@ func (p *Predictor) due(eps []episode) (time.Time, time.Duration, bool) {
 // processing per message, and a sentence saying why; 0 when no episode is
 // expected.
 func (p *Predictor) Floor(now time.Time, lead, processing time.Duration) (int, string) {
+	if _, _, ok := p.due(p.episodes); !ok && now.Sub(p.since) >= 24*time.Hour {
+		return p.daily(now, lead, processing)
+	}
 	if p.active {
-		return 0, ""
+		// A predicted episode keeps its workers for its first minute,
+		// until the policies have measured it, unless it is over
+		// sooner (nothing arrives or waits).
+		cur := p.episodes[len(p.episodes)-1]
+		if !p.predicted || p.quiet || now.Sub(cur.start) >= time.Minute {
+			return 0, ""
+		}
+		n, why := p.size(p.episodes[:len(p.episodes)-1], processing)
+		return n, fmt.Sprintf("the episode came as predicted at %s: %s kept for its first minute", cur.start.Format(time.TimeOnly), why)
 	}
 	next, tol, ok := p.due(p.episodes)
 	if !ok {
@@ -172,20 +208,54 @@ func (p *Predictor) Floor(now time.Time, lead, processing time.Duration) (int, s
 	if now.Before(next.Add(-tol).Add(-lead).Add(-margin)) {
 		return 0, fmt.Sprintf("next episode due at %s (every %s)", next.Format(time.TimeOnly), period.Round(time.Second))
 	}
-	early := make([]float64, 0, len(p.episodes))
-	for _, e := range p.episodes {
-		early = append(early, e.early)
+	n, why := p.size(p.episodes, processing)
+	return n, fmt.Sprintf("an episode recurs every %s (the last %d starts) and is due at %s ± %s: %s; %d kept, %d missed",
+		period.Round(time.Second), min(3, len(p.episodes)), next.Format(time.TimeOnly), tol.Round(time.Second), why, p.hits, p.misses)
+}
+
+// size returns the workers an episode like eps needs at its start: the
+// messages of its first objective served within it (less a twentieth for
+// the noise of processing times), and the stream that follows them, as the
+// queueing policy's steady state sizes it (the medians of the episodes).
+func (p *Predictor) size(eps []episode, processing time.Duration) (int, string) {
+	if len(eps) == 0 {
+		return 0, "no episode known"
+	}
+	early := make([]float64, 0, len(eps))
+	stream := make([]float64, 0, len(eps))
+	for _, e := range eps {
+		early, stream = append(early, e.early), append(stream, e.stream)
 	}
 	slices.Sort(early)
-	med := early[len(early)/2]
-	// The messages of the episode's first objective, served within it
-	// (less a twentieth for the noise of processing times).
-	n := int(math.Ceil(med*processing.Seconds()/(0.95*p.cfg.Objective.Seconds()) - 1e-9))
-	if n <= 0 {
-		return 0, ""
+	slices.Sort(stream)
+	med, rate := early[len(early)/2], stream[len(stream)/2]
+	nBurst := int(math.Ceil(med*processing.Seconds()/(0.95*p.cfg.Objective.Seconds()) - 1e-9))
+	nStream := policy.SteadyServers(rate, processing.Seconds(), p.cfg.Objective.Seconds(), 0.99, 0.95, 1<<16)
+	n := max(nBurst, nStream)
+	return n, fmt.Sprintf("%d workers ready for it (%d serve its first %s, %.0f messages of %s; %d its stream of %.1f msg/s; the medians of %d episodes)",
+		n, nBurst, p.cfg.Objective, med, processing.Round(time.Millisecond), nStream, rate, len(eps))
+}
+
+func minuteOfDay(t time.Time) int {
+	t = t.UTC()
+	return t.Hour()*60 + t.Minute()
+}
+
+// daily is the floor of a load that follows the time of day, once a day of
+// history is known and no recurring episode is: the workers whose M/M/c
+// wait (as the queueing policy's steady state) stays within the objective
+// at the rate that arrived a day ago in the minutes from now + lead to
+// now + lead + 1 minute, when that brings a message per start-up or more.
+func (p *Predictor) daily(now time.Time, lead, processing time.Duration) (int, string) {
+	at := now.Add(lead)
+	m := minuteOfDay(at)
+	rate := max(p.perMinute[m], p.perMinute[(m+1)%len(p.perMinute)]) / 60
+	if rate*lead.Seconds() < 1 {
+		return 0, fmt.Sprintf("yesterday at %s arrivals ran at %.2f msg/s: fewer than one a start-up", at.UTC().Format("15:04"), rate)
 	}
-	return n, fmt.Sprintf("an episode recurs every %s (the last %d starts) and is due at %s ± %s: %d workers ready for its first %s (%.0f messages of %s, the median of %d episodes); %d kept, %d missed",
-		period.Round(time.Second), min(3, len(p.episodes)), next.Format(time.TimeOnly), tol.Round(time.Second), n, p.cfg.Objective, med, processing, len(early), p.hits, p.misses)
+	n := policy.SteadyServers(rate, processing.Seconds(), p.cfg.Objective.Seconds(), 0.99, 0.95, 1<<16)
+	return n, fmt.Sprintf("yesterday at %s arrivals ran at %.2f msg/s: %d workers ready for it (M/M/c: p99 wait <= %s)",
+		at.UTC().Format("15:04"), rate, n, p.cfg.Objective)
 }
 
 // predict raises the outcome o to the predictor's floor (within b).

@@ -87,3 +87,29 @@ func TestPredictorIgnoresIrregularLoad(t *testing.T) {
 		}
 	}
 }
+
+// A load that follows the time of day, with no episodes to learn: after a
+// day, the predictor sizes the fleet a start-up ahead for the rate that
+// arrived at that time the day before.
+func TestPredictorDailyProfile(t *testing.T) {
+	t.Parallel()
+	p, err := autoscale.NewPredictor(autoscale.PredictorConfig{Objective: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rate := func(at time.Time) float64 {
+		if at.Hour() >= 9 && at.Hour() < 17 {
+			return 100 // business hours
+		}
+		return 5
+	}
+	for at := t0; at.Before(t0.Add(24*time.Hour + 8*time.Hour + 59*time.Minute)); at = at.Add(10 * time.Second) {
+		p.Observe(at, autoscale.QueueStats{ArrivalRate: rate(at)})
+	}
+	now := t0.Add(24*time.Hour + 8*time.Hour + 59*time.Minute + 30*time.Second)
+	n, why := p.Floor(now, 30*time.Second, 100*time.Millisecond)
+	if n < 11 || !strings.Contains(why, "yesterday at 09:00") {
+		t.Fatalf("before 09:00 on the second day: %d (%s)", n, why)
+	}
+}

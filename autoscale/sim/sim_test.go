@@ -245,3 +245,28 @@ func TestScheduleInSim(t *testing.T) {
 		t.Fatalf("no scale-out for the window at 00:09:\n%s", b.String())
 	}
 }
+
+// On a stream that recurs (100 msg/s for 5 minutes every 10), the
+// predicted workers are sized for the stream and kept for the episode's
+// first minute: the longest waits fall well below the reactive ones.
+func TestPredictorOnSquare(t *testing.T) {
+	t.Parallel()
+	runWith := func(predict bool) *Result {
+		sc, _ := Builtin("square")
+		sc.Duration = 2 * time.Hour
+		r, err := Run(t.Context(), Options{Scenario: sc, Seed: 1, Predict: predict})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	reactive, predicted := runWith(false), runWith(true)
+	for i := 2; i < len(predicted.EpisodeMaxWait); i++ {
+		if p, r := predicted.EpisodeMaxWait[i], reactive.EpisodeMaxWait[i]; p > r*2/3 {
+			t.Errorf("episode %d: longest wait %s with the predictor, %s without", i+1, p, r)
+		}
+	}
+	if r := predicted.WorkerSeconds / reactive.WorkerSeconds; r > 1.05 {
+		t.Errorf("the predictor costs %.2fx the reactive policy", r)
+	}
+}
