@@ -44,7 +44,7 @@ type Options struct {
 	// Guardrails bound the changes (guardrails.go); Reconfigure swaps them.
 	Guardrails Guardrails
 	// Schedule changes the bounds in recurring windows (schedule.go), on
-	// Clock's time.
+	// Clock's time; Reconfigure replaces it (tickMu guards it then).
 	Schedule Schedule
 	// Predictor, when set, learns recurring load and raises the capacity
 	// a start-up ahead of it (predictor.go).
@@ -304,6 +304,12 @@ func (c *Controller) log(ctx context.Context, d Decision) {
 		slog.Duration("processingTime", d.Observation.Queue.ProcessingTime),
 		slog.Float64("backlogPerWorker", d.Observation.BacklogPerWorker),
 		slog.Duration("startupTime", d.Observation.StartupTime),
+	}
+	if d.Schedule != "" {
+		attrs = append(attrs, slog.String("schedule", d.Schedule))
+	}
+	if d.Prediction != "" {
+		attrs = append(attrs, slog.String("prediction", d.Prediction))
 	}
 	for _, p := range d.Proposals {
 		attrs = append(attrs, slog.Group("policy."+p.Policy, "desired", p.Desired, "rule", p.Rule, "reason", p.Reason))

@@ -183,3 +183,34 @@ func TestControllerAppliesSchedule(t *testing.T) {
 		t.Fatalf("after the window: %d (%s: %s)", d.To, d.Rule, d.Reason)
 	}
 }
+
+// Reconfigure swaps the schedule between two ticks.
+func TestReconfigureSwapsSchedule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 10, 0, 0, time.UTC))
+	q, err := policy.NewQueueing("queueing", policy.QueueingConfig{AcceptableWait: policy.Duration(10 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounds := policy.Bounds{Min: 0, Max: 10}
+	ctrl, err := autoscale.New(autoscale.Options{Source: &source{}, Fleet: memfleet.New(clk, 0), Policies: []policy.Policy{q}, Bounds: bounds, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ctrl.Tick(ctx); d.To != 0 {
+		t.Fatalf("without a schedule: %d", d.To)
+	}
+	s := autoscale.Schedule{{Name: "morning", Start: mustCron(t, "0 9 * * *", time.UTC), Duration: time.Hour, Max: ip(20), Min: ip(2)}}
+	if err := ctrl.Reconfigure(autoscale.Settings{Policies: []policy.Policy{q}, Bounds: bounds, Schedule: s}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	if d := ctrl.Tick(ctx); d.To != 2 || !strings.Contains(d.Schedule, "raises min to 2 until 10:00") {
+		t.Fatalf("with the schedule: %d (%s)", d.To, d.Schedule)
+	}
+	bad := autoscale.Schedule{{Name: "bad", Start: mustCron(t, "0 9 * * *", time.UTC)}}
+	if err := ctrl.Reconfigure(autoscale.Settings{Policies: []policy.Policy{q}, Bounds: bounds, Schedule: bad}); err == nil {
+		t.Fatal("an invalid schedule was accepted")
+	}
+}

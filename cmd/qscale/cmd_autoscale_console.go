@@ -110,7 +110,12 @@ func (a *autoscaler) reload() {
 		a.log.Error("reload refused; the running configuration stays", "config", a.path, "err", err)
 		return
 	}
-	err = a.ctrl.Reconfigure(autoscale.Settings{Policies: policies, Bounds: f.Bounds(), Guardrails: f.AutoscaleGuardrails()})
+	schedule, err := f.BuildSchedule()
+	if err != nil {
+		a.log.Error("reload refused; the running configuration stays", "config", a.path, "err", err)
+		return
+	}
+	err = a.ctrl.Reconfigure(autoscale.Settings{Policies: policies, Bounds: f.Bounds(), Guardrails: f.AutoscaleGuardrails(), Schedule: schedule})
 	if err != nil {
 		a.log.Error("reload refused; the running configuration stays", "config", a.path, "err", err)
 		return
@@ -120,6 +125,7 @@ func (a *autoscaler) reload() {
 	}
 	old := a.cfg
 	a.cfg.Policies, a.cfg.MinCapacity, a.cfg.MaxCapacity, a.cfg.Guardrails = f.Policies, f.MinCapacity, f.MaxCapacity, f.Guardrails
+	a.cfg.Schedule = f.Schedule
 	a.log.Info("configuration reloaded", "config", a.path, "policies", len(policies),
 		"min", f.MinCapacity, "max", f.MaxCapacity, "previousMin", old.MinCapacity, "previousMax", old.MaxCapacity,
 		"guardrails", f.Guardrails != nil)
@@ -148,6 +154,9 @@ func needsRestart(running, next config.Fleet) []string {
 	}
 	if !reflect.DeepEqual(running.CloudWatch, next.CloudWatch) {
 		out = append(out, "cloudwatch")
+	}
+	if !reflect.DeepEqual(running.Predict, next.Predict) {
+		out = append(out, "predict")
 	}
 	return out
 }
