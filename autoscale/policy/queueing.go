@@ -566,15 +566,16 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	case p.cfg.DisableScaleIn:
 		prop.Rule = "disable-scale-in"
 		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but scale-in is disabled: %s %s", rec, c, steadyWhy, inputs)
-	case in.Visible == 0 && sizing*window.Seconds() < 1:
+	case in.Visible == 0 && sizing*window.Seconds() < 1 && max(rec, in.InFlight) < c:
 		// Ski rental: an idle worker is kept for as long as its restart
 		// would cost only when work is expected meanwhile; with fewer
 		// than one message expected in that time, keeping it costs more
-		// than starting one again when work comes.
-		to := max(rec, busy)
+		// than starting one again when work comes. Workers holding a
+		// message are not idle.
+		to := max(rec, in.InFlight)
 		prop.Desired, prop.Rule = to, "idle"
-		prop.Reason = fmt.Sprintf("needs %d < capacity %d and nothing waits: at %.2f msg/s fewer than one message is expected in the %s an idle worker is worth keeping, so idle workers go now: %s %s",
-			rec, c, sizing, secs(window), steadyWhy, inputs)
+		prop.Reason = fmt.Sprintf("needs %d < capacity %d and nothing waits: at %.2f msg/s fewer than one message is expected in the %s an idle worker is worth keeping, so the idle workers go now (%d hold messages): %s %s",
+			rec, c, sizing, secs(window), in.InFlight, steadyWhy, inputs)
 	case highest.Desired >= c:
 		prop.Rule = "stabilizing"
 		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but %d was recommended at %s, within the %s scale-in window: %s %s",
