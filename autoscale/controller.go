@@ -43,6 +43,12 @@ type Options struct {
 	OnDecision func(Decision)
 	// Guardrails bound the changes (guardrails.go); Reconfigure swaps them.
 	Guardrails Guardrails
+	// Schedule changes the bounds in recurring windows (schedule.go), on
+	// Clock's time; Reconfigure replaces it (tickMu guards it then).
+	Schedule Schedule
+	// Predictor, when set, learns recurring load and raises the capacity
+	// a start-up ahead of it (predictor.go).
+	Predictor *Predictor
 }
 
 // StartupTimer is a fleet that measures its own start-up time (the local
@@ -58,7 +64,7 @@ var ErrStarted = errors.New("autoscale: controller already started")
 //
 // Lock order: tickMu before ring.mu. tickMu serialises ticks (the background
 // loop and direct Tick calls) and guards set, seq, failures, retryAt,
-// lastErr, startup and signals.
+// lastErr, startup, signals, lastPT and Options.Predictor.
 type Controller struct {
 	o    Options
 	ring *ring
@@ -72,6 +78,7 @@ type Controller struct {
 	startup  startupLearner
 	g        guards // guardrails.go
 	signals  signalLearner
+	lastPT   time.Duration // the last processing time measured, for the predictor
 
 	lifeMu  sync.Mutex // guards started, cancel and done
 	started bool
@@ -110,6 +117,9 @@ func New(o Options) (*Controller, error) {
 	}
 	if err := o.Guardrails.Validate(); err != nil {
 		return nil, fmt.Errorf("autoscale: guardrails: %w", err)
+	}
+	if err := o.Schedule.Validate(); err != nil {
+		return nil, fmt.Errorf("autoscale: %w", err)
 	}
 	c := &Controller{o: o, ring: newRing(o.History), set: policy.NewSet(o.Bounds, o.Policies...)}
 	c.g.cfg = o.Guardrails
@@ -223,7 +233,21 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 		return d
 	}
 
-	o, next := c.set.Decide(in)
+	// The schedule moves the bounds of this tick only: the set keeps the
+	// configured ones (Reconfigure replaces them).
+	set := *c.set
+	var why string
+	if len(c.o.Schedule) > 0 {
+		set.Bounds, why = c.o.Schedule.Bounds(now, c.set.Bounds)
+		d.Schedule = why
+	}
+	o, next := set.Decide(in)
+	if c.o.Predictor != nil {
+		o = c.predict(now, in, q, set.Bounds, o, &d)
+	}
+	if why != "" {
+		o.Reason = why + "; " + o.Reason
+	}
 	// Both only hold a scale-in back: the floor first, so that the
 	// guardrails record what is applied.
 	o = c.busyFloor(o, f)
@@ -280,6 +304,12 @@ func (c *Controller) log(ctx context.Context, d Decision) {
 		slog.Duration("processingTime", d.Observation.Queue.ProcessingTime),
 		slog.Float64("backlogPerWorker", d.Observation.BacklogPerWorker),
 		slog.Duration("startupTime", d.Observation.StartupTime),
+	}
+	if d.Schedule != "" {
+		attrs = append(attrs, slog.String("schedule", d.Schedule))
+	}
+	if d.Prediction != "" {
+		attrs = append(attrs, slog.String("prediction", d.Prediction))
 	}
 	for _, p := range d.Proposals {
 		attrs = append(attrs, slog.Group("policy."+p.Policy, "desired", p.Desired, "rule", p.Rule, "reason", p.Reason))

@@ -36,6 +36,13 @@ type Decision struct {
 	// Reason says why, in one sentence with the numbers.
 	Reason    string            `json:"reason"`
 	Proposals []policy.Proposal `json:"proposals,omitempty"`
+	// Schedule says how the open scheduled windows changed the bounds
+	// ("schedule 'morning' raises min to 5 until 09:30"), empty when they
+	// did not.
+	Schedule string `json:"schedule,omitempty"`
+	// Prediction says what the predictor expects and whether it raised
+	// the capacity for it, empty without a predictor.
+	Prediction string `json:"prediction,omitempty"`
 	// Applied is true when SetDesired succeeded with To.
 	Applied bool `json:"applied"`
 	// Error is the last error of this tick (reading the queue or the fleet,

@@ -62,3 +62,31 @@ func ExampleController_Start() {
 	}
 	// Output: 0 -> 3 wake
 }
+
+// A scheduled window raises the minimum on weekday mornings in Paris.
+func ExampleSchedule_Bounds() {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	morning, err := autoscale.ParseCron("0 8 * * mon-fri", paris)
+	if err != nil {
+		panic(err)
+	}
+	five := 5
+	s := autoscale.Schedule{{Name: "morning", Start: morning, Duration: 90 * time.Minute, Min: &five}}
+	base := policy.Bounds{Min: 0, Max: 20}
+	for _, at := range []string{"2026-01-07T07:59:00+01:00", "2026-01-07T08:30:00+01:00", "2026-01-10T08:30:00+01:00"} {
+		t, _ := time.Parse(time.RFC3339, at)
+		b, why := s.Bounds(t, base)
+		line := fmt.Sprintf("%s %d..%d", t.Weekday(), b.Min, b.Max)
+		if why != "" {
+			line += ": " + why
+		}
+		fmt.Println(line)
+	}
+	// Output:
+	// Wednesday 0..20
+	// Wednesday 5..20: schedule 'morning' raises min to 5 until 09:30 CET
+	// Saturday 0..20
+}

@@ -14,9 +14,11 @@ type Settings struct {
 	Policies   []policy.Policy
 	Bounds     policy.Bounds
 	Guardrails Guardrails
+	Schedule   Schedule
 }
 
-// Reconfigure replaces the controller's policies, bounds and guardrails
+// Reconfigure replaces the controller's policies, bounds, guardrails and
+// schedule
 // between two ticks. A policy whose name is unchanged keeps its state (its
 // cooldowns go on); a new one starts afresh. Invalid settings are refused
 // and the running ones stay.
@@ -30,8 +32,12 @@ func (c *Controller) Reconfigure(s Settings) error {
 	if err := s.Guardrails.Validate(); err != nil {
 		return fmt.Errorf("autoscale: guardrails: %w", err)
 	}
+	if err := s.Schedule.Validate(); err != nil {
+		return fmt.Errorf("autoscale: %w", err)
+	}
 	c.tickMu.Lock()
 	defer c.tickMu.Unlock()
+	c.o.Schedule = s.Schedule
 	set := policy.NewSet(s.Bounds, s.Policies...)
 	for i, p := range set.Policies {
 		for j, old := range c.set.Policies {

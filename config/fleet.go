@@ -48,6 +48,10 @@ type Fleet struct {
 	// Guardrails, when present, cap the changes per period and size the
 	// fleet when its queue cannot be read (guardrails.go).
 	Guardrails *Guardrails `yaml:"guardrails"`
+	// Schedule changes the bounds in recurring windows, and Predict
+	// starts workers ahead of recurring load (schedule.go).
+	Schedule []ScheduledAction `yaml:"schedule"`
+	Predict  *Predict          `yaml:"predict"`
 
 	// Exactly one of the kinds. Worker is qscale up's shorthand for a
 	// local fleet of `qscale worker` processes on its own queue.

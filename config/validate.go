@@ -245,6 +245,12 @@ func (f *Fleet) validate(use Use, queues map[string]bool) error {
 	if f.Guardrails != nil {
 		add(policy.Prefix("guardrails", f.Guardrails.validate(f.Bounds())))
 	}
+	if _, err := f.BuildSchedule(); err != nil {
+		add(err)
+	}
+	if _, err := f.BuildPredictor(); err != nil {
+		add(err)
+	}
 
 	kinds := f.kinds()
 	allowed := Kinds[1:]

@@ -206,6 +206,14 @@ func (s *System) newRun(ctx context.Context, i int) (*fleetRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.path, err)
 	}
+	schedule, err := fc.BuildSchedule()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.path, err)
+	}
+	predictor, err := fc.BuildPredictor()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.path, err)
+	}
 	if r.fleet, err = newFleet(ctx, s, fc, r.path); err != nil {
 		return nil, fmt.Errorf("%s: fleet: %w", r.path, err)
 	}
@@ -217,7 +225,8 @@ func (s *System) newRun(ctx context.Context, i int) (*fleetRun, error) {
 	r.narr.logsHint = s.opts.WorkerOutput == nil
 	r.ctrl, err = autoscale.New(autoscale.Options{
 		Source: r.source, Fleet: r.fleet,
-		Policies: policies, Bounds: fc.Bounds(), Interval: fc.Interval.D(), History: fc.History,
+		Policies: policies, Bounds: fc.Bounds(), Schedule: schedule, Predictor: predictor,
+		Interval: fc.Interval.D(), History: fc.History,
 		Clock: s.opts.Clock, Logger: s.log.With("part", "autoscale", "fleet", fc.Name),
 		OnDecision: func(d autoscale.Decision) {
 			s.metrics.Observe(fc.Name, d)

@@ -46,10 +46,10 @@ type QueueingConfig struct {
 	// again would (ski rental). The stabilisation window is the longer of
 	// ScaleInWindow and IdleKeep × start-up time. Default 1.
 	IdleKeep *float64 `json:"idleKeep,omitempty" yaml:"idleKeep,omitempty"`
-	// DrainFloor, a fraction of AcceptableWait + start-up time, is the
-	// shortest time the backlog is given to drain once new workers are
-	// ready, when the wait left is shorter or already spent (a start from
-	// idle). Default 0.5.
+	// DrainFloor, a fraction in (0, 1], is the share of the acceptable
+	// wait a backlog's sizing counts on: messages that new workers serve
+	// may wait AcceptableWait + start-up, less (1 - DrainFloor) ×
+	// AcceptableWait for the noise of processing times. Default 0.95.
 	DrainFloor float64 `json:"drainFloor,omitempty" yaml:"drainFloor,omitempty"`
 	// DisableScaleIn: never scale in.
 	DisableScaleIn bool `json:"disableScaleIn,omitempty" yaml:"disableScaleIn,omitempty"`
@@ -105,9 +105,6 @@ type QueueingState struct {
 	Rate, Held float64
 	// Steady is the steady-state count last proposed.
 	Steady int
-	// LastVisible is the visible count of the previous evaluation when no
-	// worker was running then (0 otherwise).
-	LastVisible int
 	// Processing is the processing time's moving average (seconds) and
 	// Samples how many measurements it holds (the first ones are averaged
 	// plainly).
@@ -116,6 +113,23 @@ type QueueingState struct {
 	// Window holds the recommendations of the stabilisation window whose
 	// value no later one exceeds, oldest (and highest) first.
 	Window []Recommendation
+	// SmallOut is set by a small step out of a warm fleet and cleared by
+	// a larger one: the hysteresis then holds back small steps in.
+	SmallOut bool
+	// PrevVisible and PrevTotal are the visible and the visible + in
+	// flight counts of the previous evaluation.
+	PrevVisible, PrevTotal int
+	// Arrivals are the arrivals measured between evaluations while the
+	// backlog tells them (see streamRate), over the last streamWindow,
+	// oldest first.
+	Arrivals []TickArrivals
+}
+
+// TickArrivals is the number of messages that arrived in the Dt seconds
+// before At, as measured from the backlog's growth.
+type TickArrivals struct {
+	At    time.Time
+	Dt, N float64
 }
 
 // Recommendation is the capacity recommended at one evaluation.
@@ -128,15 +142,22 @@ type Recommendation struct {
 //   - steady state: the smallest c whose M/M/c wait (Erlang C) stays under
 //     AcceptableWait at Quantile for the smoothed, deadbanded arrival rate,
 //     or 0 when arrivals are rarer than an idle worker is worth keeping;
-//   - backlog: enough workers that the last queued message, in the backlog
-//     forecast for the moment new workers are ready, starts within the
-//     wait left (AcceptableWait - the oldest message's age at that moment,
-//     at least DrainFloor × (AcceptableWait + start-up)), and enough to
-//     keep shrinking it (arrival rate × processing time / MaxUtilization);
+//     while messages wait, the rate is the stream measured from the
+//     backlog's growth, leaving out a burst that arrived at once;
+//   - backlog: the backlog forecast for the moment the workers asked for
+//     are ready, taken as a burst as old as the oldest message followed by
+//     the stream; enough workers that the burst is served by the oldest
+//     message's deadline and the whole backlog within AcceptableWait +
+//     start-up (new workers cannot beat their start-up), and, once
+//     messages wait, enough to keep pace with the stream and catch up;
 //     workers still starting count, so nothing is added while those will
 //     cover the forecast at their ready time;
-//   - scale-in only to the highest recommendation of the stabilisation
-//     window (ScaleInWindow, at least IdleKeep start-up times).
+//   - scale-in: idle workers go at once when fewer than one message is
+//     expected while they would be kept (ski rental); otherwise only to
+//     the highest recommendation of the stabilisation window
+//     (ScaleInWindow, at least IdleKeep start-up times), and a small step
+//     in after a small step out of a warm fleet only to the highest of
+//     hysteresisWindows windows.
 type Queueing struct {
 	name      string
 	cfg       QueueingConfig
@@ -190,7 +211,7 @@ func NewQueueing(name string, cfg QueueingConfig) (*Queueing, error) {
 		p.idleKeep = *cfg.IdleKeep
 	}
 	if p.drainFrac == 0 {
-		p.drainFrac = 0.5
+		p.drainFrac = 0.95
 	}
 	return p, nil
 }
@@ -214,6 +235,82 @@ func smoothing(dt, tau float64) float64 {
 	return 1 - math.Exp(-dt/tau)
 }
 
+// streamWindow is how far back the arrivals measured from the backlog's
+// growth are kept.
+const streamWindow = 10 * time.Second
+
+// measureArrivals records the messages that arrived since the previous
+// evaluation, where the backlog tells them: the growth of visible + in
+// flight plus what the workers completed meanwhile. That holds while
+// messages wait (every running worker is busy, so completions are the
+// measured completion rate, or the running workers' pace) or while nothing
+// runs (nothing completes). Otherwise the measurements are dropped, and the
+// source's windowed rate is the only evidence.
+func (p *Queueing) measureArrivals(in Input, q QueueingState, dt, pt float64) QueueingState {
+	total := in.Visible + in.InFlight
+	prevVisible, prevTotal := q.PrevVisible, q.PrevTotal
+	q.PrevVisible, q.PrevTotal = in.Visible, total
+	if dt <= 0 {
+		return q
+	}
+	var done float64
+	switch {
+	case in.Running == 0 || prevVisible == 0:
+		// Nothing completes, or the backlog was empty: whatever the
+		// workers did was the few messages they held.
+	case in.CompletionRate > 0:
+		done = in.CompletionRate * dt
+	default:
+		done = float64(in.Running) * dt / pt
+	}
+	// Completions are known while nothing runs or while every running
+	// worker has a message queued behind the one it holds.
+	measured := in.Visible > 0 && (in.Running == 0 || (prevVisible >= in.Running && in.Visible >= in.Running))
+	if !measured {
+		q.Arrivals = nil
+		return q
+	}
+	keep := q.Arrivals
+	for len(keep) > 0 && in.Now.Sub(keep[0].At) >= streamWindow {
+		keep = keep[1:]
+	}
+	q.Arrivals = append(append(make([]TickArrivals, 0, len(keep)+1), keep...),
+		TickArrivals{At: in.Now, Dt: dt, N: max(0, float64(total-prevTotal)+done)})
+	return q
+}
+
+// streamRate is the rate of the arrivals measured from the backlog,
+// leaving out the evaluation that saw the most (a burst that arrived at
+// once is not a stream) and the quiet evaluations before the first
+// arrival; ok is false with fewer than two measurements from the first
+// arrival on.
+func streamRate(ticks []TickArrivals) (rate float64, ok bool) {
+	first := 0
+	for first < len(ticks) && ticks[first].N == 0 {
+		first++
+	}
+	ticks = ticks[first:]
+	if len(ticks) < 2 {
+		return 0, false
+	}
+	top := 0
+	for i, t := range ticks {
+		if t.N > ticks[top].N {
+			top = i
+		}
+	}
+	var n, dt float64
+	for i, t := range ticks {
+		if i != top {
+			n, dt = n+t.N, dt+t.Dt
+		}
+	}
+	if dt <= 0 {
+		return 0, false
+	}
+	return n / dt, true
+}
+
 // observe folds in's rate and processing time into q.
 func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 	first := q.Last.IsZero()
@@ -222,30 +319,52 @@ func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 		dt = max(0, in.Now.Sub(q.Last).Seconds())
 	}
 	q.Last = in.Now
+	if m := in.ProcessingTime.Seconds(); m > 0 {
+		if q.Samples == 0 {
+			q.Processing = m
+		} else {
+			m = min(max(m, q.Processing/2), 2*q.Processing)
+			w := max(smoothing(dt, p.ptTau), 1/float64(q.Samples+1))
+			q.Processing += w * (m - q.Processing)
+		}
+		q.Samples++
+	}
+	pt := q.Processing
+	if pt == 0 {
+		pt = p.defPT
+	}
+	q = p.measureArrivals(in, q, dt, pt)
+	// While messages wait, the source's windowed rate may count a burst
+	// that arrived at once; the backlog's own growth, the burst left out,
+	// is the stream.
+	rate := in.ArrivalRate
+	if sr, ok := streamRate(q.Arrivals); in.Visible > 0 && !first {
+		if ok {
+			rate = min(rate, sr)
+		} else {
+			rate = min(rate, q.Rate)
+		}
+	}
 	waiting := in.Visible > 0 && in.OldestAge.Seconds() >= p.wait/10
 	if first {
-		q.Rate = in.ArrivalRate
-	} else if waiting && in.ArrivalRate < q.Rate {
+		q.Rate = rate
+	} else if waiting && rate < q.Rate {
 		// Messages are waiting: the load is not falling, whatever a
 		// windowed rate that still counts a quiet spell says.
 	} else {
 		// A fall is followed four times faster than a rise, so the rate
 		// a burst leaves behind does not keep workers for minutes.
 		tau := p.rateTau
-		if in.ArrivalRate < q.Rate {
+		if rate < q.Rate {
 			tau /= 4
 		}
-		q.Rate += smoothing(dt, tau) * (in.ArrivalRate - q.Rate)
+		q.Rate += smoothing(dt, tau) * (rate - q.Rate)
 	}
-	if in.Running == 0 && in.Visible > 0 && q.LastVisible > 0 && dt > 0 {
-		// Nothing runs, so the backlog's growth since the last tick is
-		// the arrival rate itself, fresher than any window (and 0 after a
-		// burst that arrived at once).
-		q.Rate = max(q.Rate, float64(in.Visible-q.LastVisible)/dt)
-	}
-	q.LastVisible = 0
-	if in.Running == 0 {
-		q.LastVisible = in.Visible
+	if sr, ok := streamRate(q.Arrivals); ok && in.Running == 0 {
+		// Nothing runs, so the backlog's growth is the arrival rate
+		// itself, fresher than any window (and 0 after a burst that
+		// arrived at once).
+		q.Rate = max(q.Rate, sr)
 	}
 	if q.Rate < 1e-6 || (in.ArrivalRate == 0 && in.Visible == 0 && q.Held*stopEvidence >= 5) {
 		// Nothing arrived in the source's window, where the average
@@ -257,16 +376,6 @@ func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 	// costly error) and a fall only beyond the deadband.
 	if q.Rate > q.Held || q.Rate < q.Held*(1-p.deadband) {
 		q.Held = q.Rate
-	}
-	if m := in.ProcessingTime.Seconds(); m > 0 {
-		if q.Samples == 0 {
-			q.Processing = m
-		} else {
-			m = min(max(m, q.Processing/2), 2*q.Processing)
-			w := max(smoothing(dt, p.ptTau), 1/float64(q.Samples+1))
-			q.Processing += w * (m - q.Processing)
-		}
-		q.Samples++
 	}
 	return q
 }
@@ -309,28 +418,64 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	// for the moment the capacity asked for is ready.
 	backlog, why := 0, ""
 	if B := float64(in.Visible); B > 0 {
-		fast := max(q.Rate, in.ArrivalRate)
-		A := in.OldestAge.Seconds()
-		if in.Running == 0 && A > 0 {
-			// Nothing has been taken yet: the backlog's own growth is
-			// the freshest rate.
-			fast = max(fast, B/A)
+		// The forecast rate: the average, or the stream measured from
+		// the backlog's growth when that is higher (a burst that arrived
+		// at once is left out of both).
+		fast := q.Rate
+		if sr, ok := streamRate(q.Arrivals); ok {
+			if in.ArrivalRate > 0 {
+				sr = min(sr, in.ArrivalRate) // the source's count bounds it
+			}
+			fast = max(fast, sr)
 		}
+		A := in.OldestAge.Seconds()
 		pace, paceN := sizing, steady
 		if in.Running == 0 || A > p.wait/2 {
 			pace, paceN = fast, ceil(fast*pt/p.maxUtil)
 		}
-		need := func(h, drained float64) (int, float64, float64) {
+		margin := (1 - p.drainFrac) * p.wait
+		// need sizes the workers that, ready in h seconds (drained
+		// messages served by then by workers still starting), serve the
+		// backlog forecast for then in time. Messages that new workers
+		// serve cannot beat a start-up, so each may wait the acceptable
+		// wait plus the start-up (less a margin for the noise of
+		// processing times). The backlog is taken as a burst of
+		// messages as old as the oldest (what the stream does not
+		// explain) followed by the stream's arrivals: the last of the
+		// burst is due when the oldest is, never sooner than half the
+		// acceptable wait from then; the last of the stream is due a
+		// whole wait plus start-up after the workers are ready. Beyond
+		// that the workers keep pace with the stream and catch up
+		// what exceeds the acceptable wait's worth of it within the
+		// start-up plus the acceptable wait, so the wait comes back
+		// under the objective once the fleet is warm.
+		need := func(h, drained float64) (int, string) {
 			bh := max(0, B+fast*h-float64(in.Running)*h/pt-drained)
 			if bh == 0 {
-				return 0, 0, 0
+				return 0, ""
 			}
-			left := max(p.wait-(A+h), p.drainFrac*(p.wait+S))
-			return max(1, ceil(bh*pt/left), paceN), bh, left
-		}
-		explain := func(n int, h, bh, left float64, whose string) string {
-			return fmt.Sprintf("backlog %d (oldest %s) forecast at %.0f when %s ready in %s: the last of them waits %s more on ceil(%.0f × %s / %s) workers, and ceil(%.1f msg/s × %s / %.2f) keep shrinking it: %d",
-				in.Visible, secs(in.OldestAge), bh, whose, secs(time.Duration(h*float64(time.Second))), secs(durOf(left)), bh, secs(durOf(pt)), secs(durOf(left)), pace, secs(durOf(pt)), p.maxUtil, n)
+			age := A + h
+			stream := min(bh, fast*age)
+			burst := bh - stream
+			// The start-up is allowed for where new workers serve the
+			// backlog, or where the acceptable wait is half spent
+			// already (they were started for it); a fresh backlog that
+			// running workers serve has the acceptable wait alone.
+			allow := S
+			if h == 0 && A < p.wait/2 {
+				allow = 0
+			}
+			burstLeft := max(p.wait+allow-age-margin, p.wait/2)
+			streamLeft := p.wait + allow - margin
+			nBurst := ceil(burst * pt / burstLeft)
+			nLast := ceil(bh * pt / streamLeft)
+			nCatch := 0
+			if in.Running == 0 || A > p.wait/2 {
+				nCatch = ceil(fast*pt/p.maxUtil + max(0, bh-fast*p.wait)*pt/(p.wait+allow))
+			}
+			n := max(1, nBurst, nLast, nCatch, paceN)
+			return n, fmt.Sprintf("backlog %d (oldest %s) forecast at %.0f (%.0f burst, %.0f stream) in %s: the burst served within %s needs %d, the last message within %s needs %d, keeping pace with %.1f msg/s and catching up within %s needs %d: %d",
+				in.Visible, secs(in.OldestAge), bh, burst, stream, secs(durOf(h)), secs(durOf(burstLeft)), nBurst, secs(durOf(streamLeft)), nLast, pace, secs(durOf(p.wait+allow)), max(nCatch, paceN), n)
 		}
 		switch {
 		case in.Starting > 0:
@@ -338,22 +483,22 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 			if lo := st.LastOut.At; !lo.IsZero() {
 				r = min(S, max(0, lo.Add(start).Sub(in.Now).Seconds()))
 			}
-			nr, br, lr := need(r, 0)
+			nr, wr := need(r, 0)
 			if nr <= c {
-				backlog, why = nr, explain(nr, r, br, lr, fmt.Sprintf("the %d starting workers are", in.Starting))
+				backlog, why = nr, fmt.Sprintf("with the %d starting workers ready: %s", in.Starting, wr)
 				break
 			}
-			ns, bs, ls := need(S, float64(in.Starting)*max(0, S-r)/pt)
-			backlog, why = ns, explain(ns, S, bs, ls, "new workers would be")
+			ns, ws := need(S, float64(in.Starting)*max(0, S-r)/pt)
+			backlog, why = ns, "with new workers ready: "+ws
 		case in.Running > 0:
-			if n0, b0, l0 := need(0, 0); n0 <= in.Running {
-				backlog, why = n0, explain(n0, 0, b0, l0, "the running workers are")
+			if n0, w0 := need(0, 0); n0 <= in.Running {
+				backlog, why = n0, "now: "+w0
 				break
 			}
 			fallthrough
 		default:
-			ns, bs, ls := need(S, 0)
-			backlog, why = ns, explain(ns, S, bs, ls, "new workers would be")
+			ns, ws := need(S, 0)
+			backlog, why = ns, "with new workers ready: "+ws
 		}
 	}
 	rec, rule := steady, "steady-state"
@@ -373,9 +518,12 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	// The stabilisation window: the recommendations of the last window,
 	// keeping only those no later one exceeds.
 	window := max(p.inWindow, time.Duration(p.idleKeep*float64(start)))
+	// Small steps in wait for the longer hysteresis window (see below);
+	// the recommendations are kept for it.
+	long := hysteresisWindows * window
 	old := q.Window
 	keep := 0
-	for keep < len(old) && in.Now.Sub(old[keep].At) >= window {
+	for keep < len(old) && in.Now.Sub(old[keep].At) >= long {
 		keep++
 	}
 	old = old[keep:]
@@ -384,7 +532,14 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 		end--
 	}
 	q.Window = append(append(make([]Recommendation, 0, end+1), old[:end]...), Recommendation{At: in.Now, Desired: rec})
-	highest := q.Window[0]
+	highestLong := q.Window[0]
+	highest := q.Window[len(q.Window)-1]
+	for _, r := range q.Window {
+		if in.Now.Sub(r.At) < window {
+			highest = r
+			break
+		}
+	}
 	st.Queueing = q
 
 	// Busy workers are the load measured directly: a scale-in never
@@ -394,6 +549,12 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	if in.Visible > 0 && in.OldestAge.Seconds() >= p.wait/10 {
 		busy = ceil(float64(in.InFlight) / p.maxUtil)
 	}
+	// The hysteresis is for noise: it holds back a small step in only
+	// after a small step out of a warm fleet (nothing starting).
+	if rec > c {
+		st.Queueing.SmallOut = rec-c <= smallStep(rec) && in.Starting == 0 && c > 0
+	}
+	noisy := st.Queueing.SmallOut
 	prop := Proposal{Policy: p.name, Desired: c, Metric: in.BacklogPerWorker(), Target: target}
 	switch {
 	case rec > c:
@@ -405,6 +566,16 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	case p.cfg.DisableScaleIn:
 		prop.Rule = "disable-scale-in"
 		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but scale-in is disabled: %s %s", rec, c, steadyWhy, inputs)
+	case in.Visible == 0 && sizing*window.Seconds() < 1 && max(rec, in.InFlight) < c:
+		// Ski rental: an idle worker is kept for as long as its restart
+		// would cost only when work is expected meanwhile; with fewer
+		// than one message expected in that time, keeping it costs more
+		// than starting one again when work comes. Workers holding a
+		// message are not idle.
+		to := max(rec, in.InFlight)
+		prop.Desired, prop.Rule = to, "idle"
+		prop.Reason = fmt.Sprintf("needs %d < capacity %d and nothing waits: at %.2f msg/s fewer than one message is expected in the %s an idle worker is worth keeping, so the idle workers go now (%d hold messages): %s %s",
+			rec, c, sizing, secs(window), in.InFlight, steadyWhy, inputs)
 	case highest.Desired >= c:
 		prop.Rule = "stabilizing"
 		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but %d was recommended at %s, within the %s scale-in window: %s %s",
@@ -413,13 +584,31 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 		prop.Rule = "busy"
 		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but %d workers are busy and %d would keep them at most %.0f%% utilised: %s %s",
 			rec, c, in.InFlight, busy, 100*p.maxUtil, steadyWhy, inputs)
+	case noisy && c-max(highest.Desired, busy) <= smallStep(c) && highestLong.Desired >= c:
+		// Hysteresis: after a small step out, a small step in (a worker
+		// or a tenth of the fleet) saves little and is the step a noisy
+		// load reverses soonest, so it waits until the recommendation
+		// stayed below the capacity for the longer window.
+		prop.Rule = "hysteresis"
+		prop.Reason = fmt.Sprintf("needs %d < capacity %d, but a step of %d or fewer waits %s below the capacity, and %d was recommended at %s: %s %s",
+			rec, c, smallStep(c), secs(long), highestLong.Desired, highestLong.At.Format(time.TimeOnly), steadyWhy, inputs)
 	default:
 		to := max(highest.Desired, busy)
+		if noisy && c-to <= smallStep(c) {
+			to = max(to, highestLong.Desired)
+		}
 		prop.Desired, prop.Rule = to, "scale-in"
 		prop.Reason = fmt.Sprintf("needs %d; the highest recommendation of the last %s is %d, %d workers are busy: %d < capacity %d: %s %s",
 			rec, secs(window), highest.Desired, in.InFlight, to, c, steadyWhy, inputs)
 	}
 	return prop, st
 }
+
+// hysteresisWindows is how many stabilisation windows a small step in waits.
+const hysteresisWindows = 6
+
+// smallStep is the largest scale-in of a fleet of c that the hysteresis
+// holds back: one worker, or a tenth of the fleet.
+func smallStep(c int) int { return max(1, c/10) }
 
 func durOf(sec float64) time.Duration { return time.Duration(sec * float64(time.Second)) }

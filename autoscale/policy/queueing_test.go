@@ -90,8 +90,10 @@ func TestQueueingNoOvershootWhileStarting(t *testing.T) {
 			capacity = prop.Desired
 		}
 	}
-	// 3,100 messages queued at the ready time each start within
-	// (10 s + 30 s) / 2: ceil(3100 × 0.1 / 20) = 16 workers.
+	// 3,100 messages queued at the ready time, a stream of 100 msg/s:
+	// keeping pace (100 × 0.1 / 0.95 = 10.5) and catching up what exceeds
+	// 10 s of it within 10 s + 30 s ((3100 - 1000) × 0.1 / 40 = 5.25):
+	// 16 workers.
 	if asked != 16 {
 		t.Fatalf("asked for %d workers, want 16", asked)
 	}
@@ -231,5 +233,69 @@ func TestGoldenQueueingDecisions(t *testing.T) {
 	}
 	if b.String() != string(want) {
 		t.Errorf("decisions differ from %s (run go test -update after checking):\n%s", path, b.String())
+	}
+}
+
+// A burst of 3,000 messages that arrived at once into an idle fleet is not a
+// stream of 3,000 msg/s: the fleet is sized to serve it within the
+// acceptable wait once the workers are ready, and no more workers are asked
+// for while they start.
+func TestQueueingBurstIsNotAStream(t *testing.T) {
+	t.Parallel()
+	p := newQueueing(t, QueueingConfig{})
+	var st State
+	capacity := 0
+	for s := 0; s <= 29; s++ {
+		visible := 0
+		if s > 0 {
+			visible = 3000
+		}
+		x := Input{Now: t0.Add(time.Duration(s) * time.Second), Capacity: capacity, Starting: capacity, Visible: visible,
+			OldestAge: time.Duration(max(0, s)) * time.Second, ArrivalRate: float64(visible) / 10, ProcessingTime: 100 * time.Millisecond,
+			StartupTime: 30 * time.Second}
+		prop, next := p.Decide(x, st)
+		st = next
+		if prop.Desired > capacity {
+			if capacity > 0 {
+				t.Fatalf("second %d: asked %d more after %d were starting (%s)", s, prop.Desired-capacity, capacity, prop.Reason)
+			}
+			st = st.Record(x.Now, capacity, prop.Desired)
+			capacity = prop.Desired
+		}
+	}
+	// 300 worker-seconds due within 10 s + 30 s - (1 s + 30 s) - 0.5 s.
+	if want := 36; capacity != want {
+		t.Fatalf("asked for %d workers, want %d", capacity, want)
+	}
+}
+
+// Ski rental: once nothing waits and arrivals are rarer than one per idle
+// keep, idle workers go at once; under a stream the window keeps the
+// highest recommendation of the last start-up time.
+func TestQueueingIdleRelease(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		rate float64
+		want int
+		rule string
+	}{
+		{"no arrivals", 0, 0, "idle"},
+		{"one message in 5 min", 1.0 / 300, 0, "idle"},
+		{"a stream", 50, 10, "scale-in"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newQueueing(t, QueueingConfig{})
+			var st State
+			// Recommend 20 under a backlog, then nothing waits.
+			_, st = p.Decide(Input{Now: t0, Capacity: 20, Running: 20, Visible: 2000, InFlight: 20, OldestAge: 8 * time.Second,
+				ArrivalRate: tc.rate, ProcessingTime: 100 * time.Millisecond, StartupTime: 30 * time.Second}, st)
+			prop, _ := p.Decide(Input{Now: t0.Add(time.Second), Capacity: 20, Running: 20, ArrivalRate: tc.rate,
+				ProcessingTime: 100 * time.Millisecond, StartupTime: 30 * time.Second}, st)
+			if prop.Rule != tc.rule || (tc.rule == "idle" && prop.Desired != tc.want) || (tc.rule != "idle" && prop.Desired != tc.want) {
+				t.Fatalf("got %d (%s: %s), want %d (%s)", prop.Desired, prop.Rule, prop.Reason, tc.want, tc.rule)
+			}
+		})
 	}
 }

@@ -30,6 +30,7 @@ func TestGoldenMatrix(t *testing.T) {
 			t.Parallel()
 			var b bytes.Buffer
 			for _, v := range variants {
+				var q, a *Result
 				for _, mode := range []Mode{QScale, AWS} {
 					r := run(t, name, mode, func(s *Scenario) { s.Processing, s.StartupDelay = v.processing, v.startup })
 					fmt.Fprintf(&b, "== %s %s\n", v.name, mode)
@@ -42,7 +43,13 @@ func TestGoldenMatrix(t *testing.T) {
 					if r.PeakWorkers > r.Bounds.Max {
 						t.Errorf("%s %s: peak %d above the maximum %d", v.name, mode, r.PeakWorkers, r.Bounds.Max)
 					}
+					if mode == QScale {
+						q = r
+					} else {
+						a = r
+					}
 				}
+				checkTargets(t, v.name, v.startup, q, a)
 			}
 			golden(t, "matrix-"+name, b.Bytes())
 		})
@@ -106,5 +113,44 @@ func BenchmarkController(b *testing.B) {
 				b.ReportMetric(a.WaitP99.Seconds(), "aws-p99-s")
 			})
 		}
+	}
+}
+
+// TestControllerTargets holds qscale to its targets on the scenarios the
+// matrix does not run (TestGoldenMatrix checks its own the same way).
+func TestControllerTargets(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"burst", "stop", "ramp"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, v := range variants {
+				mut := func(s *Scenario) { s.Processing, s.StartupDelay = v.processing, v.startup }
+				checkTargets(t, v.name, v.startup, run(t, name, QScale, mut), run(t, name, AWS, mut))
+			}
+		})
+	}
+}
+
+// checkTargets holds the qscale run q to its targets: worker-seconds at
+// most 1.2× the oracle's, direction reversals within the budget, nothing
+// left queued, p99 wait at most the objective plus the start-up (from an
+// idle fleet) wherever the maximum lets the oracle meet the objective, and
+// cheaper and quicker than the AWS emulation a.
+func checkTargets(t *testing.T, variant string, startup time.Duration, q, a *Result) {
+	t.Helper()
+	if r := q.OracleRatio(); r > 1.2 {
+		t.Errorf("%s: %.0f worker-seconds, %.2fx the oracle's %.0f", variant, q.WorkerSeconds, r, q.Oracle.WorkerSeconds)
+	}
+	if q.Reversals > q.AllowedReversals() {
+		t.Errorf("%s: %d reversals, budget %d", variant, q.Reversals, q.AllowedReversals())
+	}
+	if q.Remaining != 0 {
+		t.Errorf("%s: %d messages left queued", variant, q.Remaining)
+	}
+	if limit := q.Objective + startup; q.Oracle.Late == 0 && q.WaitP99 > limit {
+		t.Errorf("%s: p99 wait %s above %s", variant, q.WaitP99, limit)
+	}
+	if q.WorkerSeconds >= a.WorkerSeconds || (a.WaitP99 > time.Second && q.WaitP99 >= a.WaitP99) {
+		t.Errorf("%s: qscale %.0f worker-seconds, p99 %s; AWS %.0f, %s", variant, q.WorkerSeconds, q.WaitP99, a.WorkerSeconds, a.WaitP99)
 	}
 }

@@ -2,7 +2,9 @@ package sim
 
 import (
 	"bufio"
+
 	"fmt"
+	"github.com/qscale/qscale/autoscale"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -264,6 +266,9 @@ type Scenario struct {
 	StartupDelay time.Duration
 	// InitialWorkers run at the start.
 	InitialWorkers int
+	// Schedule, in QScale mode, changes the bounds in recurring windows
+	// (see Options.Schedule).
+	Schedule autoscale.Schedule
 }
 
 // Scenarios lists the built-in scenarios by name.

@@ -59,6 +59,13 @@ type Options struct {
 	Seed uint64
 	// KeepTimeline records a Sample per step for charts.
 	KeepTimeline bool
+	// Schedule changes the bounds in recurring windows, in QScale mode
+	// (on the simulated clock, which starts at 2026-01-01 00:00 UTC plus
+	// the start-up); the scenario's own schedule is added to it.
+	Schedule autoscale.Schedule
+	// Predict learns recurring load and starts workers ahead of it, in
+	// QScale mode.
+	Predict bool
 }
 
 // Sample is the state at the end of one step.
@@ -68,6 +75,8 @@ type Sample struct {
 	Desired, Running  int
 	Starting          int
 	Backlog           float64
+	// Oldest is the oldest visible message's age.
+	Oldest time.Duration
 }
 
 // Action is one applied change of the fleet's desired count.
@@ -106,13 +115,16 @@ type Result struct {
 	// Episodes counts arrival episodes: runs of arrivals separated by at
 	// least EpisodeGap without any.
 	Episodes int
+	// EpisodeMaxWait is the longest wait of each episode's messages, in
+	// order (at most the first 1000 episodes).
+	EpisodeMaxWait []time.Duration
 	// Oracle is the cheapest clairvoyant schedule for the same arrivals.
 	Oracle   Oracle
 	Timeline []Sample
 }
 
-// EpisodeGap separates two arrival episodes.
-const EpisodeGap = 5 * time.Minute
+// EpisodeGap separates two arrival episodes: a minute without arrivals.
+const EpisodeGap = time.Minute
 
 // AllowedReversals is the flapping budget of a run: 2 per arrival episode
 // plus 6 an hour.
@@ -298,8 +310,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Scenario: sc.Name, Mode: o.Mode, Duration: sc.Duration, Objective: o.Objective, Bounds: o.Bounds, FirstScaleOut: -1}
 	var lastAction policy.Direction
 	firstArrival := -1.0
+	var schedule autoscale.Schedule
+	var pred *autoscale.Predictor
+	if o.Mode == QScale {
+		schedule = append(append(schedule, o.Schedule...), sc.Schedule...)
+		if o.Predict {
+			p, err := autoscale.NewPredictor(autoscale.PredictorConfig{Objective: o.Objective})
+			if err != nil {
+				return nil, err
+			}
+			pred = p
+		}
+	}
 	ctrl, err := autoscale.New(autoscale.Options{
 		Source: ctrlSrc, Fleet: ctrlFleet, Policies: policies, Bounds: o.Bounds,
+		Schedule: schedule, Predictor: pred,
 		Interval: o.Step, Clock: clk, History: 16,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
@@ -310,6 +335,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 	var q queue
 	hist := newHistogram()
+	// Episodes' starts (seconds) and longest waits; ep is the episode of
+	// the message taken last (messages are taken in order).
+	var epStarts, epMax []float64
+	ep := 0
 	step := o.Step.Seconds()
 	var recent [11]int // ring of the last arrivals per step; one slot spare
 	recentSum := 0
@@ -341,6 +370,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if n > 0 {
 			if lastArrival < 0 || time.Duration(i-lastArrival)*o.Step >= EpisodeGap {
 				res.Episodes++
+				if len(epStarts) < 1000 {
+					epStarts = append(epStarts, t)
+					epMax = append(epMax, 0)
+				}
 			}
 			lastArrival = i
 		}
@@ -370,6 +403,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				}
 				q.pop()
 				hist.add(s - a)
+				for ep+1 < len(epStarts) && a >= epStarts[ep+1] {
+					ep++
+				}
+				if ep < len(epMax) {
+					epMax[ep] = max(epMax[ep], s-a)
+				}
 				pt := sc.Processing.sample(rng)
 				ptSum += pt
 				ptN++
@@ -413,7 +452,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if (end-o.AlarmDelay)%time.Minute != 0 || !pub.ready(end-o.AlarmDelay) {
 				if o.KeepTimeline {
 					res.Timeline = append(res.Timeline, Sample{At: end, Visible: src.visible, InFlight: src.inFlight,
-						Desired: fleetDesired(ctx, fleet), Running: running, Starting: starting})
+						Desired: fleetDesired(ctx, fleet), Running: running, Starting: starting, Oldest: src.oldest})
 				}
 				continue
 			}
@@ -436,11 +475,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			s := d.Observation.Fleet
 			res.Timeline = append(res.Timeline, Sample{
 				At: at + o.Step, Visible: src.visible, InFlight: src.inFlight,
-				Desired: d.To, Running: s.Running, Starting: s.Starting, Backlog: d.Observation.BacklogPerWorker,
+				Desired: d.To, Running: s.Running, Starting: s.Starting, Backlog: d.Observation.BacklogPerWorker, Oldest: src.oldest,
 			})
 		}
 	}
 	res.Remaining = q.size
+	for _, m := range epMax {
+		res.EpisodeMaxWait = append(res.EpisodeMaxWait, time.Duration(m*float64(time.Second)).Round(time.Millisecond))
+	}
 	res.Oracle = oracle(arrivals, step, sc.Processing.Mean.Seconds(), o.Objective.Seconds(), sc.StartupDelay.Seconds(), o.Bounds.Max)
 	res.WaitP50, res.WaitP95, res.WaitP99 = hist.quantile(0.50), hist.quantile(0.95), hist.quantile(0.99)
 	res.WaitMax = time.Duration(hist.max * float64(time.Second)).Round(time.Millisecond)

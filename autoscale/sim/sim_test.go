@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/policy"
 )
 
@@ -64,7 +65,7 @@ func TestGoldenRuns(t *testing.T) {
 				if err := r.WriteSVG(&svg); err != nil {
 					t.Fatal(err)
 				}
-				if !strings.HasPrefix(svg.String(), "<svg") || strings.Count(svg.String(), "<polyline") != 4 {
+				if !strings.HasPrefix(svg.String(), "<svg") || strings.Count(svg.String(), "<polyline") != 3 {
 					t.Fatalf("SVG looks wrong: %.200s", svg.String())
 				}
 			})
@@ -180,3 +181,92 @@ func TestTraceWithExponentialProcessing(t *testing.T) {
 }
 
 func policyBounds(lo, hi int) policy.Bounds { return policy.Bounds{Min: lo, Max: hi} }
+
+// The predictor learns the bursts every 10 minutes: from the third on, the
+// workers are ready when a burst comes and its messages wait less than the
+// objective, for little more than the reactive cost.
+func TestPredictorOnBursts(t *testing.T) {
+	t.Parallel()
+	for _, startup := range []time.Duration{5 * time.Second, 30 * time.Second} {
+		sc, err := Builtin("bursts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.StartupDelay, sc.Duration = startup, 3*time.Hour
+		reactive, err := Run(t.Context(), Options{Scenario: sc, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, _ = Builtin("bursts")
+		sc.StartupDelay, sc.Duration = startup, 3*time.Hour
+		predicted, err := Run(t.Context(), Options{Scenario: sc, Seed: 1, Predict: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range predicted.EpisodeMaxWait[2:] {
+			if w > predicted.Objective {
+				t.Errorf("start-up %s: burst %d waited up to %s, above the objective", startup, i+3, w)
+			}
+		}
+		if r := predicted.WorkerSeconds / reactive.WorkerSeconds; r > 1.15 {
+			t.Errorf("start-up %s: the predictor costs %.2fx the reactive policy", startup, r)
+		}
+	}
+}
+
+// A scheduled window raises the minimum on the simulated clock, and the
+// report shows the decision.
+func TestScheduleInSim(t *testing.T) {
+	t.Parallel()
+	c, err := autoscale.ParseCron("9-59/10 * * * *", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 36
+	sc, _ := Builtin("bursts")
+	sc.Schedule = autoscale.Schedule{{Name: "bursts", Start: c, Duration: 2 * time.Minute, Min: &n}}
+	r, err := Run(t.Context(), Options{Scenario: sc, Seed: 1, Step: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range r.EpisodeMaxWait {
+		if w > r.Objective {
+			t.Errorf("burst %d waited up to %s with the workers scheduled", i+1, w)
+		}
+	}
+	// The run starts at 00:00:30, inside the window opened at 23:59.
+	found := false
+	for _, a := range r.Actions {
+		found = found || (a.To == 36 && strings.HasPrefix(a.Reason, "schedule 'bursts' raises min to 36 until 00:11"))
+	}
+	if !found {
+		var b bytes.Buffer
+		r.WriteReport(&b, true)
+		t.Fatalf("no scale-out for the window at 00:09:\n%s", b.String())
+	}
+}
+
+// On a stream that recurs (100 msg/s for 5 minutes every 10), the
+// predicted workers are sized for the stream and kept for the episode's
+// first minute: the longest waits fall well below the reactive ones.
+func TestPredictorOnSquare(t *testing.T) {
+	t.Parallel()
+	runWith := func(predict bool) *Result {
+		sc, _ := Builtin("square")
+		sc.Duration = 2 * time.Hour
+		r, err := Run(t.Context(), Options{Scenario: sc, Seed: 1, Predict: predict})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	reactive, predicted := runWith(false), runWith(true)
+	for i := 2; i < len(predicted.EpisodeMaxWait); i++ {
+		if p, r := predicted.EpisodeMaxWait[i], reactive.EpisodeMaxWait[i]; p > r*2/3 {
+			t.Errorf("episode %d: longest wait %s with the predictor, %s without", i+1, p, r)
+		}
+	}
+	if r := predicted.WorkerSeconds / reactive.WorkerSeconds; r > 1.05 {
+		t.Errorf("the predictor costs %.2fx the reactive policy", r)
+	}
+}

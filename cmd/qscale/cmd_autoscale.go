@@ -179,8 +179,16 @@ func newAutoscaler(ctx context.Context, f config.Fleet, path string, logger *slo
 	if a.pub, err = fleets.BuildPublisher(ctx, f, path, env); err != nil {
 		return nil, err
 	}
+	schedule, err := f.BuildSchedule()
+	if err != nil {
+		return nil, err
+	}
+	predictor, err := f.BuildPredictor()
+	if err != nil {
+		return nil, err
+	}
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: a.src, Fleet: a.fleet, Policies: policies, Bounds: f.Bounds(),
+		Source: a.src, Fleet: a.fleet, Policies: policies, Bounds: f.Bounds(), Schedule: schedule, Predictor: predictor,
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
 		OnDecision: a.onDecision, Guardrails: f.AutoscaleGuardrails(),
 		AllowBelowBusy: !f.KeepsBusy(),

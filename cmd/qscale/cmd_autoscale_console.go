@@ -153,7 +153,12 @@ func (p *autoscalers) reload() {
 			p.log.Error("reload refused; the running configuration stays", "config", p.path, "fleet", f.Name, "err", err)
 			return
 		}
-		changes = append(changes, change{a, f, autoscale.Settings{Policies: policies, Bounds: f.Bounds(), Guardrails: f.AutoscaleGuardrails()}})
+		schedule, err := f.BuildSchedule()
+		if err != nil {
+			p.log.Error("reload refused; the running configuration stays", "config", p.path, "fleet", f.Name, "err", err)
+			return
+		}
+		changes = append(changes, change{a, f, autoscale.Settings{Policies: policies, Bounds: f.Bounds(), Guardrails: f.AutoscaleGuardrails(), Schedule: schedule}})
 		for _, r := range needsRestart(a.cfg, f) {
 			restart = append(restart, a.cfg.Name+": "+r)
 		}
@@ -170,6 +175,7 @@ func (p *autoscalers) reload() {
 		}
 		old := c.a.cfg
 		c.a.cfg.Policies, c.a.cfg.MinCapacity, c.a.cfg.MaxCapacity, c.a.cfg.Guardrails = c.f.Policies, c.f.MinCapacity, c.f.MaxCapacity, c.f.Guardrails
+		c.a.cfg.Schedule = c.f.Schedule
 		p.log.Info("configuration reloaded", "config", p.path, "fleet", c.f.Name, "policies", len(c.s.Policies),
 			"min", c.f.MinCapacity, "max", c.f.MaxCapacity, "previousMin", old.MinCapacity, "previousMax", old.MaxCapacity,
 			"guardrails", c.f.Guardrails != nil)
@@ -205,6 +211,9 @@ func needsRestart(running, next config.Fleet) []string {
 	}
 	if !reflect.DeepEqual(running.CloudWatch, next.CloudWatch) {
 		out = append(out, "cloudwatch")
+	}
+	if !reflect.DeepEqual(running.Predict, next.Predict) {
+		out = append(out, "predict")
 	}
 	return out
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sim"
 	"github.com/qscale/qscale/config"
@@ -31,6 +33,8 @@ type simOptions struct {
 	seed       uint64
 	awsCool    time.Duration
 	alarmDelay time.Duration
+	predict    bool
+	schedule   []string
 }
 
 func runSim(ctx context.Context, args []string) error {
@@ -47,10 +51,15 @@ func runSim(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.objective, "objective", 10*time.Second, "acceptable wait: the latency objective's target and the report's threshold")
 	fs.StringVar(&o.mode, "mode", "both", "qscale, aws (Application Auto Scaling emulation: one snapshot a minute, 3/15 datapoints) or both")
 	fs.StringVar(&o.config, "config", "", "autoscaler config file whose policies and bounds qscale mode uses (default: the queueing policy)")
-	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode also NAME-aws.svg); empty for none")
+	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode, qscale and AWS on one time axis); empty for none")
 	fs.BoolVar(&o.actions, "actions", false, "list every scaling action")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for processing times")
 	fs.DurationVar(&o.awsCool, "aws-cooldown", 60*time.Second, "ScaleOutCooldown and ScaleInCooldown in aws mode")
+	fs.BoolVar(&o.predict, "predict", false, "qscale mode learns recurring load and starts workers a start-up ahead of it")
+	fs.Func("schedule", "a scheduled window for qscale mode, NAME;CRON;DURATION;MIN[;MAX] (MIN or MAX may be -), e.g. 'batch;9-59/10 * * * *;2m;36' (the run starts at 00:00 UTC plus the start-up); repeatable", func(v string) error {
+		o.schedule = append(o.schedule, v)
+		return nil
+	})
 	fs.DurationVar(&o.alarmDelay, "aws-alarm-delay", sim.DefaultAlarmDelay, "in aws mode, how long after its minute a published datapoint reaches the alarm")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -81,6 +90,7 @@ func runSim(ctx context.Context, args []string) error {
 	}
 	bounds := policy.Bounds{Min: 0, Max: 50}
 	var policies []policy.Policy
+	var fileSchedule autoscale.Schedule
 	if o.config != "" {
 		cfg, err := config.Load(o.config, config.ForAutoscale)
 		if err != nil {
@@ -90,6 +100,10 @@ func runSim(ctx context.Context, args []string) error {
 		if policies, err = f.BuildPolicies(); err != nil {
 			return err
 		}
+		if fileSchedule, err = f.BuildSchedule(); err != nil {
+			return err
+		}
+		o.predict = o.predict || f.Predict != nil
 		bounds = f.Bounds()
 	}
 	if o.min >= 0 {
@@ -100,6 +114,17 @@ func runSim(ctx context.Context, args []string) error {
 	}
 	if bounds.Max < 1 || bounds.Min > bounds.Max {
 		return usagef("bounds %d..%d: need max >= 1 and min <= max", bounds.Min, bounds.Max)
+	}
+	schedule := fileSchedule
+	for _, v := range o.schedule {
+		a, err := parseSimSchedule(v)
+		if err != nil {
+			return usagef("-schedule %q: %v", v, err)
+		}
+		schedule = append(schedule, a)
+	}
+	if err := schedule.Validate(); err != nil {
+		return usagef("%v", err)
 	}
 	newScenario := func() (sim.Scenario, error) {
 		var sc sim.Scenario
@@ -134,6 +159,7 @@ func runSim(ctx context.Context, args []string) error {
 		r, err := sim.Run(ctx, sim.Options{
 			Scenario: sc, Mode: m, Policies: policies, Bounds: bounds, Objective: o.objective,
 			AWSCooldown: o.awsCool, AlarmDelay: o.alarmDelay, Seed: o.seed, KeepTimeline: o.svg != "",
+			Schedule: schedule, Predict: o.predict,
 		})
 		if err != nil {
 			return err
@@ -142,17 +168,13 @@ func runSim(ctx context.Context, args []string) error {
 		if err := r.WriteReport(os.Stdout, o.actions); err != nil {
 			return err
 		}
-		if o.svg != "" {
-			path := o.svg
-			if len(modes) > 1 && m == sim.AWS {
-				path = strings.TrimSuffix(path, ".svg") + "-aws.svg"
-			}
-			if err := writeFile(path, r.WriteSVG); err != nil {
-				return err
-			}
-			fmt.Printf("chart      %s\n", path)
-		}
 		fmt.Println()
+	}
+	if o.svg != "" {
+		if err := writeFile(o.svg, func(w io.Writer) error { return sim.WriteChart(w, results...) }); err != nil {
+			return err
+		}
+		fmt.Printf("chart      %s\n", o.svg)
 	}
 	if len(results) == 2 {
 		q, a := results[0], results[1]
@@ -161,6 +183,44 @@ func runSim(ctx context.Context, args []string) error {
 			q.Reversals, a.Reversals, q.FirstScaleOut, a.FirstScaleOut)
 	}
 	return nil
+}
+
+// parseSimSchedule reads -schedule's NAME;CRON;DURATION;MIN[;MAX].
+func parseSimSchedule(v string) (autoscale.ScheduledAction, error) {
+	var a autoscale.ScheduledAction
+	parts := strings.Split(v, ";")
+	if len(parts) < 4 || len(parts) > 5 {
+		return a, fmt.Errorf("want NAME;CRON;DURATION;MIN[;MAX]")
+	}
+	a.Name = strings.TrimSpace(parts[0])
+	c, err := autoscale.ParseCron(parts[1], time.UTC)
+	if err != nil {
+		return a, err
+	}
+	a.Start = c
+	if a.Duration, err = time.ParseDuration(strings.TrimSpace(parts[2])); err != nil {
+		return a, fmt.Errorf("duration: %w", err)
+	}
+	num := func(s string) (*int, error) {
+		s = strings.TrimSpace(s)
+		if s == "-" || s == "" {
+			return nil, nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", s)
+		}
+		return &n, nil
+	}
+	if a.Min, err = num(parts[3]); err != nil {
+		return a, fmt.Errorf("min: %w", err)
+	}
+	if len(parts) == 5 {
+		if a.Max, err = num(parts[4]); err != nil {
+			return a, fmt.Errorf("max: %w", err)
+		}
+	}
+	return a, a.Validate()
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
