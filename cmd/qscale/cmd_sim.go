@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,28 +33,32 @@ type simOptions struct {
 
 func runSim(ctx context.Context, args []string) error {
 	var o simOptions
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs := newFlags("sim", `Replays a load through the autoscaler's policies on a virtual clock, in
+milliseconds, and compares qscale with an emulation of AWS target tracking and
+with the cheapest clairvoyant schedule. See docs/benchmarks.md.`, "qscale sim [flags]")
+	fs.group("Load")
 	fs.StringVar(&o.scenario, "scenario", "burst", "built-in load: "+strings.Join(sim.Scenarios, ", "))
 	fs.StringVar(&o.trace, "trace", "", "CSV trace of arrivals (second,count per line) to replay instead of a built-in load")
 	fs.DurationVar(&o.duration, "duration", 0, "simulated time (default: the scenario's; a trace's length plus 10m)")
 	fs.StringVar(&o.processing, "processing", "const:100ms", "processing time per message: const:D, exp:MEAN or uniform:MIN-MAX")
+	fs.group("Fleet")
 	fs.DurationVar(&o.startup, "startup", 30*time.Second, "worker start-up delay")
 	fs.IntVar(&o.workers, "workers", 0, "workers running at the start")
 	fs.IntVar(&o.min, "min", -1, "minimum workers (default 0, or the config's)")
 	fs.IntVar(&o.max, "max", -1, "maximum workers (default 50, or the config's)")
+	fs.group("Policy")
 	fs.DurationVar(&o.objective, "objective", 10*time.Second, "acceptable wait: the latency objective's target and the report's threshold")
 	fs.StringVar(&o.mode, "mode", "both", "qscale, aws (Application Auto Scaling emulation: one snapshot a minute, 3/15 datapoints) or both")
 	fs.StringVar(&o.config, "config", "", "autoscaler config file whose policies and bounds qscale mode uses (default: the queueing policy)")
+	fs.group("Output")
 	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode also NAME-aws.svg); empty for none")
 	fs.BoolVar(&o.actions, "actions", false, "list every scaling action")
+	fs.group("Simulation")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for processing times")
 	fs.DurationVar(&o.awsCool, "aws-cooldown", 60*time.Second, "ScaleOutCooldown and ScaleInCooldown in aws mode")
 	fs.DurationVar(&o.alarmDelay, "aws-alarm-delay", sim.DefaultAlarmDelay, "in aws mode, how long after its minute a published datapoint reaches the alarm")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usagef("%v", err)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

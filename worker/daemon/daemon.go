@@ -65,11 +65,14 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	out := o.Log
-	if out == nil {
-		out = io.Discard
+	log := o.Logger
+	if log == nil {
+		out := o.Log
+		if out == nil {
+			out = io.Discard
+		}
+		log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: o.LogLevel}))
 	}
-	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: o.LogLevel}))
 	st := watchStops(ctx, o.Signals)
 	defer st.close()
 
