@@ -103,7 +103,11 @@ data. See docs/operations.md.`, "qscale server [flags]", "qscale server backup -
 
 	s, err := server.Start(ctx, o.cfg)
 	if err != nil {
-		return err
+		dir := o.cfg.DataDir
+		if o.cfg.InMemory {
+			dir = ""
+		}
+		return explainStart(err, dir, listenFlag{o.cfg.Listen, "--listen"}, listenFlag{o.cfg.AdminListen, "--admin-listen"})
 	}
 	where := "data in " + o.cfg.DataDir
 	if o.cfg.InMemory {

@@ -83,7 +83,11 @@ stops at once (exit 4). See docs/up.md.`, "qscale up [--config qscale.yaml] [fla
 		WorkerOutput: wout,
 	})
 	if err != nil {
-		return err
+		dir := cfg.Server.DataDir
+		if cfg.Server.InMemory {
+			dir = ""
+		}
+		return explainStart(err, dir, listenFlag{cfg.Server.Listen, "--listen"}, listenFlag{cfg.Console.Listen, "--console"})
 	}
 	printBanner(os.Stdout, s, cfg, *cfgPath == "", len(keys) > 0)
 	if *addrFile != "" {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qscale/qscale/internal/qscalebin"
+	"github.com/qscale/qscale/internal/testwait"
+)
+
+// qscaleRun runs the real qscale binary to its end and returns its stderr
+// and exit code.
+func qscaleRun(t *testing.T, env []string, args ...string) (stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qscalebin.Path(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("qscale %s: %v", strings.Join(args, " "), err)
+	}
+	return e.String(), cmd.ProcessState.ExitCode()
+}
+
+// startServer starts `qscale server` on a port the system chooses and
+// returns its process and address, once it listens.
+func startServer(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	cmd := exec.Command(qscalebin.Path(t), append([]string{"server", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--addr-file", addrFile}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	var addr string
+	testwait.For(t, 30*time.Second, "qscale server listening", func() bool {
+		b, err := os.ReadFile(addrFile)
+		addr = string(b)
+		return err == nil && addr != ""
+	})
+	return cmd, addr
+}
+
+// A second qscale on the same data directory says which process holds it
+// and what to do, in one line, and exits 1.
+func TestDataDirInUse(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	first, _ := startServer(t, "--data-dir", dir)
+	pid := strconv.Itoa(first.Process.Pid)
+	for _, args := range [][]string{
+		{"server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", "off"},
+		{"up", "--data-dir", dir, "--listen", "127.0.0.1:0", "--console", "off"},
+	} {
+		stderr, code := qscaleRun(t, nil, args...)
+		want := "qscale " + args[0] + ": the data dir " + dir + " is in use by another qscale (pid " + pid + "); stop it or pass --data-dir\n"
+		if code != exitFailure || !strings.HasSuffix(stderr, want) {
+			t.Errorf("qscale %s on a data dir in use: exit %d, stderr\n%s\nwant the last line %q", args[0], code, stderr, want)
+		}
+	}
+}
+
+// A port in use names the address and the flag that chooses another.
+func TestPortInUse(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().String()
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"server", "--in-memory", "--listen", busy, "--admin-listen", "off"}, "--listen"},
+		{[]string{"server", "--in-memory", "--listen", "127.0.0.1:0", "--admin-listen", busy}, "--admin-listen"},
+		{[]string{"up", "--in-memory", "--listen", busy, "--console", "off"}, "--listen"},
+		{[]string{"up", "--in-memory", "--listen", "127.0.0.1:0", "--console", busy}, "--console"},
+	} {
+		stderr, code := qscaleRun(t, nil, tc.args...)
+		want := busy + " is in use (another program listens there); choose another address with " + tc.flag + "\n"
+		if code != exitFailure || !strings.HasSuffix(stderr, want) {
+			t.Errorf("qscale %s: exit %d, stderr\n%s\nwant the last line to end %q", strings.Join(tc.args, " "), code, stderr, want)
+		}
+	}
+}
