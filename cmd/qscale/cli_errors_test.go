@@ -101,3 +101,27 @@ func TestPortInUse(t *testing.T) {
 		}
 	}
 }
+
+// qscale worker against an endpoint nothing listens on, or a queue that
+// does not exist, says so in one line with what to do, not the SDK's text.
+func TestWorkerExplainsAnUnreachableQueue(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	stderr, code := qscaleRun(t, nil, "worker", "--queue-url", "http://"+closed+"/000000000000/jobs", "--demo", "1ms")
+	want := "qscale worker: cannot reach the queue at http://" + closed + ": connection refused; is `qscale server` (or `qscale up`) running? set --endpoint-url\n"
+	if code != exitFailure || !strings.HasSuffix(stderr, want) || strings.Contains(stderr, "StatusCode") {
+		t.Errorf("unreachable endpoint: exit %d, stderr\n%s\nwant the last line %q", code, stderr, want)
+	}
+
+	_, addr := startServer(t, "--in-memory")
+	stderr, code = qscaleRun(t, nil, "worker", "--queue-url", "http://"+addr+"/000000000000/nosuch", "--demo", "1ms")
+	want = "qscale worker: the queue http://" + addr + "/000000000000/nosuch does not exist at http://" + addr + "; create it, or set --queue-url\n"
+	if code != exitFailure || !strings.HasSuffix(stderr, want) {
+		t.Errorf("missing queue: exit %d, stderr\n%s\nwant the last line %q", code, stderr, want)
+	}
+}

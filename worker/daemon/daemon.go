@@ -127,7 +127,7 @@ func assemble(ctx context.Context, o Options, log *slog.Logger) (*process, error
 	_, err = client.Check(checkCtx)
 	cancel()
 	if err != nil {
-		return nil, err
+		return nil, explainCheck(err, o.QueueURL, client.Endpoint())
 	}
 	log.Info("queue", "url", o.QueueURL, "endpoint", client.Endpoint().String())
 
