@@ -4,6 +4,9 @@
 package workerprom
 
 import (
+	"net/url"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,10 +27,12 @@ type Metrics struct {
 
 var _ worker.Observer = (*Metrics)(nil)
 
-// New registers the metrics with reg. queue labels every series (the queue
-// URL or name), so several workers can share one registry.
+// New registers the metrics with reg. queue is the queue's URL or name;
+// every series is labelled queue="NAME" (the URL's last part), as qscale
+// up's, qscale server's and the autoscaler's series are, so that a query
+// can join them; several workers can share one registry.
 func New(reg prometheus.Registerer, queue string) *Metrics {
-	labels := prometheus.Labels{"queue": queue}
+	labels := prometheus.Labels{"queue": QueueName(queue)}
 	m := &Metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qscale_worker_messages_started_total", Help: "Handler calls started.", ConstLabels: labels}),
@@ -66,4 +71,17 @@ func (m *Metrics) Finished(_ *worker.Message, took time.Duration, err error) {
 	}
 	m.failed.Inc()
 	m.failure.Observe(took.Seconds())
+}
+
+// QueueName is the queue label of a queue URL or name: the name, the last
+// part of the URL's path (http://127.0.0.1:9324/000000000000/jobs: jobs).
+func QueueName(queue string) string {
+	u, err := url.Parse(queue)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return queue
+	}
+	if n := path.Base(strings.TrimSuffix(u.Path, "/")); n != "." && n != "/" {
+		return n
+	}
+	return queue
 }
