@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,5 +125,96 @@ func TestWorkerExplainsAnUnreachableQueue(t *testing.T) {
 	want = "qscale worker: the queue http://" + addr + "/000000000000/nosuch does not exist at http://" + addr + "; create it, or set --queue-url\n"
 	if code != exitFailure || !strings.HasSuffix(stderr, want) {
 		t.Errorf("missing queue: exit %d, stderr\n%s\nwant the last line %q", code, stderr, want)
+	}
+}
+
+// qscale autoscale on a queue that does not exist says so once, at warn,
+// with what to do; while it persists only at debug; and once, at info, when
+// the queue appears.
+func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
+	t.Parallel()
+	_, addr := startServer(t, "--in-memory")
+	queueURL := "http://" + addr + "/000000000000/later"
+	cfg := filepath.Join(t.TempDir(), "autoscale.yaml")
+	if err := os.WriteFile(cfg, []byte(`fleets:
+  - queue: {url: "`+queueURL+`"}
+    memory: {}
+    minCapacity: 0
+    maxCapacity: 2
+    interval: 100ms
+    policies:
+      - targetTracking: {TargetValue: 10}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd := exec.Command(qscalebin.Path(t), "autoscale", "--config", cfg, "--console", "off", "--log-level", "debug")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	const missing = "does not exist at http://"
+	// Five ticks of the missing queue: said once, then at debug.
+	testwait.For(t, 30*time.Second, "the missing queue repeated at debug", func() bool {
+		n := 0
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if strings.Contains(line, "level=DEBUG") && strings.Contains(line, missing) {
+				n++
+			}
+		}
+		return n >= 4
+	})
+	createQueue(t, "http://"+addr, "later")
+	testwait.For(t, 30*time.Second, "the recovery reported", func() bool {
+		return strings.Contains(stderr.String(), "recovered")
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	var warns, recovered int
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		switch {
+		case strings.Contains(line, "level=WARN") && strings.Contains(line, missing):
+			warns++
+			if !strings.Contains(line, "create it, or fix the fleet's queue") || strings.Contains(line, "RequestID") {
+				t.Errorf("the warning does not say what to do, or carries the SDK's text:\n%s", line)
+			}
+		case strings.Contains(line, "level=INFO") && strings.Contains(line, "recovered"):
+			recovered++
+		case strings.Contains(line, missing) && !strings.Contains(line, "level=DEBUG"):
+			t.Errorf("the missing queue said again, at info or above:\n%s", line)
+		}
+	}
+	if warns != 1 || recovered != 1 {
+		t.Errorf("%d warnings and %d recoveries, want 1 and 1:\n%s", warns, recovered, stderr.String())
+	}
+}
+
+// createQueue creates a queue with one SQS JSON call.
+func createQueue(t *testing.T, endpoint, name string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint+"/", strings.NewReader(`{"QueueName":"`+name+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "AmazonSQS.CreateQueue")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("CreateQueue %s: %s", name, resp.Status)
 	}
 }

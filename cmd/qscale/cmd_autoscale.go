@@ -63,6 +63,7 @@ configuration file. See docs/autoscaling.md.`, "qscale autoscale --config autosc
 	if err != nil {
 		return err
 	}
+	logger = slog.New(newOnceHandler(logger.Handler())) // a failure that repeats is said once
 	if o.interval < 0 || o.interval > 0 && o.interval < config.MinInterval {
 		return usagef("--interval must be at least %s", config.MinInterval)
 	}

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/qscale/qscale/config"
@@ -108,35 +105,6 @@ stops at once (exit 4). See docs/up.md.`, "qscale up [--config qscale.yaml] [fla
 	}
 	<-ctx.Done()
 	return stopUp(s, f.StopGrace()+15*time.Second)
-}
-
-// stopUp stops qscale up gracefully within limit: workers finish what they
-// hold. A second Ctrl-C (or SIGTERM) ends the graceful stop: workers still
-// running are killed, what they held returns to the queue after its
-// visibility timeout, and qscale up exits 4 with one line that says so.
-func stopUp(s *up.System, limit time.Duration) error {
-	again := make(chan os.Signal, 1)
-	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(again)
-	fmt.Println("stopping: workers finish what they hold (Ctrl-C again to stop at once)")
-	sctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var quit atomic.Bool
-	go func() {
-		select {
-		case <-again:
-			quit.Store(true)
-			fmt.Println("stopping at once")
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
-	err := s.Stop(sctx)
-	if quit.Load() {
-		// What the cut-short stop reports is the cut itself.
-		return exitError{exitQuit, "stopped at once by a second signal; messages the workers held return to the queue when their visibility timeout ends"}
-	}
-	return err
 }
 
 func printBanner(w io.Writer, s *up.System, cfg *config.Config, quickstart, signed bool) {

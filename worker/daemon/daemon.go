@@ -30,6 +30,7 @@ import (
 
 	"github.com/qscale/qscale/internal/lifeline"
 	"github.com/qscale/qscale/internal/webguard"
+	"github.com/qscale/qscale/sqsconn"
 	"github.com/qscale/qscale/worker"
 	"github.com/qscale/qscale/worker/sqsclient"
 	"github.com/qscale/qscale/worker/workerprom"
@@ -127,7 +128,7 @@ func assemble(ctx context.Context, o Options, log *slog.Logger) (*process, error
 	_, err = client.Check(checkCtx)
 	cancel()
 	if err != nil {
-		return nil, explainCheck(err, o.QueueURL, client.Endpoint())
+		return nil, sqsconn.Explain(err, o.QueueURL, client.Endpoint(), sqsconn.Fixes{Endpoint: "set --endpoint-url", Queue: "set --queue-url"})
 	}
 	log.Info("queue", "url", o.QueueURL, "endpoint", client.Endpoint().String())
 
