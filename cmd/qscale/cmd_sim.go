@@ -72,14 +72,14 @@ with the cheapest clairvoyant schedule. See docs/benchmarks.md.`, "qscale sim [f
 	case "both":
 		modes = []sim.Mode{sim.QScale, sim.AWS}
 	default:
-		return usagef("-mode must be qscale, aws or both, not %q", o.mode)
+		return usagef("--mode must be qscale, aws or both, not %q", o.mode)
 	}
 	dist, err := sim.ParseDist(o.processing)
 	if err != nil {
-		return usagef("-processing: %v", err)
+		return usagef("--processing: %v", err)
 	}
 	if o.startup < 0 || o.workers < 0 || o.objective <= 0 || o.duration < 0 || o.alarmDelay <= 0 {
-		return usagef("-startup, -workers and -duration must not be negative; -objective and -aws-alarm-delay must be positive")
+		return usagef("--startup, --workers and --duration must not be negative; --objective and --aws-alarm-delay must be positive")
 	}
 	bounds := policy.Bounds{Min: 0, Max: 50}
 	var policies []policy.Policy
@@ -118,7 +118,7 @@ with the cheapest clairvoyant schedule. See docs/benchmarks.md.`, "qscale sim [f
 			sc = sim.Scenario{Name: "trace " + o.trace, Load: tr, Duration: time.Duration(len(tr.PerSecond))*time.Second + 10*time.Minute}
 		} else {
 			if sc, err = sim.Builtin(o.scenario); err != nil {
-				return sc, usagef("-scenario: %v", err)
+				return sc, usagef("--scenario: %v", err)
 			}
 		}
 		if o.duration > 0 {
