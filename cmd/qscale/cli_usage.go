@@ -177,10 +177,32 @@ func valueName(f *flag.Flag) string {
 		return ""
 	}
 	name, _ := flag.UnquoteUsage(f)
-	if name == "" {
+	switch {
+	case name == "string":
+		name = stringValueName(f.Name)
+	case name == "":
 		name = "value"
 	}
 	return strings.ToUpper(name)
+}
+
+// stringValueName names a string flag's value from the flag's name:
+// --config FILE, --listen ADDR, --queue-url URL.
+func stringValueName(flagName string) string {
+	switch {
+	case strings.HasSuffix(flagName, "-file") || flagName == "config" || flagName == "queues" ||
+		strings.HasPrefix(flagName, "tls-"):
+		return "file"
+	case strings.HasSuffix(flagName, "dir"):
+		return "dir"
+	case strings.HasSuffix(flagName, "listen") || strings.HasSuffix(flagName, "-addr") || flagName == "console":
+		return "addr"
+	case strings.HasSuffix(flagName, "url") || flagName == "http" || flagName == "http-ready" || flagName == "admin":
+		return "url"
+	case strings.HasSuffix(flagName, "token"):
+		return "token"
+	}
+	return "string"
 }
 
 // describe is a flag's usage with its default, said once: a usage that
