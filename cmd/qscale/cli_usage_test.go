@@ -122,3 +122,28 @@ func TestFlagErrorsSayDoubleDash(t *testing.T) {
 		t.Errorf("qscale up --log-format xml: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// The exit codes README.md documents, from the real binary: 0 for help and
+// success, 2 for a mistake on the command line (1 and 4 are checked where
+// their failures are made: TestWorkerExplainsAnUnreachableQueue,
+// TestUpSecondInterrupt).
+func TestExitCodesOfTheBinary(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"version"}, exitOK},
+		{[]string{"help", "up"}, exitOK},
+		{[]string{"worker", "--help"}, exitOK},
+		{[]string{"nosuch"}, exitUsage},
+		{[]string{"up", "--bogus"}, exitUsage},
+		{[]string{"server", "--log-format", "xml"}, exitUsage},
+		{[]string{"worker", "--queue-url", "http://127.0.0.1:1/0/q"}, exitUsage}, // no handler
+		{[]string{"send"}, exitUsage},
+	} {
+		if _, code := qscaleRun(t, nil, tc.args...); code != tc.want {
+			t.Errorf("qscale %s: exit %d, want %d", strings.Join(tc.args, " "), code, tc.want)
+		}
+	}
+}
