@@ -12,15 +12,17 @@ import (
 	"github.com/qscale/qscale/up"
 )
 
-// stopUp stops qscale up gracefully within limit: workers finish what they
-// hold. A second Ctrl-C (or SIGTERM) ends the graceful stop: workers still
+// stopUp stops qscale up gracefully: workers finish what they hold within
+// grace (the fleet's stopGrace), the console and the server within 15 s
+// more. A second Ctrl-C (or SIGTERM) ends the graceful stop: workers still
 // running are killed, what they held returns to the queue after its
 // visibility timeout, and qscale up exits 4 with one line that says so.
-func stopUp(s *up.System, limit time.Duration) error {
+func stopUp(s *up.System, grace time.Duration) error {
+	limit := grace + 15*time.Second // the console and the server stop after the workers
 	again := make(chan os.Signal, 1)
 	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(again)
-	fmt.Println("stopping: workers finish what they hold (Ctrl-C again to stop at once)")
+	fmt.Printf("stopping: workers finish what they hold (at most %v); Ctrl-C again to stop at once (exit 4)\n", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var quit atomic.Bool

@@ -104,7 +104,7 @@ stops at once (exit 4). See docs/up.md.`, "qscale up [--config qscale.yaml] [fla
 		}
 	}
 	<-ctx.Done()
-	return stopUp(s, f.StopGrace()+15*time.Second)
+	return stopUp(s, f.StopGrace())
 }
 
 func printBanner(w io.Writer, s *up.System, cfg *config.Config, quickstart, signed bool) {
