@@ -201,6 +201,12 @@ func stringValueName(flagName string) string {
 		return "url"
 	case strings.HasSuffix(flagName, "token"):
 		return "token"
+	case flagName == "log-format":
+		return "text|json"
+	case flagName == "log-level":
+		return "level"
+	case flagName == "region":
+		return "region"
 	}
 	return "string"
 }

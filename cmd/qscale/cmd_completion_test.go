@@ -28,7 +28,7 @@ func TestMainProcess(t *testing.T) {
 // flagLine is a flag in a command's help: "  --name" alone (a bool
 // flag), or followed by the value's name in capitals, then its
 // description.
-var flagLine = regexp.MustCompile(`(?m)^  --([a-z0-9-]+)( [A-Z][A-Z0-9_=.]*)?(?:\s|$)`)
+var flagLine = regexp.MustCompile(`(?m)^  --([a-z0-9-]+)( [A-Z][A-Z0-9_=.|]*)?(?:\s|$)`)
 
 // helpFlags runs "qscale <name> -h" and returns the flags it lists, in
 // commandFlags' notation (a trailing "=" for a flag that takes a value).
