@@ -94,7 +94,11 @@ _qscale() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "%s help --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "%[1]s help --help --version" -- "$cur"))
+    return
+  fi
+  if [ "${COMP_WORDS[1]}" = help ] && [ "$COMP_CWORD" -eq 2 ]; then
+    COMPREPLY=($(compgen -W "%[1]s" -- "$cur"))
     return
   fi
   local flags="" values=""

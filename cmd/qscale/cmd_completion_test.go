@@ -148,6 +148,8 @@ func TestBashCompletion(t *testing.T) {
 		{"qscale server --in", []string{"--in-memory", "--insecure-no-auth"}},
 		{"qscale send --queue ", nil},
 		{"qscale completion ", []string{"bash", "fish", "zsh"}},
+		{"qscale help wo", []string{"worker"}},
+		{"qscale up --log-f", []string{"--log-format"}},
 	} {
 		got := complete(t, script, tc.line)
 		sort.Strings(got)
