@@ -45,7 +45,7 @@ func TestAutoscaleLearnsProcessingTime(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(qscaleBin, "autoscale", "--config", cfg, "--log-level", "debug")
+	cmd := exec.Command(qscaleBin, "autoscale", "--config", cfg, "--log-level", "debug", "--log-format", "json")
 	cmd.Env = clientEnv(s)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

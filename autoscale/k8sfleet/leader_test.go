@@ -38,7 +38,7 @@ type autoscaleProc struct {
 func startAutoscale(t *testing.T, name, cfg string) *autoscaleProc {
 	t.Helper()
 	p := &autoscaleProc{name: name, logs: &syncWriter{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(qscalebin.Path(t), "autoscale", "--config", cfg, "--log-level", "debug")
+	p.cmd = exec.Command(qscalebin.Path(t), "autoscale", "--config", cfg, "--log-level", "debug", "--log-format", "json")
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {

@@ -53,7 +53,7 @@ func TestAutoscaleCommand(t *testing.T) {
       stopGrace: 5s
       statusDir: "` + filepath.Join(e.dir, "status") + `"`)
 	e.send(40)
-	cmd := exec.Command(qscaleBin, "autoscale", "-config", cfg)
+	cmd := exec.Command(qscaleBin, "autoscale", "--config", cfg, "--log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

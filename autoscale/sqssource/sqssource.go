@@ -105,6 +105,11 @@ func (s *Source) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 		out, err = s.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(s.url), AttributeNames: attributes})
 	}
 	if err != nil {
+		// A missing queue or an endpoint nothing answers on: one short,
+		// stable line that says what to do.
+		if e := sqsconn.Explain(err, s.url, s.endpoint, sqsconn.Fixes{Endpoint: "set the fleet's queue.endpoint", Queue: "fix the fleet's queue"}); e != err {
+			return autoscale.QueueStats{}, e
+		}
 		return autoscale.QueueStats{}, fmt.Errorf("sqssource: GetQueueAttributes %s: %w", s.url, err)
 	}
 	var st autoscale.QueueStats

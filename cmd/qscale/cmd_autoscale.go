@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,38 +34,43 @@ type autoscaleOptions struct {
 }
 
 func runAutoscale(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("autoscale", flag.ContinueOnError)
+	fs := newFlags("autoscale", `Sizes a worker fleet (local processes, a Kubernetes Deployment, an ECS service,
+an EC2 Auto Scaling group) from its queue's backlog, by the policies of the
+configuration file. See docs/autoscaling.md.`, "qscale autoscale --config autoscale.yaml [flags]")
 	o := autoscaleOptions{out: os.Stdout}
+	var lf logFlags
+	fs.group("Configuration")
 	fs.StringVar(&o.config, "config", "", "configuration file, YAML or JSON (required)")
 	fs.DurationVar(&o.interval, "interval", 0, "observation interval (default: the config's, else 1s)")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "decide and log, but never change the fleet")
-	level := fs.String("log-level", "info", "debug logs every decision including holds; info only changes and errors")
 	fs.BoolVar(&o.check, "check", false, "validate the configuration (fleet and CloudWatch settings included, no AWS call) and exit")
+	fs.group("Fleet")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "decide and log, but never change the fleet")
+	fs.group("Console")
 	fs.StringVar(&o.console.Listen, "console", config.DefaultAutoscaleConsole, "operator console (metrics, health, dashboard, pause) host:port, or off; beyond loopback it needs --console-token")
 	fs.StringVar(&o.console.Token, "console-token", "", "token the console requires (default $"+config.ConsoleTokenEnv+")")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usagef("%v", err)
+	fs.group("Output")
+	lf.define(fs, "info", "debug logs every decision including holds; info only changes and errors")
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if o.config == "" {
-		return usagef("-config is required")
+		return usagef("--config is required")
 	}
-	if err := o.level.UnmarshalText([]byte(*level)); err != nil {
-		return usagef("-log-level: %v", err)
+	logger, err := lf.logger(os.Stderr)
+	if err != nil {
+		return err
 	}
+	logger = slog.New(newOnceHandler(logger.Handler())) // a failure that repeats is said once
 	if o.interval < 0 || o.interval > 0 && o.interval < config.MinInterval {
-		return usagef("-interval must be at least %s", config.MinInterval)
+		return usagef("--interval must be at least %s", config.MinInterval)
 	}
 	o.console = o.console.WithDefaults()
 	if err := o.console.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: o.level}))
 	return autoscaleRun(ctx, o, logger)
 }
 

@@ -74,7 +74,7 @@ func sendTo(t *testing.T, endpoint, url string, n int) {
 func startAutoscale(t *testing.T, cfgPath string, args ...string) *autoscaleProcess {
 	t.Helper()
 	p := &autoscaleProcess{}
-	p.cmd = exec.Command(qscalebin.Path(t), append([]string{"autoscale", "--config", cfgPath, "--console", "127.0.0.1:0"}, args...)...)
+	p.cmd = exec.Command(qscalebin.Path(t), append([]string{"autoscale", "--config", cfgPath, "--console", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	p.cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -43,13 +41,17 @@ func runBench(ctx context.Context, args []string) error {
 
 func benchCommand(ctx context.Context, args []string, bio benchIO) error {
 	var o benchOptions
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(bio.stderr)
+	fs := newFlags("bench", `Measures an SQS endpoint: sends --messages, receives and deletes them, and prints
+throughput and latency (--mode throughput), or long-poll wake-up latency (--mode
+wakeup). Without --endpoint-url or --queue-url it measures the local server,
+`+sqsconn.DefaultEndpoint+`; Amazon SQS only when named. See docs/benchmarks.md.`, "qscale bench [flags]")
+	fs.group("Endpoint")
 	fs.StringVar(&o.endpoint, "endpoint-url", "", "SQS endpoint (default: $AWS_ENDPOINT_URL_SQS, $AWS_ENDPOINT_URL, --queue-url's host, else the local server "+sqsconn.DefaultEndpoint+"; Amazon SQS is https://sqs.REGION.amazonaws.com)")
 	fs.StringVar(&o.region, "region", "", "AWS region (default: the endpoint's, $AWS_REGION, the profile's, "+sqsconn.DefaultRegion+")")
+	fs.StringVar(&o.cfg.QueueURL, "queue-url", "", "use this queue (default: create one and delete it afterwards)")
+	fs.group("Run")
 	fs.StringVar(&o.client, "client", "raw", "raw: qscale's own JSON 1.0 client (light, so the load generator costs the endpoint less CPU); sdk: aws-sdk-go-v2")
 	fs.StringVar(&o.mode, "mode", "throughput", "throughput: send, receive and delete --messages; wakeup: long-poll wake-up latency")
-	fs.StringVar(&o.cfg.QueueURL, "queue-url", "", "use this queue (default: create one and delete it afterwards)")
 	fs.IntVar(&o.cfg.Messages, "messages", 10000, "messages to send")
 	fs.IntVar(&o.cfg.Size, "size", 256, "message body size in bytes (at least 32)")
 	fs.IntVar(&o.cfg.Senders, "senders", 4, "concurrent producers")
@@ -58,14 +60,12 @@ func benchCommand(ctx context.Context, args []string, bio benchIO) error {
 	wait := fs.Int("wait", 20, "receive WaitTimeSeconds, 0..20")
 	fs.BoolVar(&o.cfg.SingleDeletes, "single-deletes", false, "delete each message with DeleteMessage, for endpoints without DeleteMessageBatch")
 	fs.IntVar(&o.samples, "samples", 200, "wake-ups to measure in --mode wakeup")
+	fs.group("Output")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 	fs.BoolVar(&o.logRetry, "log-retries", false, "log every call the SDK retries (--client sdk; the raw client retries nothing itself, a run counts failed calls as errors)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usagef("%v", err)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

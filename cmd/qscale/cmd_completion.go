@@ -13,10 +13,10 @@ import (
 // name ending in "=" takes a value. TestCompletionFlagsMatchCommands keeps
 // this list equal to what each command's flag set defines.
 var commandFlags = map[string][]string{
-	"up":         {"addr-file=", "check", "config=", "console=", "data-dir=", "in-memory", "listen=", "log-level=", "worker-logs"},
-	"server":     {"access-key=", "access-keys-file=", "account-id=", "addr-file=", "admin-addr-file=", "admin-listen=", "admin-token=", "base-url=", "body-timeout=", "data-dir=", "in-memory", "insecure-no-auth", "listen=", "max-body-memory=", "max-connections=", "min-free=", "queues=", "region=", "repair", "tls-cert=", "tls-key="},
-	"worker":     {"batch=", "concurrency=", "delete-delay=", "demo=", "endpoint-url=", "grace=", "heartbeat=", "http=", "http-content-type=", "http-ready=", "http-restart-delay=", "http-start=", "log-level=", "pollers=", "prefetch=", "profile=", "queue-url=", "region=", "retry-delay=", "retry-max-delay=", "status-addr=", "status-file=", "timeout=", "visibility=", "wait="},
-	"autoscale":  {"check", "config=", "console-token=", "console=", "dry-run", "interval=", "log-level="},
+	"up":         {"addr-file=", "check", "config=", "console=", "data-dir=", "in-memory", "listen=", "log-format=", "log-level=", "worker-logs"},
+	"server":     {"access-key=", "access-keys-file=", "account-id=", "addr-file=", "admin-addr-file=", "admin-listen=", "admin-token=", "base-url=", "body-timeout=", "data-dir=", "in-memory", "insecure-no-auth", "listen=", "log-format=", "log-level=", "max-body-memory=", "max-connections=", "min-free=", "queues=", "region=", "repair", "tls-cert=", "tls-key="},
+	"worker":     {"batch=", "concurrency=", "delete-delay=", "demo=", "endpoint-url=", "grace=", "heartbeat=", "http=", "http-content-type=", "http-ready=", "http-restart-delay=", "http-start=", "log-format=", "log-level=", "pollers=", "prefetch=", "profile=", "queue-url=", "region=", "retry-delay=", "retry-max-delay=", "status-addr=", "status-file=", "timeout=", "visibility=", "wait="},
+	"autoscale":  {"check", "config=", "console-token=", "console=", "dry-run", "interval=", "log-format=", "log-level="},
 	"messages":   {"admin=", "admin-token=", "after=", "endpoint-url=", "json", "limit=", "poll=", "rate=", "region=", "to="},
 	"send":       {"attr=", "dedup=", "delay=", "endpoint-url=", "group=", "lines", "queue=", "region="},
 	"load":       {"batch=", "burst=", "concurrency=", "duration=", "endpoint-url=", "queue=", "rate=", "region=", "retries=", "size="},
@@ -41,7 +41,7 @@ var completionShells = map[string]func(io.Writer, []command){
 
 func runCompletion(_ context.Context, args []string) error {
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		fmt.Fprint(os.Stderr, completionUsage)
+		fmt.Fprint(os.Stdout, completionUsage)
 		return nil
 	}
 	if len(args) != 1 {
@@ -95,7 +95,11 @@ _qscale() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "%s help --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "%[1]s help --help --version" -- "$cur"))
+    return
+  fi
+  if [ "${COMP_WORDS[1]}" = help ] && [ "$COMP_CWORD" -eq 2 ]; then
+    COMPREPLY=($(compgen -W "%[1]s" -- "$cur"))
     return
   fi
   local flags="" values=""

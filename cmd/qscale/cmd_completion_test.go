@@ -25,9 +25,10 @@ func TestMainProcess(t *testing.T) {
 	os.Exit(run(strings.Fields(args)))
 }
 
-// flagLine is a flag in PrintDefaults' output: "  -name" alone (a bool
-// flag), or followed by the value's name.
-var flagLine = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)( \S+)?\s*$`)
+// flagLine is a flag in a command's help: "  --name" alone (a bool
+// flag), or followed by the value's name in capitals, then its
+// description.
+var flagLine = regexp.MustCompile(`(?m)^  --([a-z0-9-]+)( [A-Z][A-Z0-9_=.|]*)?(?:\s|$)`)
 
 // helpFlags runs "qscale <name> -h" and returns the flags it lists, in
 // commandFlags' notation (a trailing "=" for a flag that takes a value).
@@ -35,13 +36,16 @@ func helpFlags(t *testing.T, name string) []string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMainProcess$")
 	cmd.Env = append(os.Environ(), "QSCALE_TEST_RUN="+name+" -h")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("qscale %s -h: %v\n%s", name, err, stderr.String())
 	}
+	if stderr.Len() > 0 {
+		t.Errorf("qscale %s -h wrote to stderr; help goes to stdout:\n%s", name, stderr.String())
+	}
 	var flags []string
-	for _, m := range flagLine.FindAllStringSubmatch(stderr.String(), -1) {
+	for _, m := range flagLine.FindAllStringSubmatch(stdout.String(), -1) {
 		f := m[1]
 		if m[2] != "" {
 			f += "="
@@ -144,6 +148,8 @@ func TestBashCompletion(t *testing.T) {
 		{"qscale server --in", []string{"--in-memory", "--insecure-no-auth"}},
 		{"qscale send --queue ", nil},
 		{"qscale completion ", []string{"bash", "fish", "zsh"}},
+		{"qscale help wo", []string{"worker"}},
+		{"qscale up --log-f", []string{"--log-format"}},
 	} {
 		got := complete(t, script, tc.line)
 		sort.Strings(got)

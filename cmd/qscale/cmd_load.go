@@ -13,6 +13,7 @@ import (
 
 	"github.com/qscale/qscale/producer"
 	"github.com/qscale/qscale/producer/loadgen"
+	"github.com/qscale/qscale/sqsconn"
 )
 
 type loadOptions struct {
@@ -23,25 +24,20 @@ type loadOptions struct {
 func parseLoadFlags(ctx context.Context, args []string, stderr io.Writer) (loadOptions, error) {
 	var o loadOptions
 	c := &o.cfg
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: qscale load --queue NAME|URL (--rate R/s --duration D | --burst N) [flags]\n\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("load", `Sends a steady rate of messages for a while, or a burst as fast as it can. Without
+--endpoint-url or a queue URL, the queue is on the local server, `+sqsconn.DefaultEndpoint+`.`, "qscale load --queue NAME|URL (--rate R/s --duration D | --burst N) [flags]")
 	o.queueTarget.flags(fs)
+	fs.group("Load")
 	rate := fs.String("rate", "", "steady rate: messages per second (`R`, R/s or R/m); needs --duration")
 	fs.DurationVar(&c.Duration, "duration", 0, "how long a --rate run lasts, e.g. 30s, 5m")
 	fs.IntVar(&c.Total, "burst", 0, "send `N` messages as fast as possible")
 	fs.IntVar(&c.Size, "size", 256, "message body size in bytes, 1..1048576")
+	fs.group("Sending")
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "concurrent send calls")
 	fs.IntVar(&c.Batch, "batch", 10, "messages per send call, 1..10 (default 10 for a burst; for a rate, rate/10 within 1..10, so that calls go at least 10 times a second)")
 	fs.IntVar(&c.MaxRetries, "retries", 8, "retries of a throttled or failed send, with backoff")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, usagef("%v", err)
+	if err := fs.parse(args); err != nil {
+		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, usagef("unexpected argument %q", fs.Arg(0))

@@ -44,8 +44,8 @@ func messagesServer(t *testing.T) (endpoint, admin string) {
 	return "http://" + waitFile(t, addr, done), "http://" + waitFile(t, adminFile, done)
 }
 
-// qscaleRun runs the qscale binary and returns its output and exit code.
-func qscaleRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
+// messagesRun runs the qscale binary and returns its output and exit code.
+func messagesRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(qscalebin.Path(t), args...)
 	cmd.Env = append(cmd.Environ(), "AWS_ACCESS_KEY_ID=AKID", "AWS_SECRET_ACCESS_KEY=secret", "QSCALE_ADMIN_TOKEN=", "QSCALE_ADMIN_URL=")
@@ -115,12 +115,12 @@ func TestMessagesCommand(t *testing.T) {
 	}
 
 	// Without the token the admin listener refuses, and the command says why.
-	_, stderr, code := qscaleRun(t, "messages", "list", "work-dlq", "--admin", admin)
+	_, stderr, code := messagesRun(t, "messages", "list", "work-dlq", "--admin", admin)
 	if code != 1 || !strings.Contains(stderr, "token") {
 		t.Fatalf("list without the token: exit %d, %s", code, stderr)
 	}
 
-	stdout, stderr, code := qscaleRun(t, "messages", "list", "work-dlq", "--admin", admin, "--admin-token", "t0k", "--limit", "2")
+	stdout, stderr, code := messagesRun(t, "messages", "list", "work-dlq", "--admin", admin, "--admin-token", "t0k", "--limit", "2")
 	if code != 0 {
 		t.Fatalf("list: exit %d: %s", code, stderr)
 	}
@@ -129,7 +129,7 @@ func TestMessagesCommand(t *testing.T) {
 		t.Fatalf("list output:\n%s", stdout)
 	}
 	next := stdout[strings.LastIndex(stdout, "--after ")+len("--after "):]
-	stdout, stderr, code = qscaleRun(t, "messages", "--admin", admin, "--admin-token", "t0k", "list", "work-dlq", "--after", strings.TrimSpace(next), "--json")
+	stdout, stderr, code = messagesRun(t, "messages", "--admin", admin, "--admin-token", "t0k", "list", "work-dlq", "--after", strings.TrimSpace(next), "--json")
 	if code != 0 {
 		t.Fatalf("list --after: exit %d: %s", code, stderr)
 	}
@@ -143,7 +143,7 @@ func TestMessagesCommand(t *testing.T) {
 	if !strings.HasSuffix(page.Messages[0].DeadLetterSource, ":work") {
 		t.Errorf("dead-letter source %q", page.Messages[0].DeadLetterSource)
 	}
-	stdout, stderr, code = qscaleRun(t, "messages", "peek", "work-dlq", page.Messages[0].ID, "--admin", admin, "--admin-token", "t0k")
+	stdout, stderr, code = messagesRun(t, "messages", "peek", "work-dlq", page.Messages[0].ID, "--admin", admin, "--admin-token", "t0k")
 	if code != 0 || !strings.Contains(stdout, "ReceiveCount") || !strings.HasSuffix(stdout, "\njob 2\n") {
 		t.Fatalf("peek: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -151,7 +151,7 @@ func TestMessagesCommand(t *testing.T) {
 		t.Fatalf("after browsing the dead-letter queue: %d visible, %d in flight; want 3, 0", v, f)
 	}
 
-	stdout, stderr, code = qscaleRun(t, "messages", "redrive", "work-dlq", "--endpoint-url", endpoint, "--poll", "20ms")
+	stdout, stderr, code = messagesRun(t, "messages", "redrive", "work-dlq", "--endpoint-url", endpoint, "--poll", "20ms")
 	if code != 0 || !strings.Contains(stdout, "COMPLETED: moved 3 of 3") {
 		t.Fatalf("redrive: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -170,7 +170,7 @@ func TestMessagesCommand(t *testing.T) {
 	if _, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: dlq.QueueUrl, MessageBody: aws.String("late")}); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code = qscaleRun(t, "messages", "redrive", aws.ToString(dlq.QueueUrl), "--to", "retry", "--rate", "10", "--poll", "20ms")
+	stdout, stderr, code = messagesRun(t, "messages", "redrive", aws.ToString(dlq.QueueUrl), "--to", "retry", "--rate", "10", "--poll", "20ms")
 	if code != 0 || !strings.Contains(stdout, "COMPLETED: moved 1 of 1") || !strings.Contains(stderr, "to retry") {
 		t.Fatalf("redrive --to: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -185,7 +185,7 @@ func TestMessagesCommandUsage(t *testing.T) {
 		{"messages"}, {"messages", "frob", "q"}, {"messages", "list"}, {"messages", "peek", "q"},
 		{"messages", "list", "q", "--limit", "101"}, {"messages", "list", "bad/name"}, {"messages", "redrive", "q", "--rate", "0x"},
 	} {
-		if _, stderr, code := qscaleRun(t, args...); code != 2 || !strings.Contains(stderr, "qscale messages:") {
+		if _, stderr, code := messagesRun(t, args...); code != 2 || !strings.Contains(stderr, "qscale messages:") {
 			t.Errorf("%v: exit %d, %s; want 2 and a usage message", args, code, stderr)
 		}
 	}

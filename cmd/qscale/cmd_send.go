@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +39,8 @@ type queueTarget struct {
 	where    sqsconn.Endpoint // resolved by check, completed by dial
 }
 
-func (t *queueTarget) flags(fs *flag.FlagSet) {
+func (t *queueTarget) flags(fs *cliFlags) {
+	fs.group("Queue")
 	fs.StringVar(&t.queue, "queue", "", "queue name or URL (required)")
 	fs.StringVar(&t.endpoint, "endpoint-url", "", "SQS endpoint (default: $AWS_ENDPOINT_URL_SQS, $AWS_ENDPOINT_URL, the queue URL's host, else the local server "+sqsconn.DefaultEndpoint+")")
 	fs.StringVar(&t.region, "region", "", "AWS region (default: the queue URL's, $AWS_REGION, the profile's, "+sqsconn.DefaultRegion+")")
@@ -127,13 +127,10 @@ type sendOptions struct {
 
 func parseSendFlags(ctx context.Context, args []string, stderr io.Writer) (sendOptions, error) {
 	o := sendOptions{attrs: map[string]producer.Attribute{}}
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: qscale send --queue NAME|URL [flags] [BODY | -]\n\nSends BODY (or stdin with -) and prints the message id.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("send", `Sends BODY (or stdin with -) and prints the message id. Without --endpoint-url
+or a queue URL, the queue is on the local server, `+sqsconn.DefaultEndpoint+`.`, "qscale send --queue NAME|URL [flags] [BODY | -]")
 	o.queueTarget.flags(fs)
+	fs.group("Message")
 	fs.Func("attr", "message attribute `name=value` (String; repeatable; name:Number=value for a number)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
@@ -153,11 +150,8 @@ func parseSendFlags(ctx context.Context, args []string, stderr io.Writer) (sendO
 	fs.StringVar(&o.group, "group", "", "MessageGroupId (FIFO queues)")
 	fs.StringVar(&o.dedup, "dedup", "", "MessageDeduplicationId (FIFO queues)")
 	fs.BoolVar(&o.lines, "lines", false, "send each line of stdin as a message, in batches of 10")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, usagef("%v", err)
+	if err := fs.parse(args); err != nil {
+		return o, err
 	}
 	if err := o.queueTarget.check(ctx); err != nil {
 		return o, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -34,36 +33,47 @@ func runServer(ctx context.Context, args []string) error {
 		return runServerBackup(ctx, args[1:])
 	}
 	var o serverOptions
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs := newFlags("server", `Serves the SQS API (both wire protocols) on --listen, with durable queues in
+--data-dir, and an admin listener (/metrics, /healthz, the producer endpoint,
+backups) on --admin-listen. 'qscale server backup' copies a running server's
+data. See docs/operations.md.`, "qscale server [flags]", "qscale server backup --dir DIR [flags]")
+	var lf logFlags
+	fs.group("Listening")
 	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:9324", "address to serve the SQS API on")
+	fs.StringVar(&o.adminListen, "admin-listen", defaultAdminListen, "address of the admin listener: /metrics, /healthz, /readyz, the producer endpoint /queue/NAME, /admin/backup; off: none (default: "+defaultAdminListen+", or a port the system chooses when --listen asks for one with port 0)")
+	fs.StringVar(&o.cfg.BaseURL, "base-url", "", "scheme://host:port of queue URLs (default: the Host each client used, once checked); without access keys, its host is also a name clients may use")
+	fs.StringVar(&o.cfg.TLSCertFile, "tls-cert", "", "PEM certificate (chain) to serve the SQS API and the admin listener over TLS; needs --tls-key")
+	fs.StringVar(&o.cfg.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	fs.group("Storage")
 	fs.StringVar(&o.cfg.DataDir, "data-dir", "./qscale-data", "directory that keeps the queues")
 	fs.BoolVar(&o.cfg.InMemory, "in-memory", false, "keep nothing on disk")
-	fs.StringVar(&o.cfg.AccountID, "account-id", "000000000000", "account id in queue URLs and ARNs")
-	fs.StringVar(&o.cfg.Region, "region", queue.DefaultRegion, "region in queue ARNs")
-	fs.StringVar(&o.cfg.BaseURL, "base-url", "", "scheme://host:port of queue URLs (default: the Host each client used, once checked); without access keys, its host is also a name clients may use")
-	fs.Func("access-key", "ID:SECRET a client may sign with (repeatable; also $QSCALE_ACCESS_KEYS, comma-separated)", func(s string) error {
-		o.keys = append(o.keys, s)
-		return nil
-	})
-	fs.StringVar(&o.keysFile, "access-keys-file", "", "file of access keys, one ID:SECRET per line")
-	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound address to this file once listening")
-	fs.BoolVar(&o.cfg.InsecureNoAuth, "insecure-no-auth", false, "allow --listen beyond loopback without access keys (anyone who reaches the port can use every queue)")
-	fs.IntVar(&o.cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait (0: the open-file limit less 512, at most 32768; -1: no cap)")
-	fs.DurationVar(&o.cfg.BodyTimeout, "body-timeout", sqsapi.DefaultBodyTimeout, "longest a client may take to send each 64 KiB of a request body")
-	fs.Int64Var(&o.cfg.MaxBodyMemory, "max-body-memory", sqsapi.DefaultMaxBodyMemory, "bytes all request bodies may hold at once; beyond, requests get ServiceUnavailable")
 	fs.BoolVar(&o.cfg.Repair, "repair", false, "rebuild a damaged data directory from what can be read, log what was lost, keep the damaged files beside it")
 	fs.Func("min-free", "free space to keep in the data directory's file system, in bytes (256MiB, 2GiB) or percent (1%); new messages are refused below it; 0 turns it off (default 256MiB)", func(v string) error {
 		b, pct, err := parseMinFree(v)
 		o.cfg.MinFreeBytes, o.cfg.MinFreePercent = b, pct
 		return err
 	})
-	fs.StringVar(&o.adminListen, "admin-listen", defaultAdminListen, "address of the admin listener: /metrics, /healthz, /readyz, the producer endpoint /queue/NAME, /admin/backup; off: none (default "+defaultAdminListen+", or a port the system chooses when --listen asks for one with port 0)")
-	fs.StringVar(&o.adminFile, "admin-addr-file", "", "write the admin listener's bound address to this file once listening")
-	fs.StringVar(&o.cfg.AdminToken, "admin-token", "", "bearer token the admin listener asks for on /metrics, /queue/ and /admin/ (also $"+adminTokenEnv+"); required beyond loopback")
+	fs.group("Queues")
+	fs.StringVar(&o.cfg.AccountID, "account-id", "000000000000", "account id in queue URLs and ARNs")
+	fs.StringVar(&o.cfg.Region, "region", queue.DefaultRegion, "region in queue ARNs")
 	fs.StringVar(&o.queuesFile, "queues", "", "YAML file of queues to create, or update, at start (queues: [{name, attributes, tags}])")
-	fs.StringVar(&o.cfg.TLSCertFile, "tls-cert", "", "PEM certificate (chain) to serve the SQS API and the admin listener over TLS; needs --tls-key")
-	fs.StringVar(&o.cfg.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
-	if err := fs.Parse(args); err != nil {
+	fs.group("Access")
+	fs.Func("access-key", "ID:SECRET a client may sign with (repeatable; also $QSCALE_ACCESS_KEYS, comma-separated)", func(s string) error {
+		o.keys = append(o.keys, s)
+		return nil
+	})
+	fs.StringVar(&o.keysFile, "access-keys-file", "", "file of access keys, one ID:SECRET per line")
+	fs.BoolVar(&o.cfg.InsecureNoAuth, "insecure-no-auth", false, "allow --listen beyond loopback without access keys (anyone who reaches the port can use every queue)")
+	fs.StringVar(&o.cfg.AdminToken, "admin-token", "", "bearer token the admin listener asks for on /metrics, /queue/ and /admin/ (default $"+adminTokenEnv+"); required beyond loopback")
+	fs.group("Limits")
+	fs.IntVar(&o.cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait (0: the open-file limit less 512, at most 32768; -1: no cap)")
+	fs.DurationVar(&o.cfg.BodyTimeout, "body-timeout", sqsapi.DefaultBodyTimeout, "longest a client may take to send each 64 KiB of a request body")
+	fs.Int64Var(&o.cfg.MaxBodyMemory, "max-body-memory", sqsapi.DefaultMaxBodyMemory, "bytes all request bodies may hold at once; beyond, requests get ServiceUnavailable")
+	fs.group("Output")
+	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound address to this file once listening")
+	fs.StringVar(&o.adminFile, "admin-addr-file", "", "write the admin listener's bound address to this file once listening")
+	lf.define(fs, "info", "debug, info, warn or error")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -74,7 +84,7 @@ func runServer(ctx context.Context, args []string) error {
 		return usagef("%v", err)
 	}
 	o.cfg.Keys = keys
-	o.cfg.AdminListen = adminListen(fs, o.adminListen, o.cfg.Listen)
+	o.cfg.AdminListen = adminListen(fs.FlagSet, o.adminListen, o.cfg.Listen)
 	if tok := os.Getenv(adminTokenEnv); tok != "" && o.cfg.AdminToken == "" {
 		o.cfg.AdminToken = tok
 	}
@@ -85,12 +95,19 @@ func runServer(ctx context.Context, args []string) error {
 		}
 		o.cfg.Queues = qs
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log, err := lf.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
 	o.cfg.Logger = log
 
 	s, err := server.Start(ctx, o.cfg)
 	if err != nil {
-		return err
+		dir := o.cfg.DataDir
+		if o.cfg.InMemory {
+			dir = ""
+		}
+		return explainStart(err, dir, listenFlag{o.cfg.Listen, "--listen"}, listenFlag{o.cfg.AdminListen, "--admin-listen"})
 	}
 	where := "data in " + o.cfg.DataDir
 	if o.cfg.InMemory {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,11 +14,13 @@ import (
 // runServerBackup is `qscale server backup`: it asks a running server's
 // admin listener for a consistent copy of its store (POST /admin/backup).
 func runServerBackup(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("server backup", flag.ContinueOnError)
+	fs := newFlags("server backup", `Asks a running server's admin listener for a consistent copy of its data
+directory, written on the server's machine. See docs/operations.md.`, "qscale server backup --dir DIR [flags]")
+	fs.group("Backup")
 	admin := fs.String("admin", "http://"+defaultAdminListen, "URL of the server's admin listener")
 	dir := fs.String("dir", "", "directory to write the copy into, on the server's machine; must not exist")
-	token := fs.String("admin-token", "", "the server's admin token (also $"+adminTokenEnv+")")
-	if err := fs.Parse(args); err != nil {
+	token := fs.String("admin-token", "", "the server's admin token (default $"+adminTokenEnv+")")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

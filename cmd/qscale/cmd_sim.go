@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,20 +37,27 @@ type simOptions struct {
 
 func runSim(ctx context.Context, args []string) error {
 	var o simOptions
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs := newFlags("sim", `Replays a load through the autoscaler's policies on a virtual clock, in
+milliseconds, and compares qscale with an emulation of AWS target tracking and
+with the cheapest clairvoyant schedule. See docs/benchmarks.md.`, "qscale sim [flags]")
+	fs.group("Load")
 	fs.StringVar(&o.scenario, "scenario", "burst", "built-in load: "+strings.Join(sim.Scenarios, ", "))
 	fs.StringVar(&o.trace, "trace", "", "CSV trace of arrivals (second,count per line) to replay instead of a built-in load")
 	fs.DurationVar(&o.duration, "duration", 0, "simulated time (default: the scenario's; a trace's length plus 10m)")
 	fs.StringVar(&o.processing, "processing", "const:100ms", "processing time per message: const:D, exp:MEAN or uniform:MIN-MAX")
+	fs.group("Fleet")
 	fs.DurationVar(&o.startup, "startup", 30*time.Second, "worker start-up delay")
 	fs.IntVar(&o.workers, "workers", 0, "workers running at the start")
 	fs.IntVar(&o.min, "min", -1, "minimum workers (default 0, or the config's)")
 	fs.IntVar(&o.max, "max", -1, "maximum workers (default 50, or the config's)")
+	fs.group("Policy")
 	fs.DurationVar(&o.objective, "objective", 10*time.Second, "acceptable wait: the latency objective's target and the report's threshold")
 	fs.StringVar(&o.mode, "mode", "both", "qscale, aws (Application Auto Scaling emulation: one snapshot a minute, 3/15 datapoints) or both")
 	fs.StringVar(&o.config, "config", "", "autoscaler config file whose policies and bounds qscale mode uses (default: the queueing policy)")
+	fs.group("Output")
 	fs.StringVar(&o.svg, "svg", "sim.svg", "chart file to write (in both mode, qscale and AWS on one time axis); empty for none")
 	fs.BoolVar(&o.actions, "actions", false, "list every scaling action")
+	fs.group("Simulation")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for processing times")
 	fs.DurationVar(&o.awsCool, "aws-cooldown", 60*time.Second, "ScaleOutCooldown and ScaleInCooldown in aws mode")
 	fs.BoolVar(&o.predict, "predict", false, "qscale mode learns recurring load and starts workers a start-up ahead of it")
@@ -61,11 +66,8 @@ func runSim(ctx context.Context, args []string) error {
 		return nil
 	})
 	fs.DurationVar(&o.alarmDelay, "aws-alarm-delay", sim.DefaultAlarmDelay, "in aws mode, how long after its minute a published datapoint reaches the alarm")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usagef("%v", err)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
@@ -79,14 +81,14 @@ func runSim(ctx context.Context, args []string) error {
 	case "both":
 		modes = []sim.Mode{sim.QScale, sim.AWS}
 	default:
-		return usagef("-mode must be qscale, aws or both, not %q", o.mode)
+		return usagef("--mode must be qscale, aws or both, not %q", o.mode)
 	}
 	dist, err := sim.ParseDist(o.processing)
 	if err != nil {
-		return usagef("-processing: %v", err)
+		return usagef("--processing: %v", err)
 	}
 	if o.startup < 0 || o.workers < 0 || o.objective <= 0 || o.duration < 0 || o.alarmDelay <= 0 {
-		return usagef("-startup, -workers and -duration must not be negative; -objective and -aws-alarm-delay must be positive")
+		return usagef("--startup, --workers and --duration must not be negative; --objective and --aws-alarm-delay must be positive")
 	}
 	bounds := policy.Bounds{Min: 0, Max: 50}
 	var policies []policy.Policy
@@ -141,7 +143,7 @@ func runSim(ctx context.Context, args []string) error {
 			sc = sim.Scenario{Name: "trace " + o.trace, Load: tr, Duration: time.Duration(len(tr.PerSecond))*time.Second + 10*time.Minute}
 		} else {
 			if sc, err = sim.Builtin(o.scenario); err != nil {
-				return sc, usagef("-scenario: %v", err)
+				return sc, usagef("--scenario: %v", err)
 			}
 		}
 		if o.duration > 0 {

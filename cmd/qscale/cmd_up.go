@@ -3,15 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/qscale/qscale/config"
@@ -19,28 +14,34 @@ import (
 )
 
 func runUp(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs := newFlags("up", `Runs everything on this machine: the queue server, a fleet of local workers that
+the autoscaler sizes from the queue's backlog, and the dashboard. Without
+--config it runs the quickstart: queue demo, 0-10 demo workers. The first
+Ctrl-C (or SIGTERM) stops gracefully: workers finish what they hold; a second
+stops at once (exit 4). See docs/up.md.`, "qscale up [--config qscale.yaml] [flags]")
+	fs.group("Configuration")
 	cfgPath := fs.String("config", "", "configuration file, YAML or JSON (default: the quickstart: queue demo, 0-10 demo workers)")
-	inMemory := fs.Bool("in-memory", false, "keep nothing on disk (overrides server.inMemory)")
-	dataDir := fs.String("data-dir", "", "directory that keeps the queues (overrides server.dataDir)")
-	listen := fs.String("listen", "", "SQS endpoint address (overrides server.listen; default 127.0.0.1:9324)")
-	console := fs.String("console", "", "dashboard, producer endpoint and /metrics address, or off (overrides console.listen; default 127.0.0.1:9325)")
-	workerLogs := fs.Bool("worker-logs", false, "show the workers' own log lines")
-	level := fs.String("log-level", "warn", "structured log level on stderr: debug, info, warn, error")
 	check := fs.Bool("check", false, "validate the configuration and exit")
+	fs.group("Queue server")
+	inMemory := fs.Bool("in-memory", false, "keep nothing on disk (overrides server.inMemory)")
+	dataDir := fs.String("data-dir", "", "directory that keeps the queues (overrides server.dataDir) (default: ./qscale-data)")
+	listen := fs.String("listen", "", "SQS endpoint address (overrides server.listen) (default: 127.0.0.1:9324)")
+	fs.group("Dashboard")
+	console := fs.String("console", "", "dashboard, producer endpoint and /metrics address, or off (overrides console.listen) (default: 127.0.0.1:9325)")
+	fs.group("Output")
+	workerLogs := fs.Bool("worker-logs", false, "show the workers' own log lines and their handlers' output")
 	addrFile := fs.String("addr-file", "", `once everything runs, write {"sqs": URL, "console": URL} to this file`)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usagef("%v", err)
+	var lf logFlags
+	lf.define(fs, "warn", "structured log level on stderr: debug, info, warn, error")
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return usagef("-log-level: %v", err)
+	logger, err := lf.logger(os.Stderr)
+	if err != nil {
+		return err
 	}
 	cfg, err := up.LoadConfig(*cfgPath)
 	if err != nil {
@@ -85,12 +86,16 @@ func runUp(ctx context.Context, args []string) error {
 	}
 	s, err := up.Start(ctx, up.Options{
 		Config: cfg, Keys: keys,
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
+		Logger:       logger,
 		Out:          os.Stdout,
 		WorkerOutput: wout,
 	})
 	if err != nil {
-		return err
+		dir := cfg.Server.DataDir
+		if cfg.Server.InMemory {
+			dir = ""
+		}
+		return explainStart(err, dir, listenFlag{cfg.Server.Listen, "--listen"}, listenFlag{cfg.Console.Listen, "--console"})
 	}
 	printBanner(os.Stdout, s, cfg, *cfgPath == "", len(keys) > 0)
 	if *addrFile != "" {
@@ -109,28 +114,11 @@ func runUp(ctx context.Context, args []string) error {
 		}
 	}
 	<-ctx.Done()
-	// A second Ctrl-C (or SIGTERM) ends the graceful stop: workers still
-	// running are killed, and what they held returns to the queue after its
-	// visibility timeout.
-	again := make(chan os.Signal, 1)
-	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(again)
-	fmt.Println("stopping: workers finish what they hold (Ctrl-C again to stop at once)")
 	grace := time.Duration(0)
 	for _, f := range cfg.Fleets {
 		grace = max(grace, f.StopGrace())
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace+15*time.Second)
-	defer cancel()
-	go func() {
-		select {
-		case <-again:
-			fmt.Println("stopping at once")
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
-	return s.Stop(sctx)
+	return stopUp(s, grace)
 }
 
 // queueWord is "queue", or "queues (sum)" for a fleet of several.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -86,16 +85,9 @@ func (b buildInfo) write(w io.Writer) {
 }
 
 func runVersion(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: qscale version\n\nPrints qscale's version, the commit it was built from, the Go version and the platform.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usagef("%v", err)
+	fs := newFlags("version", "Prints qscale's version, the commit it was built from, the Go version and the platform.", "qscale version")
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("version takes no arguments")

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -12,20 +10,6 @@ import (
 	"github.com/qscale/qscale/worker"
 	"github.com/qscale/qscale/worker/daemon"
 )
-
-// Exit codes of qscale worker (docs/worker.md).
-const (
-	exitWorkerReleased = 3 // the grace period ended; unfinished messages were released
-	exitWorkerQuit     = 4 // a second signal stopped it at once; held messages were released
-)
-
-type workerExit struct {
-	code int
-	msg  string
-}
-
-func (e workerExit) Error() string { return e.msg }
-func (e workerExit) ExitCode() int { return e.code }
 
 // waitFlag is the long-polling time: a duration ("20s") or whole seconds ("20").
 type waitFlag struct{ d *time.Duration }
@@ -55,53 +39,55 @@ func (w waitFlag) Set(s string) error {
 func parseWorkerFlags(args []string) (daemon.Options, error) {
 	o := daemon.Defaults()
 	o.Log, o.Signals = os.Stderr, true
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: qscale worker --queue-url URL [flags] -- CMD [ARGS...]
-       qscale worker --queue-url URL --http URL [--http-start 'CMD'] [flags]
-       qscale worker --queue-url URL --demo 10ms [flags]
-
-Runs CMD once per message (body on stdin, QSCALE_* environment; exit 0 deletes
+	fs := newFlags("worker", `Runs CMD once per message (body on stdin, QSCALE_* environment; exit 0 deletes
 the message), or POSTs each message to a local HTTP application (2xx deletes).
-The first SIGTERM or SIGINT stops gracefully, a second at once (exit 4).
-See docs/worker.md.
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
+The first SIGTERM or SIGINT stops gracefully: no new receives, the receive in
+progress ends within --wait, held messages get --grace. A second signal quits
+at once (exit 4). See docs/worker.md.`,
+		"qscale worker --queue-url URL [flags] -- CMD [ARGS...]",
+		"qscale worker --queue-url URL --http URL [--http-start 'CMD'] [flags]",
+		"qscale worker --queue-url URL --demo 10ms [flags]")
+	var lf logFlags
+	fs.group("Queue")
 	o.QueueURL = os.Getenv("QSCALE_QUEUE_URL")
-	fs.Var(&queueURLs{o: &o}, "queue-url", "queue URL (env QSCALE_QUEUE_URL); repeat it to serve several queues in turn")
-	fs.StringVar(&o.Endpoint, "endpoint-url", "", "SQS endpoint (default: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, or the queue URL's host when it is not an AWS one)")
-	fs.StringVar(&o.Region, "region", "", "AWS region (default: the queue URL's, AWS_REGION, the profile's, us-east-1)")
-	fs.StringVar(&o.Profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE)")
+	fs.Var(&queueURLs{o: &o}, "queue-url", "queue URL (default $QSCALE_QUEUE_URL); repeat it to serve several queues in turn")
+	fs.StringVar(&o.Endpoint, "endpoint-url", "", "SQS endpoint (default: $AWS_ENDPOINT_URL_SQS, $AWS_ENDPOINT_URL, or the queue URL's host when it is not an AWS one)")
+	fs.StringVar(&o.Region, "region", "", "AWS region (default: the queue URL's, $AWS_REGION, the profile's, us-east-1)")
+	fs.StringVar(&o.Profile, "profile", "", "AWS shared-config profile (default $AWS_PROFILE)")
+	fs.group("Handler")
+	fs.StringVar(&o.HTTPURL, "http", "", "POST each message to this URL instead of running a command")
+	fs.StringVar(&o.HTTPStart, "http-start", "", "start and supervise this application (run by sh) serving --http")
+	fs.StringVar(&o.HTTPReady, "http-ready", "", "readiness URL of the --http-start application (GET 2xx) (default: a TCP connection to --http's host)")
+	fs.DurationVar(&o.HTTPRestartDelay, "http-restart-delay", o.HTTPRestartDelay, "first wait before restarting a crashed --http-start application; doubles up to 30s")
+	fs.StringVar(&o.HTTPContentType, "http-content-type", o.HTTPContentType, "Content-Type of the POSTs")
+	fs.DurationVar(&o.Demo, "demo", 0, "built-in demo handler: take this long per message, then succeed (no command needed)")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "per-message handler timeout (0: none); a timed-out message is retried")
+	fs.group("Receiving")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "messages processed at once")
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "messages received ahead of free handler slots (hides the queue's round trip; given back at once on stop)")
 	fs.IntVar(&o.BatchSize, "batch", o.BatchSize, "most messages per receive, 1-10")
-	fs.IntVar(&o.Pollers, "pollers", o.Pollers, "receive loops running at once (default ceil((concurrency+prefetch)/batch), at most 16)")
-	fs.Var(waitFlag{&o.Wait}, "wait", "long-polling time per receive, 0-20 s")
+	fs.IntVar(&o.Pollers, "pollers", o.Pollers, "receive loops running at once (default: ceil((concurrency+prefetch)/batch), at most 16)")
+	fs.Var(waitFlag{&o.Wait}, "wait", "long-polling time per receive, 0-20 s (default 20s)")
 	fs.DurationVar(&o.Visibility, "visibility", o.Visibility, "visibility timeout asked for on receive and extended by heartbeats")
-	fs.DurationVar(&o.Heartbeat, "heartbeat", o.Heartbeat, "how often held messages are extended (default visibility/3)")
+	fs.DurationVar(&o.Heartbeat, "heartbeat", o.Heartbeat, "how often held messages are extended (default: visibility/3)")
 	fs.DurationVar(&o.DeleteDelay, "delete-delay", o.DeleteDelay, "how long a delete waits for more finished messages to fill a batch of 10 (0: none)")
-	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "per-message handler timeout (0: none); a timed-out message is retried")
 	fs.DurationVar(&o.RetryDelay, "retry-delay", o.RetryDelay, "visibility after the first failure; doubles with each receive (0: retry at once)")
 	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "longest retry delay")
+	fs.group("Stopping")
 	fs.DurationVar(&o.Grace, "grace", o.Grace, "on SIGTERM/SIGINT, time to finish held messages before releasing them")
-	fs.StringVar(&o.HTTPURL, "http", "", "POST each message to this URL instead of running a command")
-	fs.StringVar(&o.HTTPStart, "http-start", "", "start and supervise this application (sh -c) serving --http")
-	fs.StringVar(&o.HTTPReady, "http-ready", "", "readiness URL of the --http-start application (GET 2xx); default: TCP connect to --http's host")
-	fs.DurationVar(&o.HTTPRestartDelay, "http-restart-delay", o.HTTPRestartDelay, "first wait before restarting a crashed --http-start application; doubles up to 30s")
-	fs.StringVar(&o.HTTPContentType, "http-content-type", o.HTTPContentType, "Content-Type of the POSTs")
+	fs.group("Output")
 	fs.StringVar(&o.StatusAddr, "status-addr", "", "serve /status, /drain, /metrics on this address (127.0.0.1:0 picks a port)")
 	fs.StringVar(&o.StatusFile, "status-file", "", "keep the status document (JSON) in this file")
-	fs.TextVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
-	fs.DurationVar(&o.Demo, "demo", 0, "built-in demo handler: take this long per message, then succeed (no command needed)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, usagef("%v", err)
+	lf.define(fs, "info", "debug, info, warn or error")
+	if err := fs.parse(args); err != nil {
+		return o, err
 	}
+	log, err := lf.logger(os.Stderr)
+	if err != nil {
+		return o, err
+	}
+	o.Logger = log
+	_ = o.LogLevel.UnmarshalText([]byte(lf.level)) // checked by logger
 	o.Command = fs.Args()
 	if err := o.Validate(); err != nil {
 		return o, usagef("%v", err)
@@ -122,9 +108,9 @@ func runWorkerCommand(ctx context.Context, args []string) error {
 	case errors.As(err, &oe):
 		return usagef("%v", err)
 	case errors.Is(err, daemon.ErrQuit):
-		return workerExit{exitWorkerQuit, err.Error()}
+		return exitError{exitQuit, err.Error()}
 	case errors.Is(err, worker.ErrReleased):
-		return workerExit{exitWorkerReleased, err.Error()}
+		return exitError{exitReleased, err.Error()}
 	}
 	return err
 }

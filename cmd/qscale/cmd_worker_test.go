@@ -13,7 +13,8 @@ func TestParseWorkerFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Wait != 5*time.Second || o.Concurrency != 3 || len(o.Command) != 3 || o.Grace != 30*time.Second || o.LogLevel != slog.LevelDebug || !o.Signals {
+	if o.Wait != 5*time.Second || o.Concurrency != 3 || len(o.Command) != 3 || o.Grace != 30*time.Second || o.LogLevel != slog.LevelDebug || !o.Signals ||
+		o.Logger == nil || !o.Logger.Enabled(t.Context(), slog.LevelDebug) {
 		t.Fatalf("options %+v", o)
 	}
 	if o, err := parseWorkerFlags([]string{"--queue-url", "http://h/1/q", "--wait", "250ms", "--demo", "10ms"}); err != nil || o.Demo != 10*time.Millisecond || o.Wait != 250*time.Millisecond {
@@ -31,6 +32,7 @@ func TestParseWorkerFlags(t *testing.T) {
 		{"--queue-url", "http://h/1/q", "--demo", "10ms", "--", "true"}, // demo and a command
 		{"--queue-url", "http://h/1/q", "--demo", "-1s"},
 		{"--queue-url", "http://h/1/q", "--log-level", "loud", "--", "true"},
+		{"--queue-url", "http://h/1/q", "--log-format", "xml", "--", "true"},
 	}
 	for _, args := range bad {
 		_, err := parseWorkerFlags(args)

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -34,6 +36,15 @@ var commands = []command{
 	{"completion", "print a shell completion script: qscale completion bash|zsh|fish", runCompletion},
 }
 
+// Exit codes, the same for every command (README.md, "Exit codes").
+const (
+	exitOK       = 0 // done, or stopped gracefully by a signal
+	exitFailure  = 1 // it failed; the last line on stderr says why and what to do
+	exitUsage    = 2 // a mistake on the command line
+	exitReleased = 3 // qscale worker: the grace period ended; unfinished messages were released
+	exitQuit     = 4 // a second signal stopped it at once (qscale up, qscale worker)
+)
+
 // usageError is a mistake on the command line: exit code 2.
 type usageError struct{ msg string }
 
@@ -47,27 +58,48 @@ type exitCoder interface {
 	ExitCode() int
 }
 
+// exitError is an error with its own exit code.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+func (e exitError) ExitCode() int { return e.code }
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
 // run finds the command, runs it, and maps its error to an exit code.
 func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printUsage()
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+	if len(args) == 0 {
+		printUsage(os.Stderr)
+		return exitUsage
 	}
-	if args[0] == "--version" || args[0] == "-version" {
+	switch args[0] {
+	case "-h", "-help", "--help":
+		printUsage(os.Stdout)
+		return exitOK
+	case "help":
+		// qscale help CMD [SUB] is qscale CMD [SUB] --help.
+		if len(args) == 1 {
+			printUsage(os.Stdout)
+			return exitOK
+		}
+		if _, ok := lookup(args[1]); !ok {
+			fmt.Fprintf(os.Stderr, "qscale help: unknown command %q; 'qscale help' lists them\n", args[1])
+			return exitUsage
+		}
+		args = append(slices.Clone(args[1:]), "--help")
+	case "-version", "--version":
 		args = []string{"version"}
 	}
 	c, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(os.Stderr, "qscale: unknown command %q\n\n", args[0])
-		printUsage()
-		return 2
+		printUsage(os.Stderr)
+		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,12 +108,12 @@ func run(args []string) int {
 	var ec exitCoder
 	switch {
 	case err == nil:
-		return 0
+		return exitOK
 	case errors.Is(err, flag.ErrHelp):
-		return 0
+		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(os.Stderr, "qscale %s: %s\n", c.name, ue.msg)
-		return 2
+		return exitUsage
 	case errors.As(err, &ec):
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintf(os.Stderr, "qscale %s: %s\n", c.name, msg)
@@ -89,7 +121,7 @@ func run(args []string) int {
 		return ec.ExitCode()
 	default:
 		fmt.Fprintf(os.Stderr, "qscale %s: %v\n", c.name, err)
-		return 1
+		return exitFailure
 	}
 }
 
@@ -102,10 +134,11 @@ func lookup(name string) (command, bool) {
 	return command{}, false
 }
 
-func printUsage() {
-	fmt.Fprintln(os.Stderr, "usage: qscale <command> [flags]\n\ncommands:")
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: qscale <command> [flags]\n\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(os.Stderr, "\nRun 'qscale <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'qscale help <command>' (or 'qscale <command> --help') for a command's flags.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 usage, 3 messages released at the end of the grace period, 4 stopped at once by a second signal.")
 }

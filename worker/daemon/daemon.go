@@ -30,6 +30,7 @@ import (
 
 	"github.com/qscale/qscale/internal/lifeline"
 	"github.com/qscale/qscale/internal/webguard"
+	"github.com/qscale/qscale/sqsconn"
 	"github.com/qscale/qscale/worker"
 	"github.com/qscale/qscale/worker/sqsclient"
 	"github.com/qscale/qscale/worker/workerprom"
@@ -65,11 +66,14 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	out := o.Log
-	if out == nil {
-		out = io.Discard
+	log := o.Logger
+	if log == nil {
+		out := o.Log
+		if out == nil {
+			out = io.Discard
+		}
+		log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: o.LogLevel}))
 	}
-	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: o.LogLevel}))
 	st := watchStops(ctx, o.Signals)
 	defer st.close()
 
@@ -126,7 +130,7 @@ func assemble(ctx context.Context, o Options, log *slog.Logger) (*process, error
 		_, err = client.Check(checkCtx)
 		cancel()
 		if err != nil {
-			return nil, err
+			return nil, sqsconn.Explain(err, u, client.Endpoint(), sqsconn.Fixes{Endpoint: "set --endpoint-url", Queue: "set --queue-url"})
 		}
 		log.Info("queue", "url", u, "endpoint", client.Endpoint().String())
 		queues = append(queues, client)

@@ -60,9 +60,14 @@ type Options struct {
 	// StatusFile, if set, keeps the status document in this file.
 	StatusFile string
 
+	// Logger, if set, receives the worker's log; Log and LogLevel are
+	// then unused (qscale worker builds it from --log-format and
+	// --log-level).
+	Logger *slog.Logger
 	// LogLevel filters the log written to Log.
 	LogLevel slog.Level
-	// Log receives the worker's log lines (text); discarded if nil.
+	// Log receives the worker's log lines (text) when Logger is nil;
+	// discarded if nil.
 	Log io.Writer
 	// Signals makes Run handle the process's signals: SIGTERM and SIGINT
 	// stop (the first gracefully, a second at once), SIGUSR1 drains.

@@ -4,6 +4,8 @@
 package workerprom
 
 import (
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -25,10 +27,10 @@ type Metrics struct {
 
 var _ worker.Observer = (*Metrics)(nil)
 
-// New registers the metrics with reg. The queue's name labels every
-// series (queue may be its URL: the name is its last path segment), as
-// qscale's other queue series are labelled, so several workers can share
-// one registry.
+// New registers the metrics with reg. queue is the queue's URL or name;
+// every series is labelled queue="NAME" (the URL's last part), as qscale
+// up's, qscale server's and the autoscaler's series are, so that a query
+// can join them; several workers can share one registry.
 func New(reg prometheus.Registerer, queue string) *Metrics {
 	labels := prometheus.Labels{"queue": QueueName(queue)}
 	m := &Metrics{
@@ -71,12 +73,15 @@ func (m *Metrics) Finished(_ *worker.Message, took time.Duration, err error) {
 	m.failure.Observe(took.Seconds())
 }
 
-// QueueName is the name of the queue a URL points at (its last path
-// segment); a name is returned as it is.
-func QueueName(urlOrName string) string {
-	s := strings.TrimRight(urlOrName, "/")
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		return s[i+1:]
+// QueueName is the queue label of a queue URL or name: the name, the last
+// part of the URL's path (http://127.0.0.1:9324/000000000000/jobs: jobs).
+func QueueName(queue string) string {
+	u, err := url.Parse(queue)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return queue
 	}
-	return s
+	if n := path.Base(strings.TrimSuffix(u.Path, "/")); n != "." && n != "/" {
+		return n
+	}
+	return queue
 }

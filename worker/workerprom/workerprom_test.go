@@ -60,14 +60,31 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// Series are labelled with the queue's name, also when the worker knows
-// its queue by URL.
-func TestQueueName(t *testing.T) {
+// A worker given its queue's URL labels its series with the queue's name,
+// the label qscale up's, qscale server's and the autoscaler's series carry,
+// so that one query joins a queue's backlog with its workers' work.
+func TestQueueLabelIsTheName(t *testing.T) {
 	t.Parallel()
+	reg := prometheus.NewRegistry()
+	New(reg, "http://127.0.0.1:9324/000000000000/jobs")
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "queue" && l.GetValue() != "jobs" {
+					t.Errorf("%s: queue=%q, want jobs", mf.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
 	for in, want := range map[string]string{
-		"http://127.0.0.1:9324/000000000000/jobs":                   "jobs",
-		"https://sqs.us-east-1.amazonaws.com/123456789012/img.fifo": "img.fifo",
 		"jobs": "jobs",
+		"https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo": "orders.fifo",
+		"http://127.0.0.1:9324/000000000000/jobs/":                     "jobs",
+		"http://127.0.0.1:9324/":                                       "http://127.0.0.1:9324/",
 	} {
 		if got := QueueName(in); got != want {
 			t.Errorf("QueueName(%q) = %q, want %q", in, got, want)
