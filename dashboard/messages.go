@@ -26,7 +26,7 @@ type Browser struct {
 	Peek            bool   `json:"peek"`
 	PeekUnavailable string `json:"peekUnavailable,omitempty"`
 	// Manage: the create, edit and redrive forms.
-	Manage   bool                `json:"manage"`
+	Manage   bool                     `json:"manage"`
 	Failures map[string]QueueFailures `json:"failures,omitempty"`
 }
 
