@@ -404,11 +404,15 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 	if sizing*max(S*p.idleKeep, p.wait) >= 1 {
 		// Hysteresis against estimates hovering at a rounding edge: the
 		// count held stays while it lies between the counts for the
-		// rate less half the deadband and for the rate.
+		// rate less half the deadband and for the rate, unless it would
+		// run the workers above the middle of MaxUtilization and 1: near
+		// full utilisation the queue only grows, the backlog term adds a
+		// worker and the steady state takes it away again once the
+		// backlog is gone (a flap).
 		hi := SteadyServers(sizing, pt, p.wait, p.quantile, p.maxUtil, 1<<16)
 		lo := SteadyServers(sizing*(1-p.deadband/2), pt, p.wait, p.quantile, p.maxUtil, 1<<16)
 		steady = hi
-		if q.Steady >= lo && q.Steady <= hi {
+		if q.Steady >= lo && q.Steady <= hi && sizing*pt <= float64(q.Steady)*(1+p.maxUtil)/2 {
 			steady = q.Steady
 		}
 	}
