@@ -21,7 +21,7 @@ var commandFlags = map[string][]string{
 	"send":       {"attr=", "dedup=", "delay=", "endpoint-url=", "group=", "lines", "queue=", "region="},
 	"load":       {"batch=", "burst=", "concurrency=", "duration=", "endpoint-url=", "queue=", "rate=", "region=", "retries=", "size="},
 	"bench":      {"batch=", "client=", "endpoint-url=", "json", "log-retries", "messages=", "mode=", "queue-url=", "receivers=", "region=", "samples=", "senders=", "single-deletes", "size=", "timeout=", "wait="},
-	"sim":        {"actions", "aws-alarm-delay=", "aws-cooldown=", "config=", "duration=", "max=", "min=", "mode=", "objective=", "processing=", "scenario=", "seed=", "startup=", "svg=", "trace=", "workers="},
+	"sim":        {"actions", "aws-alarm-delay=", "aws-cooldown=", "config=", "duration=", "max=", "min=", "mode=", "objective=", "predict", "processing=", "scenario=", "schedule=", "seed=", "startup=", "svg=", "trace=", "workers="},
 	"version":    {},
 	"completion": {},
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -46,37 +45,30 @@ type messagesOptions struct {
 	poll     time.Duration
 }
 
-const messagesUsage = `usage:
-  qscale messages list QUEUE [--limit N] [--after CURSOR] [--admin URL]
-  qscale messages peek QUEUE MESSAGE-ID [--admin URL]
-  qscale messages redrive DEAD-LETTER-QUEUE [--to QUEUE] [--endpoint-url URL]
-
-list and peek show a queue's messages without receiving them: their receive
+func parseMessagesFlags(args []string, stdout io.Writer) (messagesOptions, error) {
+	var o messagesOptions
+	fs := newFlags("messages", `list and peek show a queue's messages without receiving them: their receive
 counts and visibility do not change. They ask a qscale server's admin
 listener (qscale server --admin-listen); Amazon SQS has no such call.
 redrive moves a dead-letter queue's messages back to the queues they came
 from (or to --to) with the SQS StartMessageMoveTask call, and shows the
-task's progress until it ends.
-
-flags:`
-
-func parseMessagesFlags(args []string, stderr io.Writer) (messagesOptions, error) {
-	var o messagesOptions
-	fs := flag.NewFlagSet("messages", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, messagesUsage)
-		fs.PrintDefaults()
-	}
+task's progress until it ends.`,
+		"qscale messages list QUEUE [--limit N] [--after CURSOR] [--admin URL]",
+		"qscale messages peek QUEUE MESSAGE-ID [--admin URL]",
+		"qscale messages redrive DEAD-LETTER-QUEUE [--to QUEUE] [--endpoint-url URL]")
+	fs.out = stdout
+	fs.group("Admin listener (list, peek)")
 	defAdmin := os.Getenv(adminURLEnv)
 	if defAdmin == "" {
 		defAdmin = "http://" + defaultAdminListen
 	}
 	fs.StringVar(&o.admin, "admin", defAdmin, "URL of the admin listener (also $"+adminURLEnv+"); for qscale up's dashboard, its address followed by /api/queues/")
 	fs.StringVar(&o.adminToken, "admin-token", "", "the admin listener's token (also $"+adminTokenEnv+")")
+	fs.group("Listing")
 	fs.IntVar(&o.limit, "limit", queue.DefaultPeekLimit, "list: messages to show, 1.."+strconv.Itoa(queue.MaxPeekLimit))
 	fs.Uint64Var(&o.after, "after", 0, "list: start after this cursor (the 'next' a previous list printed)")
 	fs.BoolVar(&o.asJSON, "json", false, "list, peek: print the admin listener's JSON")
+	fs.group("Redrive")
 	fs.StringVar(&o.to, "to", "", "redrive: move the messages to this queue (name or URL) instead of the queues they came from")
 	fs.IntVar(&o.rate, "rate", 0, "redrive: messages per second, 1..500 (default: as fast as possible)")
 	fs.StringVar(&o.endpoint, "endpoint-url", "", "redrive: SQS endpoint (default: $AWS_ENDPOINT_URL_SQS, $AWS_ENDPOINT_URL, the queue URL's host, else the local server "+sqsconn.DefaultEndpoint+")")
@@ -85,11 +77,8 @@ func parseMessagesFlags(args []string, stderr io.Writer) (messagesOptions, error
 	// Flags may come before, between and after the arguments.
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return o, err
-			}
-			return o, usagef("%v", err)
+		if err := fs.parse(args); err != nil {
+			return o, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -131,7 +120,7 @@ func runMessages(ctx context.Context, args []string) error {
 }
 
 func messagesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseMessagesFlags(args, stderr)
+	o, err := parseMessagesFlags(args, stdout)
 	if err != nil {
 		return err
 	}
