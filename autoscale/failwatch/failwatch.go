@@ -73,9 +73,8 @@ type Options struct {
 // Observe runs on the autoscaler's tick, Report on the dashboard's
 // sampler and the metrics' scrapes.
 type Watch struct {
-	o Options
-
 	mu         sync.Mutex // guards the fields below
+	o          Options    // Max changes with SetMax
 	tally      workerstatus.Tally
 	readings   []reading // oldest first, spanning at most Window
 	atMaxSince time.Time // zero when the fleet is below its maximum
@@ -99,6 +98,14 @@ func New(o Options) *Watch {
 	}
 	return &Watch{o: o, since: map[string]time.Time{},
 		report: dashboard.Failures{Window: Window, LastErrors: []workerstatus.HandlerError{}, Warnings: []dashboard.Warning{}}}
+}
+
+// SetMax changes the fleet's maximum capacity (a reloaded
+// configuration's) for the at-max warning.
+func (w *Watch) SetMax(max int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.o.Max = max
 }
 
 // Report returns the latest report.

@@ -109,3 +109,22 @@ qscale_dead_letter_messages{dead_letter_queue="jobs-dlq",fleet="web",queue="jobs
 		t.Fatal(err)
 	}
 }
+
+// A reloaded maximum counts from the next decision: the fleet at its old
+// maximum is no longer at the new one.
+func TestWatchSetMax(t *testing.T) {
+	t.Parallel()
+	w := failwatch.New(failwatch.Options{Max: 2, WarnAfter: time.Second})
+	t0 := time.Unix(1_000_000, 0)
+	var r dashboard.Failures
+	for i := range 3 {
+		r = w.Observe(tick(t0.Add(time.Duration(i)*time.Second), 2, 10+i))
+	}
+	if kinds(r) != dashboard.WarnAtMax {
+		t.Fatalf("at the maximum of 2 with a growing backlog: %+v", r.Warnings)
+	}
+	w.SetMax(3)
+	if r = w.Observe(tick(t0.Add(3*time.Second), 2, 13)); len(r.Warnings) != 0 {
+		t.Fatalf("below the new maximum of 3: %+v", r.Warnings)
+	}
+}

@@ -196,6 +196,7 @@ func (p *autoscalers) reload() {
 		old := c.a.cfg
 		c.a.cfg.Policies, c.a.cfg.MinCapacity, c.a.cfg.MaxCapacity, c.a.cfg.Guardrails = c.f.Policies, c.f.MinCapacity, c.f.MaxCapacity, c.f.Guardrails
 		c.a.cfg.Schedule = c.f.Schedule
+		c.a.fails.SetMax(c.f.MaxCapacity)
 		p.log.Info("configuration reloaded", "config", p.path, "fleet", c.f.Name, "policies", len(c.s.Policies),
 			"min", c.f.MinCapacity, "max", c.f.MaxCapacity, "previousMin", old.MinCapacity, "previousMax", old.MaxCapacity,
 			"guardrails", c.f.Guardrails != nil)
