@@ -20,28 +20,12 @@ import (
 	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/worker"
-	"github.com/qscale/qscale/worker/workerstatus"
 )
 
-func tick(at time.Time, desired, visible int, workers ...autoscale.WorkerCounters) autoscale.Decision {
-	return autoscale.Decision{Time: at, From: desired, To: desired, Observation: autoscale.Observation{
-		Queue: autoscale.QueueStats{Visible: visible, ArrivalRate: 20, CompletionRate: 5, ProcessingTime: 200 * time.Millisecond},
-		Fleet: autoscale.FleetState{Desired: desired, Running: desired, Sensors: &autoscale.Sensors{Workers: workers}},
-	}}
-}
-
-func kinds(r dashboard.Failures) string {
-	var ks []string
-	for _, w := range r.Warnings {
-		ks = append(ks, w.Kind)
-	}
-	return strings.Join(ks, ",")
-}
-
-// The failure watch warns when the fleet sits at its maximum while the
-// backlog grows for longer than WarnAfter, and when handlers fail more
-// than they succeed; each warning ends when its condition does.
-func TestFailureWatchWarnings(t *testing.T) {
+// The engine's dead-letter reader names the queue's dead-letter queue from
+// its RedrivePolicy, counts the engine's moves and reads the dead-letter
+// queue's depth; the watch carries them into its report.
+func TestEngineDeadLetters(t *testing.T) {
 	t.Parallel()
 	clk := clock.NewFake(time.Unix(1_000_000, 0))
 	e, err := queue.Open(t.Context(), queue.Options{Clock: clk, Store: queue.MemoryStore{}})
@@ -49,51 +33,37 @@ func TestFailureWatchWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.Stop(context.Background()) })
-	q, err := e.CreateQueue(t.Context(), "jobs", nil, nil)
+	if _, err := e.CreateQueue(t.Context(), "jobs-dlq", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.CreateQueue(t.Context(), "jobs", map[string]string{
+		queue.AttrRedrivePolicy: `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:jobs-dlq","maxReceiveCount":"1"}`,
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newFailureWatch(e, []*queue.Queue{q}, 4, 30*time.Second, slog.New(slog.DiscardHandler))
-	t0 := clk.Now()
-	ok := func(s, f uint64) autoscale.WorkerCounters {
-		return autoscale.WorkerCounters{ID: "w1", Succeeded: s, Completed: s + f, Failed: f}
+	w := newFailureWatch(e, []*queue.Queue{q}, 4, 0, slog.New(slog.DiscardHandler))
+	observe := func() dashboard.Failures {
+		return w.observe(autoscale.Decision{Time: clk.Now(), Observation: autoscale.Observation{
+			Fleet: autoscale.FleetState{Desired: 1, Running: 1, Sensors: &autoscale.Sensors{Workers: []autoscale.WorkerCounters{{ID: "w1", Failed: 2, Completed: 2}}}},
+		}})
 	}
-	var r dashboard.Failures
-	for i := range 31 {
-		r = w.observe(tick(t0.Add(time.Duration(i)*time.Second), 4, 100+10*i, ok(uint64(10*i), 0)))
-		if i < 30 && len(r.Warnings) > 0 {
-			t.Fatalf("warned after %d s at the maximum: %+v", i, r.Warnings)
+	if r := observe(); r.DeadLetterQueue != "jobs-dlq" || r.DeadLettered != 0 || r.DeadLetterMessages != 0 || r.Failed != 2 {
+		t.Fatalf("before a move: %+v", r)
+	}
+	if _, err := q.Send(t.Context(), queue.SendInput{Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	// Received once and released: the second receive moves it.
+	zero := time.Duration(0)
+	for range 2 {
+		if _, err := q.Receive(t.Context(), queue.ReceiveInput{Max: 1, Visibility: &zero, Wait: &zero}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if kinds(r) != dashboard.WarnAtMax || !strings.Contains(r.Warnings[0].Text, "maximum of 4 workers for 30s and the backlog grew from 100 to 400") ||
-		!strings.Contains(r.Warnings[0].Text, "raise maxCapacity, or make the handler faster") || !r.Warnings[0].Since.Equal(t0.Add(30*time.Second)) {
-		t.Fatalf("warnings at the maximum: %+v", r.Warnings)
-	}
-	// Below the maximum: the warning ends.
-	if r = w.observe(tick(t0.Add(31*time.Second), 3, 410, ok(310, 0))); len(r.Warnings) != 0 {
-		t.Fatalf("warnings below the maximum: %+v", r.Warnings)
-	}
-	// Then every handler call fails: once the successes have left the
-	// window, failures outnumber them.
-	fail := ok(310, 0)
-	for i := 32; i <= 62; i++ {
-		fail.Failed++
-		fail.Completed++
-		fail.Errors = []workerstatus.HandlerError{{Time: t0.Add(time.Duration(i) * time.Second), Error: "handler command exited 3", Stderr: "trace\nboom\n"}}
-		r = w.observe(tick(t0.Add(time.Duration(i)*time.Second), 3, 0, fail))
-	}
-	if kinds(r) != dashboard.WarnFailing || !strings.Contains(r.Warnings[0].Text, "30 failed, 0 succeeded in the last 30s; last error: w1: handler command exited 3: boom") {
-		t.Fatalf("warnings while failing: %+v", r.Warnings)
-	}
-	if r.Failed != 31 || r.Succeeded != 310 || len(r.LastErrors) != workerstatus.MaxErrors || r.LastErrors[0].Worker != "w1" || r.FailureRate != 1 {
-		t.Fatalf("report %+v", r)
-	}
-	// Thirty more seconds with no failure: it ends.
-	for i := 63; i < 95; i++ {
-		r = w.observe(tick(t0.Add(time.Duration(i)*time.Second), 3, 0, fail))
-	}
-	if len(r.Warnings) != 0 || r.FailureRate != 0 {
-		t.Fatalf("warnings after the failures stopped: %+v (rate %v)", r.Warnings, r.FailureRate)
+	clk.Advance(time.Second)
+	if r := observe(); r.DeadLetterQueue != "jobs-dlq" || r.DeadLettered != 1 || r.DeadLetterMessages != 1 {
+		t.Fatalf("after a move: %+v", r)
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 // newFleet builds (and does not start) the configured fleet through the
 // same registry as qscale autoscale; the worker: shorthand becomes a local
 // fleet of qscale worker processes on the embedded server's queues (each
-// worker serves every queue of the fleet, in turn).
+// worker serves every queue of the fleet, in turn), logging in qscale up's
+// --log-format.
 func newFleet(ctx context.Context, s *System, f config.Fleet, path string) (*fleets.Fleet, error) {
 	if f.Worker != nil {
 		var env []string
@@ -27,14 +28,24 @@ func newFleet(ctx context.Context, s *System, f config.Fleet, path string) (*fle
 		for _, n := range names[1:] {
 			t.MoreQueueURLs = append(t.MoreQueueURLs, s.QueueURL(n))
 		}
-		f.Local = f.Worker.Local(t, f.MaxCapacity)
+		w := *f.Worker
+		if s.opts.LogFormat != "" {
+			// The workers log as qscale up does; the file's flags come
+			// after and may still override it.
+			w.Flags = append([]string{"--log-format", s.opts.LogFormat}, w.Flags...)
+		}
+		f.Local = w.Local(t, f.MaxCapacity)
 		f.Worker = nil
+	}
+	out := s.opts.WorkerOutput
+	if out != nil && s.opts.LogFormat == "json" {
+		out = newJSONWorkerLines(out, s.opts.Clock)
 	}
 	return fleets.Build(ctx, f, path, fleets.Env{
 		Clock:      s.opts.Clock,
 		Logger:     s.log.With("part", "fleet", "fleet", f.Name),
-		Stdout:     s.opts.WorkerOutput,
-		Stderr:     s.opts.WorkerOutput,
+		Stdout:     out,
+		Stderr:     out,
 		Executable: s.opts.Executable,
 	})
 }

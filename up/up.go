@@ -50,6 +50,10 @@ type Options struct {
 	// WorkerOutput receives the workers' own log lines, each prefixed with
 	// the worker's id; nil: discarded.
 	WorkerOutput io.Writer
+	// LogFormat is "text" (default) or "json": the workers qscale up
+	// starts log in it too (--log-format), and with "json" every line of
+	// WorkerOutput is one JSON object naming its worker.
+	LogFormat string
 	// Clock is the controller's and the source's; default clock.Real{}.
 	Clock clock.Clock
 	// WarnAfter is how long the fleet may stay at its maximum while the

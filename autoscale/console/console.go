@@ -3,7 +3,7 @@
 // reads the fleet's SQS queues and the fleet), Prometheus metrics of every
 // fleet, health and readiness, each fleet's decisions and pause/resume.
 //
-//	GET  /metrics                     Prometheus (prommetrics's series, by fleet and queue)
+//	GET  /metrics                     Prometheus (prommetrics's and failwatch's series, by fleet and queue)
 //	GET  /healthz                     200 while the process runs
 //	GET  /readyz                      200 when every fleet's last observation succeeded recently
 //	GET  /api/fleets                  the fleets (JSON); /fleets/ the same as links
@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/qscale/qscale/autoscale"
+	"github.com/qscale/qscale/autoscale/failwatch"
 	"github.com/qscale/qscale/autoscale/prommetrics"
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/internal/clock"
@@ -60,6 +61,9 @@ type Fleet struct {
 	Controller        Controller // required
 	// Backend is the fleet's dashboard's; required.
 	Backend dashboard.Backend
+	// Failures, when set, exports the fleet's handler failures and
+	// dead-letter queue (failwatch's series) on /metrics.
+	Failures func() dashboard.Failures
 }
 
 // Options configure a Console.
@@ -137,6 +141,8 @@ func New(o Options) (*Console, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c := &Console{o: o}
 	c.metrics = prommetrics.New(reg, prommetrics.Options{QueueMessages: true})
+	fails := failwatch.NewCollector()
+	reg.MustRegister(fails)
 	tok := webguard.NewToken(o.Token)
 	mux := http.NewServeMux()
 	var links []FleetLink
@@ -148,6 +154,9 @@ func New(o Options) (*Console, error) {
 			Last:   prommetrics.LastOf(ctrl.Decisions),
 			Paused: func() bool { p, _ := ctrl.Paused(); return p },
 		})
+		if f.Failures != nil {
+			fails.Add(f.Name, f.Queue, f.Failures)
+		}
 		dash, err := dashboard.New(dashboard.Options{
 			Backend: f.Backend, Clock: o.Clock, Token: o.Token, History: o.History,
 			Logger: o.Logger.With("part", "dashboard", "fleet", f.Name),

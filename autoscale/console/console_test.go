@@ -44,10 +44,11 @@ func (f *flaky) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 }
 
 type fixture struct {
-	clk  *clock.Fake
-	src  *flaky
-	ctrl *autoscale.Controller
-	srv  *httptest.Server
+	clk     *clock.Fake
+	src     *flaky
+	ctrl    *autoscale.Controller
+	backend dashboard.Backend
+	srv     *httptest.Server
 }
 
 // setup runs a controller on a fake clock over a real qscale server's
@@ -88,7 +89,7 @@ func setup(t *testing.T, token string) fixture {
 	}
 	srv := httptest.NewServer(c.Handler())
 	t.Cleanup(srv.Close)
-	return fixture{clk: clk, src: src, ctrl: ctrl, srv: srv}
+	return fixture{clk: clk, src: src, ctrl: ctrl, backend: be, srv: srv}
 }
 
 func get(t *testing.T, url string, header ...string) (int, string) {

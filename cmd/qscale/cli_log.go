@@ -51,8 +51,9 @@ func newLogHandler(w io.Writer, format, level string) (slog.Handler, error) {
 }
 
 // onceHandler says a failure that repeats once: the first record at warn or
-// above that carries an "error" attribute is written as it is, noting that
-// it is said once; the same message with the same error is then written at
+// above that carries an "error" attribute is written as one short line
+// (its message and error, noting that it is said once), the whole record
+// at debug; the same message with the same error is then written at
 // debug while it persists; and the first record after it without that
 // error says, once, at info, that it recovered. qscale autoscale's
 // controller fails every tick while its queue is missing: the user reads
@@ -106,7 +107,19 @@ func (h *onceHandler) Handle(ctx context.Context, r slog.Record) error {
 	case errText != "" && r.Level >= slog.LevelWarn:
 		h.st.failing, h.st.since = key, r.Time
 		h.st.mu.Unlock()
-		r.AddAttrs(slog.String("repeats", "said once; logged at debug while it lasts"))
+		// One short line: the error (which says what to do) and how to
+		// see more; the whole record (the controller's observation and
+		// policies) follows at debug.
+		short := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		short.AddAttrs(slog.String("error", errText),
+			slog.String("repeats", "said once; it and the full record are logged at debug while it lasts"))
+		if err := h.inner.Handle(ctx, short); err != nil {
+			return err
+		}
+		r.Level = slog.LevelDebug
+		if !h.inner.Enabled(ctx, r.Level) {
+			return nil
+		}
 		return h.inner.Handle(ctx, r)
 	case failing != "" && errText == "" && sameFamily(failing, r.Message):
 		h.st.failing = ""

@@ -66,13 +66,41 @@ func TestOnceHandler(t *testing.T) {
 		}
 		wantDebug := 0
 		if level == "debug" {
-			wantDebug = 2
+			wantDebug = 5 // each of the three warnings' full record, and two repeats
 		}
 		if n := count("level=DEBUG msg=\"autoscale error\""); n != wantDebug {
 			t.Errorf("%s: %d repeats at debug, want %d:\n%s", level, n, wantDebug, out)
 		}
 		if n := count("autoscale hold"); level == "info" && n != 0 {
 			t.Errorf("info: holds written:\n%s", out)
+		}
+	}
+}
+
+// The once-said warning is one short line, the error and how to see
+// more; the controller's whole record (observation, policies) is written
+// at debug only.
+func TestOnceHandlerShortWarning(t *testing.T) {
+	t.Parallel()
+	for _, level := range []string{"info", "debug"} {
+		var buf bytes.Buffer
+		inner, _ := newLogHandler(&buf, "text", level)
+		log := slog.New(newOnceHandler(inner)).With("fleet", "jobs")
+		log.Warn("autoscale error", "seq", 7, "reason", strings.Repeat("the policy said so; ", 20),
+			slog.Group("queue", "visible", 3, "inFlight", 0), "error", "the queue q does not exist: create it, or fix queue.url")
+		var warn string
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if strings.Contains(l, "level=WARN") {
+				warn = l
+			}
+		}
+		if len(warn) > 250 || !strings.Contains(warn, `error="the queue q does not exist: create it, or fix queue.url"`) ||
+			!strings.Contains(warn, "fleet=jobs") || strings.Contains(warn, "reason=") || strings.Contains(warn, "queue.visible") {
+			t.Errorf("%s: the warning is not one short line (%d characters):\n%s", level, len(warn), warn)
+		}
+		full := strings.Contains(buf.String(), "level=DEBUG") && strings.Contains(buf.String(), "queue.visible=3")
+		if full != (level == "debug") {
+			t.Errorf("%s: full record at debug %v:\n%s", level, full, buf.String())
 		}
 	}
 }

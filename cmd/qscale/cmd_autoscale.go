@@ -13,11 +13,13 @@ import (
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/console"
 	"github.com/qscale/qscale/autoscale/cwpublish"
+	"github.com/qscale/qscale/autoscale/failwatch"
 	"github.com/qscale/qscale/autoscale/fleets"
 	"github.com/qscale/qscale/autoscale/k8sfleet"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sqssource"
 	"github.com/qscale/qscale/config"
+	"github.com/qscale/qscale/dashboard/sqsbackend"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/service"
 )
@@ -142,9 +144,11 @@ type autoscaler struct {
 	policies int
 	dryRun   bool
 
-	src     autoscale.QueueSource // the fleet's queues, combined
-	queues  []*sqssource.Source   // each queue's own source
-	console *console.Console      // the process's; nil with --console off
+	fails   *failwatch.Watch        // the fleet's handler failures and warnings
+	dlq     *sqsbackend.DeadLetters // its first queue's dead-letter queue, read over SQS
+	src     autoscale.QueueSource   // the fleet's queues, combined
+	queues  []*sqssource.Source     // each queue's own source
+	console *console.Console        // the process's; nil with --console off
 }
 
 // newAutoscalers builds every fleet's parts (newAutoscaler); a fleet that
@@ -181,6 +185,9 @@ func newAutoscaler(ctx context.Context, f config.Fleet, path string, logger *slo
 		return nil, err
 	}
 	if a.pub, err = fleets.BuildPublisher(ctx, f, path, env); err != nil {
+		return nil, err
+	}
+	if err := a.buildFailures(ctx, clk); err != nil {
 		return nil, err
 	}
 	schedule, err := f.BuildSchedule()
@@ -230,6 +237,11 @@ func (p *autoscalers) run(ctx context.Context) (err error) {
 			if err := parts.Start(ctx, "CloudWatch publisher "+a.cfg.Name, a.pub); err != nil {
 				return err
 			}
+		}
+	}
+	for _, a := range p.fleets {
+		if err := parts.Start(ctx, "dead-letter reader "+a.cfg.Name, a.dlq); err != nil {
+			return err
 		}
 	}
 	for _, a := range p.fleets {

@@ -8,13 +8,16 @@ import (
 	"reflect"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/console"
+	"github.com/qscale/qscale/autoscale/failwatch"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/dashboard"
 	"github.com/qscale/qscale/dashboard/sqsbackend"
+	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/service"
 	"github.com/qscale/qscale/sqsconn"
 )
@@ -25,9 +28,25 @@ func (a *autoscaler) onDecision(d autoscale.Decision) {
 	if a.pub != nil {
 		a.pub.OnDecision(d)
 	}
+	a.fails.Observe(d)
 	if a.console != nil {
 		a.console.Observe(a.cfg.Name, d)
 	}
+}
+
+// buildFailures builds the fleet's failure watch over its workers' status
+// documents and its first queue's dead-letter queue, read over SQS (its
+// RedrivePolicy names it). It calls no API.
+func (a *autoscaler) buildFailures(ctx context.Context, clk clock.Clock) error {
+	q := a.cfg.QueueList()[0]
+	api, _, err := sqsconn.New(ctx, sqsconn.Options{QueueURL: q.URL, Endpoint: q.Endpoint, Region: q.Region})
+	if err != nil {
+		return fmt.Errorf("%s.%s: %w", a.path, queuePath(a.cfg, 0), err)
+	}
+	log := a.log.With("fleet", a.cfg.Name)
+	a.dlq = sqsbackend.NewDeadLetters(api, q.URL, max(a.cfg.Interval.D(), 5*time.Second), clk, log)
+	a.fails = failwatch.New(failwatch.Options{Max: a.cfg.MaxCapacity, DeadLetters: a.dlq, Logger: log})
+	return nil
 }
 
 // withConsole builds the operator console (not listening yet) over every
@@ -45,7 +64,7 @@ func (p *autoscalers) withConsole(ctx context.Context, c config.AutoscaleConsole
 		}
 		cf = append(cf, console.Fleet{
 			Name: a.cfg.Name, Kind: a.fleet.Kind, Queue: a.cfg.QueueLabel(), Queues: a.cfg.QueueNames(),
-			Controller: a.ctrl, Backend: be,
+			Controller: a.ctrl, Backend: be, Failures: a.fails.Report,
 		})
 	}
 	cons, err := console.New(console.Options{
@@ -75,6 +94,7 @@ func (a *autoscaler) backend(ctx context.Context) (dashboard.Backend, error) {
 	}
 	return sqsbackend.New(sqsbackend.Config{
 		Queues: qs, Source: a.src, Fleet: a.fleet, Controller: a.ctrl, Workers: a.fleet.Workers(),
+		Failures: a.fails.Report,
 	})
 }
 
@@ -176,6 +196,7 @@ func (p *autoscalers) reload() {
 		old := c.a.cfg
 		c.a.cfg.Policies, c.a.cfg.MinCapacity, c.a.cfg.MaxCapacity, c.a.cfg.Guardrails = c.f.Policies, c.f.MinCapacity, c.f.MaxCapacity, c.f.Guardrails
 		c.a.cfg.Schedule = c.f.Schedule
+		c.a.fails.SetMax(c.f.MaxCapacity)
 		p.log.Info("configuration reloaded", "config", p.path, "fleet", c.f.Name, "policies", len(c.s.Policies),
 			"min", c.f.MinCapacity, "max", c.f.MaxCapacity, "previousMin", old.MinCapacity, "previousMax", old.MaxCapacity,
 			"guardrails", c.f.Guardrails != nil)

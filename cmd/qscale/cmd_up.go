@@ -89,6 +89,7 @@ stops at once (exit 4). See docs/up.md.`, "qscale up [--config qscale.yaml] [fla
 		Logger:       logger,
 		Out:          os.Stdout,
 		WorkerOutput: wout,
+		LogFormat:    lf.format,
 	})
 	if err != nil {
 		dir := cfg.Server.DataDir

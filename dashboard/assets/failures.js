@@ -35,7 +35,10 @@
 
     let totals = q.fmt(f.failed, 0) + " failed, " + q.fmt(f.succeeded, 0) + " succeeded";
     if (f.deadLetterQueue) {
-      totals += "; " + q.fmt(f.deadLettered, 0) + " moved to " + f.deadLetterQueue + " (it holds " + q.fmt(f.deadLetterMessages, 0) + ")";
+      // Amazon SQS does not count its moves: then only the depth shows.
+      totals += f.deadLettered > 0
+        ? "; " + q.fmt(f.deadLettered, 0) + " moved to " + f.deadLetterQueue + " (it holds " + q.fmt(f.deadLetterMessages, 0) + ")"
+        : "; dead-letter queue " + f.deadLetterQueue + " holds " + q.fmt(f.deadLetterMessages, 0);
     }
     $("failure-totals").textContent = totals;
 

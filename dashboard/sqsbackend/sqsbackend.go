@@ -67,6 +67,10 @@ type Config struct {
 	// controller's last observation (every kind whose workers report:
 	// Kubernetes, ECS, EC2 and local fleets alike).
 	Workers func() []dashboard.WorkerInfo
+	// Failures reports the fleet's handler failures and warnings (a
+	// failwatch.Watch's Report); nil leaves Sample.Failures nil and the
+	// dashboard's failure views hidden.
+	Failures func() dashboard.Failures
 	// MaxAge is how old the controller's last observation may be for a
 	// sample to reuse it instead of calling SQS again; default 2s.
 	MaxAge time.Duration
@@ -168,6 +172,10 @@ func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
 		s.BacklogPerWorker /= float64(f.Running)
 	}
 	s.ProcessingTime = q.ProcessingTime
+	if b.c.Failures != nil {
+		f := b.c.Failures()
+		s.Failures = &f
+	}
 	for _, p := range last.Proposals {
 		if !p.Abstain && p.Target > 0 && (s.Target == 0 || p.Target < s.Target) {
 			s.Target = p.Target

@@ -23,6 +23,7 @@ import (
 	"github.com/qscale/qscale/autoscale/fleets"
 	"github.com/qscale/qscale/autoscale/sqssource"
 	"github.com/qscale/qscale/config"
+	"github.com/qscale/qscale/dashboard/sqsbackend"
 )
 
 func read(t *testing.T, name string) []byte {
@@ -118,7 +119,7 @@ func mustTaskRole(t *testing.T, name string) *string {
 	return in.TaskRoleArn
 }
 
-var policies = []string{"iam-ecs-fleet.json", "iam-asg-fleet.json", "iam-cloudwatch-publish.json", "iam-sqs-source.json", "iam-worker.json"}
+var policies = []string{"iam-ecs-fleet.json", "iam-asg-fleet.json", "iam-cloudwatch-publish.json", "iam-sqs-source.json", "iam-sqs-dead-letters.json", "iam-worker.json"}
 
 // Every policy is a valid IAM policy document (moto's IAM validates the
 // grammar: version, effects, actions, resources, conditions).
@@ -190,6 +191,7 @@ func TestPoliciesMatchTheCalls(t *testing.T) {
 		{"iam-asg-fleet.json", append(callsOf("autoscaling:", (*asgfleet.API)(nil)), "ec2:DescribeInstances")},
 		{"iam-cloudwatch-publish.json", callsOf("cloudwatch:", (*cwpublish.API)(nil))},
 		{"iam-sqs-source.json", callsOf("sqs:", (*sqssource.API)(nil))},
+		{"iam-sqs-dead-letters.json", callsOf("sqs:", (*sqsbackend.DeadLetterAPI)(nil))},
 		{"iam-cloudwatch-age.json", callsOf("cloudwatch:", (*sqssource.CloudWatchAPI)(nil))},
 		// DeleteMessageBatch and ChangeMessageVisibilityBatch are
 		// authorised by the single-message actions.
