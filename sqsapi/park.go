@@ -67,7 +67,14 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 		p.early, _ = rw.Reader.Peek(n)
 		p.early = append([]byte(nil), p.early...)
 	}
-	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	// The request's values without its end: the poll outlives the
+	// request, and the connection's next requests are served with them.
+	// (A request served after a parked poll has one already.)
+	p.base = ctx
+	if ctx.Done() != nil {
+		p.base = context.WithoutCancel(ctx)
+	}
+	p.ctx, p.cancel = context.WithCancel(p.base)
 	conn.SetDeadline(time.Time{}) // the body's read deadline no longer applies
 	c.parked = true
 	c.h.parked.Add(1)
@@ -83,6 +90,7 @@ type parkedPoll struct {
 	q        *queue.Queue
 	in       *receiveMessageInput
 	ri       queue.ReceiveInput
+	base     context.Context // the request's values, never cancelled
 	ctx      context.Context
 	cancel   context.CancelFunc
 	stopping atomic.Bool   // run has stopped watch on purpose
@@ -132,33 +140,27 @@ func (p *parkedPoll) run() {
 		p.conn.Close()
 		return
 	}
-	var rec bufferedResponse
-	rec.header = http.Header{}
+	rec := &bufferedResponse{header: http.Header{}}
 	if err != nil {
-		p.c.fail(&rec, err)
+		p.c.fail(rec, err)
 	} else {
-		p.c.reply(&rec, p.c.receiveOutput(p.in, ds))
+		p.c.reply(rec, p.c.receiveOutput(p.in, ds))
 	}
 	p.observe() // before the answer, which lets the client ask again
+	out := responsePool.Get().(*bytes.Buffer)
+	rec.writeTo(out)
 	p.conn.SetDeadline(time.Now().Add(parkWriteTimeout))
-	if _, werr := p.conn.Write(rec.httpResponse()); werr != nil {
+	_, werr := p.conn.Write(out.Bytes())
+	out.Reset()
+	responsePool.Put(out)
+	if werr != nil {
 		p.conn.Close()
 		return
 	}
 	p.conn.SetDeadline(time.Time{})
-	if len(p.early) == 0 {
-		// Wait here for the client's next request, as net/http waits on
-		// an idle keep-alive connection: handed back at once, the
-		// connection would be new to net/http, which gives a new
-		// connection's first request only ReadHeaderTimeout to arrive.
-		b, ok := p.c.h.awaitNext(p.conn)
-		if !ok {
-			p.conn.Close()
-			return
-		}
-		p.early = append(p.early, b)
-	}
-	p.c.h.opts.Reuse(&prefixConn{Conn: p.conn, prefix: p.early})
+	// The client's next requests are served here while they are plain
+	// (parkserve.go), else by net/http.
+	p.c.h.serveNext(p.base, p.conn, p.early)
 }
 
 // awaitNext waits up to the idle timeout for the first byte of the next
@@ -249,21 +251,23 @@ func (r *bufferedResponse) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// httpResponse returns the answer as HTTP/1.1 puts it on the wire.
-func (r *bufferedResponse) httpResponse() []byte {
+// writeTo appends the answer to b as HTTP/1.1 puts it on the wire.
+func (r *bufferedResponse) writeTo(b *bytes.Buffer) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
 	h := r.header
 	h.Set("Content-Length", strconv.Itoa(r.body.Len()))
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	var b bytes.Buffer
-	b.Grow(128 + r.body.Len())
-	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.status) + " " + http.StatusText(r.status) + "\r\n")
-	h.Write(&b)
+	b.Grow(256 + r.body.Len())
+	b.WriteString("HTTP/1.1 ")
+	b.WriteString(strconv.Itoa(r.status))
+	b.WriteByte(' ')
+	b.WriteString(http.StatusText(r.status))
+	b.WriteString("\r\n")
+	h.Write(b)
 	b.WriteString("\r\n")
 	b.Write(r.body.Bytes())
-	return b.Bytes()
 }
 
 // WaitParked waits until every parked long poll has answered, or ctx ends.
