@@ -59,7 +59,6 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 	p := &parkedPoll{
 		c:    &call{h: c.h, proto: c.proto, reqID: c.reqID, action: c.action, start: c.start},
 		conn: conn, q: q, in: in, ri: ri,
-		readDone: make(chan struct{}),
 	}
 	if n := rw.Reader.Buffered(); n > 0 {
 		// A pipelining client sent its next request already: keep it for
@@ -78,7 +77,10 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 	conn.SetDeadline(time.Time{}) // the body's read deadline no longer applies
 	c.parked = true
 	c.h.parked.Add(1)
-	go p.watch()
+	if !watchHangup(p) {
+		p.readDone = make(chan struct{})
+		go p.watch()
+	}
 	go p.run()
 	return true
 }
@@ -94,8 +96,10 @@ type parkedPoll struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	stopping atomic.Bool   // run has stopped watch on purpose
-	gone     atomic.Bool   // watch saw the client go away
-	readDone chan struct{} // closed when watch returns
+	gone     atomic.Bool   // watch (or the hangup watcher) saw the client go away
+	readDone chan struct{} // closed when watch returns; nil when the hangup watcher watches
+	watchID  int32         // the hangup watcher's id for the connection
+	watchFD  int           // the connection's descriptor, while the hangup watcher watches
 	// early holds bytes of the client's next request that arrived before
 	// the answer; watch appends to it, run reads it after readDone.
 	early []byte
@@ -127,9 +131,13 @@ func (p *parkedPoll) run() {
 	defer p.c.h.parked.Done()
 	defer p.cancel()
 	ds, err := p.q.Receive(p.ctx, p.ri)
-	p.stopping.Store(true)
-	p.conn.SetReadDeadline(aLongTimeAgo)
-	<-p.readDone
+	if p.readDone == nil {
+		unwatchHangup(p)
+	} else {
+		p.stopping.Store(true)
+		p.conn.SetReadDeadline(aLongTimeAgo)
+		<-p.readDone
+	}
 	if p.gone.Load() {
 		p.observe()
 		if len(ds) > 0 {
@@ -160,7 +168,7 @@ func (p *parkedPoll) run() {
 	p.conn.SetDeadline(time.Time{})
 	// The client's next requests are served here while they are plain
 	// (parkserve.go), else by net/http.
-	p.c.h.serveNext(p.base, p.conn, p.early)
+	p.c.h.serveNext(p.base, bareConn(p.conn), p.early)
 }
 
 // awaitNext waits up to the idle timeout for the first byte of the next
@@ -209,6 +217,18 @@ func (h *Handler) CloseIdle() {
 func (p *parkedPoll) observe() {
 	if obs := p.c.h.opts.Observer; obs != nil {
 		obs.ObserveRequest(p.c.action, p.c.code, time.Since(p.c.start))
+	}
+}
+
+// bareConn is conn without the prefixConns around it that have nothing
+// left to give.
+func bareConn(conn net.Conn) net.Conn {
+	for {
+		pc, ok := conn.(*prefixConn)
+		if !ok || len(pc.prefix) > 0 {
+			return conn
+		}
+		conn = pc.Conn
 	}
 }
 
