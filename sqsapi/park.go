@@ -15,13 +15,17 @@ import (
 
 // A long poll that finds its queue empty is parked: the handler takes its
 // connection from net/http (Hijack), waits for the engine in a goroutine of
-// its own, writes the answer itself and hands the connection back to the
-// server (Options.Reuse), which serves the client's next request on it as
-// on a new connection. While a poll waits, net/http's goroutine for the
+// its own, and writes the answer itself. The client's next requests are
+// then served on the same goroutine while they are plain HTTP/1.1
+// (parkserve.go): a poll again parks again, without net/http. Anything
+// else goes back to the server (Options.Reuse), which serves it as on a
+// new connection. While a poll waits, net/http's goroutine for the
 // connection, its read and write buffers and the request are gone: what
-// remains is the socket, two small goroutines (the wait, and a read that
-// notices a client that goes away) and the engine's waiter, a few KB in
-// all instead of tens (docs/benchmarks.md, "Idle long polls").
+// remains is the socket, one small goroutine (the wait), the engine's
+// waiter, and the watch for a client that goes away (on Linux an entry in
+// one epoll set shared by all, hangup_linux.go; elsewhere a second
+// goroutine blocked in Read), a few KB in all instead of tens
+// (docs/benchmarks.md, "Idle long polls").
 
 // parkWriteTimeout bounds the write of a parked poll's answer.
 const parkWriteTimeout = 30 * time.Second
@@ -105,7 +109,8 @@ type parkedPoll struct {
 	early []byte
 }
 
-// watch reads from the connection while the poll waits. A client waiting
+// watch reads from the connection while the poll waits, where the hangup
+// watcher cannot. A client waiting
 // for its answer sends nothing: an error other than the timeout run
 // provokes means it went away, and the poll ends at once; a byte is the
 // start of a pipelined request, kept for later.
