@@ -2,6 +2,7 @@ package sqsapi
 
 import (
 	"errors"
+	"net"
 	"sync"
 	"syscall"
 )
@@ -41,9 +42,17 @@ func watchHangup(p *parkedPoll) bool {
 	if w == nil {
 		return false
 	}
-	sc, ok := bareConn(p.conn).(syscall.Conn)
-	if !ok {
-		return false
+	// The socket under wrappers (a connection limit's, prefixConn): only
+	// its descriptor is watched; reads still go through the wrappers.
+	conn := p.conn
+	sc, ok := conn.(syscall.Conn)
+	for !ok {
+		w, isWrapper := conn.(interface{ NetConn() net.Conn })
+		if !isWrapper {
+			return false
+		}
+		conn = w.NetConn()
+		sc, ok = conn.(syscall.Conn)
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
