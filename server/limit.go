@@ -142,6 +142,10 @@ type limitedConn struct {
 	once sync.Once
 }
 
+// NetConn returns the connection underneath, as tls.Conn's does (the SQS
+// handler watches parked connections' sockets).
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {

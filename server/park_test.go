@@ -197,3 +197,122 @@ func TestParkedLongPollPipelined(t *testing.T) {
 		}
 	}
 }
+
+// After a parked poll's answer the connection serves whatever the client
+// sends next, whoever serves it (plain requests are served beside
+// net/http, the others by net/http), and keeps the connection exactly when
+// net/http would.
+func TestParkedConnectionServesEveryNextRequest(t *testing.T) {
+	t.Parallel()
+	const body = `{"QueueName":"idle"}`
+	jsonReq := func(host, extra string) string {
+		return fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\n"+
+			"X-Amz-Target: AmazonSQS.GetQueueUrl\r\n%sContent-Length: %d\r\n\r\n%s", host, extra, len(body), body)
+	}
+	form := "Action=GetQueueUrl&QueueName=idle"
+	for _, tc := range []struct {
+		name   string
+		req    func(host string) string
+		status int
+		want   string // in the answer's body
+		kept   bool   // the connection serves a further poll
+	}{
+		{"json", func(h string) string { return jsonReq(h, "") }, 200, `"QueueUrl":`, true},
+		{"bare line ends", func(h string) string { return strings.ReplaceAll(jsonReq(h, ""), "\r\n", "\n") }, 200, `"QueueUrl":`, true},
+		{"query", func(h string) string {
+			return fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", h, len(form), form)
+		}, 200, "<QueueUrl>", true},
+		{"query in the URL", func(h string) string {
+			return fmt.Sprintf("GET /?%s HTTP/1.1\r\nHost: %s\r\n\r\n", form, h)
+		}, 200, "<QueueUrl>", true},
+		{"chunked", func(h string) string {
+			return fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\n"+
+				"X-Amz-Target: AmazonSQS.GetQueueUrl\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", h, len(body), body)
+		}, 200, `"QueueUrl":`, true},
+		{"expect continue", func(h string) string { return jsonReq(h, "Expect: 100-continue\r\n") }, 200, `"QueueUrl":`, true},
+		{"large header", func(h string) string { return jsonReq(h, "X-Padding: "+strings.Repeat("p", 8<<10)+"\r\n") }, 200, `"QueueUrl":`, true},
+		{"connection close", func(h string) string { return jsonReq(h, "Connection: close\r\n") }, 200, `"QueueUrl":`, false},
+		{"HTTP/1.0", func(h string) string { return strings.Replace(jsonReq(h, ""), "HTTP/1.1", "HTTP/1.0", 1) }, 200, `"QueueUrl":`, false},
+		{"unknown action", func(h string) string {
+			return strings.Replace(jsonReq(h, ""), "GetQueueUrl", "Nope", 1)
+		}, 400, "UnknownOperationException", true},
+		{"malformed", func(h string) string { return "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: x\r\n\r\n" }, 400, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, q, url := parkSetup(t)
+			conn := dialPark(t, s)
+			br := bufio.NewReader(conn)
+			c := newClient(s.URL())
+			// Two rounds: the second request also follows an answer
+			// written beside net/http.
+			for round := range 2 {
+				parked := q.WaiterAdded()
+				rawPoll(t, conn, url, "")
+				<-parked
+				if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("m")}); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("round %d, poll: %v", round, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				if _, err := io.WriteString(conn, tc.req(conn.RemoteAddr().String())); err != nil {
+					t.Fatal(err)
+				}
+				resp, err = http.ReadResponse(br, nil)
+				if err == nil && resp.StatusCode == http.StatusContinue {
+					resp, err = http.ReadResponse(br, nil)
+				}
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) || resp.Close == tc.kept {
+					t.Fatalf("round %d: %d close=%v %s", round, resp.StatusCode, resp.Close, b)
+				}
+				if !tc.kept {
+					conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+					if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+						t.Fatalf("connection still open: %d %v", n, err)
+					}
+					return
+				}
+			}
+		})
+	}
+}
+
+// A client that leaves while a poll sent after a parked poll's answer is
+// parked loses nothing either.
+func TestSecondParkedLongPollEndsWhenTheClientLeaves(t *testing.T) {
+	s, q, url := parkSetup(t)
+	conn := dialPark(t, s)
+	br := bufio.NewReader(conn)
+	c := newClient(s.URL())
+	ctx := context.Background()
+	parked := q.WaiterAdded()
+	rawPoll(t, conn, url, "")
+	<-parked
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("first")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	parked = q.WaiterAdded()
+	rawPoll(t, conn, url, "")
+	<-parked
+	conn.Close()
+	testwait.For(t, 10*time.Second, "the parked poll to end", func() bool { return q.Waiting() == 0 })
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+	if err != nil || len(out.Messages) != 1 || *out.Messages[0].Body != "kept" || out.Messages[0].Attributes["ApproximateReceiveCount"] != "1" {
+		t.Fatalf("after the client left: %+v, %v", out, err)
+	}
+}

@@ -8,9 +8,10 @@ import (
 
 // reuseListener is the SQS listener as net/http sees it: Accept returns
 // new connections from the inner listener and connections handed back by
-// the SQS handler once the long poll it had parked on them is answered
-// (sqsapi.Options.Reuse), so that net/http serves the client's next
-// request on the same connection.
+// the SQS handler (sqsapi.Options.Reuse): one whose parked long poll was
+// answered serves its client's plain next requests itself, and hands the
+// connection back for net/http to serve a request it does not (chunked,
+// Expect, Connection: close, HTTP/1.0, a large header).
 type reuseListener struct {
 	net.Listener
 	accepted chan acceptResult

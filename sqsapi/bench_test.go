@@ -1,7 +1,11 @@
 package sqsapi_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,6 +39,69 @@ func BenchmarkServeRequest(b *testing.B) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkParkedPollRound is the server's cost of one round of a worker's
+// long poll on a connection: the poll finds the queue empty and parks, a
+// message arrives, the answer is written, and the client polls again.
+func BenchmarkParkedPollRound(b *testing.B) {
+	ctx := context.Background()
+	e, err := queue.Open(ctx, queue.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Stop(ctx)
+	q, err := e.CreateQueue(ctx, "bench", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &handBackListener{Listener: ln, back: make(chan net.Conn, 1), acc: make(chan net.Conn)}
+	go func() {
+		defer close(l.acc)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			l.acc <- c
+		}
+	}()
+	h := sqsapi.NewHandler(e, sqsapi.Options{Reuse: func(c net.Conn) { l.back <- c }})
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	defer func() { srv.Close(); h.CloseIdle() }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"QueueUrl":"/000000000000/bench","WaitTimeSeconds":20,"MaxNumberOfMessages":10}`
+	req := fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"+
+		"X-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	br := bufio.NewReader(conn)
+	b.ReportAllocs()
+	for b.Loop() {
+		parked := q.WaiterAdded()
+		if _, err := io.WriteString(conn, req); err != nil {
+			b.Fatal(err)
+		}
+		<-parked
+		if _, err := q.Send(ctx, queue.SendInput{Body: "work"}); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
 		}
 	}
 }

@@ -15,13 +15,17 @@ import (
 
 // A long poll that finds its queue empty is parked: the handler takes its
 // connection from net/http (Hijack), waits for the engine in a goroutine of
-// its own, writes the answer itself and hands the connection back to the
-// server (Options.Reuse), which serves the client's next request on it as
-// on a new connection. While a poll waits, net/http's goroutine for the
+// its own, and writes the answer itself. The client's next requests are
+// then served on the same goroutine while they are plain HTTP/1.1
+// (parkserve.go): a poll again parks again, without net/http. Anything
+// else goes back to the server (Options.Reuse), which serves it as on a
+// new connection. While a poll waits, net/http's goroutine for the
 // connection, its read and write buffers and the request are gone: what
-// remains is the socket, two small goroutines (the wait, and a read that
-// notices a client that goes away) and the engine's waiter, a few KB in
-// all instead of tens (docs/benchmarks.md, "Idle long polls").
+// remains is the socket, one small goroutine (the wait), the engine's
+// waiter, and the watch for a client that goes away (on Linux an entry in
+// one epoll set shared by all, hangup_linux.go; elsewhere a second
+// goroutine blocked in Read), a few KB in all instead of tens
+// (docs/benchmarks.md, "Idle long polls").
 
 // parkWriteTimeout bounds the write of a parked poll's answer.
 const parkWriteTimeout = 30 * time.Second
@@ -59,7 +63,6 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 	p := &parkedPoll{
 		c:    &call{h: c.h, proto: c.proto, reqID: c.reqID, action: c.action, start: c.start},
 		conn: conn, q: q, in: in, ri: ri,
-		readDone: make(chan struct{}),
 	}
 	if n := rw.Reader.Buffered(); n > 0 {
 		// A pipelining client sent its next request already: keep it for
@@ -67,11 +70,21 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 		p.early, _ = rw.Reader.Peek(n)
 		p.early = append([]byte(nil), p.early...)
 	}
-	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	// The request's values without its end: the poll outlives the
+	// request, and the connection's next requests are served with them.
+	// (A request served after a parked poll has one already.)
+	p.base = ctx
+	if ctx.Done() != nil {
+		p.base = context.WithoutCancel(ctx)
+	}
+	p.ctx, p.cancel = context.WithCancel(p.base)
 	conn.SetDeadline(time.Time{}) // the body's read deadline no longer applies
 	c.parked = true
 	c.h.parked.Add(1)
-	go p.watch()
+	if !watchHangup(p) {
+		p.readDone = make(chan struct{})
+		go p.watch()
+	}
 	go p.run()
 	return true
 }
@@ -83,17 +96,21 @@ type parkedPoll struct {
 	q        *queue.Queue
 	in       *receiveMessageInput
 	ri       queue.ReceiveInput
+	base     context.Context // the request's values, never cancelled
 	ctx      context.Context
 	cancel   context.CancelFunc
 	stopping atomic.Bool   // run has stopped watch on purpose
-	gone     atomic.Bool   // watch saw the client go away
-	readDone chan struct{} // closed when watch returns
+	gone     atomic.Bool   // watch (or the hangup watcher) saw the client go away
+	readDone chan struct{} // closed when watch returns; nil when the hangup watcher watches
+	watchID  int32         // the hangup watcher's id for the connection
+	watchFD  int           // the connection's descriptor, while the hangup watcher watches
 	// early holds bytes of the client's next request that arrived before
 	// the answer; watch appends to it, run reads it after readDone.
 	early []byte
 }
 
-// watch reads from the connection while the poll waits. A client waiting
+// watch reads from the connection while the poll waits, where the hangup
+// watcher cannot. A client waiting
 // for its answer sends nothing: an error other than the timeout run
 // provokes means it went away, and the poll ends at once; a byte is the
 // start of a pipelined request, kept for later.
@@ -119,9 +136,13 @@ func (p *parkedPoll) run() {
 	defer p.c.h.parked.Done()
 	defer p.cancel()
 	ds, err := p.q.Receive(p.ctx, p.ri)
-	p.stopping.Store(true)
-	p.conn.SetReadDeadline(aLongTimeAgo)
-	<-p.readDone
+	if p.readDone == nil {
+		unwatchHangup(p)
+	} else {
+		p.stopping.Store(true)
+		p.conn.SetReadDeadline(aLongTimeAgo)
+		<-p.readDone
+	}
 	if p.gone.Load() {
 		p.observe()
 		if len(ds) > 0 {
@@ -132,33 +153,27 @@ func (p *parkedPoll) run() {
 		p.conn.Close()
 		return
 	}
-	var rec bufferedResponse
-	rec.header = http.Header{}
+	rec := &bufferedResponse{header: http.Header{}}
 	if err != nil {
-		p.c.fail(&rec, err)
+		p.c.fail(rec, err)
 	} else {
-		p.c.reply(&rec, p.c.receiveOutput(p.in, ds))
+		p.c.reply(rec, p.c.receiveOutput(p.in, ds))
 	}
 	p.observe() // before the answer, which lets the client ask again
+	out := responsePool.Get().(*bytes.Buffer)
+	rec.writeTo(out)
 	p.conn.SetDeadline(time.Now().Add(parkWriteTimeout))
-	if _, werr := p.conn.Write(rec.httpResponse()); werr != nil {
+	_, werr := p.conn.Write(out.Bytes())
+	out.Reset()
+	responsePool.Put(out)
+	if werr != nil {
 		p.conn.Close()
 		return
 	}
 	p.conn.SetDeadline(time.Time{})
-	if len(p.early) == 0 {
-		// Wait here for the client's next request, as net/http waits on
-		// an idle keep-alive connection: handed back at once, the
-		// connection would be new to net/http, which gives a new
-		// connection's first request only ReadHeaderTimeout to arrive.
-		b, ok := p.c.h.awaitNext(p.conn)
-		if !ok {
-			p.conn.Close()
-			return
-		}
-		p.early = append(p.early, b)
-	}
-	p.c.h.opts.Reuse(&prefixConn{Conn: p.conn, prefix: p.early})
+	// The client's next requests are served here while they are plain
+	// (parkserve.go), else by net/http.
+	p.c.h.serveNext(p.base, bareConn(p.conn), p.early)
 }
 
 // awaitNext waits up to the idle timeout for the first byte of the next
@@ -210,6 +225,18 @@ func (p *parkedPoll) observe() {
 	}
 }
 
+// bareConn is conn without the prefixConns around it that have nothing
+// left to give.
+func bareConn(conn net.Conn) net.Conn {
+	for {
+		pc, ok := conn.(*prefixConn)
+		if !ok || len(pc.prefix) > 0 {
+			return conn
+		}
+		conn = pc.Conn
+	}
+}
+
 // prefixConn is a connection whose first bytes were already read.
 type prefixConn struct {
 	net.Conn
@@ -249,21 +276,23 @@ func (r *bufferedResponse) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// httpResponse returns the answer as HTTP/1.1 puts it on the wire.
-func (r *bufferedResponse) httpResponse() []byte {
+// writeTo appends the answer to b as HTTP/1.1 puts it on the wire.
+func (r *bufferedResponse) writeTo(b *bytes.Buffer) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
 	h := r.header
 	h.Set("Content-Length", strconv.Itoa(r.body.Len()))
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	var b bytes.Buffer
-	b.Grow(128 + r.body.Len())
-	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.status) + " " + http.StatusText(r.status) + "\r\n")
-	h.Write(&b)
+	b.Grow(256 + r.body.Len())
+	b.WriteString("HTTP/1.1 ")
+	b.WriteString(strconv.Itoa(r.status))
+	b.WriteByte(' ')
+	b.WriteString(http.StatusText(r.status))
+	b.WriteString("\r\n")
+	h.Write(b)
 	b.WriteString("\r\n")
 	b.Write(r.body.Bytes())
-	return b.Bytes()
 }
 
 // WaitParked waits until every parked long poll has answered, or ctx ends.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscale/qscale/internal/testwait"
 	"github.com/qscale/qscale/queue"
 	"github.com/qscale/qscale/sqsapi"
 )
@@ -123,5 +124,118 @@ func TestParkedConnectionWaitsForTheNextRequest(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(10 * idleTimeout))
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Fatalf("an idle connection: %v, want it closed after IdleTimeout", err)
+	}
+}
+
+// opaqueListener hides its connections' descriptors (as a wrapping
+// listener might), so parked polls watch them with a goroutine each.
+type opaqueListener struct{ net.Listener }
+
+type opaqueConn struct{ net.Conn }
+
+func (l opaqueListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return opaqueConn{c}, nil
+}
+
+// A parked poll whose client leaves ends at once and takes nothing, both
+// where the shared hangup watcher sees the connection and where a
+// goroutine of its own watches it; a pipelined request is served after
+// the answer on both.
+func TestParkedPollNoticesTheClient(t *testing.T) {
+	t.Parallel()
+	for _, opaque := range []bool{false, true} {
+		t.Run(fmt.Sprintf("opaque=%v", opaque), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e, err := queue.Open(ctx, queue.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { e.Stop(context.Background()) })
+			q, err := e.CreateQueue(ctx, "idle", nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			inner := ln
+			if opaque {
+				inner = opaqueListener{ln}
+			}
+			l := &handBackListener{Listener: ln, back: make(chan net.Conn, 1), acc: make(chan net.Conn)}
+			go func() {
+				defer close(l.acc)
+				for {
+					c, err := inner.Accept()
+					if err != nil {
+						return
+					}
+					l.acc <- c
+				}
+			}()
+			h := sqsapi.NewHandler(e, sqsapi.Options{Reuse: func(c net.Conn) { l.back <- c }})
+			srv := &http.Server{Handler: h}
+			go srv.Serve(l)
+			t.Cleanup(func() { srv.Close(); h.CloseIdle() })
+			poll := func(conn net.Conn) {
+				body := `{"QueueUrl":"/000000000000/idle","WaitTimeSeconds":20}`
+				fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			}
+
+			// Pipelined: a second poll sent while the first is parked.
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			parked := q.WaiterAdded()
+			poll(conn)
+			<-parked
+			poll(conn)
+			if _, err := q.Send(ctx, queue.SendInput{Body: "one"}); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if !strings.Contains(string(b), `"Body":"one"`) {
+				t.Fatalf("first answer %s", b)
+			}
+			testwait.For(t, 10*time.Second, "the pipelined poll to park", func() bool { return q.Waiting() == 1 })
+			if _, err := q.Send(ctx, queue.SendInput{Body: "two"}); err != nil {
+				t.Fatal(err)
+			}
+			if resp, err = http.ReadResponse(br, nil); err != nil {
+				t.Fatal(err)
+			}
+			b, _ = io.ReadAll(resp.Body)
+			if !strings.Contains(string(b), `"Body":"two"`) {
+				t.Fatalf("pipelined answer %s", b)
+			}
+
+			// Leaving: the poll ends, and a message sent after is not lost.
+			parked = q.WaiterAdded()
+			poll(conn)
+			<-parked
+			conn.Close()
+			testwait.For(t, 10*time.Second, "the parked poll to end", func() bool { return q.Waiting() == 0 })
+			if _, err := q.Send(ctx, queue.SendInput{Body: "kept"}); err != nil {
+				t.Fatal(err)
+			}
+			wait := time.Duration(0)
+			ds, err := q.Receive(ctx, queue.ReceiveInput{Max: 10, Wait: &wait})
+			if err != nil || len(ds) != 1 || ds[0].Body != "kept" {
+				t.Fatalf("after the client left: %+v, %v", ds, err)
+			}
+		})
 	}
 }
