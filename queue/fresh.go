@@ -1,5 +1,7 @@
 package queue
 
+import "sort"
+
 // freshList is a queue's plain messages (sent, visible, never received) in
 // send order: ordered by Seq and, along the whole list, by SentAt (which is
 // also their OriginalEnqueueAt). Its front is therefore both the oldest
@@ -15,35 +17,34 @@ package queue
 // the heaps.
 type freshList struct{ d deque }
 
-// freshScan bounds how far from the back insert looks for a message's
-// place: sends that finish out of order land a few batches back.
-const freshScan = 512
+// freshReach bounds how far from the back insert places a message: sends
+// whose commits finish out of order land some batches back, and placing
+// one moves every message after it.
+const freshReach = 1 << 16
 
 func (f *freshList) len() int { return f.d.len() }
 
 func (f *freshList) grow(n int) { f.d.grow(n) }
 
 // insert lists m, a plain message, in its place and reports whether it
-// could: false when its place is further back than freshScan or its SentAt
-// is out of order with its neighbours'.
+// could: false when its place is more than freshReach from the back or its
+// SentAt is out of order with its neighbours'.
 func (f *freshList) insert(m *entry) bool {
 	buf := f.d.buf
-	i := len(buf)
-	for i > f.d.head && buf[i-1].seq > m.seq {
-		if len(buf)-i >= freshScan {
+	if n := len(buf); n == f.d.head || buf[n-1].seq < m.seq {
+		if n > f.d.head && buf[n-1].sentAt > m.sentAt {
 			return false
 		}
-		i--
-	}
-	if i > f.d.head && buf[i-1].sentAt > m.sentAt {
-		return false
-	}
-	if i < len(buf) && buf[i].sentAt < m.sentAt {
-		return false
-	}
-	if i == len(buf) {
 		f.d.pushBack(m)
 		return true
+	}
+	lo := max(f.d.head, len(buf)-freshReach)
+	i := lo + sort.Search(len(buf)-lo, func(k int) bool { return buf[lo+k].seq > m.seq })
+	if i == lo && lo > f.d.head && i < len(buf) {
+		return false // further back than freshReach
+	}
+	if i > f.d.head && buf[i-1].sentAt > m.sentAt || i < len(buf) && buf[i].sentAt < m.sentAt {
+		return false
 	}
 	f.d.buf = append(f.d.buf, nil)
 	copy(f.d.buf[i+1:], f.d.buf[i:])
