@@ -48,6 +48,10 @@ func applyMemoryLimit(ctx context.Context, m memoryLimit, log *slog.Logger) (sto
 		log.Info("memory limit from GOMEMLIMIT", "value", os.Getenv("GOMEMLIMIT"))
 		return func() {}
 	}
+	// The load of the store leaves garbage the size of a large backlog's
+	// index: collect it and give it back now, so the limit starts from the
+	// heap the server lives on.
+	debug.FreeOSMemory()
 	t := memlimit.New(clock.Real{}, memlimit.DefaultPolicy)
 	t.Start(ctx)
 	log.Info("memory limit follows the live heap", "bytes", t.Limit())
