@@ -107,6 +107,8 @@ data. See docs/operations.md.`, "qscale server [flags]", "qscale server backup -
 	}
 	o.cfg.Logger = log
 
+	mem := applyMemoryLimit(ctx, o.memLimit, log)
+	defer mem.stop()
 	s, err := server.Start(ctx, o.cfg)
 	if err != nil {
 		dir := o.cfg.DataDir
@@ -115,7 +117,7 @@ data. See docs/operations.md.`, "qscale server [flags]", "qscale server backup -
 		}
 		return explainStart(err, dir, listenFlag{o.cfg.Listen, "--listen"}, listenFlag{o.cfg.AdminListen, "--admin-listen"})
 	}
-	defer applyMemoryLimit(ctx, o.memLimit, log)()
+	mem.loaded()
 	where := "data in " + o.cfg.DataDir
 	if o.cfg.InMemory {
 		where = "in memory: nothing is kept on disk"

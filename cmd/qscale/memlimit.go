@@ -34,26 +34,42 @@ func parseMemoryLimit(v string) (memoryLimit, error) {
 	return memoryLimit{bytes: b}, nil
 }
 
-// applyMemoryLimit sets the limit m asks for and returns what undoes any
-// background work it started.
-func applyMemoryLimit(ctx context.Context, m memoryLimit, log *slog.Logger) (stop func()) {
+// memoryTuning is what applyMemoryLimit started.
+type memoryTuning struct{ t *memlimit.Tuner }
+
+// loaded is called once the store is loaded: the load leaves garbage the
+// size of a large backlog's index; with the auto limit, it is collected
+// and given back at once, so the server starts at the heap it lives on.
+func (m memoryTuning) loaded() {
+	if m.t != nil {
+		debug.FreeOSMemory()
+	}
+}
+
+// stop ends the background updates of the auto limit.
+func (m memoryTuning) stop() {
+	if m.t != nil {
+		m.t.Stop()
+	}
+}
+
+// applyMemoryLimit sets the limit m asks for. Called before the store is
+// loaded, so that the auto limit holds the load's garbage too: it follows
+// the index as the load builds it.
+func applyMemoryLimit(ctx context.Context, m memoryLimit, log *slog.Logger) memoryTuning {
 	switch {
 	case m.off:
-		return func() {}
+		return memoryTuning{}
 	case m.bytes > 0:
 		debug.SetMemoryLimit(m.bytes)
 		log.Info("memory limit", "bytes", m.bytes)
-		return func() {}
+		return memoryTuning{}
 	case os.Getenv("GOMEMLIMIT") != "":
 		log.Info("memory limit from GOMEMLIMIT", "value", os.Getenv("GOMEMLIMIT"))
-		return func() {}
+		return memoryTuning{}
 	}
-	// The load of the store leaves garbage the size of a large backlog's
-	// index: collect it and give it back now, so the limit starts from the
-	// heap the server lives on.
-	debug.FreeOSMemory()
 	t := memlimit.New(clock.Real{}, memlimit.DefaultPolicy)
 	t.Start(ctx)
-	log.Info("memory limit follows the live heap", "bytes", t.Limit())
-	return t.Stop
+	log.Debug("memory limit follows the live heap", "bytes", t.Limit())
+	return memoryTuning{t}
 }
