@@ -22,6 +22,11 @@ type freshList struct{ d deque }
 // one moves every message after it.
 const freshReach = 1 << 16
 
+// freshSlack is how many more messages than twice the queue's live ones
+// the fresh list may hold (dead ones met at the front are dropped then)
+// before insertLocked compacts it.
+const freshSlack = 4096
+
 func (f *freshList) len() int { return f.d.len() }
 
 func (f *freshList) grow(n int) { f.d.grow(n) }
@@ -74,6 +79,20 @@ func (f *freshList) each(fn func(*entry)) {
 			fn(m)
 		}
 	}
+}
+
+// compact drops the deleted and no longer plain messages wherever they
+// are. A FIFO group that stays locked keeps its next message at the front,
+// and every message received behind it would otherwise stay listed.
+func (f *freshList) compact() {
+	live := f.d.buf[:0]
+	for _, m := range f.d.buf[f.d.head:] {
+		if !m.deleted() && m.plain() {
+			live = append(live, m)
+		}
+	}
+	clear(f.d.buf[len(live):])
+	f.d.buf, f.d.head = live, 0
 }
 
 // reset empties the list.

@@ -153,3 +153,51 @@ func TestConcurrentSendsStayPlain(t *testing.T) {
 		})
 	}
 }
+
+// TestFreshListStaysBoundedBehindALockedGroup: a FIFO group locked by a
+// message in flight keeps its next message at the fresh list's front while
+// other groups flow; the messages received and deleted behind it do not
+// accumulate in the list.
+func TestFreshListStaysBoundedBehindALockedGroup(t *testing.T) {
+	ctx, e, _ := setup(t)
+	q := mustQueue(t, e, "stuck.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "43200"})
+	send(t, q, SendInput{Body: "a1", GroupID: "a"})
+	send(t, q, SendInput{Body: "a2", GroupID: "a"})
+	if ds := receive(t, q, 1); len(ds) != 1 || ds[0].Body != "a1" {
+		t.Fatalf("received %+v, want a1", ds)
+	}
+	in := make([]SendInput, 10)
+	const rounds = 1000
+	for r := range rounds {
+		for i := range in {
+			in[i] = SendInput{Body: time.Duration(r*10 + i).String(), GroupID: "b"}
+		}
+		for _, o := range q.SendBatch(ctx, in) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+		}
+		ds := receive(t, q, 10)
+		if len(ds) != 10 {
+			t.Fatalf("round %d: received %d, want 10 of group b", r, len(ds))
+		}
+		hs := make([]string, len(ds))
+		for i, d := range ds {
+			hs[i] = d.ReceiptHandle
+		}
+		for _, err := range q.DeleteBatch(ctx, hs) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	q.mu.Lock()
+	n, live, front := q.fresh.len(), q.numLive, q.fresh.front()
+	q.mu.Unlock()
+	if n > 2*live+freshSlack || n >= rounds*10 {
+		t.Fatalf("fresh list of %d entries for %d live messages after %d received behind a locked group", n, live, rounds*10)
+	}
+	if front == nil || front.grp.id != "a" {
+		t.Fatalf("fresh front %+v, want a2", front)
+	}
+}

@@ -371,6 +371,9 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 		return
 	}
 	if m.plain() && q.fresh.insert(m) {
+		if q.fresh.len() > 2*q.numLive+freshSlack {
+			q.fresh.compact() // at most every numLive+freshSlack inserts
+		}
 		return
 	}
 	x := m.ext()
