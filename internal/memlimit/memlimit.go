@@ -49,7 +49,7 @@ type Tuner struct {
 	live     func() uint64     // the heap that survived the last collection
 	set      func(int64) int64 // debug.SetMemoryLimit
 
-	mu      sync.Mutex // guards stop, done and last
+	mu      sync.Mutex // guards stop, done, last and stopped
 	stop    chan struct{}
 	done    chan struct{}
 	last    uint64 // the limit set last
