@@ -1,7 +1,8 @@
 package queue
 
 // ageHeap orders the messages that are not in flight (visible or delayed)
-// by the time they were sent, so OldestAge reads the oldest in O(1). A
+// and not plain (plain ones are in the fresh list, in send order) by the
+// time they were sent, so OldestAge reads the oldest in O(1). A
 // message's agePos is its index here plus one; 0 means it is not here, so a
 // fresh entry needs no initialisation. Sends arrive in nearly increasing
 // SentAt order, which makes a push O(1) in practice; a receive removes the
@@ -18,27 +19,27 @@ func (h ageHeap) less(i, j int) bool {
 
 func (h ageHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].agePos = int32(i + 1)
-	h[j].agePos = int32(j + 1)
+	h[i].x.agePos = int32(i + 1)
+	h[j].x.agePos = int32(j + 1)
 }
 
 // push adds m unless it is already here.
 func (h *ageHeap) push(m *entry) {
-	if m.agePos != 0 {
+	if m.x.agePos != 0 {
 		return
 	}
 	*h = append(*h, m)
-	m.agePos = int32(len(*h))
+	m.x.agePos = int32(len(*h))
 	h.up(len(*h) - 1)
 }
 
-// remove takes m out if it is here.
+// remove takes m out if it is here (a plain entry never is).
 func (h *ageHeap) remove(m *entry) {
-	if m.agePos == 0 {
+	if m.x == nil || m.x.agePos == 0 {
 		return
 	}
 	old := *h
-	i, n := int(m.agePos)-1, len(old)-1
+	i, n := int(m.x.agePos)-1, len(old)-1
 	if i != n {
 		old.swap(i, n)
 		if !old.down(i, n) {
@@ -47,7 +48,7 @@ func (h *ageHeap) remove(m *entry) {
 	}
 	old[n] = nil
 	*h = old[:n]
-	m.agePos = 0
+	m.x.agePos = 0
 }
 
 // oldest returns the message sent first, or nil.

@@ -530,7 +530,7 @@ func (q *Queue) Attributes(names []string) (map[string]string, error) {
 	all[AttrQueueArn] = q.arn
 	if want[AttrAgeOfOldestMessage] {
 		age := time.Duration(0)
-		if m := q.age.oldest(); m != nil {
+		if m := q.oldestLocked(); m != nil {
 			age = max(now.Sub(fromNanos(m.sentAt)), 0)
 		}
 		all[AttrAgeOfOldestMessage] = strconv.FormatFloat(age.Seconds(), 'f', 3, 64)
@@ -604,7 +604,10 @@ func (q *Queue) Purge(ctx context.Context) error {
 		m.markDeleted()
 	})
 	q.forEachLocked(func(m *entry) { // positions cleared once every one is found
-		m.heapIndex, m.agePos, m.expPos = -1, 0, 0
+		m.heapIndex = -1
+		if m.x != nil {
+			m.x.agePos, m.x.expPos = 0, 0
+		}
 	})
 	q.numLive = 0
 	clear(q.bySeq)
@@ -615,6 +618,7 @@ func (q *Queue) Purge(ctx context.Context) error {
 	clear(q.expiry)
 	q.expiry = q.expiry[:0]
 	q.ready = deque{}
+	q.fresh = freshList{}
 	clear(q.groups)
 	q.groupOrder = nil
 	q.numInflight, q.numDelayed = 0, 0

@@ -8,44 +8,76 @@ import "time"
 // while, in the engine's body cache), read back when a receive or a move
 // needs them. Times are Unix nanoseconds, 0 for the zero time.
 //
-// The owning queue's mu guards every field. An entry takes 64 bytes (a
-// Go size class): keep it so.
+// Most of a backlog is plain: sent, visible, never received, and listed in
+// its queue's fresh list in send order (see fresh.go), which is enough to
+// answer its age and its retention without any heap. A plain entry has no
+// extra (x is nil); every other one (delayed, received, moved in from
+// another queue, or sent out of order) has one, with its heap positions.
+//
+// The owning queue's mu guards every field. An entry takes 48 bytes: keep
+// it so, it is paid once per queued message.
 type entry struct {
-	seq        uint64    // per-queue sequence; keys the message in the store
-	sentAt     int64     // when this copy entered the queue (OldestAge)
-	enqueuedAt int64     // OriginalEnqueueAt (retention)
-	visibleAt  int64     // when it is (or was) next visible
-	rcv        *received // nil until the message is first received
-	grp        *group    // FIFO: the message's group
-
+	seq       uint64 // per-queue sequence; keys the message in the store
+	sentAt    int64  // when this copy entered the queue (OldestAge)
+	visibleAt int64  // when it is (or was) next visible
+	x         *extra // nil while the entry is plain
+	grp       *group // FIFO: the message's group
 	heapIndex int32  // position in the timing heap, -1 when absent
-	agePos    int32  // position in the age heap plus one, 0 when absent
-	expPos    int32  // position in the expiry heap plus one, 0 when absent
 	bits      uint32 // the receive count (countMask) and the flags
 }
 
-// received is the state of a message received at least once: most of a
-// backlog never is, and pays 8 bytes for it instead of 24.
-type received struct {
-	first   int64  // FirstReceiveAt; 0 when a Return undid the only receive
-	latest  int64  // ReceivedAt
-	receipt uint64 // nonce of the current receipt handle
+// extra is the part of an entry that a plain message does without.
+type extra struct {
+	enqueuedAt int64  // OriginalEnqueueAt (retention), when not sentAt
+	first      int64  // FirstReceiveAt; 0 when a Return undid the only receive
+	latest     int64  // ReceivedAt
+	receipt    uint64 // nonce of the current receipt handle
+	agePos     int32  // position in the age heap plus one, 0 when absent
+	expPos     int32  // position in the expiry heap plus one, 0 when absent
+}
+
+// plain reports whether m is indexed by its queue's fresh list alone.
+func (m *entry) plain() bool { return m.x == nil }
+
+// ext returns m's extra, giving it one (and so taking it out of the plain
+// ones) if it has none.
+func (m *entry) ext() *extra {
+	if m.x == nil {
+		m.x = &extra{enqueuedAt: m.sentAt}
+	}
+	return m.x
+}
+
+// enqueuedAt is the message's OriginalEnqueueAt, which retention counts
+// from: a plain message's is its SentAt.
+func (m *entry) enqueuedAt() int64 {
+	if m.x == nil {
+		return m.sentAt
+	}
+	return m.x.enqueuedAt
 }
 
 // receipt is the nonce of the message's current receipt handle; 0 when it
 // was never received.
 func (m *entry) receipt() uint64 {
-	if m.rcv == nil {
+	if m.x == nil {
 		return 0
 	}
-	return m.rcv.receipt
+	return m.x.receipt
 }
 
 func (m *entry) firstReceive() int64 {
-	if m.rcv == nil {
+	if m.x == nil {
 		return 0
 	}
-	return m.rcv.first
+	return m.x.first
+}
+
+func (m *entry) latestReceive() int64 {
+	if m.x == nil {
+		return 0
+	}
+	return m.x.latest
 }
 
 // entry bits: the flags above the receive count
@@ -81,7 +113,7 @@ func (m *entry) setReceives(n int) {
 // state returns the message's state as the store and deliveries see it.
 func (m *entry) state() MessageState {
 	st := MessageState{ReceiveCount: m.receives(), VisibleAt: fromNanos(m.visibleAt)}
-	if r := m.rcv; r != nil {
+	if r := m.x; r != nil {
 		st.FirstReceiveAt, st.ReceivedAt, st.Receipt = fromNanos(r.first), fromNanos(r.latest), r.receipt
 	}
 	return st
@@ -110,14 +142,14 @@ func newEntry(m *Message, st MessageState) *entry {
 
 func fillEntry(e *entry, m *Message, st MessageState) {
 	*e = entry{
-		seq:        m.Seq,
-		sentAt:     nanos(m.SentAt),
-		enqueuedAt: nanos(m.OriginalEnqueueAt),
-		visibleAt:  nanos(st.VisibleAt),
-		heapIndex:  -1,
+		seq:       m.Seq,
+		sentAt:    nanos(m.SentAt),
+		visibleAt: nanos(st.VisibleAt),
+		heapIndex: -1,
 	}
-	if st.Receipt != 0 || !st.FirstReceiveAt.IsZero() || !st.ReceivedAt.IsZero() {
-		e.rcv = &received{first: nanos(st.FirstReceiveAt), latest: nanos(st.ReceivedAt), receipt: st.Receipt}
+	enq := nanos(m.OriginalEnqueueAt)
+	if enq != e.sentAt || st.Receipt != 0 || !st.FirstReceiveAt.IsZero() || !st.ReceivedAt.IsZero() {
+		e.x = &extra{enqueuedAt: enq, first: nanos(st.FirstReceiveAt), latest: nanos(st.ReceivedAt), receipt: st.Receipt}
 	}
 	e.setReceives(st.ReceiveCount)
 }

@@ -4,15 +4,17 @@ package queue
 // (OriginalEnqueueAt), which is the order they pass the queue's retention
 // period, so a sweep finds the expired ones at the top instead of scanning
 // every message. A message's expPos is its index here plus one; 0 means it
-// is not here. Every live message is here, except one found expired while
-// in flight: the sweep takes it out, and becameVisibleLocked puts it back
-// once it is visible, for the next sweep to drop. Sends arrive in nearly
+// is not here. Every live message that is not plain is here (plain ones are
+// in the fresh list, in the same order), except one found expired while in
+// flight: the sweep takes it out, and becameVisibleLocked puts it back once
+// it is visible, for the next sweep to drop. Only entries with an extra are
+// pushed. Sends arrive in nearly
 // increasing order, so a push is O(1) in practice; a delete is O(log n).
 // It holds pointers only (8 bytes a message): the keys are in the entries.
 type expiryHeap []*entry
 
 func (h expiryHeap) less(i, j int) bool {
-	a, b := h[i].enqueuedAt, h[j].enqueuedAt
+	a, b := h[i].x.enqueuedAt, h[j].x.enqueuedAt
 	if a == b {
 		return h[i].seq < h[j].seq
 	}
@@ -21,27 +23,27 @@ func (h expiryHeap) less(i, j int) bool {
 
 func (h expiryHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].expPos = int32(i + 1)
-	h[j].expPos = int32(j + 1)
+	h[i].x.expPos = int32(i + 1)
+	h[j].x.expPos = int32(j + 1)
 }
 
 // push adds m unless it is already here.
 func (h *expiryHeap) push(m *entry) {
-	if m.expPos != 0 {
+	if m.x.expPos != 0 {
 		return
 	}
 	*h = append(*h, m)
-	m.expPos = int32(len(*h))
+	m.x.expPos = int32(len(*h))
 	h.up(len(*h) - 1)
 }
 
-// remove takes m out if it is here.
+// remove takes m out if it is here (a plain entry never is).
 func (h *expiryHeap) remove(m *entry) {
-	if m.expPos == 0 {
+	if m.x == nil || m.x.expPos == 0 {
 		return
 	}
 	old := *h
-	i, n := int(m.expPos)-1, len(old)-1
+	i, n := int(m.x.expPos)-1, len(old)-1
 	if i != n {
 		old.swap(i, n)
 		if !old.down(i, n) {
@@ -50,7 +52,7 @@ func (h *expiryHeap) remove(m *entry) {
 	}
 	old[n] = nil
 	*h = old[:n]
-	m.expPos = 0
+	m.x.expPos = 0
 }
 
 // first returns the message that entered the queue first, or nil.

@@ -276,11 +276,10 @@ func (q *Queue) takeVisible(n int) []*entry {
 	var out []*entry
 	if !q.cfg.Fifo {
 		for len(out) < n {
-			m := q.ready.front()
+			m := q.takeVisibleLocked()
 			if m == nil {
 				break
 			}
-			q.ready.popFront()
 			q.removeLocked(m)
 			out = append(out, m)
 		}
@@ -336,10 +335,11 @@ func (q *Queue) putBack(ents []*entry) {
 func revive(m *entry) *entry {
 	c := *m
 	c.bits &= countMask
-	if m.rcv != nil { // its own copy: the removed entry may still be read
-		r := *m.rcv
-		c.rcv = &r
+	if m.x != nil { // its own copy: the removed entry may still be read
+		x := *m.x
+		x.agePos, x.expPos = 0, 0
+		c.x = &x
 	}
-	c.heapIndex, c.agePos, c.expPos, c.grp = -1, 0, 0, nil
+	c.heapIndex, c.grp = -1, nil
 	return &c
 }

@@ -28,12 +28,13 @@ type Queue struct {
 	nextSeq     uint64
 	numLive     int               // messages in the queue
 	bySeq       map[uint64]*entry // messages ever received (the ones a receipt handle can name), by seq
-	ready       deque             // standard: visible messages in send order
+	fresh       freshList         // plain messages (visible, never received) in send order
+	ready       deque             // standard: the other visible messages, in the order they became visible
 	groups      map[string]*group // FIFO: messages by group
 	groupOrder  []*group          // FIFO: groups in the order they got their first message
 	timing      timingHeap        // delayed and in-flight messages by VisibleAt
-	age         ageHeap           // messages not in flight, by SentAt (OldestAge)
-	expiry      expiryHeap        // messages by OriginalEnqueueAt (retention sweeps)
+	age         ageHeap           // messages not in flight and not plain, by SentAt (OldestAge)
+	expiry      expiryHeap        // messages not plain, by OriginalEnqueueAt (retention sweeps)
 	numInflight int
 	numDelayed  int
 	dedup       map[string]dedupEntry
@@ -119,12 +120,15 @@ func (q *Queue) Send(ctx context.Context, in SendInput) (SendResult, error) {
 // one by one; a storage failure fails every accepted entry.
 func (q *Queue) SendBatch(ctx context.Context, ins []SendInput) []SendOutcome {
 	out := make([]SendOutcome, len(ins))
-	now := q.e.clk.Now()
 	fresh := make([]*Message, 0, len(ins))
 	freshAt := make([]time.Time, 0, len(ins)) // when each becomes visible
 	freshIdx := make([]int, 0, len(ins))
 
 	q.mu.Lock()
+	// Read under the lock that numbers the messages: a queue's sequence
+	// numbers and send times then go up together, which keeps its messages
+	// plain (the fresh list wants both in order).
+	now := q.e.clk.Now()
 	if q.deleted {
 		q.mu.Unlock()
 		for i := range out {
@@ -328,14 +332,14 @@ func (q *Queue) forgetDedupLocked(m *Message) {
 }
 
 // insertLocked adds a stored message to the in-memory structures; groupID
-// is its FIFO group.
+// is its FIFO group. A visible message without an extra is listed in the
+// fresh list when it fits there in order; any other gets an extra and the
+// heaps.
 func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 	q.numLive++
 	if m.receipt() != 0 {
 		q.bySeq[m.seq] = m
 	}
-	m.expPos = 0 // a revived copy may carry its original's
-	q.expiry.push(m)
 	if q.cfg.Fifo {
 		g := q.groups[groupID]
 		if g == nil {
@@ -347,6 +351,9 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 		g.msgs.insertSorted(m)
 	}
 	if m.visibleAt > now {
+		x := m.ext()
+		x.expPos = 0 // a revived copy may carry its original's
+		q.expiry.push(m)
 		if m.receipt() != 0 {
 			m.set(fInflight, true)
 			q.numInflight++
@@ -363,6 +370,15 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 		}
 		return
 	}
+	if m.plain() && q.fresh.insert(m) {
+		if q.fresh.len() > 2*q.numLive+freshSlack {
+			q.fresh.compact() // at most every numLive+freshSlack inserts
+		}
+		return
+	}
+	x := m.ext()
+	x.expPos = 0
+	q.expiry.push(m)
 	q.age.push(m)
 	if !q.cfg.Fifo {
 		q.ready.insertSorted(m)
@@ -374,7 +390,6 @@ func (q *Queue) insertLocked(m *entry, groupID string, now int64) {
 // them: a restart of millions of messages grows no map or list step by
 // step.
 func (q *Queue) insertLoadedLocked(ents []*entry, now int64) {
-	n := len(ents) + q.numLive
 	received := len(q.bySeq)
 	for _, m := range ents {
 		if m.receipt() != 0 {
@@ -386,26 +401,51 @@ func (q *Queue) insertLoadedLocked(ents []*entry, now int64) {
 		bySeq[k] = v
 	}
 	q.bySeq = bySeq
-	q.expiry = append(make(expiryHeap, 0, n), q.expiry...)
-	q.age = append(make(ageHeap, 0, n), q.age...)
-	q.ready.grow(n)
+	q.fresh.grow(q.fresh.len() + len(ents))
 	for _, m := range ents {
 		q.insertLocked(m, "", now)
 	}
 }
 
 // forEachLocked calls f with every message in the queue, in no order. A
-// message is in the expiry heap unless a sweep found it expired while in
-// flight; then it is in the timing heap.
+// plain message is in the fresh list; any other is in the expiry heap
+// unless a sweep found it expired while in flight; then it is in the timing
+// heap.
 func (q *Queue) forEachLocked(f func(*entry)) {
+	q.fresh.each(f)
 	for _, m := range q.expiry {
 		f(m)
 	}
 	for _, m := range q.timing {
-		if m.expPos == 0 {
+		if m.x.expPos == 0 {
 			f(m)
 		}
 	}
+}
+
+// takeVisibleLocked removes from the lists and returns the next visible
+// message of a standard queue, or nil: of the fresh list's front and the
+// ready list's, the one sent first.
+func (q *Queue) takeVisibleLocked() *entry {
+	f, r := q.fresh.front(), q.ready.front()
+	if f != nil && (r == nil || f.seq < r.seq) {
+		q.fresh.popFront()
+		return f
+	}
+	if r != nil {
+		q.ready.popFront()
+	}
+	return r
+}
+
+// oldestLocked returns the message sent first among those not in flight,
+// or nil.
+func (q *Queue) oldestLocked() *entry {
+	f, a := q.fresh.front(), q.age.oldest()
+	if f == nil || (a != nil && (a.sentAt < f.sentAt || a.sentAt == f.sentAt && a.seq < f.seq)) {
+		return a
+	}
+	return f
 }
 
 // promoteLocked makes every message whose VisibleAt has passed visible.
@@ -441,6 +481,7 @@ func (q *Queue) removeLocked(m *entry) Op {
 	if m.heapIndex >= 0 {
 		q.timing.remove(int(m.heapIndex))
 	}
+	// A plain message is in neither heap; the fresh list drops it lazily.
 	q.age.remove(m)
 	q.expiry.remove(m)
 	if m.inflight() {
@@ -456,7 +497,7 @@ func (q *Queue) removeLocked(m *entry) Op {
 	q.numLive--
 	delete(q.bySeq, m.seq)
 	q.e.cache.drop(q.id, m.seq)
-	// Lists (ready, group deques) drop deleted messages lazily.
+	// Lists (fresh, ready, group deques) drop deleted messages lazily.
 	return Op{Kind: OpDeleteMessage, QueueID: q.id, Seq: m.seq}
 }
 
@@ -530,7 +571,7 @@ func (q *Queue) OldestAge() time.Duration {
 	defer q.mu.Unlock()
 	now := q.e.clk.Now()
 	q.promoteLocked(now)
-	m := q.age.oldest()
+	m := q.oldestLocked()
 	if m == nil {
 		return 0
 	}

@@ -156,15 +156,19 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 			}
 		}
 		m.setReceives(m.receives() + 1)
-		if m.rcv == nil {
-			m.rcv = &received{}
+		wasPlain := m.plain()
+		x := m.ext()
+		if wasPlain {
+			// Off the fresh list (a FIFO group's message lazily): the
+			// expiry heap keeps it from now on.
+			q.expiry.push(m)
 		}
-		if m.rcv.first == 0 {
-			m.rcv.first = nowN
+		if x.first == 0 {
+			x.first = nowN
 		}
-		m.rcv.latest = nowN
+		x.latest = nowN
 		m.visibleAt = nanos(now.Add(vis))
-		m.rcv.receipt = rand.Uint64() | 1
+		x.receipt = rand.Uint64() | 1
 		q.bySeq[m.seq] = m // a receipt handle names it from now on
 		q.age.remove(m)
 		m.set(fInflight, true)
@@ -180,11 +184,10 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 	}
 	if !q.cfg.Fifo {
 		for len(out) < in.Max {
-			m := q.ready.front()
+			m := q.takeVisibleLocked()
 			if m == nil {
 				break
 			}
-			q.ready.popFront()
 			take(m)
 		}
 		return out, ops, moves, nil
@@ -221,7 +224,7 @@ func (q *Queue) receiveLocked(in ReceiveInput, now time.Time) ([]Delivery, []Op,
 }
 
 func (q *Queue) expiredLocked(m *entry, now time.Time) bool {
-	return m.enqueuedAt+int64(q.cfg.Retention) <= nanos(now)
+	return m.enqueuedAt()+int64(q.cfg.Retention) <= nanos(now)
 }
 
 // readDeliveries fills in the messages of ds, just received, from the body
@@ -420,7 +423,7 @@ func (q *Queue) ChangeVisibilityBatch(ctx context.Context, cs []VisibilityChange
 			}
 			continue
 		}
-		if now.Add(c.Timeout).Sub(fromNanos(m.rcv.latest)) > MaxVisibilityTimeout {
+		if now.Add(c.Timeout).Sub(fromNanos(m.x.latest)) > MaxVisibilityTimeout {
 			errs[i] = invalidParam("VisibilityTimeout", int64(c.Timeout/time.Second), "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]")
 			continue
 		}
@@ -474,7 +477,7 @@ func (q *Queue) Return(ctx context.Context, ds []Delivery) {
 		}
 		m.setReceives(m.receives() - 1)
 		if m.receives() == 0 {
-			m.rcv.first = 0
+			m.x.first = 0
 		}
 		m.visibleAt = nanos(now)
 		q.stats.Received--

@@ -54,6 +54,12 @@ func (q *Queue) sweepBatchLocking(now time.Time) ([]Op, bool) {
 	q.promoteLocked(now) // messages whose visibility timeout ended are not in flight
 	ops := make([]Op, 0, sweepBatch)
 	for n := 0; n < sweepBatch; n++ {
+		if m := q.fresh.front(); m != nil && q.expiredLocked(m, now) {
+			q.fresh.popFront()
+			ops = append(ops, q.removeLocked(m))
+			q.stats.Expired++
+			continue
+		}
 		m := q.expiry.first()
 		if m == nil || !q.expiredLocked(m, now) {
 			return ops, false

@@ -14,7 +14,7 @@ import (
 // this list equal to what each command's flag set defines.
 var commandFlags = map[string][]string{
 	"up":         {"addr-file=", "check", "config=", "console=", "data-dir=", "in-memory", "listen=", "log-format=", "log-level=", "worker-logs"},
-	"server":     {"access-key=", "access-keys-file=", "account-id=", "addr-file=", "admin-addr-file=", "admin-listen=", "admin-token=", "base-url=", "body-timeout=", "data-dir=", "in-memory", "insecure-no-auth", "listen=", "log-format=", "log-level=", "max-body-memory=", "max-connections=", "min-free=", "queues=", "region=", "repair", "tls-cert=", "tls-key="},
+	"server":     {"access-key=", "access-keys-file=", "account-id=", "addr-file=", "admin-addr-file=", "admin-listen=", "admin-token=", "base-url=", "body-timeout=", "data-dir=", "in-memory", "insecure-no-auth", "listen=", "log-format=", "log-level=", "max-body-memory=", "max-connections=", "memory-limit=", "min-free=", "queues=", "region=", "repair", "tls-cert=", "tls-key="},
 	"worker":     {"batch=", "concurrency=", "delete-delay=", "demo=", "endpoint-url=", "grace=", "heartbeat=", "http=", "http-content-type=", "http-ready=", "http-restart-delay=", "http-start=", "log-format=", "log-level=", "pollers=", "prefetch=", "profile=", "queue-url=", "region=", "retry-delay=", "retry-max-delay=", "status-addr=", "status-file=", "timeout=", "visibility=", "wait="},
 	"autoscale":  {"check", "config=", "console-token=", "console=", "dry-run", "interval=", "log-format=", "log-level="},
 	"messages":   {"admin=", "admin-token=", "after=", "endpoint-url=", "json", "limit=", "poll=", "rate=", "region=", "to="},

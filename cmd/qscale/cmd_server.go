@@ -17,6 +17,7 @@ import (
 
 type serverOptions struct {
 	cfg         server.Config
+	memLimit    memoryLimit
 	keys        []string
 	keysFile    string
 	addrFile    string
@@ -69,6 +70,11 @@ data. See docs/operations.md.`, "qscale server [flags]", "qscale server backup -
 	fs.IntVar(&o.cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait (0: the open-file limit less 512, at most 32768; -1: no cap)")
 	fs.DurationVar(&o.cfg.BodyTimeout, "body-timeout", sqsapi.DefaultBodyTimeout, "longest a client may take to send each 64 KiB of a request body")
 	fs.Int64Var(&o.cfg.MaxBodyMemory, "max-body-memory", sqsapi.DefaultMaxBodyMemory, "bytes all request bodies may hold at once; beyond, requests get ServiceUnavailable")
+	fs.Func("memory-limit", memoryLimitUsage+" (default auto)", func(v string) error {
+		m, err := parseMemoryLimit(v)
+		o.memLimit = m
+		return err
+	})
 	fs.group("Output")
 	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound address to this file once listening")
 	fs.StringVar(&o.adminFile, "admin-addr-file", "", "write the admin listener's bound address to this file once listening")
@@ -101,6 +107,8 @@ data. See docs/operations.md.`, "qscale server [flags]", "qscale server backup -
 	}
 	o.cfg.Logger = log
 
+	mem := applyMemoryLimit(ctx, o.memLimit, log)
+	defer mem.stop()
 	s, err := server.Start(ctx, o.cfg)
 	if err != nil {
 		dir := o.cfg.DataDir
@@ -109,6 +117,7 @@ data. See docs/operations.md.`, "qscale server [flags]", "qscale server backup -
 		}
 		return explainStart(err, dir, listenFlag{o.cfg.Listen, "--listen"}, listenFlag{o.cfg.AdminListen, "--admin-listen"})
 	}
+	mem.loaded()
 	where := "data in " + o.cfg.DataDir
 	if o.cfg.InMemory {
 		where = "in memory: nothing is kept on disk"

@@ -213,6 +213,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// Pebble's own memory, bounded: the block cache, and at most memTablesMax
+// memtables of memTableBytes (the one being written and one being
+// flushed; writes wait beyond). With CGO_ENABLED=0, as qscale's release
+// binaries are built, both live in the Go heap. Bodies are not read from
+// Pebble at a small backlog (the engine's body cache has them), so a small
+// block cache costs nothing there.
+const (
+	blockCacheBytes = 8 << 20
+	memTableBytes   = 32 << 20
+	memTablesMax    = 2
+)
+
 // openInstance opens Pebble over the store's directory.
 func (s *Store) openInstance() (*instance, error) {
 	in := &instance{fs: &fenceFS{FS: vfs.Default}, dead: make(chan struct{}), kick: make(chan struct{}, 1), stop: make(chan struct{}), syncq: make(chan syncGroup, 64)}
@@ -222,11 +234,15 @@ func (s *Store) openInstance() (*instance, error) {
 	el.DiskSlow = func(info pebble.DiskSlowInfo) {
 		s.log.Warn("store disk slow", "op", info.OpType.String(), "path", info.Path, "duration", info.Duration)
 	}
+	cache := pebble.NewCache(blockCacheBytes)
+	defer cache.Unref() // the open DB holds its own reference
 	popts := &pebble.Options{
-		FS:            in.fs,
-		Logger:        l,
-		EventListener: &el,
-		MemTableSize:  32 << 20,
+		FS:                          in.fs,
+		Logger:                      l,
+		EventListener:               &el,
+		Cache:                       cache,
+		MemTableSize:                memTableBytes,
+		MemTableStopWritesThreshold: memTablesMax,
 	}
 	err := in.run(func() error {
 		db, err := pebble.Open(s.dir, popts)
