@@ -592,6 +592,12 @@ func (s *syncBuffer) String() string {
 func TestNoGoroutineLeak(t *testing.T) {
 	e := setup(t)
 	e.counts() // the test's own SDK client is warm before the count
+	// The in-process server watches every parked long poll's connection
+	// from one goroutine that lives as long as the process: a first long
+	// poll on the empty queue starts it before counting.
+	if _, err := e.api.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: &e.queue, WaitTimeSeconds: 1}); err != nil {
+		t.Fatal(err)
+	}
 	// Every child of this process is forked from one goroutine that lives
 	// as long as the process (package lifeline): start it before counting.
 	warm := exec.Command("true")
