@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qscale/qscale/internal/lifeline"
 )
 
 // Start starts moto_server and returns its endpoint and a function that
@@ -34,9 +36,11 @@ func Start() (endpoint string, stop func(), err error) {
 	l.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	// If the test binary dies without stopping it (a -timeout panic), the
-	// kernel stops the server too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// kernel stops the server too. The signal is tied to the thread that
+	// forks (Linux's parent-death signal), so the fork goes through
+	// lifeline's thread that lives as long as the process: a thread the Go
+	// runtime retired would take moto down in the middle of a test.
+	if err := lifeline.Start(cmd, syscall.SIGKILL); err != nil {
 		return "", nil, err
 	}
 	exited := make(chan error, 1)

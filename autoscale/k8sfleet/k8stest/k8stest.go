@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscale/qscale/internal/lifeline"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -267,8 +268,10 @@ func (c *Cluster) start(name string, args ...string) error {
 	cmd := exec.Command(filepath.Join(BinDir(), name), args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Dir = c.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// Its own process group, killed by the kernel should the tests die;
+	// lifeline forks from a thread that lives as long as the process (the
+	// parent-death signal follows the forking thread, not the process).
+	if err := lifeline.Start(cmd, syscall.SIGKILL); err != nil {
 		lf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
