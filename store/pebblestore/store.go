@@ -335,6 +335,11 @@ func (s *Store) Commit(ctx context.Context, ops []queue.Op, durable bool) error 
 	// Lazy ops made before this commit apply before it: both are queued
 	// in that order, then waited for without holding mu.
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		b.Close()
+		return pebble.ErrClosed
+	}
 	lazy := s.queueLazyLocked()
 	job := queued{in: in, job: in.enqueue(b, true)}
 	s.mu.Unlock()
@@ -714,15 +719,25 @@ func scan(db *pebble.DB, prefix byte, f func(k, v []byte) error) error {
 // tell damage from a crash. After a failure it returns at once: a dead
 // Pebble instance is abandoned, not waited for.
 func (s *Store) Close() error {
+	cur, _ := s.current()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil
 	}
 	q := s.queueLazyLocked()
+	// Every batch is queued under mu, so an empty batch queued now comes
+	// after all of them: once it is answered, the committer has applied
+	// everything another caller queued before Close (a lazy flush whose
+	// timer fired just before, a durable commit), and the database may
+	// close under nobody.
+	var barrier queued
+	if cur != nil {
+		barrier = queued{in: cur, job: cur.enqueue(cur.db.NewBatch(), false)}
+	}
 	s.closed = true
 	s.mu.Unlock()
-	err := s.wait(q)
+	err := errors.Join(s.wait(q), s.wait(barrier))
 
 	s.instMu.Lock()
 	in := s.inst
