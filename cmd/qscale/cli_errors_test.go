@@ -147,26 +147,12 @@ func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
-	cmd := exec.Command(qscalebin.Path(t), "autoscale", "--config", cfg, "--console", "off", "--log-level", "debug")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	p := qscalebin.Start(t, nil, "autoscale", "--config", cfg, "--console", "off", "--log-level", "debug")
 	const missing = "does not exist at http://"
 	// Five ticks of the missing queue: said once, then at debug.
 	testwait.For(t, 30*time.Second, "the missing queue repeated at debug", func() bool {
 		n := 0
-		for _, line := range strings.Split(stderr.String(), "\n") {
+		for _, line := range strings.Split(p.Stderr(), "\n") {
 			if strings.Contains(line, "level=DEBUG") && strings.Contains(line, missing) {
 				n++
 			}
@@ -175,14 +161,14 @@ func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
 	})
 	createQueue(t, "http://"+addr, "later")
 	testwait.For(t, 30*time.Second, "the recovery reported", func() bool {
-		return strings.Contains(stderr.String(), "recovered")
+		return strings.Contains(p.Stderr(), "recovered")
 	})
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
+	<-p.Done()
 	var warns, recovered int
-	for _, line := range strings.Split(stderr.String(), "\n") {
+	for _, line := range strings.Split(p.Stderr(), "\n") {
 		switch {
 		case strings.Contains(line, "level=WARN") && strings.Contains(line, missing):
 			warns++
@@ -196,7 +182,7 @@ func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
 		}
 	}
 	if warns != 1 || recovered != 1 {
-		t.Errorf("%d warnings and %d recoveries, want 1 and 1:\n%s", warns, recovered, stderr.String())
+		t.Errorf("%d warnings and %d recoveries, want 1 and 1:\n%s", warns, recovered, p.Stderr())
 	}
 }
 
