@@ -189,15 +189,26 @@ func stopSystem(t *testing.T, s *System) {
 	}
 }
 
-func scrape(t *testing.T, url string) string {
+// httpGet fetches url and returns the status code and the body.
+func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read the body: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// scrape is the body at url, whatever the status.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	_, body := httpGet(t, url)
+	return body
 }
 
 // A fleet too small for its load: one worker at its maximum, a handler

@@ -178,13 +178,7 @@ fleets:
 	s := startSystem(t, cfg, nil)
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(s.ConsoleURL() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return httpGet(t, s.ConsoleURL()+path)
 	}
 	if code, body := get("/queue/jobs?message=hello"); code != 200 || !strings.Contains(body, `"done":true`) {
 		t.Fatalf("producer endpoint: %d %s", code, body)
