@@ -8,7 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// Client is an AWS SDK SQS client of endpoint in us-east-1, signing with a
+// Client is an AWS SDK SQS client of endpoint (a test server, or moto) in
+// us-east-1, signing with a
 // test key (the server takes any signature unless it is given keys).
 func Client(endpoint string) *sqs.Client {
 	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
