@@ -9,8 +9,8 @@ import (
 )
 
 // Client is an AWS SDK SQS client of endpoint (a test server, or moto) in
-// us-east-1, signing with a
-// test key (the server takes any signature unless it is given keys).
+// us-east-1, signing with a test key (the server takes any signature
+// unless it is given keys).
 func Client(endpoint string) *sqs.Client {
 	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
