@@ -17,28 +17,7 @@ func TestUpSecondInterrupt(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	started := filepath.Join(dir, "started")
-	cfg := filepath.Join(dir, "qscale.yaml")
-	err := os.WriteFile(cfg, []byte(`server:
-  inMemory: true
-  listen: 127.0.0.1:0
-console:
-  listen: "off"
-queues:
-  - name: jobs
-fleets:
-  - queue: jobs
-    worker:
-      command: [sh, -c, "touch `+started+`; exec sleep 120"]
-      stopGrace: 2m
-    minCapacity: 1
-    maxCapacity: 1
-    policies:
-      - targetTracking: {TargetValue: 100}
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, endpoint := startUp(t, cfg)
+	up, endpoint := startOneWorker(t, `{command: [sh, -c, "touch `+started+`; exec sleep 120"], stopGrace: 2m}`)
 	if stderr, code := qscaleRun(t, nil, "send", "--queue", "jobs", "--endpoint-url", endpoint, "hello"); code != 0 {
 		t.Fatalf("qscale send: exit %d\n%s", code, stderr)
 	}

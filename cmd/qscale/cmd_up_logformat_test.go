@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,29 +16,9 @@ import (
 // their handlers' output included.
 func TestUpLogFormatJSONWithWorkers(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "qscale.yaml")
-	err := os.WriteFile(cfg, []byte(`server:
-  inMemory: true
-  listen: 127.0.0.1:0
-console:
-  listen: "off"
-queues:
-  - name: jobs
-fleets:
-  - queue: jobs
-    worker:
-      command: [sh, -c, "echo not json from the handler >&2; exit 3"]
-      flags: ["--wait", "1", "--retry-delay", "0", "--log-level", "debug"]
-    minCapacity: 1
-    maxCapacity: 1
-    policies:
-      - targetTracking: {TargetValue: 100}
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, endpoint := startUp(t, cfg, "--log-format", "json", "--log-level", "debug", "--worker-logs")
+	up, endpoint := startOneWorker(t, `{command: [sh, -c, "echo not json from the handler >&2; exit 3"],
+      flags: ["--wait", "1", "--retry-delay", "0", "--log-level", "debug"]}`,
+		"--log-format", "json", "--log-level", "debug", "--worker-logs")
 	if out, code := qscaleRun(t, nil, "send", "--queue", "jobs", "--endpoint-url", endpoint, "hello"); code != 0 {
 		t.Fatalf("qscale send: exit %d\n%s", code, out)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,4 +22,31 @@ func startUp(t *testing.T, cfg string, extra ...string) (up *qscalebin.Process, 
 		return json.Unmarshal(b, &addrs) == nil && addrs.SQS != ""
 	})
 	return up, addrs.SQS
+}
+
+// startOneWorker is startUp on a configuration of an in-memory server with
+// the queue jobs, no console, and one fleet of exactly one worker whose
+// worker section is worker (a YAML flow mapping).
+func startOneWorker(t *testing.T, worker string, extra ...string) (up *qscalebin.Process, sqsEndpoint string) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "qscale.yaml")
+	err := os.WriteFile(cfg, []byte(`server:
+  inMemory: true
+  listen: 127.0.0.1:0
+console:
+  listen: "off"
+queues:
+  - name: jobs
+fleets:
+  - queue: jobs
+    worker: `+worker+`
+    minCapacity: 1
+    maxCapacity: 1
+    policies:
+      - targetTracking: {TargetValue: 100}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startUp(t, cfg, extra...)
 }
