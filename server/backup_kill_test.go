@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/qscale/qscale/internal/qscalebin"
 )
 
 // TestKill9DuringBackup runs the real server process, sends from several
@@ -31,13 +29,7 @@ import (
 // backup, copied into a new data directory, must start and deliver every
 // message acknowledged before that backup was asked for.
 func TestKill9DuringBackup(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills server processes")
-	}
-	t.Parallel()
-	dir := t.TempDir()
-	bin := qscalebin.Path(t)
-	data := filepath.Join(dir, "data")
+	bin, dir, data := killSetup(t)
 	adminFile := filepath.Join(dir, "admin")
 	var acked sync.Map // body -> true
 	var nAcked atomic.Int64

@@ -26,13 +26,7 @@ import (
 // the same data directory each time. Every message whose SendMessage or
 // SendMessageBatch was answered must be delivered afterwards.
 func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills server processes")
-	}
-	t.Parallel()
-	dir := t.TempDir()
-	bin := qscalebin.Path(t)
-	data := filepath.Join(dir, "data")
+	bin, dir, data := killSetup(t)
 	var acked sync.Map // body -> true
 	var nAcked atomic.Int64
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -109,13 +103,7 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 // last restart: deletes and receives are made durable lazily, so a kill may
 // bring a deleted message back (a redelivery), but it may never lose one.
 func TestKill9WithReceiversAndDeleters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills server processes")
-	}
-	t.Parallel()
-	dir := t.TempDir()
-	bin := qscalebin.Path(t)
-	data := filepath.Join(dir, "data")
+	bin, dir, data := killSetup(t)
 	// acked: sends answered; deleteSent: deletes asked for (a kill may take
 	// the answer of one the server applied); deleted: deletes answered.
 	var acked, deleteSent, deleted sync.Map // body -> true
@@ -248,6 +236,19 @@ func sendBatches(ctx context.Context, c *sqs.Client, url, prefix string, acked *
 			after()
 		}
 	}
+}
+
+// killSetup skips the test in -short mode (it builds and kills server
+// processes), runs it in parallel, and returns the qscale binary, a
+// temporary directory and the data directory in it.
+func killSetup(t *testing.T) (bin, dir, data string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and kills server processes")
+	}
+	t.Parallel()
+	dir = t.TempDir()
+	return qscalebin.Path(t), dir, filepath.Join(dir, "data")
 }
 
 // crashRound is one run of the server process on a data directory, ended
