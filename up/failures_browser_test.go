@@ -98,11 +98,7 @@ fleets:
 	up := runUp(t, dir, config)
 	poll := func(what, expr string) any {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-		if err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-		return v
+		return browsertest.Poll(t, ctx, 30*time.Second, what, expr)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(up.console+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas"))); err != nil {
 		t.Fatal(err)
