@@ -11,6 +11,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/service"
 )
 
 // Options configure a Controller.
@@ -165,16 +166,10 @@ func (c *Controller) Stop(ctx context.Context) error {
 	c.lifeMu.Lock()
 	cancel, done := c.cancel, c.done
 	c.lifeMu.Unlock()
-	if cancel == nil {
-		return nil
+	if err := service.Halt(ctx, cancel, done); err != nil {
+		return fmt.Errorf("autoscale: stop: a tick is still running: %w", err)
 	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("autoscale: stop: a tick is still running: %w", ctx.Err())
-	}
+	return nil
 }
 
 // Decisions returns up to n recent decisions, oldest first.

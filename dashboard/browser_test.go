@@ -67,17 +67,11 @@ func TestBrowser(t *testing.T) {
 
 	step := func(what string, a ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, a...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Step(t, ctx, what, a...)
 	}
 	poll := func(what, expr string) any {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
-		if err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-		return v
+		return browsertest.Poll(t, ctx, 20*time.Second, what, expr)
 	}
 
 	// The address `qscale up` prints carries the token once; the page then
@@ -163,9 +157,7 @@ func TestBrowserDayOfHistory(t *testing.T) {
 
 	step := func(what string, a ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, a...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Step(t, ctx, what, a...)
 	}
 	eval := func(what, expr string) float64 {
 		t.Helper()

@@ -45,6 +45,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/service"
 	"github.com/qscale/qscale/internal/webguard"
 )
 
@@ -178,13 +179,8 @@ func (d *Dashboard) Stop(ctx context.Context) error {
 	cancel, done := d.cancel, d.done
 	d.lifeMu.Unlock()
 	d.hub.close()
-	if cancel != nil {
-		cancel()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return fmt.Errorf("dashboard: stop: the sampler is still running: %w", ctx.Err())
-		}
+	if err := service.Halt(ctx, cancel, done); err != nil {
+		return fmt.Errorf("dashboard: stop: the sampler is still running: %w", err)
 	}
 	return d.saveState()
 }

@@ -35,15 +35,11 @@ func TestBrowserMessages(t *testing.T) {
 
 	step := func(what string, a ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, a...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Step(t, ctx, what, a...)
 	}
 	poll := func(what, expr string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
+		browsertest.Poll(t, ctx, 20*time.Second, what, expr)
 	}
 
 	step("open the page", chromedp.Navigate(s.srv.URL+"/?token=browser-token"))
@@ -142,8 +138,6 @@ func TestBrowserMessagesUnavailable(t *testing.T) {
 		document.querySelector('#browser-queues tr[data-bq="jobs"]') !== null &&
 		document.querySelector('button[data-browse]') === null &&
 		document.getElementById("create-queue-toggle").hidden`
-	if _, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		t.Fatalf("waiting for the note (%s): %v", expr, err)
-	}
+	browsertest.Poll(t, ctx, 20*time.Second, "the note", expr)
 	browsertest.CheckConsole(t, consoleMessages())
 }

@@ -51,8 +51,7 @@ func e2eDir() string { return filepath.Join(repoRoot(), "e2e") }
 // server is one running `qscale server` process.
 type server struct {
 	Endpoint string // http://127.0.0.1:PORT
-	cmd      *exec.Cmd
-	stderr   *lockedBuffer
+	proc     *qscalebin.Process
 }
 
 // lockedBuffer collects the server's log while the test reads it.
@@ -77,54 +76,27 @@ func (b *lockedBuffer) String() string {
 // extra flags, waits until it listens, and stops it by its PID at cleanup.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	addrFile := filepath.Join(dir, "addr")
+	addrFile := filepath.Join(t.TempDir(), "addr")
 	args := append([]string{"server", "--listen", "127.0.0.1:0", "--in-memory", "--addr-file", addrFile}, extra...)
-	cmd := exec.Command(qscaleBin, args...)
-	s := &server{cmd: cmd, stderr: &lockedBuffer{}}
-	cmd.Stdout = s.stderr
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start qscale server: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p := qscalebin.Start(t, nil, args...)
 	t.Cleanup(func() {
-		// Stop by PID: SIGTERM for a clean shutdown, SIGKILL if it hangs.
-		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+		// Runs before Start's own cleanup: a clean shutdown on SIGTERM.
+		_ = p.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-p.Done():
 		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
 			t.Errorf("qscale server did not stop within 10s of SIGTERM")
 		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.stderr.String())
-		}
 	})
-
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		b, err := os.ReadFile(addrFile)
-		if err == nil {
-			if _, _, err := net.SplitHostPort(strings.TrimSpace(string(b))); err == nil {
-				if c, err := net.DialTimeout("tcp", strings.TrimSpace(string(b)), time.Second); err == nil {
-					c.Close()
-					s.Endpoint = "http://" + strings.TrimSpace(string(b))
-					return s
-				}
-			}
+	addr := strings.TrimSpace(string(p.WaitFile(t, addrFile, 15*time.Second, func(b []byte) bool {
+		c, err := net.DialTimeout("tcp", strings.TrimSpace(string(b)), time.Second)
+		if err != nil {
+			return false
 		}
-		select {
-		case err := <-exited:
-			t.Fatalf("qscale server exited before listening: %v\n%s", err, s.stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("qscale server did not write %s within 15s\n%s", addrFile, s.stderr.String())
-		}
-	}
+		c.Close()
+		return true
+	})))
+	return &server{Endpoint: "http://" + addr, proc: p}
 }
 
 // clientEnv is the environment of a client process talking to s: dummy

@@ -51,8 +51,8 @@ func TestSigV4(t *testing.T) {
 					t.Errorf("key %s, want %s: %v\n%s", c.key, c.want, err, out)
 				}
 			}
-			if !strings.Contains(s.stderr.String(), "verifying AWS Signature V4") {
-				t.Errorf("server did not say it verifies signatures:\n%s", s.stderr.String())
+			if !strings.Contains(s.proc.Output(), "verifying AWS Signature V4") {
+				t.Errorf("server did not say it verifies signatures:\n%s", s.proc.Output())
 			}
 		})
 	}

@@ -14,14 +14,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/qscale/qscale/internal/qscalebin"
 )
 
 // TestKill9DuringBackup runs the real server process, sends from several
@@ -33,13 +29,7 @@ import (
 // backup, copied into a new data directory, must start and deliver every
 // message acknowledged before that backup was asked for.
 func TestKill9DuringBackup(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills server processes")
-	}
-	t.Parallel()
-	dir := t.TempDir()
-	bin := qscalebin.Path(t)
-	data := filepath.Join(dir, "data")
+	bin, dir, data := killSetup(t)
 	adminFile := filepath.Join(dir, "admin")
 	var acked sync.Map // body -> true
 	var nAcked atomic.Int64
@@ -54,24 +44,13 @@ func TestKill9DuringBackup(t *testing.T) {
 	const rounds = 4
 	for round := 0; round < rounds; round++ {
 		os.Remove(adminFile)
-		srv, endpoint := startServer(t, bin, data, dir, "--admin-addr-file", adminFile)
+		r := startRound(t, bin, data, dir, "backed", round, "--admin-addr-file", adminFile)
 		admin := readAddr(t, adminFile)
-		c := newClient(endpoint)
-		ctx, stop := context.WithCancel(context.Background())
-		if round == 0 {
-			if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("backed")}); err != nil {
-				t.Fatal(err)
-			}
-		} else if _, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("backed")}); err != nil {
-			t.Fatalf("round %d: the restarted server lost its queue: %v", round, err)
-		}
-		url := endpoint + "/000000000000/backed"
-		var wg sync.WaitGroup
 		for w := 0; w < 4; w++ {
-			wg.Add(1)
+			r.wg.Add(1)
 			go func(w int) {
-				defer wg.Done()
-				sendBatches(ctx, c, url, fmt.Sprintf("r%d-w%d", round, w), &acked, &nAcked, nil)
+				defer r.wg.Done()
+				sendBatches(r.ctx, r.c, r.url, fmt.Sprintf("r%d-w%d", round, w), &acked, &nAcked, nil)
 			}(w)
 		}
 		waitAcked := func(n int64) {
@@ -101,15 +80,10 @@ func TestKill9DuringBackup(t *testing.T) {
 			answered <- status
 		}()
 		<-written
-		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		srv.Wait()
+		r.kill(t)
 		if status := <-answered; status != http.StatusOK {
 			killedBeforeAnswer++
 		}
-		stop()
-		wg.Wait()
 	}
 
 	// The data directory opens after the last kill and holds every
@@ -117,16 +91,7 @@ func TestKill9DuringBackup(t *testing.T) {
 	srv, endpoint := startServer(t, bin, data, dir)
 	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
 	seen := drain(t, endpoint, "backed")
-	lost := 0
-	acked.Range(func(k, _ any) bool {
-		if !seen[k.(string)] {
-			lost++
-			if lost <= 5 {
-				t.Errorf("acknowledged message %s lost", k)
-			}
-		}
-		return true
-	})
+	lost := countLost(t, &acked, "lost", func(body string) bool { return seen[body] })
 	if lost > 0 {
 		t.Fatalf("%d of %d acknowledged messages lost after %d kills during backups", lost, nAcked.Load(), rounds)
 	}

@@ -26,37 +26,23 @@ import (
 // the same data directory each time. Every message whose SendMessage or
 // SendMessageBatch was answered must be delivered afterwards.
 func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills server processes")
-	}
-	t.Parallel()
-	dir := t.TempDir()
-	bin := qscalebin.Path(t)
-	data := filepath.Join(dir, "data")
+	bin, dir, data := killSetup(t)
 	var acked sync.Map // body -> true
 	var nAcked atomic.Int64
 	rng := rand.New(rand.NewPCG(1, 2))
 
 	const rounds = 5
 	for round := 0; round < rounds; round++ {
-		srv, endpoint := startServer(t, bin, data, dir)
-		c := newClient(endpoint)
-		ctx, stop := context.WithCancel(context.Background())
-		if round == 0 {
-			if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("crash")}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		url := endpoint + "/000000000000/crash"
+		r := startRound(t, bin, data, dir, "crash", round)
+		ctx, c, url := r.ctx, r.c, r.url
 		// Kill after a random number of acknowledgements in this round.
 		killAt := nAcked.Load() + int64(200+rng.IntN(1500))
 		reached := make(chan struct{})
 		var once sync.Once
-		var wg sync.WaitGroup
 		for w := 0; w < 6; w++ {
-			wg.Add(1)
+			r.wg.Add(1)
 			go func(w int) {
-				defer wg.Done()
+				defer r.wg.Done()
 				for i := 0; ctx.Err() == nil; i++ {
 					batch := w%2 == 0
 					bodies := []string{fmt.Sprintf("r%d-w%d-%d-0", round, w, i)}
@@ -94,42 +80,13 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatalf("round %d: clients stalled at %d acknowledged", round, nAcked.Load())
 		}
-		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		srv.Wait()
-		stop()
-		wg.Wait()
+		r.kill(t)
 	}
 
 	srv, endpoint := startServer(t, bin, data, dir)
 	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	c := newClient(endpoint)
-	url := endpoint + "/000000000000/crash"
-	ctx := context.Background()
-	seen := map[string]bool{}
-	for {
-		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, VisibilityTimeout: 600})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			break
-		}
-		for _, m := range out.Messages {
-			seen[*m.Body] = true
-		}
-	}
-	lost := 0
-	acked.Range(func(k, _ any) bool {
-		if !seen[k.(string)] {
-			lost++
-			if lost <= 5 {
-				t.Errorf("acknowledged message %s lost", k)
-			}
-		}
-		return true
-	})
+	seen := drain(t, endpoint, "crash")
+	lost := countLost(t, &acked, "lost", func(body string) bool { return seen[body] })
 	t.Logf("%d acknowledged sends over %d kills, %d delivered, %d lost", nAcked.Load(), rounds, len(seen), lost)
 	if lost > 0 {
 		t.Fatalf("%d acknowledged messages lost", lost)
@@ -146,13 +103,7 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 // last restart: deletes and receives are made durable lazily, so a kill may
 // bring a deleted message back (a redelivery), but it may never lose one.
 func TestKill9WithReceiversAndDeleters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills server processes")
-	}
-	t.Parallel()
-	dir := t.TempDir()
-	bin := qscalebin.Path(t)
-	data := filepath.Join(dir, "data")
+	bin, dir, data := killSetup(t)
 	// acked: sends answered; deleteSent: deletes asked for (a kill may take
 	// the answer of one the server applied); deleted: deletes answered.
 	var acked, deleteSent, deleted sync.Map // body -> true
@@ -161,23 +112,15 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 
 	const rounds = 5
 	for round := 0; round < rounds; round++ {
-		srv, endpoint := startServer(t, bin, data, dir)
-		c := newClient(endpoint)
-		ctx, stop := context.WithCancel(context.Background())
-		if round == 0 {
-			if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("churn")}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		url := endpoint + "/000000000000/churn"
+		r := startRound(t, bin, data, dir, "churn", round)
+		ctx, c, url := r.ctx, r.c, r.url
 		killAt := nAcked.Load() + int64(300+rng.IntN(1500))
 		reached := make(chan struct{})
 		var once sync.Once
-		var wg sync.WaitGroup
 		for w := 0; w < 3; w++ {
-			wg.Add(1)
+			r.wg.Add(1)
 			go func(w int) {
-				defer wg.Done()
+				defer r.wg.Done()
 				sendBatches(ctx, c, url, fmt.Sprintf("r%d-w%d", round, w), &acked, &nAcked, func() {
 					if nAcked.Load() >= killAt {
 						once.Do(func() { close(reached) })
@@ -185,10 +128,10 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 				})
 			}(w)
 		}
-		for r := 0; r < 3; r++ {
-			wg.Add(1)
+		for range 3 {
+			r.wg.Add(1)
 			go func() {
-				defer wg.Done()
+				defer r.wg.Done()
 				for ctx.Err() == nil {
 					out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, VisibilityTimeout: 1, WaitTimeSeconds: 1})
 					if err != nil {
@@ -221,12 +164,7 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatalf("round %d: clients stalled at %d acknowledged", round, nAcked.Load())
 		}
-		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		srv.Wait()
-		stop()
-		wg.Wait()
+		r.kill(t)
 	}
 
 	srv, endpoint := startServer(t, bin, data, dir)
@@ -256,17 +194,10 @@ func TestKill9WithReceiversAndDeleters(t *testing.T) {
 			break
 		}
 	}
-	lost := 0
-	acked.Range(func(k, _ any) bool {
-		_, del := deleted.Load(k)
-		_, asked := deleteSent.Load(k)
-		if !del && !asked && !seen[k.(string)] {
-			lost++
-			if lost <= 5 {
-				t.Errorf("acknowledged message %s neither deleted nor in the queue", k)
-			}
-		}
-		return true
+	lost := countLost(t, &acked, "neither deleted nor in the queue", func(body string) bool {
+		_, del := deleted.Load(body)
+		_, asked := deleteSent.Load(body)
+		return del || asked || seen[body]
 	})
 	t.Logf("%d acknowledged sends, %d acknowledged deletes over %d kills; %d left in the queue, %d lost", nAcked.Load(), nDeleted.Load(), rounds, len(seen), lost)
 	if lost > 0 {
@@ -305,6 +236,80 @@ func sendBatches(ctx context.Context, c *sqs.Client, url, prefix string, acked *
 			after()
 		}
 	}
+}
+
+// killSetup skips the test in -short mode (it builds and kills server
+// processes), runs it in parallel, and returns the qscale binary, a
+// temporary directory and the data directory in it.
+func killSetup(t *testing.T) (bin, dir, data string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and kills server processes")
+	}
+	t.Parallel()
+	dir = t.TempDir()
+	return qscalebin.Path(t), dir, filepath.Join(dir, "data")
+}
+
+// crashRound is one run of the server process on a data directory, ended
+// by kill: its clients send (and receive) on ctx under wg.
+type crashRound struct {
+	srv      *exec.Cmd
+	endpoint string
+	url      string // the queue's URL
+	c        *sqs.Client
+	ctx      context.Context
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// startRound starts the server process on data with any extra flags. In
+// round 0 it creates the queue; in later rounds the queue must be there
+// still.
+func startRound(t *testing.T, bin, data, dir, queue string, round int, extra ...string) *crashRound {
+	t.Helper()
+	r := &crashRound{}
+	r.srv, r.endpoint = startServer(t, bin, data, dir, extra...)
+	r.c = newClient(r.endpoint)
+	r.ctx, r.stop = context.WithCancel(context.Background())
+	if round == 0 {
+		if _, err := r.c.CreateQueue(r.ctx, &sqs.CreateQueueInput{QueueName: aws.String(queue)}); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := r.c.GetQueueUrl(r.ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(queue)}); err != nil {
+		t.Fatalf("round %d: the restarted server lost its queue: %v", round, err)
+	}
+	r.url = r.endpoint + "/000000000000/" + queue
+	return r
+}
+
+// kill ends the round: SIGKILL to the server, then its clients stop.
+func (r *crashRound) kill(t *testing.T) {
+	t.Helper()
+	if err := r.srv.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.srv.Wait()
+	r.stop()
+	r.wg.Wait()
+}
+
+// countLost reports each acknowledged body (up to five) that kept does not
+// account for, as "acknowledged message <body> <what>", and returns how
+// many there are.
+func countLost(t *testing.T, acked *sync.Map, what string, kept func(body string) bool) int {
+	t.Helper()
+	lost := 0
+	acked.Range(func(k, _ any) bool {
+		if !kept(k.(string)) {
+			lost++
+			if lost <= 5 {
+				t.Errorf("acknowledged message %s %s", k, what)
+			}
+		}
+		return true
+	})
+	return lost
 }
 
 func newClient(endpoint string) *sqs.Client {

@@ -1,21 +1,15 @@
 package up
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/qscale/qscale/internal/browsertest"
-	"github.com/qscale/qscale/internal/testwait"
 )
 
 // startUpProcess runs `qscale up` as its own process with the given
@@ -23,44 +17,8 @@ import (
 // stopped with SIGTERM when the test ends and must exit 0.
 func startUpProcess(t *testing.T, config string) (sqsURL, consoleURL string) {
 	t.Helper()
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "qscale.yaml")
-	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addrFile := filepath.Join(dir, "addr.json")
-	var out syncBuffer
-	cmd := exec.Command(qscaleBin(t), "up", "--config", cfgPath, "--addr-file", addrFile)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("qscale up exited with %v after SIGTERM; output:\n%s", err, out.String())
-			}
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("qscale up still running 60 s after SIGTERM; output:\n%s", out.String())
-		}
-	})
-	// The address file appears, written atomically, once everything runs.
-	var addrs struct{ SQS, Console string }
-	testwait.For(t, 30*time.Second, "qscale up to write its address file", func() bool {
-		select {
-		case err := <-exited:
-			t.Fatalf("qscale up exited early (%v):\n%s", err, out.String())
-		default:
-		}
-		b, err := os.ReadFile(addrFile)
-		return err == nil && json.Unmarshal(b, &addrs) == nil
-	})
-	return addrs.SQS, addrs.Console
+	p := runUp(t, t.TempDir(), config)
+	return p.sqs, p.console
 }
 
 // The dashboard of a running `qscale up`, in a real browser: the page loads
@@ -101,17 +59,11 @@ fleets:
 
 	step := func(what string, a ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, a...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Step(t, ctx, what, a...)
 	}
 	poll := func(what, expr string) any {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-		if err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-		return v
+		return browsertest.Poll(t, ctx, 30*time.Second, what, expr)
 	}
 	step("open the dashboard", chromedp.Navigate(console+"/?token=up-token"))
 	step("charts", chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas")))

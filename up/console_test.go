@@ -63,7 +63,7 @@ fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTra
 			t.Errorf("GET %s from a program: %d %s", path, code, body)
 		}
 	}
-	q, _ := s.Engine().Queue("jobs")
+	q := jobsQueue(t, s)
 	if n := q.Stats().Sent; n != 1 {
 		t.Errorf("%d messages sent; only the program's request should have sent one", n)
 	}

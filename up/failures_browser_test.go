@@ -15,18 +15,20 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/qscale/qscale/internal/browsertest"
-	"github.com/qscale/qscale/internal/testwait"
+	"github.com/qscale/qscale/internal/qscalebin"
 )
 
 // upProcess is a `qscale up` process that the test stops when it wants.
 type upProcess struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	out     *syncBuffer
-	exited  chan error
-	console string
+	t *testing.T
+	*qscalebin.Process
+	sqs, console string // the addresses it wrote
+	stopped      bool   // stop was called
 }
 
+// runUp writes config to dir/qscale.yaml, runs `qscale up` on it as its own
+// process, and waits for the addresses it writes once everything runs. The
+// process is stopped when the test ends and must exit 0.
 func runUp(t *testing.T, dir, config string) *upProcess {
 	t.Helper()
 	cfgPath := filepath.Join(dir, "qscale.yaml")
@@ -35,39 +37,30 @@ func runUp(t *testing.T, dir, config string) *upProcess {
 	}
 	addrFile := filepath.Join(dir, "addr.json")
 	os.Remove(addrFile)
-	p := &upProcess{t: t, out: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd = exec.Command(qscaleBin(t), "up", "--config", cfgPath, "--addr-file", addrFile)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() { p.stop() })
-	var addrs struct{ Console string }
-	testwait.For(t, 30*time.Second, "qscale up to write its address file", func() bool {
-		b, err := os.ReadFile(addrFile)
-		return err == nil && json.Unmarshal(b, &addrs) == nil
-	})
-	p.console = addrs.Console
+	p := &upProcess{t: t, Process: qscalebin.Start(t, nil, "up", "--config", cfgPath, "--addr-file", addrFile)}
+	t.Cleanup(p.stop)
+	// The address file appears, written atomically, once everything runs.
+	var addrs struct{ SQS, Console string }
+	p.WaitFile(t, addrFile, 30*time.Second, func(b []byte) bool { return json.Unmarshal(b, &addrs) == nil })
+	p.sqs, p.console = addrs.SQS, addrs.Console
 	return p
 }
 
 // stop sends SIGTERM and waits for a clean exit; again, it does nothing.
 func (p *upProcess) stop() {
-	if p.cmd.ProcessState != nil || p.exited == nil {
+	if p.stopped {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.stopped = true
+	_ = p.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.exited:
-		if err != nil {
-			p.t.Errorf("qscale up exited with %v after SIGTERM; output:\n%s", err, p.out.String())
+	case <-p.Done():
+		if err := p.Err(); err != nil {
+			p.t.Errorf("qscale up exited with %v after SIGTERM; output:\n%s", err, p.Output())
 		}
 	case <-time.After(60 * time.Second):
-		_ = p.cmd.Process.Kill()
-		p.t.Errorf("qscale up still running 60 s after SIGTERM; output:\n%s", p.out.String())
+		p.t.Errorf("qscale up still running 60 s after SIGTERM; output:\n%s", p.Output())
 	}
-	p.exited = nil
 }
 
 // A handler command that does not exist, end to end with real processes:
@@ -105,11 +98,7 @@ fleets:
 	up := runUp(t, dir, config)
 	poll := func(what, expr string) any {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-		if err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-		return v
+		return browsertest.Poll(t, ctx, 30*time.Second, what, expr)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(up.console+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas"))); err != nil {
 		t.Fatal(err)

@@ -137,16 +137,9 @@ fleets:
     policies: [{targetTracking: {TargetValue: 100}}]
 `)
 	out, logs := &syncBuffer{}, &syncBuffer{}
-	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t), Out: out,
+	s := startOptions(t, Options{Config: cfg, Out: out,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopSystem(t, s) })
-	q, err := s.Engine().Queue("jobs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := jobsQueue(t, s)
 	burst(t, q, 5)
 	testwait.For(t, 30*time.Second, "the failures in the narration", func() bool {
 		o := out.String()
@@ -189,15 +182,26 @@ func stopSystem(t *testing.T, s *System) {
 	}
 }
 
-func scrape(t *testing.T, url string) string {
+// httpGet fetches url and returns the status code and the body.
+func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read the body: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// scrape is the body at url, whatever the status.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	_, body := httpGet(t, url)
+	return body
 }
 
 // A fleet too small for its load: one worker at its maximum, a handler
@@ -218,15 +222,8 @@ fleets:
     policies: [{targetTracking: {TargetValue: 10, ScaleOutCooldown: 0, ScaleInCooldown: 0}}]
 `)
 	out := &syncBuffer{}
-	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t), Out: out, WarnAfter: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopSystem(t, s) })
-	q, err := s.Engine().Queue("jobs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startOptions(t, Options{Config: cfg, Out: out, WarnAfter: 2 * time.Second})
+	q := jobsQueue(t, s)
 	stop := make(chan struct{})
 	sent := make(chan struct{})
 	go func() {

@@ -2,7 +2,6 @@ package up
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -82,13 +81,7 @@ fleets:
 
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(s.ConsoleURL() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return httpGet(t, s.ConsoleURL()+path)
 	}
 	code, body := get("/api/fleets")
 	var index struct {

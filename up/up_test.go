@@ -58,18 +58,30 @@ func testConfig(t *testing.T, yaml string) *config.Config {
 
 func startSystem(t *testing.T, cfg *config.Config, out io.Writer) *System {
 	t.Helper()
-	s, err := Start(t.Context(), Options{Config: cfg, Executable: qscaleBin(t), Out: out, WorkerOutput: out})
+	return startOptions(t, Options{Config: cfg, Out: out, WorkerOutput: out})
+}
+
+// startOptions starts a system with opts, the test's qscale binary as its
+// Executable, and stops it when the test ends.
+func startOptions(t *testing.T, opts Options) *System {
+	t.Helper()
+	opts.Executable = qscaleBin(t)
+	s, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := s.Stop(ctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	})
+	t.Cleanup(func() { stopSystem(t, s) })
 	return s
+}
+
+// jobsQueue is the system's queue "jobs".
+func jobsQueue(t *testing.T, s *System) *queue.Queue {
+	t.Helper()
+	q, err := s.Engine().Queue("jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 func burst(t testing.TB, q *queue.Queue, n int) {
@@ -111,10 +123,7 @@ fleets:
 `)
 	out := &syncBuffer{}
 	s := startSystem(t, cfg, out)
-	q, err := s.Engine().Queue("jobs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := jobsQueue(t, s)
 	state := func() autoscale.FleetState {
 		st, err := s.FleetState(t.Context(), "jobs")
 		if err != nil {
@@ -178,13 +187,7 @@ fleets:
 	s := startSystem(t, cfg, nil)
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(s.ConsoleURL() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return httpGet(t, s.ConsoleURL()+path)
 	}
 	if code, body := get("/queue/jobs?message=hello"); code != 200 || !strings.Contains(body, `"done":true`) {
 		t.Fatalf("producer endpoint: %d %s", code, body)
@@ -242,7 +245,7 @@ fleets: [{queue: jobs, worker: {demo: 1s}, maxCapacity: 1, policies: [{targetTra
 			}
 		}
 	}
-	q, _ := s.Engine().Queue("jobs")
+	q := jobsQueue(t, s)
 	if n := q.Stats().Sent; n != 1 {
 		t.Errorf("%d messages sent; only the authorised request should have sent one", n)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/qscale/qscale/internal/testwait"
+	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/worker"
 	"github.com/qscale/qscale/worker/sqsclient"
 )
@@ -141,7 +141,7 @@ func endpointForBench(b *testing.B) string {
 	if ep := os.Getenv("QSCALE_BENCH_ENDPOINT"); ep != "" {
 		return ep
 	}
-	return startServerProcess(b, qscaleBin(b))
+	return startServerProcess(b)
 }
 
 // BenchmarkNoopGoHandler: one worker, a Go handler that does nothing.
@@ -224,7 +224,7 @@ func BenchmarkSeedDrain(b *testing.B) {
 	if conc == "" {
 		conc = "4"
 	}
-	endpoint := startServerProcess(b, bin)
+	endpoint := startServerProcess(b)
 	for _, workers := range []int{1, 2, 3, 4} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			for range b.N {
@@ -271,22 +271,9 @@ func BenchmarkSeedDrain(b *testing.B) {
 }
 
 // startServerProcess runs `qscale server --in-memory` on a free port.
-func startServerProcess(b *testing.B, bin string) string {
+func startServerProcess(b *testing.B) string {
 	b.Helper()
 	addrFile := filepath.Join(b.TempDir(), "addr")
-	cmd := exec.Command(bin, "server", "--in-memory", "--listen", "127.0.0.1:0", "--addr-file", addrFile)
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-	var addr []byte
-	testwait.For(b, 10*time.Second, "server address", func() bool {
-		var err error
-		addr, err = os.ReadFile(addrFile)
-		return err == nil && len(addr) > 0
-	})
-	return "http://" + strings.TrimSpace(string(addr))
+	p := qscalebin.Start(b, nil, "server", "--in-memory", "--listen", "127.0.0.1:0", "--addr-file", addrFile)
+	return "http://" + strings.TrimSpace(string(p.WaitFile(b, addrFile, 10*time.Second, nil)))
 }

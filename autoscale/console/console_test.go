@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/console"
 	"github.com/qscale/qscale/autoscale/memfleet"
@@ -56,21 +53,27 @@ type fixture struct {
 func setup(t *testing.T, token string) fixture {
 	t.Helper()
 	endpoint := testserver.Start(t)
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	q, err := api.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
+	api := testserver.Client(endpoint)
+	queueURL := testserver.Fill(t, api, "jobs", 12)
+	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	src := &flaky{QueueSource: sqssource.New(api, queueURL)}
+	ctrl, be := controlled(t, api, clk, queueURL, src, 5)
+	c, err := console.New(console.Options{Listen: "127.0.0.1:0", Token: token, Queue: "jobs", Controller: ctrl, Backend: be, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 12 {
-		if _, err := api.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("x")}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	src := &flaky{QueueSource: sqssource.New(api, *q.QueueUrl)}
+	srv := httptest.NewServer(c.Handler())
+	t.Cleanup(srv.Close)
+	return fixture{clk: clk, src: src, ctrl: ctrl, backend: be, srv: srv}
+}
+
+// controlled builds a controller of a memory fleet (at most 10 workers,
+// target tracking at target messages per worker, ticking every second of
+// clk) over src, the queue at queueURL, and its dashboard backend.
+func controlled(t *testing.T, api *sqs.Client, clk *clock.Fake, queueURL string, src autoscale.QueueSource, target float64) (*autoscale.Controller, dashboard.Backend) {
+	t.Helper()
 	fleet := memfleet.New(clk, 0)
-	tt, err := policy.NewTargetTracking("backlog", policy.TargetTrackingConfig{TargetValue: 5})
+	tt, err := policy.NewTargetTracking("backlog", policy.TargetTrackingConfig{TargetValue: target})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,17 +82,11 @@ func setup(t *testing.T, token string) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be, err := sqsbackend.New(sqsbackend.Config{QueueURL: *q.QueueUrl, API: api, Source: src, Fleet: fleet, Controller: ctrl, Clock: clk})
+	be, err := sqsbackend.New(sqsbackend.Config{QueueURL: queueURL, API: api, Source: src, Fleet: fleet, Controller: ctrl, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Options{Listen: "127.0.0.1:0", Token: token, Queue: "jobs", Controller: ctrl, Backend: be, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(c.Handler())
-	t.Cleanup(srv.Close)
-	return fixture{clk: clk, src: src, ctrl: ctrl, backend: be, srv: srv}
+	return ctrl, be
 }
 
 func get(t *testing.T, url string, header ...string) (int, string) {

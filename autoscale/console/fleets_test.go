@@ -9,15 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/console"
-	"github.com/qscale/qscale/autoscale/memfleet"
-	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sqssource"
-	"github.com/qscale/qscale/dashboard/sqsbackend"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/testserver"
 )
@@ -28,8 +24,7 @@ import (
 func TestConsoleOfTwoFleets(t *testing.T) {
 	t.Parallel()
 	endpoint := testserver.Start(t)
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	api := testserver.Client(endpoint)
 	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	var fleets []console.Fleet
 	ctrls := map[string]*autoscale.Controller{}
@@ -38,18 +33,7 @@ func TestConsoleOfTwoFleets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		src := sqssource.New(api, *q.QueueUrl)
-		fleet := memfleet.New(clk, 0)
-		tt, _ := policy.NewTargetTracking("backlog", policy.TargetTrackingConfig{TargetValue: 10})
-		ctrl, err := autoscale.New(autoscale.Options{Source: src, Fleet: fleet, Policies: []policy.Policy{tt},
-			Bounds: policy.Bounds{Max: 10}, Clock: clk, Interval: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		be, err := sqsbackend.New(sqsbackend.Config{QueueURL: *q.QueueUrl, API: api, Source: src, Fleet: fleet, Controller: ctrl, Clock: clk})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctrl, be := controlled(t, api, clk, *q.QueueUrl, sqssource.New(api, *q.QueueUrl), 10)
 		ctrls[name] = ctrl
 		fleets = append(fleets, console.Fleet{Name: name, Kind: "memory", Queue: name, Queues: []string{name}, Controller: ctrl, Backend: be})
 	}

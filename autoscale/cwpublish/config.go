@@ -9,10 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
-	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/qscale/qscale/sqsconn"
 )
@@ -44,30 +40,16 @@ type Settings struct {
 // connection errors) up to 3 attempts; a period that still fails is merged
 // into the next.
 func FromSettings(ctx context.Context, s Settings) (*Publisher, error) {
-	var proto func(*cloudwatch.Options)
-	switch s.Protocol {
-	case "", ProtocolCBOR:
-	case ProtocolJSON:
-		proto = func(o *cloudwatch.Options) { o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801) }
-	case ProtocolQuery:
-		proto = func(o *cloudwatch.Options) { o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) }
-	default:
-		return nil, fmt.Errorf("cwpublish: protocol %q: want cbor, json or query", s.Protocol)
-	}
 	cfg, err := sqsconn.AWSConfig(ctx, s.Region, s.Endpoint, func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 5 * time.Second })
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cwpublish: %w", err)
 	}
-	client := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
-		if s.Endpoint != "" {
-			o.BaseEndpoint = aws.String(s.Endpoint)
-		}
-		if proto != nil {
-			proto(o)
-		}
-	})
+	client, err := sqsconn.CloudWatch(cfg, s.Endpoint, s.Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("cwpublish: %w", err)
+	}
 	return New(client, s.Config)
 }
 

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,31 +26,14 @@ import (
 // autoscaleProc is a `qscale autoscale` process started by a test.
 type autoscaleProc struct {
 	name string
-	cmd  *exec.Cmd
-	logs *syncWriter
-	done chan error
+	*qscalebin.Process
 }
 
 // startAutoscale runs `qscale autoscale --config cfg` in its own process
-// group; it is killed when the test ends.
+// group; it is stopped when the test ends.
 func startAutoscale(t *testing.T, name, cfg string) *autoscaleProc {
 	t.Helper()
-	p := &autoscaleProc{name: name, logs: &syncWriter{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(qscalebin.Path(t), "autoscale", "--config", cfg, "--log-level", "debug", "--log-format", "json")
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-		if t.Failed() {
-			t.Logf("qscale autoscale %s output:\n%s", p.name, p.logs.String())
-		}
-	})
-	return p
+	return &autoscaleProc{name: name, Process: qscalebin.Start(t, nil, "autoscale", "--config", cfg, "--log-level", "debug", "--log-format", "json")}
 }
 
 // logLine is the part of a JSON log line the tests read.
@@ -67,7 +48,7 @@ type logLine struct {
 // lines returns the process's JSON log lines (others are skipped).
 func (p *autoscaleProc) lines() []logLine {
 	var out []logLine
-	sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
+	sc := bufio.NewScanner(strings.NewReader(p.Output()))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var l logLine
@@ -215,14 +196,11 @@ func leaderFixture(t *testing.T) (fx *fixture, cfgA, cfgB string) {
 	t.Helper()
 	fx = setup(t)
 	endpoint := testserver.Start(t)
-	m := regexp.MustCompile(`<QueueUrl>([^<]+)</QueueUrl>`).FindStringSubmatch(sqs(t, endpoint, url.Values{"Action": {"CreateQueue"}, "QueueName": {"jobs"}}))
-	if m == nil {
-		t.Fatal("CreateQueue returned no QueueUrl")
-	}
+	queueURL := testserver.CreateQueue(t, endpoint, "jobs")
 	for i := range 30 {
-		sqs(t, endpoint, url.Values{"Action": {"SendMessage"}, "QueueUrl": {m[1]}, "MessageBody": {fmt.Sprint("job ", i)}})
+		testserver.Call(t, endpoint, url.Values{"Action": {"SendMessage"}, "QueueUrl": {queueURL}, "MessageBody": {fmt.Sprint("job ", i)}})
 	}
-	return fx, leaderConfig(t, fx, m[1], "a", 10), leaderConfig(t, fx, m[1], "b", 5)
+	return fx, leaderConfig(t, fx, queueURL, "a", 10), leaderConfig(t, fx, queueURL, "b", 5)
 }
 
 // waitReplicas waits for the Deployment's spec.replicas to be n, failing
@@ -232,9 +210,8 @@ func waitReplicas(t *testing.T, fx *fixture, timeout time.Duration, n int, procs
 	fx.cl.Wait(t, timeout, fmt.Sprintf("replicas %d", n), func(ctx context.Context) (bool, error) {
 		for _, p := range procs {
 			select {
-			case err := <-p.done:
-				p.done <- err
-				return false, fmt.Errorf("qscale autoscale %s exited: %v", p.name, err)
+			case <-p.Done():
+				return false, fmt.Errorf("qscale autoscale %s exited: %v", p.name, p.Err())
 			default:
 			}
 		}
@@ -270,11 +247,10 @@ func TestLeaderElectionFailover(t *testing.T) {
 	}
 
 	killedAt := time.Now()
-	if err := syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(-a.Cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-a.done
-	a.done <- nil
+	<-a.Done()
 	waitReplicas(t, fx, 20*time.Second, 6, b)
 	took := time.Since(killedAt)
 	t.Logf("b scaled %s after a was killed", took.Round(time.Millisecond))
@@ -324,12 +300,12 @@ func TestLeaderElectionPausedLeaderDoesNotAct(t *testing.T) {
 	fx.cl.Wait(t, 20*time.Second, "b waiting for the lease", func(context.Context) (bool, error) {
 		return b.logged("leader election: waiting for the lease"), nil
 	})
-	if err := syscall.Kill(-a.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+	if err := syscall.Kill(-a.Cmd.Process.Pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	waitReplicas(t, fx, 20*time.Second, 6, b)
 	resumedAt := time.Now()
-	if err := syscall.Kill(-a.cmd.Process.Pid, syscall.SIGCONT); err != nil {
+	if err := syscall.Kill(-a.Cmd.Process.Pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	fx.cl.Wait(t, 20*time.Second, "a to notice it lost the lease", func(context.Context) (bool, error) {
@@ -380,13 +356,12 @@ func TestLeaderElectionSIGTERMReleasesTheLease(t *testing.T) {
 	fx.cl.Wait(t, 20*time.Second, "b waiting for the lease", func(context.Context) (bool, error) {
 		return b.logged("leader election: waiting for the lease"), nil
 	})
-	if err := syscall.Kill(a.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+	if err := syscall.Kill(a.Cmd.Process.Pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-a.done:
-		a.done <- err
-		if err != nil {
+	case <-a.Done():
+		if err := a.Err(); err != nil {
 			t.Fatalf("a exited with %v after SIGTERM, want 0", err)
 		}
 	case <-time.After(20 * time.Second):

@@ -13,10 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
-	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/sqsconn"
@@ -100,24 +97,11 @@ func (s *Source) ReadAgeFromCloudWatch(ctx context.Context, c CloudWatchAge) err
 		if err != nil {
 			return fmt.Errorf("sqssource: CloudWatch: %w", err)
 		}
-		var proto func(*cloudwatch.Options)
-		switch c.Protocol {
-		case "", "cbor":
-		case "json":
-			proto = func(o *cloudwatch.Options) { o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801) }
-		case "query":
-			proto = func(o *cloudwatch.Options) { o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) }
-		default:
-			return fmt.Errorf("sqssource: CloudWatch protocol %q: want cbor, json or query", c.Protocol)
+		cw, err := sqsconn.CloudWatch(cfg, c.Endpoint, c.Protocol)
+		if err != nil {
+			return fmt.Errorf("sqssource: %w", err)
 		}
-		c.API = cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
-			if c.Endpoint != "" {
-				o.BaseEndpoint = aws.String(c.Endpoint)
-			}
-			if proto != nil {
-				proto(o)
-			}
-		})
+		c.API = cw
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

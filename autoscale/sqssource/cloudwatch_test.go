@@ -19,6 +19,7 @@ import (
 	"github.com/qscale/qscale/autoscale/sqssource"
 	"github.com/qscale/qscale/internal/clock"
 	"github.com/qscale/qscale/internal/mototest"
+	"github.com/qscale/qscale/internal/testserver"
 )
 
 // On an endpoint without qscale's age attribute (moto's SQS, as Amazon
@@ -31,7 +32,7 @@ func TestOldestAgeFromCloudWatchAgainstMoto(t *testing.T) {
 	endpoint := mototest.StartT(t)
 	ctx := t.Context()
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds})
+	client := testserver.Client(endpoint)
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("aged")})
 	if err != nil {
 		t.Fatal(err)

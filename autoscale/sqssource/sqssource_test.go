@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -25,10 +24,7 @@ func TestObserveAgainstMoto(t *testing.T) {
 	t.Parallel()
 	endpoint := mototest.StartT(t)
 	ctx := t.Context()
-	client := sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	client := testserver.Client(endpoint)
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
 	if err != nil {
 		t.Fatal(err)
@@ -85,10 +81,7 @@ func TestObserveOldestAgeFromQscale(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	srv := testserver.StartConfig(t, server.Config{Clock: clk})
 	ctx := t.Context()
-	client := sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	client := testserver.Client(srv.URL())
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("aged")})
 	if err != nil {
 		t.Fatal(err)
@@ -125,10 +118,7 @@ func TestObserveOldestAgeElsewhere(t *testing.T) {
 	t.Parallel()
 	endpoint := mototest.StartT(t)
 	ctx := t.Context()
-	client := sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	client := testserver.Client(endpoint)
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("noage")})
 	if err != nil {
 		t.Fatal(err)

@@ -37,26 +37,14 @@ func qscaleRun(t *testing.T, env []string, args ...string) (stderr string, code 
 	return e.String(), cmd.ProcessState.ExitCode()
 }
 
-// startServer starts `qscale server` on a port the system chooses and
-// returns its process and address, once it listens.
-func startServer(t *testing.T, args ...string) (*exec.Cmd, string) {
+// startServer starts `qscale server` with args on a port the system
+// chooses and returns its process and address, once it listens; it is
+// stopped when the test ends.
+func startServer(t *testing.T, args ...string) (*qscalebin.Process, string) {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	cmd := exec.Command(qscalebin.Path(t), append([]string{"server", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--addr-file", addrFile}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	var addr string
-	testwait.For(t, 30*time.Second, "qscale server listening", func() bool {
-		b, err := os.ReadFile(addrFile)
-		addr = string(b)
-		return err == nil && addr != ""
-	})
-	return cmd, addr
+	p := qscalebin.Start(t, nil, append([]string{"server", "--listen", "127.0.0.1:0", "--addr-file", addrFile}, args...)...)
+	return p, strings.TrimSpace(string(p.WaitFile(t, addrFile, 30*time.Second, nil)))
 }
 
 // A second qscale on the same data directory says which process holds it
@@ -64,8 +52,8 @@ func startServer(t *testing.T, args ...string) (*exec.Cmd, string) {
 func TestDataDirInUse(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
-	first, _ := startServer(t, "--data-dir", dir)
-	pid := strconv.Itoa(first.Process.Pid)
+	first, _ := startServer(t, "--data-dir", dir, "--admin-listen", "off")
+	pid := strconv.Itoa(first.Cmd.Process.Pid)
 	for _, args := range [][]string{
 		{"server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", "off"},
 		{"up", "--data-dir", dir, "--listen", "127.0.0.1:0", "--console", "off"},
@@ -120,7 +108,7 @@ func TestWorkerExplainsAnUnreachableQueue(t *testing.T) {
 		t.Errorf("unreachable endpoint: exit %d, stderr\n%s\nwant the last line %q", code, stderr, want)
 	}
 
-	_, addr := startServer(t, "--in-memory")
+	_, addr := startServer(t, "--in-memory", "--admin-listen", "off")
 	stderr, code = qscaleRun(t, nil, "worker", "--queue-url", "http://"+addr+"/000000000000/nosuch", "--demo", "1ms")
 	want = "qscale worker: the queue http://" + addr + "/000000000000/nosuch does not exist at http://" + addr + "; create it, or set --queue-url\n"
 	if code != exitFailure || !strings.HasSuffix(stderr, want) {
@@ -133,7 +121,7 @@ func TestWorkerExplainsAnUnreachableQueue(t *testing.T) {
 // the queue appears.
 func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
 	t.Parallel()
-	_, addr := startServer(t, "--in-memory")
+	_, addr := startServer(t, "--in-memory", "--admin-listen", "off")
 	queueURL := "http://" + addr + "/000000000000/later"
 	cfg := filepath.Join(t.TempDir(), "autoscale.yaml")
 	if err := os.WriteFile(cfg, []byte(`fleets:
@@ -147,26 +135,12 @@ func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
-	cmd := exec.Command(qscalebin.Path(t), "autoscale", "--config", cfg, "--console", "off", "--log-level", "debug")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	p := qscalebin.Start(t, nil, "autoscale", "--config", cfg, "--console", "off", "--log-level", "debug")
 	const missing = "does not exist at http://"
 	// Five ticks of the missing queue: said once, then at debug.
 	testwait.For(t, 30*time.Second, "the missing queue repeated at debug", func() bool {
 		n := 0
-		for _, line := range strings.Split(stderr.String(), "\n") {
+		for _, line := range strings.Split(p.Stderr(), "\n") {
 			if strings.Contains(line, "level=DEBUG") && strings.Contains(line, missing) {
 				n++
 			}
@@ -175,14 +149,14 @@ func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
 	})
 	createQueue(t, "http://"+addr, "later")
 	testwait.For(t, 30*time.Second, "the recovery reported", func() bool {
-		return strings.Contains(stderr.String(), "recovered")
+		return strings.Contains(p.Stderr(), "recovered")
 	})
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
+	<-p.Done()
 	var warns, recovered int
-	for _, line := range strings.Split(stderr.String(), "\n") {
+	for _, line := range strings.Split(p.Stderr(), "\n") {
 		switch {
 		case strings.Contains(line, "level=WARN") && strings.Contains(line, missing):
 			warns++
@@ -196,7 +170,7 @@ func TestAutoscaleMissingQueueSaidOnce(t *testing.T) {
 		}
 	}
 	if warns != 1 || recovered != 1 {
-		t.Errorf("%d warnings and %d recoveries, want 1 and 1:\n%s", warns, recovered, stderr.String())
+		t.Errorf("%d warnings and %d recoveries, want 1 and 1:\n%s", warns, recovered, p.Stderr())
 	}
 }
 

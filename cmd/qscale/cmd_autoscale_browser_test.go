@@ -26,17 +26,11 @@ func TestAutoscaleDashboardInBrowser(t *testing.T) {
 
 	step := func(what string, a ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, a...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Step(t, ctx, what, a...)
 	}
 	poll := func(what, expr string) any {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-		if err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-		return v
+		return browsertest.Poll(t, ctx, 30*time.Second, what, expr)
 	}
 	step("open the dashboard", chromedp.Navigate(p.console+"/?token=as-token"))
 	step("charts", chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas")))
@@ -104,9 +98,7 @@ func TestAutoscaleDashboardListsWorkersInBrowser(t *testing.T) {
 	p := startAutoscale(t, path)
 	poll := func(what, expr string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
+		browsertest.Poll(t, ctx, 30*time.Second, what, expr)
 	}
 	rows := `[...document.querySelectorAll("#workers tr")]`
 	for _, c := range []struct {

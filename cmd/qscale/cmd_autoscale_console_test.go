@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/qscale/qscale/autoscale"
@@ -53,8 +52,7 @@ func queueWith(t *testing.T, n int) string {
 }
 
 func sqsClient(endpoint string) *sqs.Client {
-	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	return testserver.Client(endpoint)
 }
 
 // sendTo sends n messages to the queue at url on the server at endpoint.

@@ -135,9 +135,7 @@ func TestAutoscaleFailuresInBrowser(t *testing.T) {
 	p := failingFleet(t, 6)
 	poll := func(what, expr string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
+		browsertest.Poll(t, ctx, 60*time.Second, what, expr)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(p.console+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-messages canvas"))); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/qscale/qscale/internal/mototest"
@@ -33,17 +32,8 @@ func TestAutoscalePublishesToCloudWatch(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 
 	endpoint := testserver.Start(t)
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	q, err := api.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 30 {
-		if _, err := api.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("x")}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	api := testserver.Client(endpoint)
+	queueURL := testserver.Fill(t, api, "jobs", 30)
 	cfg := filepath.Join(t.TempDir(), "autoscale.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 fleets:
@@ -55,7 +45,7 @@ fleets:
     policies:
       - targetTracking: {TargetValue: 10, ScaleOutCooldown: 0}
     cloudwatch: {endpoint: %q, region: us-east-1, period: 1s, protocol: query}
-`, *q.QueueUrl, moto)), 0o644); err != nil {
+`, queueURL, moto)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -198,22 +188,14 @@ func TestAutoscaleFleetGetsTheLoggerAndStops(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	endpoint := testserver.Start(t)
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	q, err := api.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("x")}); err != nil {
-		t.Fatal(err)
-	}
+	queueURL := testserver.Fill(t, testserver.Client(endpoint), "jobs", 1)
 	path := writeConfig(t, "qscale.yaml", fmt.Sprintf(`fleets:
   - queue: {url: %q}
     maxCapacity: 1
     interval: 100ms
     policies: [{targetTracking: {TargetValue: 1, ScaleOutCooldown: 0}}]
     local: {command: [sleep, "60"], stopGrace: 5s}
-`, *q.QueueUrl))
+`, queueURL))
 	spawned := make(chan struct{})
 	var once sync.Once
 	logs := &recordHandler{onRecord: func(r slog.Record, attrs map[string]string) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -23,25 +24,9 @@ import (
 // returns its SQS endpoint and admin listener URLs.
 func messagesServer(t *testing.T) (endpoint, admin string) {
 	t.Helper()
-	dir := t.TempDir()
-	addr, adminFile := filepath.Join(dir, "addr"), filepath.Join(dir, "admin")
-	cmd := exec.Command(qscalebin.Path(t), "server", "--in-memory", "--listen", "127.0.0.1:0", "--addr-file", addr,
-		"--admin-addr-file", adminFile, "--admin-token", "t0k")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("server log:\n%s", stderr.String())
-		}
-	})
-	return "http://" + waitFile(t, addr, done), "http://" + waitFile(t, adminFile, done)
+	adminFile := filepath.Join(t.TempDir(), "admin")
+	p, addr := startServer(t, "--in-memory", "--admin-addr-file", adminFile, "--admin-token", "t0k")
+	return "http://" + addr, "http://" + strings.TrimSpace(string(p.WaitFile(t, adminFile, 30*time.Second, nil)))
 }
 
 // messagesRun runs the qscale binary and returns its output and exit code.

@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/qscale/qscale/internal/qscalebin"
 	"github.com/qscale/qscale/internal/testwait"
 )
 
@@ -19,65 +16,25 @@ import (
 // their handlers' output included.
 func TestUpLogFormatJSONWithWorkers(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "qscale.yaml")
-	err := os.WriteFile(cfg, []byte(`server:
-  inMemory: true
-  listen: 127.0.0.1:0
-console:
-  listen: "off"
-queues:
-  - name: jobs
-fleets:
-  - queue: jobs
-    worker:
-      command: [sh, -c, "echo not json from the handler >&2; exit 3"]
-      flags: ["--wait", "1", "--retry-delay", "0", "--log-level", "debug"]
-    minCapacity: 1
-    maxCapacity: 1
-    policies:
-      - targetTracking: {TargetValue: 100}
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrFile := filepath.Join(dir, "addr.json")
-	var stdout, stderr lockedBuffer
-	up := exec.Command(qscalebin.Path(t), "up", "--config", cfg, "--addr-file", addrFile, "--log-format", "json", "--log-level", "debug", "--worker-logs")
-	up.Stdout, up.Stderr = &stdout, &stderr
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = up.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = up.Process.Kill()
-		<-exited
-	})
-	var addrs struct{ SQS string }
-	testwait.For(t, time.Minute, "qscale up running", func() bool {
-		b, err := os.ReadFile(addrFile)
-		return err == nil && json.Unmarshal(b, &addrs) == nil && addrs.SQS != ""
-	})
-	if out, code := qscaleRun(t, nil, "send", "--queue", "jobs", "--endpoint-url", addrs.SQS, "hello"); code != 0 {
+	up, endpoint := startOneWorker(t, `{command: [sh, -c, "echo not json from the handler >&2; exit 3"],
+      flags: ["--wait", "1", "--retry-delay", "0", "--log-level", "debug"]}`,
+		"--log-format", "json", "--log-level", "debug", "--worker-logs")
+	if out, code := qscaleRun(t, nil, "send", "--queue", "jobs", "--endpoint-url", endpoint, "hello"); code != 0 {
 		t.Fatalf("qscale send: exit %d\n%s", code, out)
 	}
 	testwait.For(t, time.Minute, "a worker's record and its handler's output on stderr", func() bool {
-		s := stderr.String()
+		s := up.Stderr()
 		return strings.Contains(s, `"worker":"w1"`) && strings.Contains(s, "not json from the handler")
 	})
-	if err := up.Process.Signal(os.Interrupt); err != nil {
+	if err := up.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-exited:
+	case <-up.Done():
 	case <-time.After(60 * time.Second):
-		t.Fatalf("qscale up still runs 60 s after SIGINT:\n%s", stderr.String())
+		t.Fatalf("qscale up still runs 60 s after SIGINT:\n%s", up.Stderr())
 	}
-	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+	sc := bufio.NewScanner(strings.NewReader(up.Stderr()))
 	sc.Buffer(nil, 1<<20)
 	lines, fromWorkers := 0, 0
 	for sc.Scan() {
@@ -91,6 +48,6 @@ fleets:
 		lines++
 	}
 	if fromWorkers < 2 {
-		t.Errorf("%d of %d lines name the worker; want its records and its handler's output:\n%s", fromWorkers, lines, stderr.String())
+		t.Errorf("%d of %d lines name the worker; want its records and its handler's output:\n%s", fromWorkers, lines, up.Stderr())
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale/failwatch"
 	"github.com/qscale/qscale/internal/clock"
+	"github.com/qscale/qscale/internal/service"
 )
 
 // DeadLetterAPI is what DeadLetters calls; *sqs.Client implements it.
@@ -168,16 +169,7 @@ func (d *DeadLetters) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	cancel, done := d.cancel, d.done
 	d.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return service.Halt(ctx, cancel, done)
 }
 
 func (d *DeadLetters) refreshLogged(ctx context.Context) {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -22,8 +21,7 @@ import (
 func TestDeadLettersOverSQS(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(testserver.Start(t)),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	api := testserver.Client(testserver.Start(t))
 	dlq, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs-dlq")})
 	if err != nil {
 		t.Fatal(err)

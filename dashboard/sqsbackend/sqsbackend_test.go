@@ -7,10 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/memfleet"
 	"github.com/qscale/qscale/autoscale/policy"
@@ -35,26 +31,17 @@ func (c *counting) Observe(ctx context.Context) (autoscale.QueueStats, error) {
 func TestSampleReusesARecentObservation(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(testserver.Start(t)),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	q, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 7 {
-		if _, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("x")}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	api := testserver.Client(testserver.Start(t))
+	queueURL := testserver.Fill(t, api, "jobs", 7)
 	clk := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	src := &counting{QueueSource: sqssource.New(api, *q.QueueUrl)}
+	src := &counting{QueueSource: sqssource.New(api, queueURL)}
 	fleet := memfleet.New(clk, 0)
 	tt, _ := policy.NewTargetTracking("backlog", policy.TargetTrackingConfig{TargetValue: 4})
 	ctrl, err := autoscale.New(autoscale.Options{Source: src, Fleet: fleet, Policies: []policy.Policy{tt}, Bounds: policy.Bounds{Max: 5}, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	be, err := sqsbackend.New(sqsbackend.Config{QueueURL: *q.QueueUrl, API: api, Source: src, Fleet: fleet, Controller: ctrl, Clock: clk})
+	be, err := sqsbackend.New(sqsbackend.Config{QueueURL: queueURL, API: api, Source: src, Fleet: fleet, Controller: ctrl, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +69,10 @@ func TestSampleReusesARecentObservation(t *testing.T) {
 		t.Fatalf("Purge: %v", err)
 	}
 	qs, err := be.Queues(ctx)
-	if err != nil || len(qs) != 1 || qs[0].URL != *q.QueueUrl || qs[0].Attributes["ApproximateNumberOfMessages"] != "7" {
+	if err != nil || len(qs) != 1 || qs[0].URL != queueURL || qs[0].Attributes["ApproximateNumberOfMessages"] != "7" {
 		t.Fatalf("Queues: %+v, %v", qs, err)
 	}
-	without, err := sqsbackend.New(sqsbackend.Config{QueueURL: *q.QueueUrl, API: api, Source: src, Fleet: fleet})
+	without, err := sqsbackend.New(sqsbackend.Config{QueueURL: queueURL, API: api, Source: src, Fleet: fleet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/qscale/qscale/autoscale"
@@ -36,8 +35,7 @@ func (r reporting) State(ctx context.Context) (autoscale.FleetState, error) {
 func TestWorkersFromStatusDocumentsAndTwoQueues(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	api := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(testserver.Start(t)),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	api := testserver.Client(testserver.Start(t))
 	var queues []sqsbackend.Queue
 	var members []queueset.Member
 	for _, name := range []string{"a", "b"} {

@@ -3,16 +3,10 @@ package helm
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -90,22 +84,6 @@ func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured) (*uns
 	return r.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: fieldManager})
 }
 
-// sqs calls the queue server's query protocol and returns the body.
-func sqsCall(t *testing.T, endpoint string, form url.Values) string {
-	t.Helper()
-	form.Set("Version", "2012-11-05")
-	resp, err := http.PostForm(endpoint, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %s: %s", form.Get("Action"), resp.Status, body)
-	}
-	return string(body)
-}
-
 // controlPlaneValues are the chart's values for the test: leader election,
 // the qscale server StatefulSet, and an autoscaler quick enough for a test
 // (ten messages per worker, no cooldowns), on the queue url.
@@ -147,11 +125,7 @@ func TestChartOnControlPlane(t *testing.T) {
 	dir := t.TempDir()
 
 	endpoint := testserver.Start(t)
-	m := regexp.MustCompile(`<QueueUrl>([^<]+)</QueueUrl>`).FindStringSubmatch(sqsCall(t, endpoint, url.Values{"Action": {"CreateQueue"}, "QueueName": {"jobs"}}))
-	if m == nil {
-		t.Fatal("CreateQueue returned no QueueUrl")
-	}
-	queueURL := m[1]
+	queueURL := testserver.CreateQueue(t, endpoint, "jobs")
 	values := filepath.Join(dir, "values.yaml")
 	if err := os.WriteFile(values, fmt.Appendf(nil, controlPlaneValues, queueURL), 0o600); err != nil {
 		t.Fatal(err)
@@ -207,34 +181,14 @@ func TestChartOnControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubeconfig := serviceAccountKubeconfig(t, cl, dir, ns, "jobs-autoscaler")
-	logs := &syncWriter{}
-	cmd := exec.Command(qscalebin.Path(t), "autoscale", "--config", cfg, "--console", "off", "--log-level", "debug")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("qscale autoscale output:\n%s", logs.String())
-		}
-	})
+	p := qscalebin.Start(t, []string{"KUBECONFIG=" + kubeconfig, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test"},
+		"autoscale", "--config", cfg, "--console", "off", "--log-level", "debug")
 	waitReplicas := func(want int32) {
 		t.Helper()
 		cl.Wait(t, 60*time.Second, fmt.Sprintf("Deployment jobs-worker at %d ready replicas", want), func(ctx context.Context) (bool, error) {
 			select {
-			case err := <-done:
-				return false, fmt.Errorf("qscale autoscale exited: %v", err)
+			case <-p.Done():
+				return false, fmt.Errorf("qscale autoscale exited: %v", p.Err())
 			default:
 			}
 			d, err := cl.Client.AppsV1().Deployments(ns).Get(ctx, "jobs-worker", metav1.GetOptions{})
@@ -257,7 +211,7 @@ func TestChartOnControlPlane(t *testing.T) {
 	}
 
 	for i := range 30 {
-		sqsCall(t, endpoint, url.Values{"Action": {"SendMessage"}, "QueueUrl": {queueURL}, "MessageBody": {fmt.Sprint("job ", i)}})
+		testserver.Call(t, endpoint, url.Values{"Action": {"SendMessage"}, "QueueUrl": {queueURL}, "MessageBody": {fmt.Sprint("job ", i)}})
 	}
 	waitReplicas(3)
 	// An upgrade applies the chart again: the size stays the autoscaler's.
@@ -278,12 +232,12 @@ func TestChartOnControlPlane(t *testing.T) {
 	// target tracking's scale-in (ceil(3 × 3.33 / 9), AWS's 10 % tolerance)
 	// asks 2. That scale-in ranks the pods first: it annotates them.
 	for range 2 {
-		sqsCall(t, endpoint, url.Values{"Action": {"ReceiveMessage"}, "QueueUrl": {queueURL}, "MaxNumberOfMessages": {"10"}, "VisibilityTimeout": {"600"}})
+		testserver.Call(t, endpoint, url.Values{"Action": {"ReceiveMessage"}, "QueueUrl": {queueURL}, "MaxNumberOfMessages": {"10"}, "VisibilityTimeout": {"600"}})
 	}
 	waitReplicas(2)
-	sqsCall(t, endpoint, url.Values{"Action": {"PurgeQueue"}, "QueueUrl": {queueURL}})
+	testserver.Call(t, endpoint, url.Values{"Action": {"PurgeQueue"}, "QueueUrl": {queueURL}})
 	waitReplicas(0)
-	if strings.Contains(strings.ToLower(logs.String()), "forbidden") {
+	if strings.Contains(strings.ToLower(p.Output()), "forbidden") {
 		t.Errorf("qscale autoscale was refused something with the chart's RBAC (\"forbidden\" in its output)")
 	}
 }
@@ -339,22 +293,4 @@ func serviceAccountKubeconfig(t *testing.T, cl *k8stest.Cluster, dir, ns, sa str
 		t.Fatalf("listing Secrets as %s: %v, want forbidden", sa, err)
 	}
 	return path
-}
-
-// syncWriter collects the process's stdout and stderr.
-type syncWriter struct {
-	mu sync.Mutex // guards b
-	b  strings.Builder
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,14 +1,11 @@
 package helm
 
 import (
-	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,43 +80,8 @@ func TestChartServerRunsAsRendered(t *testing.T) {
 	if !strings.Contains(strings.Join(run, " "), "--access-key="+id+":"+secret) {
 		t.Fatalf("the server's args %q take no access key from the Secret", args)
 	}
-	cmd := exec.Command(qscalebin.Path(t), run...)
-	var out syncWriter
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("qscale %q:\n%s", run, out.String())
-		}
-	})
-	var addr string
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for addr == "" {
-		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-			addr = strings.TrimSpace(string(b))
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("qscale server exited: %v\n%s", err, out.String())
-		case <-wctx.Done():
-			t.Fatalf("qscale server did not listen: %v\n%s", wctx.Err(), out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	p := qscalebin.Start(t, nil, run...)
+	addr := strings.TrimSpace(string(p.WaitFile(t, addrFile, 30*time.Second, nil)))
 	client := func(id, secret string) *sqs.Client {
 		return sqs.New(sqs.Options{
 			Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr),

@@ -121,3 +121,24 @@ func SaveArtifact(t testing.TB, name string, data []byte) {
 	}
 	t.Logf("artifact: %s (%d bytes)", path, len(data))
 }
+
+// Step runs actions in the tab ctx; an error fails the test, naming what
+// the step does.
+func Step(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Poll evaluates the JavaScript expression expr in the tab ctx every 100 ms
+// until it is truthy and returns its value; if it is not within limit, the
+// test fails, naming what it waited for.
+func Poll(t testing.TB, ctx context.Context, limit time.Duration, what, expr string) any {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(limit)))
+	if err != nil {
+		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	}
+	return v
+}

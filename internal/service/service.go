@@ -88,3 +88,19 @@ func (s *Stack) Stop(ctx context.Context) error {
 	s.err = errors.Join(errs...)
 	return s.err
 }
+
+// Halt ends a background loop a Service started: it calls cancel and waits,
+// within ctx, for the loop to close done. A nil cancel (the loop never
+// started) returns nil at once; it is the body of most Stop methods.
+func Halt(ctx context.Context, cancel context.CancelFunc, done <-chan struct{}) error {
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -121,16 +121,7 @@ func (s *onceService) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	cancel, done := s.cancel, s.done
 	s.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return service.Halt(ctx, cancel, done)
 }
 
 func TestConformanceOfTheSmallestService(t *testing.T) {
