@@ -48,9 +48,11 @@ func pollParked(t *testing.T, s *server.Server, q *queue.Queue, url string) (net
 }
 
 // answerPoll sends body to q through the engine (no connection needed) and
-// reads the parked poll's answer from br.
-func answerPoll(t *testing.T, q *queue.Queue, br *bufio.Reader, body string) {
+// reads the parked poll's answer from br (over conn).
+func answerPoll(t *testing.T, q *queue.Queue, conn net.Conn, br *bufio.Reader, body string) {
 	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer conn.SetReadDeadline(time.Time{})
 	if _, err := q.Send(context.Background(), queue.SendInput{Body: body}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestConnectionCapClosesConnectionsIdleAfterAParkedPoll(t *testing.T) {
 	brs := make([]*bufio.Reader, limit)
 	for i := range limit {
 		conns[i], brs[i] = pollParked(t, s, q, url)
-		answerPoll(t, q, brs[i], fmt.Sprintf("m%d", i))
+		answerPoll(t, q, conns[i], brs[i], fmt.Sprintf("m%d", i))
 	}
 	if n := s.OpenConnections(); n != limit {
 		t.Fatalf("%d connections open, want %d", n, limit)
@@ -110,6 +112,7 @@ func TestConnectionCapClosesConnectionsIdleAfterAParkedPoll(t *testing.T) {
 		// A connection left open serves its client's next request
 		// (its slot is its own: no new one is needed).
 		io.WriteString(conns[i], getQueueURLRequest(conns[i]))
+		conns[i].SetReadDeadline(time.Now().Add(10 * time.Second))
 		resp, err := http.ReadResponse(brs[i], nil)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("a request on a connection kept at the cap: %v %v", resp, err)
@@ -153,13 +156,13 @@ func TestConnectionCapKeepsParkedPollsInProgress(t *testing.T) {
 		if prev != nil && !closedByServer(t, prevBr, prev) {
 			t.Fatalf("round %d: the idle connection was not the one closed", round)
 		}
-		answerPoll(t, otherQ, br, fmt.Sprintf("r%d", round))
+		answerPoll(t, otherQ, conn, br, fmt.Sprintf("r%d", round))
 		prev, prevBr = conn, br
 	}
 	if q.Waiting() != 1 {
 		t.Fatalf("%d polls wait on the queue, want 1", q.Waiting())
 	}
-	answerPoll(t, q, waitingBr, "kept")
+	answerPoll(t, q, waiting, waitingBr, "kept")
 	if v, _ := value(scrape(t, http.DefaultClient, s.AdminURL()), "qscale_sqs_request_duration_seconds", "action", "ReceiveMessage"); v != rounds+1 {
 		t.Errorf("%v ReceiveMessage requests counted, want %d", v, rounds+1)
 	}
@@ -168,7 +171,11 @@ func TestConnectionCapKeepsParkedPollsInProgress(t *testing.T) {
 	// slot is given back.
 	parked := q.WaiterAdded()
 	rawPoll(t, waiting, url, "")
-	<-parked
+	select {
+	case <-parked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the poll was not parked again")
+	}
 	waiting.Close()
 	testwait.For(t, 10*time.Second, "the parked poll to end", func() bool { return q.Waiting() == 0 })
 	testwait.For(t, 10*time.Second, "its connection to close", func() bool { return s.OpenConnections() == 1 })
