@@ -104,9 +104,15 @@ func TestConnectionCapClosesConnectionsIdleAfterAParkedPoll(t *testing.T) {
 	}
 
 	closed := 0
+	kept := make([]bool, limit)
 	for i := range limit {
-		if closedByServer(t, brs[i], conns[i]) {
+		kept[i] = !closedByServer(t, brs[i], conns[i])
+		if !kept[i] {
 			closed++
+		}
+	}
+	for i := range limit {
+		if !kept[i] {
 			continue
 		}
 		// A connection left open serves its client's next request
@@ -167,18 +173,11 @@ func TestConnectionCapKeepsParkedPollsInProgress(t *testing.T) {
 		t.Errorf("%v ReceiveMessage requests counted, want %d", v, rounds+1)
 	}
 
-	// Parked again, the poll still ends when its client leaves, and its
-	// slot is given back.
-	parked := q.WaiterAdded()
-	rawPoll(t, waiting, url, "")
-	select {
-	case <-parked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the poll was not parked again")
-	}
-	waiting.Close()
+	// A poll parked at the cap still ends when its client leaves. (The
+	// connection answered above is idle now: the cap may close it.)
+	conn, _ := pollParked(t, s, q, url)
+	conn.Close()
 	testwait.For(t, 10*time.Second, "the parked poll to end", func() bool { return q.Waiting() == 0 })
-	testwait.For(t, 10*time.Second, "its connection to close", func() bool { return s.OpenConnections() == 1 })
 }
 
 // getQueueURLRequest is a JSON GetQueueUrl for the queue "idle".
