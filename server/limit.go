@@ -41,7 +41,7 @@ type connLimiter struct {
 	slots  chan struct{} // one element per open connection
 	idleCh chan struct{} // poked when a connection turns idle
 
-	mu   sync.Mutex            // guards idle
+	mu   sync.Mutex            // guards idle and every limitedConn's closed
 	idle map[*limitedConn]bool // connections between requests
 
 	closeOnce sync.Once
@@ -108,6 +108,8 @@ func (l *connLimiter) closeIdle() {
 }
 
 // connState is the http.Server's ConnState hook: it keeps the idle set.
+// Connections the SQS handler serves itself, after a parked long poll, keep
+// it through limitedConn.SetIdle.
 func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
 	// The server may see our connection wrapped: by TLS, or by the SQS
 	// handler, which hands back connections of parked long polls.
@@ -120,14 +122,22 @@ func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
 		c = w.NetConn()
 		lc, ok = c.(*limitedConn)
 	}
+	l.setIdle(lc, state == http.StateIdle)
+}
+
+// setIdle adds c to the idle set, or takes it out, and wakes an Accept
+// waiting for a connection to close when c turns idle. A closed connection
+// never joins the set.
+func (l *connLimiter) setIdle(c *limitedConn, idle bool) {
 	l.mu.Lock()
-	if state == http.StateIdle {
-		l.idle[lc] = true
+	if idle && !c.closed {
+		l.idle[c] = true
 	} else {
-		delete(l.idle, lc)
+		idle = false
+		delete(l.idle, c)
 	}
 	l.mu.Unlock()
-	if state == http.StateIdle {
+	if idle {
 		select {
 		case l.idleCh <- struct{}{}:
 		default:
@@ -138,9 +148,16 @@ func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
 // limitedConn gives its slot back when closed.
 type limitedConn struct {
 	net.Conn
-	l    *connLimiter
-	once sync.Once
+	l      *connLimiter
+	once   sync.Once
+	closed bool // guarded by l.mu
 }
+
+// SetIdle marks the connection as waiting for its client's next request
+// (true), which the limiter may close at the cap, or as serving one
+// (false). The SQS handler calls it for a connection it serves itself after
+// a parked long poll, as net/http's ConnState hook does for the others.
+func (c *limitedConn) SetIdle(idle bool) { c.l.setIdle(c, idle) }
 
 // NetConn returns the connection underneath, as tls.Conn's does (the SQS
 // handler watches parked connections' sockets).
@@ -150,6 +167,7 @@ func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.l.mu.Lock()
+		c.closed = true
 		delete(c.l.idle, c)
 		c.l.mu.Unlock()
 		<-c.l.slots

@@ -200,10 +200,42 @@ func (h *Handler) awaitNext(conn net.Conn) (byte, bool) {
 		timeout = DefaultIdleTimeout
 	}
 	conn.SetReadDeadline(time.Now().Add(timeout))
+	// Waiting here, the connection is idle as a keep-alive one in net/http
+	// is: the server's connection cap may close it to let a client in.
+	marker := idleMarkerOf(conn)
+	if marker != nil {
+		marker.SetIdle(true)
+	}
 	var b [1]byte
 	n, _ := conn.Read(b[:])
+	if marker != nil {
+		marker.SetIdle(false)
+	}
 	conn.SetReadDeadline(time.Time{})
 	return b[0], n == 1
+}
+
+// idleMarker is a connection that its listener may close while it waits
+// for its client's next request (the server's connection cap).
+type idleMarker interface {
+	// SetIdle tells whether the connection waits for a request (true)
+	// or serves one (false).
+	SetIdle(idle bool)
+}
+
+// idleMarkerOf returns conn, or the connection it wraps, as an idleMarker;
+// nil when there is none.
+func idleMarkerOf(conn net.Conn) idleMarker {
+	for {
+		if m, ok := conn.(idleMarker); ok {
+			return m
+		}
+		w, ok := conn.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		conn = w.NetConn()
+	}
 }
 
 // CloseIdle closes the connections whose parked poll was answered and that
