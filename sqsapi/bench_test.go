@@ -48,35 +48,13 @@ func BenchmarkServeRequest(b *testing.B) {
 // message arrives, the answer is written, and the client polls again.
 func BenchmarkParkedPollRound(b *testing.B) {
 	ctx := context.Background()
-	e, err := queue.Open(ctx, queue.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Stop(ctx)
-	q, err := e.CreateQueue(ctx, "bench", nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	l := &handBackListener{Listener: ln, back: make(chan net.Conn, 1), acc: make(chan net.Conn)}
-	go func() {
-		defer close(l.acc)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			l.acc <- c
-		}
-	}()
+	e, q := parkQueue(b, "bench")
+	l := handBack(b, nil)
 	h := sqsapi.NewHandler(e, sqsapi.Options{Reuse: func(c net.Conn) { l.back <- c }})
 	srv := &http.Server{Handler: h}
 	go srv.Serve(l)
 	defer func() { srv.Close(); h.CloseIdle() }()
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -36,6 +36,48 @@ func (l *handBackListener) Accept() (net.Conn, error) {
 	}
 }
 
+// parkQueue opens an in-memory engine with one queue, stopped when tb ends.
+func parkQueue(tb testing.TB, name string) (*queue.Engine, *queue.Queue) {
+	tb.Helper()
+	e, err := queue.Open(context.Background(), queue.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Stop(context.Background()) })
+	q, err := e.CreateQueue(context.Background(), name, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e, q
+}
+
+// handBack listens on loopback and serves what wrap (nil: the listener
+// itself) accepts, taking back the connections a handler hands back
+// through its Reuse option, as qscale server's listener does.
+func handBack(tb testing.TB, wrap func(net.Listener) net.Listener) *handBackListener {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inner := ln
+	if wrap != nil {
+		inner = wrap(ln)
+	}
+	l := &handBackListener{Listener: ln, back: make(chan net.Conn, 1), acc: make(chan net.Conn)}
+	go func() {
+		defer close(l.acc)
+		for {
+			c, err := inner.Accept()
+			if err != nil {
+				return
+			}
+			l.acc <- c
+		}
+	}()
+	return l
+}
+
 // A connection whose parked poll was answered keeps net/http's idle rules:
 // a client may take longer than ReadHeaderTimeout before its next request
 // (a worker processing what it received) and still be served; a client
@@ -43,37 +85,15 @@ func (l *handBackListener) Accept() (net.Conn, error) {
 func TestParkedConnectionWaitsForTheNextRequest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e, err := queue.Open(ctx, queue.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Stop(context.Background()) })
-	q, err := e.CreateQueue(ctx, "idle", nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &handBackListener{Listener: ln, back: make(chan net.Conn, 1), acc: make(chan net.Conn)}
-	go func() {
-		defer close(l.acc)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			l.acc <- c
-		}
-	}()
+	e, q := parkQueue(t, "idle")
+	l := handBack(t, nil)
 	const headerTimeout, idleTimeout = 100 * time.Millisecond, 600 * time.Millisecond
 	h := sqsapi.NewHandler(e, sqsapi.Options{Reuse: func(c net.Conn) { l.back <- c }, IdleTimeout: idleTimeout})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close(); h.CloseIdle() })
 
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,34 +171,12 @@ func TestParkedPollNoticesTheClient(t *testing.T) {
 		t.Run(fmt.Sprintf("opaque=%v", opaque), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e, err := queue.Open(ctx, queue.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { e.Stop(context.Background()) })
-			q, err := e.CreateQueue(ctx, "idle", nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			inner := ln
+			e, q := parkQueue(t, "idle")
+			var wrap func(net.Listener) net.Listener
 			if opaque {
-				inner = opaqueListener{ln}
+				wrap = func(ln net.Listener) net.Listener { return opaqueListener{ln} }
 			}
-			l := &handBackListener{Listener: ln, back: make(chan net.Conn, 1), acc: make(chan net.Conn)}
-			go func() {
-				defer close(l.acc)
-				for {
-					c, err := inner.Accept()
-					if err != nil {
-						return
-					}
-					l.acc <- c
-				}
-			}()
+			l := handBack(t, wrap)
 			h := sqsapi.NewHandler(e, sqsapi.Options{Reuse: func(c net.Conn) { l.back <- c }})
 			srv := &http.Server{Handler: h}
 			go srv.Serve(l)
@@ -189,7 +187,7 @@ func TestParkedPollNoticesTheClient(t *testing.T) {
 			}
 
 			// Pipelined: a second poll sent while the first is parked.
-			conn, err := net.Dial("tcp", ln.Addr().String())
+			conn, err := net.Dial("tcp", l.Addr().String())
 			if err != nil {
 				t.Fatal(err)
 			}
