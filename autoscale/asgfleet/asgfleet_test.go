@@ -41,6 +41,32 @@ type moto struct {
 
 // motoGroup creates a launch template and an empty Auto Scaling group
 // (min 0, max 10) in moto.
+// launch sizes the group to n through a fleet without a status source
+// and returns its instances and each one's private IP address, read from
+// EC2 DescribeInstances as the fleet's status reader reads it.
+func (m moto) launch(t *testing.T, n int) (ids []string, ipOf map[string]string) {
+	t.Helper()
+	plain, err := asgfleet.New(m.asg, asgfleet.Options{Group: m.group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SetDesired(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	ids = m.instances(t)
+	desc, err := m.ec2.DescribeInstances(t.Context(), &ec2.DescribeInstancesInput{InstanceIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipOf = map[string]string{}
+	for _, r := range desc.Reservations {
+		for _, in := range r.Instances {
+			ipOf[aws.ToString(in.InstanceId)] = aws.ToString(in.PrivateIpAddress)
+		}
+	}
+	return ids, ipOf
+}
+
 func motoGroup(t *testing.T) moto {
 	t.Helper()
 	endpoint := needMoto(t)
@@ -197,24 +223,7 @@ func TestStatusEndpointAndProtectionReadBack(t *testing.T) {
 	t.Parallel()
 	m := motoGroup(t)
 	ctx := t.Context()
-	plain, err := asgfleet.New(m.asg, asgfleet.Options{Group: m.group})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plain.SetDesired(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
-	ids := m.instances(t)
-	desc, err := m.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ip := map[string]string{}
-	for _, r := range desc.Reservations {
-		for _, in := range r.Instances {
-			ip[aws.ToString(in.InstanceId)] = aws.ToString(in.PrivateIpAddress)
-		}
-	}
+	ids, ip := m.launch(t, 4)
 	// ids[0] busy, ids[1] idle, ids[2] draining with a message, ids[3] idle.
 	states := map[string]workerstatus.State{ip[ids[0]]: workerstatus.Busy, ip[ids[1]]: workerstatus.Idle, ip[ids[2]]: workerstatus.Draining, ip[ids[3]]: workerstatus.Idle}
 	var mu sync.Mutex

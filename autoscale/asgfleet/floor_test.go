@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/asgfleet"
@@ -31,23 +30,10 @@ func TestBusyFloorMotoGroup(t *testing.T) {
 	t.Parallel()
 	m := motoGroup(t)
 	ctx := t.Context()
-	plain, err := asgfleet.New(m.asg, asgfleet.Options{Group: m.group})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := plain.SetDesired(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
-	ids := m.instances(t)
-	desc, err := m.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids, ipOf := m.launch(t, 8)
 	idOf := map[string]string{}
-	for _, r := range desc.Reservations {
-		for _, in := range r.Instances {
-			idOf[aws.ToString(in.PrivateIpAddress)] = aws.ToString(in.InstanceId)
-		}
+	for id, ip := range ipOf {
+		idOf[ip] = id
 	}
 	var mu sync.Mutex // guards busy
 	busy := map[string]bool{}
