@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/qscale/qscale/internal/testwait"
 )
 
 // TestKill9DuringBackup runs the real server process, sends from several
@@ -54,13 +55,7 @@ func TestKill9DuringBackup(t *testing.T) {
 			}(w)
 		}
 		waitAcked := func(n int64) {
-			deadline := time.Now().Add(60 * time.Second)
-			for nAcked.Load() < n {
-				if time.Now().After(deadline) {
-					t.Fatalf("round %d: clients stalled at %d acknowledged", round, nAcked.Load())
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			testwait.For(t, 60*time.Second, fmt.Sprintf("round %d: %d acknowledged sends", round, n), func() bool { return nAcked.Load() >= n })
 		}
 		waitAcked(nAcked.Load() + 300)
 
@@ -147,20 +142,16 @@ func postBackup(ctx context.Context, admin, dir string, written chan struct{}) (
 // readAddr waits for a server process to write an address file.
 func readAddr(t *testing.T, file string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var addr string
+	testwait.For(t, 30*time.Second, file+" to be written", func() bool {
 		b, err := os.ReadFile(file)
-		if err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b))
-		}
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not written in 30 s", file)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		addr = strings.TrimSpace(string(b))
+		return addr != ""
+	})
+	return addr
 }
 
 func snapshot(m *sync.Map) []string {
