@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -102,6 +103,14 @@ type Config struct {
 	// holding the Lease changes the workload, even one that wakes from a
 	// pause past its Lease.
 	Guard Guard
+	// CostSettle is how long a scale-in waits between writing the pods'
+	// deletion costs and lowering the replica count; default 1 s, negative
+	// for no wait. The ReplicaSet controller ranks pods from its own cache,
+	// which learns of the annotations through a watch: lowered at once, the
+	// count can reach the controller (two hops: Deployment, ReplicaSet)
+	// before the costs do (one hop) on a loaded control plane, and it then
+	// removes busy pods. Scale-in is never urgent; a second is cheap.
+	CostSettle time.Duration
 	// MaxAttempts bounds tries of one API call on throttling (429), conflicts
 	// (409), timeouts and server errors (5xx); default 6. Backoff starts at
 	// 50 ms and doubles, capped at 2 s, unless the server sent Retry-After.
@@ -126,6 +135,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 6
+	}
+	if c.CostSettle == 0 {
+		c.CostSettle = time.Second
 	}
 	return c
 }
@@ -312,11 +324,21 @@ func (f *Fleet) SetDesired(ctx context.Context, n int) error {
 		if err := f.guard(); err != nil {
 			return fmt.Errorf("k8sfleet: %s: %w", f, err)
 		}
-		if err := f.markDeletionCosts(ctx, sc.Status.Selector, int(sc.Spec.Replicas)-n); err != nil {
+		patched, err := f.markDeletionCosts(ctx, sc.Status.Selector, int(sc.Spec.Replicas)-n)
+		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("k8sfleet: %s: %w", f, ctx.Err())
 			}
 			f.c.Logger.Warn("k8sfleet: scale-in without deletion costs: busy workers may be removed", "fleet", f.String(), "err", err)
+		}
+		if patched > 0 && f.c.CostSettle > 0 {
+			t := f.c.Clock.NewTimer(f.c.CostSettle)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("k8sfleet: %s: %w", f, ctx.Err())
+			case <-t.C():
+			}
 		}
 	}
 	for attempt := 1; ; attempt++ {
@@ -403,9 +425,11 @@ func (f *Fleet) readyReplicas(ctx context.Context) (int, error) {
 // the k victims (unless the ReplicaSet ranks them first anyway, not being
 // ready), and the pods that would otherwise rank at or below a victim (no
 // annotation counts as 0, stale ones from an earlier scale-in as they are).
-func (f *Fleet) markDeletionCosts(ctx context.Context, selector string, k int) error {
+//
+// It returns how many annotations it wrote.
+func (f *Fleet) markDeletionCosts(ctx context.Context, selector string, k int) (int, error) {
 	if selector == "" {
-		return errors.New("the scale subresource reports no pod selector")
+		return 0, errors.New("the scale subresource reports no pod selector")
 	}
 	var pods *corev1.PodList
 	err := f.retry(ctx, "list pods", func(ctx context.Context) (err error) {
@@ -413,7 +437,7 @@ func (f *Fleet) markDeletionCosts(ctx context.Context, selector string, k int) e
 		return err
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	costs := Costs(ctx, f.c.Status, pods.Items, f.c.StatusConcurrency)
 	patches := Patches(pods.Items, costs, k)
@@ -443,7 +467,7 @@ func (f *Fleet) markDeletionCosts(ctx context.Context, selector string, k int) e
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return len(patches) - len(errs), errors.Join(errs...)
 }
 
 // Patches returns the annotations to write (pod name -> cost) so that the
