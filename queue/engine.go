@@ -751,3 +751,13 @@ func (e *Engine) transfer(ctx context.Context, src, dst *Queue, ents []*entry, m
 	dst.mu.Unlock()
 	return nil
 }
+
+// isStopping reports whether Quiesce was called.
+func (e *Engine) isStopping() bool {
+	select {
+	case <-e.stopping:
+		return true
+	default:
+		return false
+	}
+}

@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"time"
-
-	"github.com/qscale/qscale/internal/clock"
 )
 
 // ReceiveInput is a ReceiveMessage request.
@@ -31,99 +29,50 @@ type Delivery struct {
 // Receive returns up to in.Max messages, waiting up to the wait time for the
 // first to arrive. It returns early, with what it has, when ctx ends.
 func (q *Queue) Receive(ctx context.Context, in ReceiveInput) ([]Delivery, error) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	r := &receiver{q: q, ctx: ctx, in: in}
+	if ds, err, done := r.attempt(); done {
+		return ds, err
+	}
+	res := <-r.ch // made when it parked
+	return res.ds, res.err
+}
+
+// ReceiveFunc receives as Receive does, but waits without holding a
+// goroutine: done is called once, on a goroutine of its own, with what
+// Receive would have returned. A server parks ten thousand idle long polls
+// this way at the cost of their waiters and timers alone.
+func (q *Queue) ReceiveFunc(ctx context.Context, in ReceiveInput, done func([]Delivery, error)) {
+	if err := in.check(); err != nil {
+		go done(nil, err)
+		return
+	}
+	r := &receiver{q: q, ctx: ctx, in: in, done: done}
+	if ds, err, finished := r.attempt(); finished {
+		go done(ds, err)
+	}
+}
+
+func (in *ReceiveInput) check() error {
 	if in.Max == 0 {
 		in.Max = 1
 	}
 	if err := MaxNumberOfMessagesRange.Check(int64(in.Max)); err != nil {
-		return nil, err
+		return err
 	}
 	if in.Visibility != nil {
 		if err := ReceiveVisibilityRange.checkDuration(*in.Visibility); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if in.Wait != nil {
 		if err := WaitTimeSecondsRange.checkDuration(*in.Wait); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	var deadline time.Time
-	var w *waiter
-	defer func() {
-		if w != nil {
-			q.mu.Lock()
-			q.waiters.remove(w)
-			if w.signaled() {
-				q.wakeLocked(1) // pass on a wake-up this call did not use
-			}
-			q.mu.Unlock()
-		}
-	}()
-	for {
-		if ctx.Err() != nil {
-			// The caller gave up (or was woken as it did): take nothing
-			// it could not receive.
-			return nil, nil
-		}
-		now := q.e.clk.Now()
-		q.mu.Lock()
-		if q.deleted {
-			q.mu.Unlock()
-			return nil, queueDoesNotExist()
-		}
-		if deadline.IsZero() {
-			wait := q.cfg.ReceiveWait
-			if in.Wait != nil {
-				wait = *in.Wait
-			}
-			deadline = now.Add(wait)
-		}
-		got, ops, moves, err := q.receiveLocked(in, now)
-		var t clock.Timer
-		if len(got) == 0 && err == nil && now.Before(deadline) {
-			if w == nil {
-				w = newWaiter()
-			} else {
-				w.reset()
-			}
-			// The timer is armed before the waiter is listed: whoever sees
-			// the poll parked (WaiterAdded) sees its timer running, so time
-			// that passes from then on counts toward it.
-			wakeAt := deadline
-			if len(q.timing) > 0 && q.timing[0].visibleAt < nanos(wakeAt) {
-				wakeAt = fromNanos(q.timing[0].visibleAt)
-			}
-			t = q.e.clk.NewTimer(wakeAt.Sub(now))
-			q.waiters.add(w)
-		}
-		q.mu.Unlock()
-		if len(ops) > 0 {
-			// Receives are persisted lazily: a lost one only means redelivery.
-			if cerr := q.e.store.Commit(ctx, ops, false); cerr != nil {
-				q.e.logStoreError(cerr)
-			}
-		}
-		if len(moves) > 0 {
-			q.e.moveToDeadLetter(ctx, q, moves)
-		}
-		if t == nil {
-			if len(got) > 0 {
-				return q.readDeliveries(ctx, got)
-			}
-			return got, err
-		}
-		select {
-		case <-w.ch:
-		case <-t.C():
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil
-		case <-q.e.stopping:
-			t.Stop()
-			return nil, nil
-		}
-		t.Stop()
-	}
+	return nil
 }
 
 // receiveLocked takes up to in.Max visible messages. It also returns the

@@ -1,31 +1,13 @@
 package queue
 
-// waiter is one long-polling ReceiveMessage call. A send wakes as many
-// waiters as it added messages, oldest first, instead of all of them, so ten
-// thousand idle long polls cost nothing and a send wakes one receiver.
+// waiter is a parked receiver's place in its queue's line. A send wakes as
+// many waiters as it added messages, oldest first, instead of all of them,
+// so ten thousand idle long polls cost nothing and a send wakes one
+// receiver.
 type waiter struct {
-	ch         chan struct{} // buffered 1: a wake-up
+	r          *receiver
 	prev, next *waiter
 	listed     bool
-}
-
-func newWaiter() *waiter { return &waiter{ch: make(chan struct{}, 1)} }
-
-func (w *waiter) reset() {
-	select {
-	case <-w.ch:
-	default:
-	}
-}
-
-// signaled reports whether a wake-up is pending, consuming it.
-func (w *waiter) signaled() bool {
-	select {
-	case <-w.ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // waiterList is a FIFO of waiters, guarded by the queue's mu.
@@ -96,10 +78,7 @@ func (q *Queue) wakeLocked(n int) {
 	for ; n > 0 && q.waiters.head != nil; n-- {
 		w := q.waiters.head
 		q.waiters.remove(w)
-		select {
-		case w.ch <- struct{}{}:
-		default:
-		}
+		w.r.wokenLocked()
 	}
 }
 

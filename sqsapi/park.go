@@ -14,16 +14,17 @@ import (
 )
 
 // A long poll that finds its queue empty is parked: the handler takes its
-// connection from net/http (Hijack), waits for the engine in a goroutine of
-// its own, and writes the answer itself. The client's next requests are
-// then served on the same goroutine while they are plain HTTP/1.1
+// connection from net/http (Hijack), hands the wait to the engine
+// (queue.ReceiveFunc, which holds no goroutine while it waits), and writes
+// the answer itself from the engine's callback. The client's next requests
+// are then served on that goroutine while they are plain HTTP/1.1
 // (parkserve.go): a poll again parks again, without net/http. Anything
 // else goes back to the server (Options.Reuse), which serves it as on a
 // new connection. While a poll waits, net/http's goroutine for the
-// connection, its read and write buffers and the request are gone: what
-// remains is the socket, one small goroutine (the wait), the engine's
-// waiter, and the watch for a client that goes away (on Linux an entry in
-// one epoll set shared by all, hangup_linux.go; elsewhere a second
+// connection, its read and write buffers and the request are gone, and so
+// is any goroutine of qscale's: what remains is the socket, the engine's
+// waiter and timer, and the watch for a client that goes away (on Linux an
+// entry in one epoll set shared by all, hangup_linux.go; elsewhere a
 // goroutine blocked in Read), a few KB in all instead of tens
 // (docs/benchmarks.md, "Idle long polls").
 
@@ -62,7 +63,7 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 	// what the answer needs.
 	p := &parkedPoll{
 		c:    &call{h: c.h, proto: c.proto, reqID: c.reqID, action: c.action, start: c.start},
-		conn: conn, q: q, in: in, ri: ri,
+		conn: conn, q: q, in: in,
 	}
 	if n := rw.Reader.Buffered(); n > 0 {
 		// A pipelining client sent its next request already: keep it for
@@ -85,7 +86,8 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 		p.readDone = make(chan struct{})
 		go p.watch()
 	}
-	go p.run()
+	// The wait holds no goroutine: the engine calls answer when it ends.
+	q.ReceiveFunc(p.ctx, ri, p.answer)
 	return true
 }
 
@@ -95,7 +97,6 @@ type parkedPoll struct {
 	conn     net.Conn
 	q        *queue.Queue
 	in       *receiveMessageInput
-	ri       queue.ReceiveInput
 	base     context.Context // the request's values, never cancelled
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -132,10 +133,11 @@ func (p *parkedPoll) watch() {
 	}
 }
 
-func (p *parkedPoll) run() {
+// answer writes the poll's answer once the engine has it, then serves the
+// connection's next requests.
+func (p *parkedPoll) answer(ds []queue.Delivery, err error) {
 	defer p.c.h.parked.Done()
 	defer p.cancel()
-	ds, err := p.q.Receive(p.ctx, p.ri)
 	if p.readDone == nil {
 		unwatchHangup(p)
 	} else {

@@ -29,17 +29,30 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t := &fakeTimer{f: f, at: f.now.Add(d), c: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.c <- f.now
-		t.fired = true
-		return t
+	f.addLocked(t)
+	return t
+}
+
+// AfterFunc returns a timer that calls fn in a goroutine of its own when
+// the fake time reaches now+d.
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{f: f, at: f.now.Add(d), fn: fn}
+	f.addLocked(t)
+	return t
+}
+
+func (f *Fake) addLocked(t *fakeTimer) {
+	if !t.at.After(f.now) {
+		t.fire(f.now)
+		return
 	}
 	f.timers = append(f.timers, t)
 	for _, w := range f.waiters {
 		close(w)
 	}
 	f.waiters = nil
-	return t
 }
 
 // Advance moves the time forward by d and fires every timer that is due.
@@ -50,8 +63,7 @@ func (f *Fake) Advance(d time.Duration) {
 	kept := f.timers[:0]
 	for _, t := range f.timers {
 		if !t.at.After(f.now) {
-			t.fired = true
-			t.c <- f.now
+			t.fire(f.now)
 			continue
 		}
 		kept = append(kept, t)
@@ -88,8 +100,19 @@ func (f *Fake) TimerCreated() <-chan struct{} {
 type fakeTimer struct {
 	f     *Fake
 	at    time.Time
-	c     chan time.Time
-	fired bool // guarded by f.mu
+	c     chan time.Time // nil for AfterFunc
+	fn    func()         // AfterFunc's
+	fired bool           // guarded by f.mu
+}
+
+// fire delivers the time on C, or starts fn; f.mu is held.
+func (t *fakeTimer) fire(now time.Time) {
+	t.fired = true
+	if t.fn != nil {
+		go t.fn()
+		return
+	}
+	t.c <- now
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
