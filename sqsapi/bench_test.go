@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -82,4 +83,49 @@ func BenchmarkParkedPollRound(b *testing.B) {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
 	}
+}
+
+// BenchmarkParkedPollMemory parks one more idle long poll per iteration,
+// each on a connection of its own, and reports what a parked poll keeps
+// after a collection: live heap bytes and goroutines per poll (the
+// client's end of each socket included, which holds no goroutine).
+func BenchmarkParkedPollMemory(b *testing.B) {
+	e, q := parkQueue(b, "bench")
+	l := handBack(b, nil)
+	h := sqsapi.NewHandler(e, sqsapi.Options{Reuse: func(c net.Conn) { l.back <- c }})
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	defer func() { srv.Close(); h.CloseIdle() }()
+	body := `{"QueueUrl":"/000000000000/bench","WaitTimeSeconds":20,"MaxNumberOfMessages":10}`
+	req := fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"+
+		"X-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	n := 0
+	for b.Loop() {
+		conn, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, conn)
+		parked := q.WaiterAdded()
+		if _, err := io.WriteString(conn, req); err != nil {
+			b.Fatal(err)
+		}
+		<-parked
+		n++
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "heap-B/poll")
+	b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(n), "goroutines/poll")
 }
