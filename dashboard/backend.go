@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/qscale/qscale/autoscale"
@@ -47,8 +48,11 @@ type Sample struct {
 	// clock".
 	Time time.Time `json:"time"`
 	// Queue names the autoscaled queue, the one the charts show. Empty: the
-	// charts show the sums over all queues.
+	// charts show the sums over the Charted queues.
 	Queue string `json:"queue"`
+	// Charted names the queues the charts sum when Queue is empty: a
+	// fleet's several queues. Empty: every queue.
+	Charted []string `json:"charted,omitempty"`
 	// Queues holds every queue's counts.
 	Queues []QueueSample `json:"queues"`
 	// BacklogPerWorker is the autoscaled queue's visible messages per
@@ -64,6 +68,18 @@ type Sample struct {
 	// Failures are the fleet's handler failures and warnings; nil when the
 	// Backend cannot tell.
 	Failures *Failures `json:"failures,omitempty"`
+}
+
+// charts reports whether the charts count the queue called name.
+func (s *Sample) charts(name string) bool {
+	switch {
+	case s.Queue != "":
+		return name == s.Queue
+	case len(s.Charted) > 0:
+		return slices.Contains(s.Charted, name)
+	default:
+		return true
+	}
 }
 
 // QueueSample is one queue's counts in a Sample.

@@ -269,7 +269,7 @@ func (d *Dashboard) syncDecisions() {
 }
 
 // point makes a history point of smp: the charted queue's counts (or the
-// sums over all queues), its rates since the previous sample, and the
+// sums over the charted queues), its rates since the previous sample, and the
 // autoscaler's figures.
 func (s *sampler) point(smp Sample) point {
 	p := point{t: smp.Time.Unix()}
@@ -278,7 +278,7 @@ func (s *sampler) point(smp Sample) point {
 	cur := make(map[string]QueueSample, len(smp.Queues))
 	for _, q := range smp.Queues {
 		cur[q.Name] = q
-		if smp.Queue != "" && q.Name != smp.Queue {
+		if !smp.charts(q.Name) {
 			continue
 		}
 		p.v[fVisible] += float32(q.Visible)

@@ -163,3 +163,37 @@ func TestAppendPointJSON(t *testing.T) {
 		t.Errorf("point JSON = %+v", got)
 	}
 }
+
+// The charts count the named queue, else the charted ones (a fleet's
+// several queues, not the other fleets' or the dead-letter queues), else
+// every queue; rates come from the same queues.
+func TestPointChartsTheFleetsQueues(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	queues := func(sent uint64) []QueueSample {
+		return []QueueSample{
+			{Name: "a", Visible: 1, Sent: sent},
+			{Name: "b", Visible: 10, Sent: 2 * sent},
+			{Name: "other-fleet", Visible: 100, Sent: 4 * sent},
+		}
+	}
+	for _, c := range []struct {
+		name          string
+		smp           Sample
+		visible, sent float32
+	}{
+		{"named", Sample{Queue: "b"}, 10, 20},
+		{"charted", Sample{Charted: []string{"a", "b"}}, 11, 30},
+		{"all", Sample{}, 111, 70},
+	} {
+		s := &sampler{}
+		first, second := c.smp, c.smp
+		first.Time, first.Queues = at, queues(0)
+		second.Time, second.Queues = at.Add(time.Second), queues(10)
+		s.point(first)
+		p := s.point(second)
+		if p.v[fVisible] != c.visible || p.v[fSent] != c.sent {
+			t.Errorf("%s: visible %v, sent %v/s; want %v, %v", c.name, p.v[fVisible], p.v[fSent], c.visible, c.sent)
+		}
+	}
+}

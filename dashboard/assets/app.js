@@ -255,7 +255,8 @@
   function showSample(s) {
     const v = s.point.v;
     state.queue = s.queue;
-    $("charted").textContent = s.queue ? "queue " + s.queue : "all queues";
+    $("charted").textContent = s.queue ? "queue " + s.queue
+    : s.charted && s.charted.length ? "queues " + s.charted.join(", ") : "all queues";
     $("stat-visible").textContent = fmt(v.visible, 0);
     $("stat-inflight").textContent = fmt(v.inFlight, 0);
     $("stat-delayed").textContent = fmt(v.delayed, 0);

@@ -21,7 +21,7 @@ type Config struct {
 	// Engine holds the queues; required.
 	Engine *queue.Engine
 	// Queue names the autoscaled queue, the one the charts show; empty
-	// charts the sums over all queues.
+	// charts the sums over Queues, or over all queues.
 	Queue string
 	// Queues, when set, are the fleet's queues (several): the backlog per
 	// worker counts their visible messages alone.
@@ -57,7 +57,7 @@ func New(c Config) (*Backend, error) {
 // Sample implements dashboard.Backend: every queue's counts and counters, the
 // fleet's state, and the target and processing time of the latest decision.
 func (b *Backend) Sample(ctx context.Context) (dashboard.Sample, error) {
-	s := dashboard.Sample{Queue: b.c.Queue}
+	s := dashboard.Sample{Queue: b.c.Queue, Charted: b.c.Queues}
 	visible := 0
 	for _, q := range b.c.Engine.Queues() {
 		c, st := q.Counts(), q.Stats()

@@ -3,6 +3,7 @@ package enginebackend_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,6 +77,11 @@ func TestSample(t *testing.T) {
 	all, _ := enginebackend.New(enginebackend.Config{Engine: e})
 	if s, _ := all.Sample(ctx); s.BacklogPerWorker != 13 || s.Queue != "" {
 		t.Errorf("all queues: backlog %v, queue %q; want 13, \"\"", s.BacklogPerWorker, s.Queue)
+	}
+	// A fleet of several queues: its backlog and its charts count those.
+	two, _ := enginebackend.New(enginebackend.Config{Engine: e, Queues: []string{"a", "b"}})
+	if s, _ := two.Sample(ctx); s.Queue != "" || !slices.Equal(s.Charted, []string{"a", "b"}) {
+		t.Errorf("a fleet of two queues: queue %q, charted %q; want \"\", [a b]", s.Queue, s.Charted)
 	}
 	if all.Decisions(10) != nil || all.Workers() != nil {
 		t.Error("decisions or workers without a source")
