@@ -30,12 +30,14 @@ func defaultMaxConnections() int {
 }
 
 // connLimiter is a listener that keeps at most cap(slots) connections open.
-// When all are taken, Accept first closes a connection that sits idle
-// between requests (keep-alive), then waits for a slot; connections still
-// reading a request are cut by their own deadlines (the header timeout, the
-// body's minimum rate), so a slow client cannot keep a slot for long.
-// While Accept waits, a new client waits in the kernel's backlog, holding no
-// file descriptor of ours.
+// At the cap, Accept first takes the next client's connection (one
+// descriptor over the cap, within fdReserve), then closes a connection
+// that sits idle between requests (keep-alive) for it, or waits for a slot:
+// an idle connection is closed only for a client that is actually there.
+// Connections still reading a request are cut by their own deadlines (the
+// header timeout, the body's minimum rate), so a slow client cannot keep a
+// slot for long. While Accept waits for a slot, further clients wait in the
+// kernel's backlog, holding no file descriptor of ours.
 type connLimiter struct {
 	net.Listener
 	slots  chan struct{} // one element per open connection
@@ -58,29 +60,39 @@ func newConnLimiter(ln net.Listener, max int) *connLimiter {
 	}
 }
 
-// Accept waits for a free slot, then accepts.
+// Accept accepts a connection and gives it a slot, waiting for one at the
+// cap (see connLimiter).
 func (l *connLimiter) Accept() (net.Conn, error) {
-	for {
-		select {
-		case l.slots <- struct{}{}:
-		default:
-			l.closeIdle()
-			select {
-			case l.slots <- struct{}{}:
-			case <-l.idleCh:
-				continue
-			case <-l.closed:
-				return nil, net.ErrClosed
-			}
+	select {
+	case l.slots <- struct{}{}:
+		c, err := l.Listener.Accept()
+		if err != nil {
+			<-l.slots
+			return nil, err
 		}
-		break
+		return &limitedConn{Conn: c, l: l}, nil
+	default:
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.slots
 		return nil, err
 	}
-	return &limitedConn{Conn: c, l: l}, nil
+	for {
+		select {
+		case l.slots <- struct{}{}:
+			return &limitedConn{Conn: c, l: l}, nil
+		default:
+		}
+		l.closeIdle()
+		select {
+		case l.slots <- struct{}{}:
+			return &limitedConn{Conn: c, l: l}, nil
+		case <-l.idleCh:
+		case <-l.closed:
+			c.Close()
+			return nil, net.ErrClosed
+		}
+	}
 }
 
 // Close stops Accept and closes the listener.

@@ -219,3 +219,35 @@ func TestConnectionCapClosesIdleConnections(t *testing.T) {
 		t.Fatalf("a new client while %d idle connections fill the cap: %v", limit, err)
 	}
 }
+
+// Filling the cap with idle connections closes none of them: an idle
+// connection is closed only for a client that is waiting, so every kept
+// connection still serves its next request.
+func TestConnectionCapKeepsIdleConnectionsUntilAClientWaits(t *testing.T) {
+	t.Parallel()
+	const limit = 3
+	s := testserver.StartConfig(t, server.Config{MaxConnections: limit})
+	body := `{"QueueNamePrefix":"x"}`
+	req := strings.Replace(headers(len(body)), "SendMessage", "ListQueues", 1) + body
+	type kept struct {
+		c  net.Conn
+		br *bufio.Reader
+	}
+	var conns []kept
+	for range 2 {
+		for i := range limit {
+			if len(conns) < limit {
+				c := dial(t, s.URL())
+				conns = append(conns, kept{c, bufio.NewReader(c)})
+			}
+			k := conns[i]
+			io.WriteString(k.c, req)
+			resp, err := http.ReadResponse(k.br, nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("request on kept connection %d of %d: %v %v", i+1, limit, resp, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+}
