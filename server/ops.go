@@ -87,6 +87,10 @@ func (s *Server) startOps(ps *pebblestore.Store, reqs *requestMetrics, tlsConfig
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		queuemetrics.New(s.Engine),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "qscale_sqs_parked_long_polls",
+			Help: "Long polls waiting for messages off net/http: each holds its connection, no goroutine.",
+		}, func() float64 { return float64(s.api.Parked()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "qscale_store_ready",
 			Help: "1 while the store accepts new messages; 0 while its disk is below the free-space watermark or it is recovering from a failed write.",
 		}, func() float64 {

@@ -4,11 +4,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,7 +188,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			IdleTimeout:       time.Minute,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-			TLSConfig:         tlsConfig.Clone(), // serving changes it
 		},
 	}
 	serve := ln
@@ -195,13 +196,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.http.ConnState = s.limit.connState
 		serve = s.limit
 	}
-	if tlsConfig == nil {
-		// Parked long polls hand their connections back through the
-		// listener (sqsapi's park.go); over TLS they wait in net/http.
-		rl := newReuseListener(serve)
-		opts.Reuse, opts.IdleTimeout = rl.reuse, s.http.IdleTimeout
-		serve = rl
+	if tlsConfig != nil {
+		// TLS is ended here rather than by net/http, so that the listener
+		// below hands back connections that parked long polls took over:
+		// decrypted ones, as net/http's own would be. HTTP/2 as net/http
+		// offers it (its requests are not parked: they share a socket).
+		serve = tls.NewListener(serve, withHTTPProtos(tlsConfig))
 	}
+	// Parked long polls hand their connections back through the listener
+	// (sqsapi's park.go).
+	rl := newReuseListener(serve)
+	opts.Reuse, opts.IdleTimeout, opts.TLS = rl.reuse, s.http.IdleTimeout, tlsConfig != nil
+	serve = rl
 	s.api, s.apiOpts = sqsapi.NewHandler(e, opts), opts
 	s.http.Handler = s.api
 	go func() { s.done <- serveHTTP(s.http, serve) }()
@@ -210,6 +216,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// withHTTPProtos returns a copy of c that offers HTTP/2 and HTTP/1.1 by
+// ALPN, as net/http's ServeTLS does.
+func withHTTPProtos(c *tls.Config) *tls.Config {
+	c = c.Clone()
+	if !slices.Contains(c.NextProtos, "h2") {
+		c.NextProtos = append([]string{"h2"}, c.NextProtos...)
+	}
+	if !slices.Contains(c.NextProtos, "http/1.1") {
+		c.NextProtos = append(c.NextProtos, "http/1.1")
+	}
+	return c
 }
 
 // OpenConnections returns the number of client connections open now

@@ -110,13 +110,23 @@ func (w *hangupWatcher) loop() {
 			if p == nil {
 				continue // unwatched meanwhile
 			}
-			// Readable: bytes of the next request (the poll goes on,
-			// no longer watched, as a pipelining client is served after
-			// the answer), or the end of the stream or an error (the
-			// client went away).
+			// The client shut its side (RDHUP), the socket failed (HUP,
+			// ERR), or the stream ended (nothing to peek): it went away, whatever bytes
+			// came first. Bytes alone are the start of its next request
+			// (a pipelining client, served after the answer) or, over
+			// TLS, maybe a close_notify (TLS 1.3 encrypts its type) with
+			// the FIN on its way: the watch goes on for the FIN only,
+			// the bytes left in the socket for later.
 			m, _, err := syscall.Recvfrom(p.watchFD, peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR) {
-				rearm := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: ev.Fd}
+			rearm := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: ev.Fd}
+			switch {
+			case ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0:
+				m = 0
+			case m > 0:
+				p.pipelined.Store(true)
+				rearm.Events = syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+				fallthrough
+			case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR):
 				if syscall.EpollCtl(w.epfd, syscall.EPOLL_CTL_MOD, p.watchFD, &rearm) == nil {
 					continue
 				}

@@ -40,10 +40,10 @@ type parkedSignal struct{}
 var parked any = &parkedSignal{}
 
 // canPark reports whether this call's connection may be parked: the server
-// takes connections back, the request is plain HTTP/1.1 that keeps the
-// connection open, and the writer can hand its connection over.
+// takes connections back, the request is HTTP/1.1 (over TLS or not) that
+// keeps the connection open, and the writer can hand its connection over.
 func (c *call) canPark() bool {
-	if c.h.opts.Reuse == nil || c.w == nil || c.r.TLS != nil || c.r.Close || c.r.ProtoMajor != 1 || c.r.ProtoMinor != 1 {
+	if c.h.opts.Reuse == nil || c.w == nil || c.r.Close || c.r.ProtoMajor != 1 || c.r.ProtoMinor != 1 {
 		return false
 	}
 	_, ok := c.w.(http.Hijacker)
@@ -82,6 +82,7 @@ func (c *call) park(ctx context.Context, q *queue.Queue, in *receiveMessageInput
 	conn.SetDeadline(time.Time{}) // the body's read deadline no longer applies
 	c.parked = true
 	c.h.parked.Add(1)
+	c.h.waiting.Add(1)
 	if !watchHangup(p) {
 		p.readDone = make(chan struct{})
 		go p.watch()
@@ -100,11 +101,14 @@ type parkedPoll struct {
 	base     context.Context // the request's values, never cancelled
 	ctx      context.Context
 	cancel   context.CancelFunc
-	stopping atomic.Bool   // run has stopped watch on purpose
-	gone     atomic.Bool   // watch (or the hangup watcher) saw the client go away
-	readDone chan struct{} // closed when watch returns; nil when the hangup watcher watches
-	watchID  int32         // the hangup watcher's id for the connection
-	watchFD  int           // the connection's descriptor, while the hangup watcher watches
+	stopping atomic.Bool // run has stopped watch on purpose
+	gone     atomic.Bool // watch (or the hangup watcher) saw the client go away
+	// pipelined: the hangup watcher saw bytes of the client's next
+	// request while the poll waited (left in the socket for later).
+	pipelined atomic.Bool
+	readDone  chan struct{} // closed when watch returns; nil when the hangup watcher watches
+	watchID   int32         // the hangup watcher's id for the connection
+	watchFD   int           // the connection's descriptor, while the hangup watcher watches
 	// early holds bytes of the client's next request that arrived before
 	// the answer; watch appends to it, run reads it after readDone.
 	early []byte
@@ -136,6 +140,7 @@ func (p *parkedPoll) watch() {
 // answer writes the poll's answer once the engine has it, then serves the
 // connection's next requests.
 func (p *parkedPoll) answer(ds []queue.Delivery, err error) {
+	p.c.h.waiting.Add(-1)
 	defer p.c.h.parked.Done()
 	defer p.cancel()
 	if p.readDone == nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -105,6 +106,10 @@ func (h *Handler) serveOne(base context.Context, conn net.Conn, br *bufio.Reader
 	}
 	conn.SetReadDeadline(time.Time{})
 	req.RemoteAddr = conn.RemoteAddr().String()
+	if tc, ok := conn.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		req.TLS = &st
+	}
 	req = req.WithContext(base)
 	w := &connResponse{conn: conn, br: br}
 	w.header = http.Header{}

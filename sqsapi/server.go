@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -75,21 +76,30 @@ type Options struct {
 	// waits for its client's next request before it is closed (default
 	// DefaultIdleTimeout); it should match the http.Server's IdleTimeout.
 	IdleTimeout time.Duration
-	Logger      *slog.Logger
+	// TLS tells that the listener serves TLS: queue URLs are https, also
+	// for requests served off net/http, which does not see the TLS of a
+	// connection handed back to it.
+	TLS    bool
+	Logger *slog.Logger
 }
 
 // Handler serves the SQS API.
 type Handler struct {
-	e      *queue.Engine
-	opts   Options
-	log    *slog.Logger
-	budget *bodyBudget
-	parked sync.WaitGroup // parked long polls, until they answer and hand their connection back
+	e       *queue.Engine
+	opts    Options
+	log     *slog.Logger
+	budget  *bodyBudget
+	parked  sync.WaitGroup // parked long polls, until they answer and hand their connection back
+	waiting atomic.Int64   // parked long polls waiting for the engine
 
 	idleMu     sync.Mutex            // guards idle and idleClosed
 	idle       map[net.Conn]struct{} // answered parked polls' connections awaiting a request
 	idleClosed bool                  // CloseIdle was called
 }
+
+// Parked returns how many long polls wait parked off net/http now (see
+// park.go).
+func (h *Handler) Parked() int { return int(h.waiting.Load()) }
 
 // DefaultIdleTimeout is Options.IdleTimeout's default.
 const DefaultIdleTimeout = time.Minute
@@ -350,7 +360,7 @@ func (c *call) baseURL() string {
 		return strings.TrimRight(c.h.opts.BaseURL, "/")
 	}
 	scheme := "http"
-	if c.r.TLS != nil {
+	if c.r.TLS != nil || c.h.opts.TLS {
 		scheme = "https"
 	}
 	host := c.r.Host

@@ -9,6 +9,9 @@
 //
 //	go run ./bench/idlepolls -qscale /path/to/qscale -polls 10000 -window 60s
 //
+// With -tls the server serves TLS with a certificate made for the run, and
+// every connection is TLS (HTTP/1.1).
+//
 // See bench/idle-long-polls.sh, which builds qscale first.
 package main
 
@@ -16,10 +19,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -42,6 +53,7 @@ func run() error {
 	bin := flag.String("qscale", "qscale", "the qscale binary")
 	polls := flag.Int("polls", 10000, "concurrent idle long polls")
 	window := flag.Duration("window", 60*time.Second, "how long to sample once every poll is parked")
+	useTLS := flag.Bool("tls", false, "serve and poll over TLS")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "idlepolls-")
@@ -50,7 +62,19 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	addrFile, adminFile := filepath.Join(dir, "addr"), filepath.Join(dir, "admin")
-	srv := exec.Command(*bin, "server", "--in-memory", "--listen", "127.0.0.1:0", "--addr-file", addrFile, "--admin-addr-file", adminFile)
+	args := []string{"server", "--in-memory", "--listen", "127.0.0.1:0", "--addr-file", addrFile, "--admin-addr-file", adminFile}
+	scheme := "http"
+	if *useTLS {
+		cert, key, pool, err := makeCert(dir)
+		if err != nil {
+			return err
+		}
+		args = append(args, "--tls-cert", cert, "--tls-key", key)
+		cfg := &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}}
+		dial = func(addr string) (net.Conn, error) { return tls.Dial("tcp", addr, cfg) }
+		scheme = "https"
+	}
+	srv := exec.Command(*bin, args...)
 	srv.Stderr = os.Stderr
 	if err := srv.Start(); err != nil {
 		return err
@@ -71,7 +95,7 @@ func run() error {
 	if _, err := call(addr, "CreateQueue", `{"QueueName":"idle"}`); err != nil {
 		return fmt.Errorf("create queue: %w", err)
 	}
-	queueURL := "http://" + addr + "/000000000000/idle"
+	queueURL := scheme + "://" + addr + "/000000000000/idle"
 	time.Sleep(time.Second) // start-up work is not idle cost
 	rssBase, err := rss(pid)
 	if err != nil {
@@ -145,7 +169,7 @@ func run() error {
 // poll holds one connection and sends the long poll on it again each time
 // it is answered. parked counts the first request written.
 func poll(ctx context.Context, addr string, req []byte, parked, answered, slowest *atomic.Int64) error {
-	c, err := net.Dial("tcp", addr)
+	c, err := dial(addr)
 	if err != nil {
 		parked.Add(1)
 		return err
@@ -177,6 +201,48 @@ func poll(ctx context.Context, addr string, req []byte, parked, answered, slowes
 			}
 		}
 	}
+}
+
+// dial connects to the server: plain TCP, or TLS with -tls.
+var dial = func(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
+
+// makeCert writes a self-signed certificate for 127.0.0.1 and its key into
+// dir and returns their paths and a pool that trusts it.
+func makeCert(dir string) (certFile, keyFile string, pool *x509.CertPool, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "idlepolls"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", "", nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", nil, err
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return "", "", nil, err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", "", nil, err
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool, nil
 }
 
 // readResponse reads one HTTP response with a Content-Length.
@@ -212,7 +278,7 @@ func readResponse(br *bufio.Reader) error {
 
 // call sends one JSON request on its own connection.
 func call(addr, action, body string) (string, error) {
-	c, err := net.Dial("tcp", addr)
+	c, err := dial(addr)
 	if err != nil {
 		return "", err
 	}
@@ -274,7 +340,7 @@ func rss(pid int) (int64, error) {
 // runtimeMetrics reads the Go runtime's gauges from the admin listener's
 // /metrics.
 func runtimeMetrics(admin string) (map[string]string, error) {
-	c, err := net.Dial("tcp", admin)
+	c, err := dial(admin)
 	if err != nil {
 		return nil, err
 	}
