@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -238,49 +240,87 @@ func TestParkedConnectionServesEveryNextRequest(t *testing.T) {
 		}, 400, "UnknownOperationException", true},
 		{"malformed", func(h string) string { return "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: x\r\n\r\n" }, 400, "", false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, q, url := parkSetup(t)
-			conn := dialPark(t, s)
-			br := bufio.NewReader(conn)
-			c := newClient(s.URL())
-			// Two rounds: the second request also follows an answer
-			// written beside net/http.
-			for round := range 2 {
-				parked := q.WaiterAdded()
-				rawPoll(t, conn, url, "")
-				<-parked
-				if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("m")}); err != nil {
-					t.Fatal(err)
-				}
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					t.Fatalf("round %d, poll: %v", round, err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				if _, err := io.WriteString(conn, tc.req(conn.RemoteAddr().String())); err != nil {
-					t.Fatal(err)
-				}
-				resp, err = http.ReadResponse(br, nil)
-				if err == nil && resp.StatusCode == http.StatusContinue {
-					resp, err = http.ReadResponse(br, nil)
-				}
-				if err != nil {
-					t.Fatalf("round %d: %v", round, err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) || resp.Close == tc.kept {
-					t.Fatalf("round %d: %d close=%v %s", round, resp.StatusCode, resp.Close, b)
-				}
-				if !tc.kept {
-					conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-					if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
-						t.Fatalf("connection still open: %d %v", n, err)
-					}
-					return
-				}
+		for _, overTLS := range []bool{false, true} {
+			name := tc.name
+			if overTLS {
+				name += " over TLS"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				_, q, url, conn, c := parkedConnSetup(t, overTLS)
+				br := bufio.NewReader(conn)
+				// Two rounds: the second request also follows an answer
+				// written beside net/http.
+				for round := range 2 {
+					parked := q.WaiterAdded()
+					rawPoll(t, conn, url, "")
+					<-parked
+					if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("m")}); err != nil {
+						t.Fatal(err)
+					}
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						t.Fatalf("round %d, poll: %v", round, err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					if _, err := io.WriteString(conn, tc.req(conn.RemoteAddr().String())); err != nil {
+						t.Fatal(err)
+					}
+					resp, err = http.ReadResponse(br, nil)
+					if err == nil && resp.StatusCode == http.StatusContinue {
+						resp, err = http.ReadResponse(br, nil)
+					}
+					if err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+					b, _ := io.ReadAll(resp.Body)
+					if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) || resp.Close == tc.kept {
+						t.Fatalf("round %d: %d close=%v %s", round, resp.StatusCode, resp.Close, b)
+					}
+					// Queue URLs keep the endpoint's scheme, also where
+					// net/http serves a connection handed back to it.
+					if strings.Contains(string(b), "QueueUrl") && !strings.Contains(string(b), url) {
+						t.Fatalf("round %d: the queue URL is not %s: %s", round, url, b)
+					}
+					if !tc.kept {
+						conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+						if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+							t.Fatalf("connection still open: %d %v", n, err)
+						}
+						return
+					}
+				}
+			})
+		}
 	}
+}
+
+// parkedConnSetup starts a server (over TLS or not) with an empty queue
+// "idle", and returns it, the queue, its URL, a raw HTTP/1.1 connection to
+// the server and an SDK client.
+func parkedConnSetup(t *testing.T, overTLS bool) (*server.Server, *queue.Queue, string, net.Conn, *sqs.Client) {
+	t.Helper()
+	if !overTLS {
+		s, q, url := parkSetup(t)
+		return s, q, url, dialPark(t, s), newClient(s.URL())
+	}
+	t.Parallel()
+	pki := newTestPKI(t)
+	s := startOps(t, server.Config{InMemory: true, TLSCertFile: pki.certFile, TLSKeyFile: pki.keyFile})
+	q, err := s.Engine.CreateQueue(context.Background(), "idle", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", s.Addr(), &tls.Config{RootCAs: pki.pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := sqs.New(sqs.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		HTTPClient:  pki.httpClient(),
+	})
+	return s, q, s.URL() + "/000000000000/idle", conn, c
 }
 
 // A client that leaves while a poll sent after a parked poll's answer is
