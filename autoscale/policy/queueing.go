@@ -481,6 +481,15 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 			return n, fmt.Sprintf("backlog %d (oldest %s) forecast at %.0f (%.0f burst, %.0f stream) in %s: the burst served within %s needs %d, the last message within %s needs %d, keeping pace with %.1f msg/s and catching up within %s needs %d: %d",
 				in.Visible, secs(in.OldestAge), bh, burst, stream, secs(durOf(h)), secs(durOf(burstLeft)), nBurst, secs(durOf(streamLeft)), nLast, pace, secs(durOf(p.wait+allow)), max(nCatch, paceN), n)
 		}
+		// The running workers the backlog needs now are kept whatever
+		// the forecast: a forecast that they drain it before new workers
+		// could start says they are all busy until then, not that they
+		// can go.
+		nowNeed := 0
+		if in.Running > 0 {
+			n0, _ := need(0, 0)
+			nowNeed = min(n0, in.Running)
+		}
 		switch {
 		case in.Starting > 0:
 			r := S
@@ -503,6 +512,10 @@ func (p *Queueing) Decide(in Input, st State) (Proposal, State) {
 		default:
 			ns, ws := need(S, 0)
 			backlog, why = ns, "with new workers ready: "+ws
+		}
+		if backlog < nowNeed {
+			backlog = nowNeed
+			why += fmt.Sprintf("; %d of the %d running workers are needed for the backlog now: %d", nowNeed, in.Running, backlog)
 		}
 	}
 	rec, rule := steady, "steady-state"

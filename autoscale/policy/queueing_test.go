@@ -299,3 +299,29 @@ func TestQueueingIdleRelease(t *testing.T) {
 		})
 	}
 }
+
+// A burst that running workers drain before new ones could start keeps
+// every running worker the backlog needs now: 1,000 workers of 1 s
+// messages, 6,000 messages queued for a minute (all late, so due within
+// half the acceptable wait: 1,200 workers would be needed): the forecast
+// for a start-up from now is an empty queue, and the proposal is still
+// the 1,000 that are serving it, not a scale-in to be undone by a
+// scale-out of cold workers. In flight shows 600 messages: a reading
+// misses the workers that are between two messages at its instant.
+func TestQueueingKeepsTheWorkersTheBacklogNeedsNow(t *testing.T) {
+	t.Parallel()
+	p := newQueueing(t, QueueingConfig{})
+	var st State
+	in := Input{Now: t0, Capacity: 1000, Running: 1000, InFlight: 600, Visible: 6000,
+		OldestAge: time.Minute, ProcessingTime: time.Second, StartupTime: 30 * time.Second}
+	for s := range 5 {
+		in.Now = t0.Add(time.Duration(s) * time.Second)
+		prop, next := p.Decide(in, st)
+		st = next
+		if prop.Desired < 1000 {
+			t.Fatalf("second %d: %d queued, 1,000 busy: proposed %d (%s: %s)", s, in.Visible, prop.Desired, prop.Rule, prop.Reason)
+		}
+		in.Visible -= 1000
+		in.OldestAge += time.Second
+	}
+}
