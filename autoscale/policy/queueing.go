@@ -222,6 +222,10 @@ func (p *Queueing) Name() string { return p.name }
 // Config returns the policy's configuration.
 func (p *Queueing) Config() QueueingConfig { return p.cfg }
 
+// maxDeadband caps the rate's deadband where the noise of a random stream
+// widens it.
+const maxDeadband = 0.25
+
 // stopEvidence is the shortest window (seconds) over which a source's
 // arrival rate is assumed to count arrivals.
 const stopEvidence = 10
@@ -374,7 +378,15 @@ func (p *Queueing) observe(in Input, q QueueingState) QueueingState {
 	}
 	// The sizing rate follows every rise at once (too few workers is the
 	// costly error) and a fall only beyond the deadband.
-	if q.Rate > q.Held || q.Rate < q.Held*(1-p.deadband) {
+	// The deadband is at least three standard deviations of the falling
+	// average of a random (Poisson) stream at the held rate, up to a
+	// quarter of it: at 10 msg/s that is 17 %, so a steady stream's dips
+	// do not shrink the fleet below what it needs (and the backlog bring
+	// the worker back a start-up later). The cap keeps rare arrivals,
+	// whose noise is as large as their rate, from holding it forever.
+	noise := 3 * math.Sqrt(q.Held/(2*p.rateTau/4))
+	band := q.Held * max(p.deadband, min(noise/max(q.Held, 1e-9), maxDeadband))
+	if q.Rate > q.Held || q.Rate < q.Held-band {
 		q.Held = q.Rate
 	}
 	return q
