@@ -50,6 +50,10 @@ type Options struct {
 	// Predictor, when set, learns recurring load and raises the capacity
 	// a start-up ahead of it (predictor.go).
 	Predictor *Predictor
+	// Learned seeds what the controller would otherwise learn from
+	// scratch (learned.go): the processing time until one is measured,
+	// the start-up time as one sample among the first measured.
+	Learned Learned
 }
 
 // StartupTimer is a fleet that measures its own start-up time (the local
@@ -65,21 +69,24 @@ var ErrStarted = errors.New("autoscale: controller already started")
 //
 // Lock order: tickMu before ring.mu. tickMu serialises ticks (the background
 // loop and direct Tick calls) and guards set, seq, failures, retryAt,
-// lastErr, startup, signals, lastPT and Options.Predictor.
+// lastErr, startup, signals, lastPT, seedPT, measuredPT and
+// Options.Predictor.
 type Controller struct {
 	o    Options
 	ring *ring
 
-	tickMu   sync.Mutex
-	set      *policy.Set
-	seq      uint64
-	failures int
-	retryAt  time.Time
-	lastErr  string
-	startup  startupLearner
-	g        guards // guardrails.go
-	signals  signalLearner
-	lastPT   time.Duration // the last processing time measured, for the predictor
+	tickMu     sync.Mutex
+	set        *policy.Set
+	seq        uint64
+	failures   int
+	retryAt    time.Time
+	lastErr    string
+	startup    startupLearner
+	g          guards // guardrails.go
+	signals    signalLearner
+	lastPT     time.Duration // the last processing time measured, for the predictor
+	seedPT     time.Duration // Options.Learned's processing time
+	measuredPT time.Duration // the processing time measured last
 
 	lifeMu  sync.Mutex // guards started, cancel and done
 	started bool
@@ -124,6 +131,13 @@ func New(o Options) (*Controller, error) {
 	}
 	c := &Controller{o: o, ring: newRing(o.History), set: policy.NewSet(o.Bounds, o.Policies...)}
 	c.g.cfg = o.Guardrails
+	if o.Learned.ProcessingTime < 0 || o.Learned.StartupTime < 0 {
+		return nil, fmt.Errorf("autoscale: negative learned times %+v", o.Learned)
+	}
+	c.seedPT = o.Learned.ProcessingTime
+	if o.Learned.StartupTime > 0 {
+		c.startup.add(o.Learned.StartupTime)
+	}
 	return c, nil
 }
 
@@ -206,6 +220,7 @@ func (c *Controller) Tick(ctx context.Context) Decision {
 	}
 	c.observedOK(now)
 	c.signals.observe(now, q, f).fill(&q)
+	c.fillLearned(&q)
 	c.startup.observe(now, f)
 	startup := c.startup.estimate()
 	if startup == 0 {

@@ -151,6 +151,12 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		}
 	}
 	for _, r := range s.runs {
+		// Registered before the autoscaler, so written after it stopped.
+		if err := s.parts.Defer("learned times of "+r.cfg.Name, func(context.Context) error {
+			return saveLearned(r.learned.path, r.ctrl.Learned())
+		}); err != nil {
+			return nil, err
+		}
 		if err := s.parts.Start(ctx, "autoscaler "+r.cfg.Name, r.ctrl); err != nil {
 			return nil, err
 		}
@@ -173,13 +179,14 @@ func (s *System) ensureQueues(ctx context.Context) error {
 // controller, each with its own policies, decisions, guardrails and busy
 // floor.
 type fleetRun struct {
-	cfg    config.Fleet
-	path   string // fleets[i]
-	source autoscale.QueueSource
-	fleet  *fleets.Fleet
-	ctrl   *autoscale.Controller
-	narr   *narrator
-	fails  *failureWatch
+	cfg     config.Fleet
+	path    string // fleets[i]
+	source  autoscale.QueueSource
+	fleet   *fleets.Fleet
+	ctrl    *autoscale.Controller
+	narr    *narrator
+	fails   *failureWatch
+	learned *learnedKeeper
 }
 
 // newRun builds (and does not start) the i-th fleet and its controller.
@@ -227,12 +234,17 @@ func (s *System) newRun(ctx context.Context, i int) (*fleetRun, error) {
 	}
 	r.narr = newNarrator(s.opts.Out, 5*time.Second, prefix)
 	r.narr.logsHint = s.opts.WorkerOutput == nil
+	log := s.log.With("part", "autoscale", "fleet", fc.Name)
+	r.learned = &learnedKeeper{path: s.learnedFile(fc.Name), log: log}
+	learned := loadLearned(r.learned.path, log)
+	r.learned.cur, r.learned.saved = learned, learned
 	r.ctrl, err = autoscale.New(autoscale.Options{
 		Source: r.source, Fleet: r.fleet,
 		Policies: policies, Bounds: fc.Bounds(), Schedule: schedule, Predictor: predictor,
 		Interval: fc.Interval.D(), History: fc.History,
-		Clock: s.opts.Clock, Logger: s.log.With("part", "autoscale", "fleet", fc.Name),
+		Clock: s.opts.Clock, Logger: log, Learned: learned,
 		OnDecision: func(d autoscale.Decision) {
+			r.learned.observe(d)
 			s.metrics.Observe(fc.Name, d)
 			r.narr.failures(d.Time, r.fails.observe(d))
 			r.narr.decision(d)
