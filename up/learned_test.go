@@ -112,3 +112,23 @@ fleets:
 		t.Fatalf("after Stop: %q, %v", b, err)
 	}
 }
+
+// FuzzLoadLearned: whatever the file holds, loading it never panics and
+// gives either nothing or non-negative times.
+func FuzzLoadLearned(f *testing.F) {
+	f.Add([]byte(`{"processingTime":"150ms","startupTime":"7s"}`))
+	f.Add([]byte(`{"processingTime":"-1s"}`))
+	f.Add([]byte(`{"startupTime":12}`))
+	f.Add([]byte(`[]`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "jobs.json")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l := loadLearned(path, slog.New(slog.DiscardHandler))
+		if l.ProcessingTime < 0 || l.StartupTime < 0 {
+			t.Fatalf("loaded %+v from %q", l, b)
+		}
+	})
+}
