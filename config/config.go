@@ -158,12 +158,15 @@ func Parse(data []byte, dir string, use Use) (*Config, error) {
 }
 
 // readFiles reads each policy's targetTrackingFile and makes the data
-// directory relative to dir.
+// directory and the fleets' learned files relative to dir.
 func (c *Config) readFiles(dir string) error {
 	var errs []error
 	for i := range c.Fleets {
 		if err := readPolicyFiles(c.Fleets[i].Policies, dir, fmt.Sprintf("fleets[%d].policies", i)); err != nil {
 			errs = append(errs, err)
+		}
+		if f := &c.Fleets[i]; dir != "" && f.LearnedFile != "" && !filepath.IsAbs(f.LearnedFile) {
+			f.LearnedFile = filepath.Join(dir, f.LearnedFile)
 		}
 	}
 	if dir != "" && c.Server.DataDir != "" && !filepath.IsAbs(c.Server.DataDir) {

@@ -52,6 +52,10 @@ type Fleet struct {
 	// starts workers ahead of recurring load (schedule.go).
 	Schedule []ScheduledAction `yaml:"schedule"`
 	Predict  *Predict          `yaml:"predict"`
+	// LearnedFile keeps what the fleet's autoscaler learned (processing
+	// and start-up times) across restarts, relative to the file (package
+	// learnedfile). qscale up keeps it in its data directory unless set.
+	LearnedFile string `yaml:"learnedFile"`
 
 	// Exactly one of the kinds. Worker is qscale up's shorthand for a
 	// local fleet of `qscale worker` processes on its own queue.

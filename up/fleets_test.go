@@ -169,6 +169,10 @@ fleets:
 	}
 	qa, _ := s.Engine().Queue("a")
 	qb, _ := s.Engine().Queue("b")
+	// Paused while both bursts arrive, so that no worker takes a message
+	// before a tick has seen both (a loaded machine can delay a tick past
+	// a worker's start).
+	s.Controller().Pause("test")
 	burst(t, qa, 30)
 	burst(t, qb, 20)
 	testwait.For(t, 20*time.Second, "a decision on both backlogs", func() bool {
@@ -179,6 +183,7 @@ fleets:
 		}
 		return false
 	})
+	s.Controller().Resume()
 	testwait.For(t, 60*time.Second, "both queues to drain", func() bool {
 		return qa.Stats().Deleted == 30 && qb.Stats().Deleted == 20
 	})

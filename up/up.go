@@ -24,6 +24,7 @@ import (
 
 	"github.com/qscale/qscale/autoscale"
 	"github.com/qscale/qscale/autoscale/fleets"
+	"github.com/qscale/qscale/autoscale/learnedfile"
 	"github.com/qscale/qscale/autoscale/queueset"
 	"github.com/qscale/qscale/config"
 	"github.com/qscale/qscale/internal/clock"
@@ -153,7 +154,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	for _, r := range s.runs {
 		// Registered before the autoscaler, so written after it stopped.
 		if err := s.parts.Defer("learned times of "+r.cfg.Name, func(context.Context) error {
-			return saveLearned(r.learned.path, r.ctrl.Learned())
+			return learnedfile.Save(r.learned.Path(), r.ctrl.Learned())
 		}); err != nil {
 			return nil, err
 		}
@@ -186,7 +187,7 @@ type fleetRun struct {
 	ctrl    *autoscale.Controller
 	narr    *narrator
 	fails   *failureWatch
-	learned *learnedKeeper
+	learned *learnedfile.Keeper
 }
 
 // newRun builds (and does not start) the i-th fleet and its controller.
@@ -235,16 +236,15 @@ func (s *System) newRun(ctx context.Context, i int) (*fleetRun, error) {
 	r.narr = newNarrator(s.opts.Out, 5*time.Second, prefix)
 	r.narr.logsHint = s.opts.WorkerOutput == nil
 	log := s.log.With("part", "autoscale", "fleet", fc.Name)
-	r.learned = &learnedKeeper{path: s.learnedFile(fc.Name), log: log}
-	learned := loadLearned(r.learned.path, log)
-	r.learned.cur, r.learned.saved = learned, learned
+	learned := learnedfile.Load(s.learnedFile(fc), log)
+	r.learned = learnedfile.NewKeeper(s.learnedFile(fc), learned, log)
 	r.ctrl, err = autoscale.New(autoscale.Options{
 		Source: r.source, Fleet: r.fleet,
 		Policies: policies, Bounds: fc.Bounds(), Schedule: schedule, Predictor: predictor,
 		Interval: fc.Interval.D(), History: fc.History,
 		Clock: s.opts.Clock, Logger: log, Learned: learned,
 		OnDecision: func(d autoscale.Decision) {
-			r.learned.observe(d)
+			r.learned.Observe(d)
 			s.metrics.Observe(fc.Name, d)
 			r.narr.failures(d.Time, r.fails.observe(d))
 			r.narr.decision(d)

@@ -16,6 +16,7 @@ import (
 	"github.com/qscale/qscale/autoscale/failwatch"
 	"github.com/qscale/qscale/autoscale/fleets"
 	"github.com/qscale/qscale/autoscale/k8sfleet"
+	"github.com/qscale/qscale/autoscale/learnedfile"
 	"github.com/qscale/qscale/autoscale/policy"
 	"github.com/qscale/qscale/autoscale/sqssource"
 	"github.com/qscale/qscale/config"
@@ -143,6 +144,7 @@ type autoscaler struct {
 	ctrl     *autoscale.Controller
 	policies int
 	dryRun   bool
+	learned  *learnedfile.Keeper // writes fleets[].learnedFile
 
 	fails   *failwatch.Watch        // the fleet's handler failures and warnings
 	dlq     *sqsbackend.DeadLetters // its first queue's dead-letter queue, read over SQS
@@ -198,8 +200,11 @@ func newAutoscaler(ctx context.Context, f config.Fleet, path string, logger *slo
 	if err != nil {
 		return nil, err
 	}
+	learned := learnedfile.Load(f.LearnedFile, logger.With("fleet", f.Name))
+	a.learned = learnedfile.NewKeeper(f.LearnedFile, learned, logger.With("fleet", f.Name))
 	ctrl, err := autoscale.New(autoscale.Options{
-		Source: a.src, Fleet: a.fleet, Policies: policies, Bounds: f.Bounds(), Schedule: schedule, Predictor: predictor,
+		Learned: learned,
+		Source:  a.src, Fleet: a.fleet, Policies: policies, Bounds: f.Bounds(), Schedule: schedule, Predictor: predictor,
 		Interval: f.Interval.D(), Clock: clk, Logger: logger.With("fleet", f.Name), History: f.History, DryRun: dryRun,
 		OnDecision: a.onDecision, Guardrails: f.AutoscaleGuardrails(),
 		AllowBelowBusy: !f.KeepsBusy(),
@@ -245,6 +250,14 @@ func (p *autoscalers) run(ctx context.Context) (err error) {
 		}
 	}
 	for _, a := range p.fleets {
+		// Registered before the autoscaler, so written after it stopped.
+		if a.learned.Path() != "" {
+			if err := parts.Defer("learned times of "+a.cfg.Name, func(context.Context) error {
+				return learnedfile.Save(a.learned.Path(), a.ctrl.Learned())
+			}); err != nil {
+				return err
+			}
+		}
 		if err := parts.Start(ctx, "autoscaler "+a.cfg.Name, a.ctrl); err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 // onDecision hands each decision to the CloudWatch publisher and the
 // console's metrics; both are set before the controller starts.
 func (a *autoscaler) onDecision(d autoscale.Decision) {
+	a.learned.Observe(d)
 	if a.pub != nil {
 		a.pub.OnDecision(d)
 	}
