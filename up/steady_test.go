@@ -21,6 +21,7 @@ func TestSteadyLoadDoesNotFlap(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, `
 server: {listen: "127.0.0.1:0", inMemory: true}
+console: {listen: "off"}
 queues: [{name: steady}]
 fleets:
   - queue: steady
