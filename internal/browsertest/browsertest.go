@@ -55,7 +55,10 @@ func Start(t testing.TB) (context.Context, func() []chromedp.ConsoleMessage) {
 		chromedp.WindowSize(1366, 1000),
 	)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// A bound on the whole browser session, against a hang: a long page
+	// test (a dozen steps) has taken 90 s while two full test runs shared
+	// two cores, so it is well above that.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancel()
