@@ -8,19 +8,27 @@ import (
 	"github.com/qscale/qscale/internal/clock"
 )
 
+// benchQueue is a queue of an in-memory engine on the real clock, stopped
+// when the benchmark ends.
+func benchQueue(b *testing.B) *Queue {
+	b.Helper()
+	e, err := Open(context.Background(), Options{Clock: clock.Real{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Stop(context.Background()) })
+	q, err := e.CreateQueue(context.Background(), "bench", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return q
+}
+
 // BenchmarkSendReceiveDelete is one message's way through the engine on
 // the in-memory store: send, a receive that finds it at once, delete.
 func BenchmarkSendReceiveDelete(b *testing.B) {
 	ctx := context.Background()
-	e, err := Open(ctx, Options{Clock: clock.Real{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Stop(ctx)
-	q, err := e.CreateQueue(ctx, "bench", nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	q := benchQueue(b)
 	wait := 20 * time.Second
 	b.ReportAllocs()
 	for b.Loop() {
@@ -41,15 +49,7 @@ func BenchmarkSendReceiveDelete(b *testing.B) {
 // send, the answer.
 func BenchmarkLongPollWake(b *testing.B) {
 	ctx := context.Background()
-	e, err := Open(ctx, Options{Clock: clock.Real{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Stop(ctx)
-	q, err := e.CreateQueue(ctx, "bench", nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	q := benchQueue(b)
 	wait := 20 * time.Second
 	b.ReportAllocs()
 	for b.Loop() {

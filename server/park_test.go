@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -315,12 +314,7 @@ func parkedConnSetup(t *testing.T, overTLS bool) (*server.Server, *queue.Queue, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	c := sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:  pki.httpClient(),
-	})
-	return s, q, s.URL() + "/000000000000/idle", conn, c
+	return s, q, s.URL() + "/000000000000/idle", conn, pki.sqsClient(s.URL(), nil)
 }
 
 // A client that leaves while a poll sent after a parked poll's answer is

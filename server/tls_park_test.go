@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/qscale/qscale/internal/testwait"
@@ -31,13 +30,7 @@ func TestServerTLSParksLongPolls(t *testing.T) {
 		v, _ := value(scrape(t, admin, s.AdminURL()), "qscale_sqs_parked_long_polls")
 		return v
 	}
-	sdk := func(hc *http.Client) *sqs.Client {
-		return sqs.New(sqs.Options{
-			Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
-			Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-			HTTPClient:  hc,
-		})
-	}
+	sdk := func(hc *http.Client) *sqs.Client { return pki.sqsClient(s.URL(), hc) }
 	ctx := t.Context()
 	c := sdk(pki.httpClient()) // HTTP/1.1: a custom TLS config turns HTTP/2 off
 	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("tls-idle")})

@@ -93,6 +93,19 @@ func (p testPKI) httpClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.pool}}}
 }
 
+// sqsClient is an SDK client of endpoint that trusts the test CA and
+// sends over hc (pki.httpClient() when nil), without retries.
+func (p testPKI) sqsClient(endpoint string, hc *http.Client) *sqs.Client {
+	if hc == nil {
+		hc = p.httpClient()
+	}
+	return sqs.New(sqs.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		HTTPClient:  hc,
+	})
+}
+
 func TestServerTLSWithTheSDK(t *testing.T) {
 	t.Parallel()
 	pki := newTestPKI(t)
@@ -101,11 +114,7 @@ func TestServerTLSWithTheSDK(t *testing.T) {
 		t.Fatalf("URL %s is not https", s.URL())
 	}
 	ctx := context.Background()
-	c := sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:  pki.httpClient(),
-	})
+	c := pki.sqsClient(s.URL(), nil)
 	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("secure")})
 	if err != nil {
 		t.Fatal(err)
@@ -214,11 +223,7 @@ func TestServerTLSConnectionCapClosesIdleConnections(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	c := sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:  pki.httpClient(),
-	})
+	c := pki.sqsClient(s.URL(), nil)
 	if _, err := c.ListQueues(ctx, &sqs.ListQueuesInput{}); err != nil {
 		t.Fatalf("a new client while %d idle TLS connections fill the cap: %v", limit, err)
 	}
